@@ -1,0 +1,113 @@
+# Clinic invoice payments. `make dev` runs the whole service locally, `make
+# test` runs every test; both install the pinned local servers on first use
+# into .tools/ (git-ignored). SAM builds each function with the
+# build-<LogicalId> targets below.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Pinned versions of the local stand-ins for AWS and Stripe.
+DYNAMODB_SIMULATOR_VERSION := 2.9.30
+STRIPE_MOCK_VERSION        := v0.203.0
+SES_LOCAL_VERSION          := 2.10.2
+LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+
+TOOLS      := $(CURDIR)/.tools
+TOOLS_BIN  := $(TOOLS)/bin
+DYNAMODB   := $(TOOLS)/dynamodb-$(DYNAMODB_SIMULATOR_VERSION)/DynamoDBLocal.jar
+STRIPE_MOCK := $(TOOLS_BIN)/stripe-mock-$(STRIPE_MOCK_VERSION)
+SES_LOCAL  := $(TOOLS)/ses-$(SES_LOCAL_VERSION)/node_modules/aws-ses-v2-local/dist/cli.js
+LAMBDA_RIE := $(TOOLS_BIN)/aws-lambda-rie-$(LAMBDA_RIE_VERSION)
+
+export CLINICPAY_TOOLS := $(TOOLS)
+
+# Lambda build: arm64 for AWS; `make build-X GOARCH=amd64` to run on this machine.
+GOARCH ?= arm64
+LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc -trimpath -ldflags="-s -w -buildid=" -o $(ARTIFACTS_DIR)/bootstrap
+ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
+
+.PHONY: help
+help:
+	@echo "make dev     start DynamoDB Local, stripe-mock, SES local and the API on http://localhost:$${PORT:-3000}"
+	@echo "make test    run every test (unit and integration against the local servers)"
+	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
+	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
+	@echo "make tools   install the pinned local servers into .tools/"
+
+# ---- tools -----------------------------------------------------------------
+
+.PHONY: tools java
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE)
+
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "Java is missing (DynamoDB Local needs it); installing default-jre-headless"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
+
+$(DYNAMODB):
+	@mkdir -p $(TOOLS)/tmp && cd $(TOOLS)/tmp && \
+	  npm pack --silent amplify-dynamodb-simulator@$(DYNAMODB_SIMULATOR_VERSION) >/dev/null && \
+	  tar xzf amplify-dynamodb-simulator-$(DYNAMODB_SIMULATOR_VERSION).tgz && \
+	  rm -rf $(dir $@) && mv package/emulator $(dir $@) && rm -rf $(TOOLS)/tmp
+	@echo "installed DynamoDB Local (amplify-dynamodb-simulator@$(DYNAMODB_SIMULATOR_VERSION))"
+
+$(STRIPE_MOCK):
+	@mkdir -p $(TOOLS_BIN) $(TOOLS)/gobin
+	GOBIN=$(TOOLS)/gobin GOFLAGS= go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+	@mv $(TOOLS)/gobin/stripe-mock $@
+
+$(SES_LOCAL):
+	@mkdir -p $(TOOLS)/ses-$(SES_LOCAL_VERSION)
+	cd $(TOOLS)/ses-$(SES_LOCAL_VERSION) && echo '{"private":true}' > package.json && \
+	  npm install --silent --no-audit --no-fund aws-ses-v2-local@$(SES_LOCAL_VERSION)
+
+$(LAMBDA_RIE):
+	@mkdir -p $(TOOLS_BIN) $(TOOLS)/gobin
+	GOBIN=$(TOOLS)/gobin GOFLAGS= go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(LAMBDA_RIE_VERSION)
+	@mv $(TOOLS)/gobin/aws-lambda-rie $@
+
+# ---- everyday --------------------------------------------------------------
+
+.PHONY: dev test token vet
+dev: tools
+	go run ./infra/dev
+
+test: tools vet
+	go test -count=1 -timeout 20m ./...
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+
+COMPANY ?= clinic-demo
+SCOPE ?=
+token:
+	@go run ./infra/token -company "$(COMPANY)" -scope "$(SCOPE)"
+
+# ---- Lambda builds (SAM BuildMethod: makefile) -------------------------------
+
+FUNCTIONS := \
+	PutBillingCompanyFunction:put-billing-company \
+	GetBillingCompanyFunction:get-billing-company \
+	PutInvoiceFunction:put-invoice \
+	GetInvoiceFunction:get-invoice \
+	CreatePaymentLinkFunction:create-payment-link \
+	RegeneratePaymentLinkFunction:regenerate-payment-link \
+	RemovePaymentLinkFunction:remove-payment-link \
+	SendInvoiceEmailFunction:send-invoice-email
+
+define lambda_target
+.PHONY: build-$(word 1,$(subst :, ,$(1)))
+build-$(word 1,$(subst :, ,$(1))):
+	$$(LAMBDA_BUILD) ./functions/$(word 2,$(subst :, ,$(1)))
+endef
+$(foreach f,$(FUNCTIONS),$(eval $(call lambda_target,$(f))))
+
+.PHONY: build
+build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
+
+.PHONY: clean
+clean:
+	rm -rf .build .aws-sam

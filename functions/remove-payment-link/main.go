@@ -1,0 +1,23 @@
+// Command remove-payment-link is the Lambda function behind DELETE /invoices/{invoiceId}/payment-link.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	payments := wiring.Must(wiring.Payments(env))
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
+	api := httpapi.New(svc, wiring.HTTP(env, log))
+	lambda.Start(api.RemovePaymentLink)
+}

@@ -1,0 +1,262 @@
+// Package localstack starts the local stand-ins for the services the
+// functions use, each on a free loopback port: DynamoDB Local (AWS's own,
+// Java), stripe-mock (Stripe's own) and aws-ses-v2-local. Tests start their
+// own stack and stop it afterwards; `make dev` starts one for a developer.
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/clinicpay/payments/infra/samtemplate"
+)
+
+// Pinned versions; the Makefile installs exactly these (keep in step).
+const (
+	DynamoDBSimulatorVersion = "2.9.30"
+	StripeMockVersion        = "v0.203.0"
+	SESLocalVersion          = "2.10.2"
+	LambdaRIEVersion         = "v0.0.0-20261030222936-bef5c4ba774d"
+)
+
+// Tools is the folder `make tools` installs into.
+type Tools struct{ Dir string }
+
+// FindTools locates the tools: $CLINICPAY_TOOLS, else .tools at the
+// repository root. It fails with the command to run when they are missing.
+func FindTools() (Tools, error) {
+	dir := os.Getenv("CLINICPAY_TOOLS")
+	if dir == "" {
+		root, err := samtemplate.RepoRoot()
+		if err != nil {
+			return Tools{}, err
+		}
+		dir = filepath.Join(root, ".tools")
+	}
+	t := Tools{Dir: dir}
+	for _, p := range []string{t.DynamoDBJar(), t.StripeMock(), t.SESLocal()} {
+		if _, err := os.Stat(p); err != nil {
+			return Tools{}, fmt.Errorf("%s is missing: run `make tools` (or `make test`, which installs them)", p)
+		}
+	}
+	return t, nil
+}
+
+// DynamoDBJar is DynamoDB Local's jar.
+func (t Tools) DynamoDBJar() string {
+	return filepath.Join(t.Dir, "dynamodb-"+DynamoDBSimulatorVersion, "DynamoDBLocal.jar")
+}
+
+// StripeMock is the stripe-mock binary.
+func (t Tools) StripeMock() string {
+	return filepath.Join(t.Dir, "bin", "stripe-mock-"+StripeMockVersion)
+}
+
+// SESLocal is aws-ses-v2-local's command-line entry point.
+func (t Tools) SESLocal() string {
+	return filepath.Join(t.Dir, "ses-"+SESLocalVersion, "node_modules", "aws-ses-v2-local", "dist", "cli.js")
+}
+
+// LambdaRIE is the Lambda runtime interface emulator binary.
+func (t Tools) LambdaRIE() string {
+	return filepath.Join(t.Dir, "bin", "aws-lambda-rie-"+LambdaRIEVersion)
+}
+
+// Server is one running local server.
+type Server struct {
+	Name string
+	URL  string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+}
+
+// Logs returns what the server printed (for failure messages).
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Stop ends the server and everything it started.
+func (s *Server) Stop() {
+	if s == nil || s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+// FreePort asks the kernel for a free loopback port.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs a command in its own process group (so Stop ends its children
+// too, and it dies with the parent) and waits until ready says yes.
+func start(ctx context.Context, name, url string, ready func(context.Context, string) bool, dir string, argv ...string) (*Server, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = dir
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	s := &Server{Name: name, URL: url, cmd: cmd, logs: logs, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("%s exited before it was ready:\n%s", name, logs.String())
+		default:
+		}
+		if ready(ctx, url) {
+			return s, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			s.Stop()
+			return nil, fmt.Errorf("%s did not become ready at %s:\n%s", name, url, logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// answers reports whether an HTTP GET gets any answer with an accepted status.
+func answers(path string, ok func(int) bool, header ...string) func(context.Context, string) bool {
+	client := &http.Client{Timeout: 2 * time.Second}
+	return func(ctx context.Context, base string) bool {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if err != nil {
+			return false
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return ok(resp.StatusCode)
+	}
+}
+
+// StartDynamoDB starts DynamoDB Local, in memory.
+func StartDynamoDB(ctx context.Context, t Tools) (*Server, error) {
+	return retryPort(func(port int) (*Server, error) {
+		jar := t.DynamoDBJar()
+		dir := filepath.Dir(jar)
+		return start(ctx, "DynamoDB Local", "http://127.0.0.1:"+strconv.Itoa(port),
+			answers("/", func(int) bool { return true }), dir,
+			"java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar,
+			"-inMemory", "-port", strconv.Itoa(port))
+	})
+}
+
+// StripeMockKey is the API key used against stripe-mock (any sk_test_ key).
+const StripeMockKey = "sk_test_local"
+
+// StartStripeMock starts stripe-mock (HTTP only).
+func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
+	return retryPort(func(port int) (*Server, error) {
+		return start(ctx, "stripe-mock", "http://127.0.0.1:"+strconv.Itoa(port),
+			answers("/v1/accounts/acct_ready", func(s int) bool { return s == 200 }, "Authorization", "Bearer "+StripeMockKey), "",
+			t.StripeMock(), "-http-port", strconv.Itoa(port))
+	})
+}
+
+// StartSES starts aws-ses-v2-local; its web page shows the mail it took and
+// GET /store returns it as JSON.
+func StartSES(ctx context.Context, t Tools) (*Server, error) {
+	return retryPort(func(port int) (*Server, error) {
+		return start(ctx, "aws-ses-v2-local", "http://127.0.0.1:"+strconv.Itoa(port),
+			answers("/health-check", func(s int) bool { return s == 200 }), "",
+			"node", t.SESLocal(), "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	})
+}
+
+// retryPort starts a server on a free port, trying another port if one was
+// taken between FreePort and the server's bind.
+func retryPort(startOn func(port int) (*Server, error)) (*Server, error) {
+	var lastErr error
+	for range 3 {
+		port, err := FreePort()
+		if err != nil {
+			return nil, err
+		}
+		s, err := startOn(port)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+// Stack is the three servers together.
+type Stack struct {
+	DynamoDB, Stripe, SES *Server
+}
+
+// Start starts the three servers at once.
+func Start(ctx context.Context, t Tools) (*Stack, error) {
+	var s Stack
+	var wg sync.WaitGroup
+	var errs [3]error
+	wg.Go(func() { s.DynamoDB, errs[0] = StartDynamoDB(ctx, t) })
+	wg.Go(func() { s.Stripe, errs[1] = StartStripeMock(ctx, t) })
+	wg.Go(func() { s.SES, errs[2] = StartSES(ctx, t) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Stop stops every server that started.
+func (s *Stack) Stop() {
+	for _, srv := range []*Server{s.DynamoDB, s.Stripe, s.SES} {
+		srv.Stop()
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.buf.Len() > 1<<20 {
+		b.buf.Reset()
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

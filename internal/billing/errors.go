@@ -1,0 +1,87 @@
+package billing
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable, snake_case error code that clients can switch on. The
+// HTTP layer maps each code to a status in one table.
+type Code string
+
+// Error codes of the public contract.
+const (
+	CodeInvalidRequest              Code = "invalid_request"
+	CodePayloadTooLarge             Code = "payload_too_large"
+	CodeUnauthorized                Code = "unauthorized"
+	CodeForbidden                   Code = "forbidden"
+	CodeNotFound                    Code = "not_found"
+	CodeNoActiveLink                Code = "no_active_link"
+	CodeNothingDue                  Code = "nothing_due"
+	CodeInvoicePaid                 Code = "invoice_paid"
+	CodeConflict                    Code = "conflict"
+	CodeStripeAccountNotConnected   Code = "stripe_account_not_connected"
+	CodeBillingCompanyNotConfigured Code = "billing_company_not_configured"
+	CodeStripeAccountUnavailable    Code = "stripe_account_unavailable"
+	CodePaymentProviderError        Code = "payment_provider_error"
+	CodePaymentProviderUnavailable  Code = "payment_provider_unavailable"
+	CodeEmailProviderError          Code = "email_provider_error"
+	CodeEmailProviderUnavailable    Code = "email_provider_unavailable"
+	CodeLimitReached                Code = "limit_reached"
+	CodeUnavailable                 Code = "service_unavailable"
+	CodeInternal                    Code = "internal_error"
+)
+
+// Error is the one error type the domain returns to its callers. Message is
+// safe to show to a client: it never carries a secret, card data or a
+// patient's details. The wrapped Err is for logs and errors.Is only.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the request field at fault, for invalid_request.
+	Field string
+	// ProviderRequestID is Stripe's request id (req_…) when Stripe refused a
+	// call, so support can find the request in the clinic's dashboard.
+	ProviderRequestID string
+	// RetryAfter, when set, tells the client when a retry may succeed.
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid reports a request field that breaks a rule.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, CodeInternal when err is not an *Error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// Sentinel errors the Store returns (wrapped) so the service can tell the
+// expected outcomes of a conditional write from failures.
+var (
+	// ErrNotFound: no item with that key.
+	ErrNotFound = errors.New("not found")
+	// ErrVersionConflict: a conditional write lost against another writer.
+	ErrVersionConflict = errors.New("version conflict")
+)

@@ -1,0 +1,266 @@
+package billing
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Amount limits, in minor units (cents). Stripe's own ceiling for a single
+// charge is 99 999 999 for two-decimal currencies.
+const (
+	MaxAmount       = 99_999_999
+	MaxInvoiceLines = 100
+)
+
+// Invoice is a clinic's invoice to a patient, with the history of the
+// payment links made for it and the e-mails sent about it. The whole history
+// lives with the invoice so that one conditional write changes it atomically.
+type Invoice struct {
+	CompanyID  string
+	ID         string
+	Number     string
+	Currency   string
+	Total      int64
+	BalanceDue int64
+	IssuedOn   string // YYYY-MM-DD
+	DueOn      string // YYYY-MM-DD, empty when the invoice has no due date
+	Patient    Patient
+	Lines      []Line
+
+	// Links is every payment link made for the invoice, oldest first; at
+	// most one of them is active.
+	Links []Link
+	// Emails is every e-mail sent for the invoice, oldest first.
+	Emails []SentEmail
+	// Plan is the link change in progress, if any (see LinkPlan).
+	Plan *LinkPlan
+	// LastGeneration is the last link generation handed out; each attempt to
+	// make a link takes the next one, so Stripe idempotency keys never repeat
+	// with different parameters.
+	LastGeneration int
+
+	// Version increases with every write; writes are conditional on it.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Patient is who the invoice is addressed to.
+type Patient struct {
+	Name     string
+	Email    string
+	Language Language // empty: the billing company's default language
+}
+
+// Line is one billed item. Its description may be a health detail: it goes to
+// the patient in the e-mail, never to Stripe, logs or subjects.
+type Line struct {
+	Description string
+	Amount      int64
+}
+
+// Invoice statuses.
+const (
+	StatusOpen = "open"
+	StatusPaid = "paid"
+)
+
+// Status is the invoice's payment status as the contract shows it.
+func (inv *Invoice) Status() string {
+	if inv.BalanceDue == 0 {
+		return StatusPaid
+	}
+	return StatusOpen
+}
+
+// ActiveLink returns the link a patient can pay with now, or nil.
+func (inv *Invoice) ActiveLink() *Link {
+	for i := len(inv.Links) - 1; i >= 0; i-- {
+		if inv.Links[i].Status == LinkActive {
+			return &inv.Links[i]
+		}
+	}
+	return nil
+}
+
+// link returns the link of a generation, or nil.
+func (inv *Invoice) link(generation int) *Link {
+	for i := range inv.Links {
+		if inv.Links[i].Generation == generation {
+			return &inv.Links[i]
+		}
+	}
+	return nil
+}
+
+// language is the language to write to the patient in.
+func (inv *Invoice) language(c *Company) Language {
+	if inv.Patient.Language.Valid() {
+		return inv.Patient.Language
+	}
+	if c != nil && c.DefaultLanguage.Valid() {
+		return c.DefaultLanguage
+	}
+	return French
+}
+
+// InvoiceInput is the body of PUT /invoices/{invoiceId}.
+type InvoiceInput struct {
+	Number     string        `json:"number"`
+	Currency   string        `json:"currency"`
+	Total      *int64        `json:"total"`
+	BalanceDue *int64        `json:"balanceDue"`
+	IssuedOn   string        `json:"issuedOn"`
+	DueOn      *string       `json:"dueOn"`
+	Patient    *PatientInput `json:"patient"`
+	Lines      []LineInput   `json:"lines"`
+}
+
+// PatientInput is the patient part of InvoiceInput.
+type PatientInput struct {
+	Name     string   `json:"name"`
+	Email    string   `json:"email"`
+	Language Language `json:"language"`
+}
+
+// LineInput is one line of InvoiceInput.
+type LineInput struct {
+	Description string `json:"description"`
+	Amount      *int64 `json:"amount"`
+}
+
+// Validate checks the input against the contract's rules, naming the first
+// field at fault.
+func (in *InvoiceInput) Validate() error {
+	if err := checkText("number", in.Number, 1, 64); err != nil {
+		return err
+	}
+	if in.Currency == "" {
+		return Invalid("currency", "currency is required")
+	}
+	if _, ok := currencies[in.Currency]; !ok {
+		return Invalid("currency", "currency must be one of %s (lower-case ISO 4217)", supportedCurrencies())
+	}
+	if in.Total == nil {
+		return Invalid("total", "total is required")
+	}
+	if *in.Total < 1 || *in.Total > MaxAmount {
+		return Invalid("total", "total must be between 1 and %d (minor units)", MaxAmount)
+	}
+	if in.BalanceDue == nil {
+		return Invalid("balanceDue", "balanceDue is required")
+	}
+	if *in.BalanceDue < 0 || *in.BalanceDue > *in.Total {
+		return Invalid("balanceDue", "balanceDue must be between 0 and total")
+	}
+	issued, err := parseDate("issuedOn", in.IssuedOn)
+	if err != nil {
+		return err
+	}
+	if in.DueOn != nil {
+		due, err := parseDate("dueOn", *in.DueOn)
+		if err != nil {
+			return err
+		}
+		if due.Before(issued) {
+			return Invalid("dueOn", "dueOn must not be before issuedOn")
+		}
+	}
+	if in.Patient == nil {
+		return Invalid("patient", "patient is required")
+	}
+	if err := checkText("patient.name", in.Patient.Name, 1, 200); err != nil {
+		return err
+	}
+	if err := checkEmail("patient.email", in.Patient.Email); err != nil {
+		return err
+	}
+	if in.Patient.Language != "" && !in.Patient.Language.Valid() {
+		return Invalid("patient.language", "patient.language must be fr or en")
+	}
+	if len(in.Lines) == 0 {
+		return Invalid("lines", "lines must have at least one line")
+	}
+	if len(in.Lines) > MaxInvoiceLines {
+		return Invalid("lines", "lines must have at most %d lines", MaxInvoiceLines)
+	}
+	var sum int64
+	for i, l := range in.Lines {
+		field := "lines[" + strconv.Itoa(i) + "]"
+		if err := checkText(field+".description", l.Description, 1, 500); err != nil {
+			return err
+		}
+		if l.Amount == nil {
+			return Invalid(field+".amount", "%s.amount is required", field)
+		}
+		if *l.Amount < 1 || *l.Amount > MaxAmount {
+			return Invalid(field+".amount", "%s.amount must be between 1 and %d (minor units)", field, MaxAmount)
+		}
+		sum += *l.Amount
+	}
+	if sum != *in.Total {
+		return Invalid("lines", "the line amounts add up to %d, not to total %d", sum, *in.Total)
+	}
+	return nil
+}
+
+// fields returns the invoice content the input describes. Validate first.
+func (in *InvoiceInput) fields() invoiceFields {
+	f := invoiceFields{
+		Number:     in.Number,
+		Currency:   in.Currency,
+		Total:      *in.Total,
+		BalanceDue: *in.BalanceDue,
+		IssuedOn:   in.IssuedOn,
+		Patient:    Patient{Name: in.Patient.Name, Email: in.Patient.Email, Language: in.Patient.Language},
+	}
+	if in.DueOn != nil {
+		f.DueOn = *in.DueOn
+	}
+	for _, l := range in.Lines {
+		f.Lines = append(f.Lines, Line{Description: l.Description, Amount: *l.Amount})
+	}
+	return f
+}
+
+// invoiceFields is the part of an invoice the clinic owns (PUT replaces it).
+type invoiceFields struct {
+	Number     string
+	Currency   string
+	Total      int64
+	BalanceDue int64
+	IssuedOn   string
+	DueOn      string
+	Patient    Patient
+	Lines      []Line
+}
+
+func (inv *Invoice) fields() invoiceFields {
+	return invoiceFields{inv.Number, inv.Currency, inv.Total, inv.BalanceDue, inv.IssuedOn, inv.DueOn, inv.Patient, inv.Lines}
+}
+
+func (inv *Invoice) setFields(f invoiceFields) {
+	inv.Number, inv.Currency, inv.Total, inv.BalanceDue = f.Number, f.Currency, f.Total, f.BalanceDue
+	inv.IssuedOn, inv.DueOn, inv.Patient, inv.Lines = f.IssuedOn, f.DueOn, f.Patient, f.Lines
+}
+
+func (f invoiceFields) equal(g invoiceFields) bool {
+	return f.Number == g.Number && f.Currency == g.Currency && f.Total == g.Total &&
+		f.BalanceDue == g.BalanceDue && f.IssuedOn == g.IssuedOn && f.DueOn == g.DueOn &&
+		f.Patient == g.Patient && slices.Equal(f.Lines, g.Lines)
+}
+
+// moneyChanged reports a change of any amount or of the currency.
+func (f invoiceFields) moneyChanged(g invoiceFields) bool {
+	if f.Currency != g.Currency || f.Total != g.Total || f.BalanceDue != g.BalanceDue || len(f.Lines) != len(g.Lines) {
+		return true
+	}
+	for i := range f.Lines {
+		if f.Lines[i].Amount != g.Lines[i].Amount {
+			return true
+		}
+	}
+	return false
+}
+

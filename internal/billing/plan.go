@@ -1,0 +1,313 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// planHooks let a use case do its own work inside a link change.
+type planHooks struct {
+	// afterStripe runs once every Stripe step succeeded, while the invoice is
+	// still claimed (the e-mail is sent here, so no one ends the link it
+	// carries before it leaves). Its error is returned, and finish is skipped,
+	// but the Stripe outcome is recorded all the same.
+	afterStripe func(ctx context.Context, inv *Invoice, link *Link) error
+	// finish applies the use case's own change in the same write that
+	// records the outcome.
+	finish func(inv *Invoice)
+}
+
+// planOutcome is what Stripe answered to the steps of a plan.
+type planOutcome struct {
+	created   *CreatedLink
+	createErr error
+	endErr    error
+}
+
+// newLinkSpec fixes what a new link for the invoice asks for.
+func newLinkSpec(inv *Invoice, c *Company, lang Language) *LinkSpec {
+	t := wording(lang)
+	return &LinkSpec{
+		Generation:          inv.LastGeneration + 1,
+		AccountID:           c.StripeAccountID,
+		Amount:              inv.BalanceDue,
+		Currency:            inv.Currency,
+		Language:            lang,
+		ProductName:         fmt.Sprintf(t.ProductName, inv.Number),
+		InactiveMessage:     fmt.Sprintf(t.InactiveLink, c.Name),
+		ConfirmationMessage: fmt.Sprintf(t.PaidMessage, c.Name),
+	}
+}
+
+// leaseFor is how long a claim holds the invoice: until the invocation's
+// deadline (a Lambda that dies can't hold it longer), or defaultLease.
+func (s *Service) leaseFor(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl) + time.Second; d > 0 {
+			return min(d, 2*defaultLease)
+		}
+	}
+	return defaultLease
+}
+
+// settle makes sure no link change is half done on the invoice before a new
+// request works on it: a plan whose lease has run out (its request died) is
+// rolled forward; a live one means another request is at work (409).
+func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
+	if inv.Plan == nil {
+		return inv, nil
+	}
+	if wait := inv.Plan.LeaseUntil.Sub(s.clock()); wait > 0 {
+		e := conflictError()
+		e.Message = "another change to this invoice's payment link is in progress; retry in a moment"
+		e.RetryAfter = min(max(wait, time.Second), defaultLease)
+		return nil, e
+	}
+	p := *inv.Plan
+	stored, _, err := s.runPlan(ctx, inv, company, &p, planHooks{})
+	return stored, err
+}
+
+// runPlan claims the invoice for plan (a new plan, or a stale one taken
+// over), carries out its Stripe steps, runs the hooks and records the
+// outcome. It returns the invoice as stored and the link the plan made.
+// errRetry means the claim lost against another writer.
+func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, plan *LinkPlan, hooks planHooks) (*Invoice, *Link, error) {
+	claimed, err := s.claim(ctx, inv, plan)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := claimed.Plan
+	out := s.execute(ctx, claimed, p)
+	now := s.clock()
+
+	var link *Link
+	if out.created != nil {
+		link = newLink(p.Create, *out.created, now)
+	}
+	endOK := p.End != nil && out.endErr == nil
+	outcome := func(inv *Invoice) {
+		if endOK {
+			endLink(inv, p.End.Generation, p.End.Status, p.End.Reason, now)
+		}
+		if link != nil && inv.link(link.Generation) == nil {
+			inv.Links = append(inv.Links, *link)
+		}
+		inv.Plan = nil
+	}
+
+	switch {
+	case out.createErr == nil && out.endErr == nil:
+		var hookErr error
+		if hooks.afterStripe != nil {
+			hookErr = hooks.afterStripe(ctx, claimed, link)
+		}
+		finish := hooks.finish
+		if hookErr != nil {
+			finish = nil
+		}
+		stored, err := s.commit(ctx, claimed, p.Token, outcome, finish)
+		if err != nil {
+			return nil, nil, err
+		}
+		if hookErr != nil {
+			return stored, link, hookErr
+		}
+		if link != nil {
+			link = stored.link(link.Generation)
+		}
+		return stored, link, nil
+
+	case transient(out.createErr) || transient(out.endErr):
+		// Stripe's state is unknown: keep the plan so the next request on
+		// the invoice finishes it with the same idempotency keys, but end
+		// the lease now so that request need not wait for it.
+		s.release(ctx, claimed, p.Token)
+		if transient(out.endErr) {
+			return nil, nil, out.endErr
+		}
+		return nil, nil, out.createErr
+
+	case out.endErr != nil && out.created != nil:
+		// The old link can't be deactivated; two payable links for one
+		// invoice must not exist, so the new one is ended straight away.
+		key := idempotencyKey(claimed.CompanyID, claimed.ID, link.Generation, "deactivate")
+		if err := s.payments.DeactivateLink(ctx, link.AccountID, link.ID, key); err != nil {
+			s.release(ctx, claimed, p.Token)
+			return nil, nil, err
+		}
+		link.Status, link.Reason, link.EndedAt = LinkRemoved, ReasonReplacementFailed, now
+		if _, err := s.commit(ctx, claimed, p.Token, outcome, nil); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, out.endErr
+
+	default:
+		// Stripe refused a step for good: record what did happen and drop
+		// the plan, so the invoice is free again.
+		if _, err := s.commit(ctx, claimed, p.Token, outcome, nil); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, firstError(out.endErr, out.createErr)
+	}
+}
+
+// claim writes the plan to the invoice under a fresh lease.
+func (s *Service) claim(ctx context.Context, inv *Invoice, plan *LinkPlan) (*Invoice, error) {
+	next := *inv
+	p := *plan
+	p.Token = s.newToken()
+	p.LeaseUntil = s.clock().Add(s.leaseFor(ctx))
+	next.Plan = &p
+	if p.Create != nil && p.Create.Generation > next.LastGeneration {
+		next.LastGeneration = p.Create.Generation
+	}
+	next.Version++
+	if err := s.store.PutInvoice(ctx, &next); err != nil {
+		if errors.Is(err, ErrVersionConflict) {
+			return nil, errRetry
+		}
+		return nil, storeError("claim invoice", err)
+	}
+	return &next, nil
+}
+
+// execute runs the plan's Stripe steps; ending the old link and making the
+// new one are independent, so they run at the same time.
+func (s *Service) execute(ctx context.Context, inv *Invoice, p *LinkPlan) planOutcome {
+	var out planOutcome
+	var wg sync.WaitGroup
+	if p.End != nil {
+		if old := inv.link(p.End.Generation); old != nil && old.Status == LinkActive {
+			key := idempotencyKey(inv.CompanyID, inv.ID, old.Generation, "deactivate")
+			wg.Go(func() { out.endErr = s.payments.DeactivateLink(ctx, old.AccountID, old.ID, key) })
+		}
+	}
+	if spec := p.Create; spec != nil {
+		req := LinkRequest{
+			AccountID:           spec.AccountID,
+			Amount:              spec.Amount,
+			Currency:            spec.Currency,
+			ProductName:         spec.ProductName,
+			InactiveMessage:     spec.InactiveMessage,
+			ConfirmationMessage: spec.ConfirmationMessage,
+			Metadata: map[string]string{
+				MetaCompanyID:  inv.CompanyID,
+				MetaInvoiceID:  inv.ID,
+				MetaGeneration: strconv.Itoa(spec.Generation),
+			},
+			PriceIdempotencyKey: idempotencyKey(inv.CompanyID, inv.ID, spec.Generation, "price"),
+			LinkIdempotencyKey:  idempotencyKey(inv.CompanyID, inv.ID, spec.Generation, "link"),
+		}
+		wg.Go(func() {
+			created, err := s.payments.CreateLink(ctx, req)
+			if err != nil {
+				out.createErr = err
+				return
+			}
+			out.created = &created
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// commit records a plan's outcome (only if the plan is still ours: after a
+// takeover the other request has recorded the same Stripe objects) and the
+// use case's own change, retrying on conflicts with concurrent writers such
+// as webhooks.
+func (s *Service) commit(ctx context.Context, inv *Invoice, token string, outcome, finish func(*Invoice)) (*Invoice, error) {
+	cur := inv
+	for range maxAttempts {
+		ours := cur.Plan != nil && cur.Plan.Token == token
+		if !ours && finish == nil {
+			return cur, nil
+		}
+		next := cloneInvoice(cur)
+		if ours {
+			outcome(next)
+		}
+		if finish != nil {
+			finish(next)
+		}
+		next.Version++
+		next.UpdatedAt = s.clock()
+		err := s.store.PutInvoice(ctx, next)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrVersionConflict) {
+			return nil, storeError("record link change", err)
+		}
+		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
+			return nil, storeError("read invoice", err)
+		}
+	}
+	return nil, conflictError()
+}
+
+// release ends the lease on a plan that must be finished later. Best effort:
+// if it fails, the lease simply runs out.
+func (s *Service) release(ctx context.Context, inv *Invoice, token string) {
+	ctx = context.WithoutCancel(ctx)
+	_, _ = s.commit(ctx, inv, token, func(inv *Invoice) { inv.Plan.LeaseUntil = time.Time{} }, nil)
+}
+
+func newLink(spec *LinkSpec, created CreatedLink, now time.Time) *Link {
+	return &Link{
+		Generation: spec.Generation,
+		ID:         created.ID,
+		URL:        created.URL,
+		PriceID:    created.PriceID,
+		AccountID:  spec.AccountID,
+		Amount:     spec.Amount,
+		Currency:   spec.Currency,
+		Language:   spec.Language,
+		Status:     LinkActive,
+		CreatedAt:  now,
+	}
+}
+
+func endLink(inv *Invoice, generation int, status LinkStatus, reason string, now time.Time) {
+	if l := inv.link(generation); l != nil && l.Status == LinkActive {
+		l.Status, l.Reason, l.EndedAt = status, reason, now
+	}
+}
+
+func cloneInvoice(inv *Invoice) *Invoice {
+	next := *inv
+	next.Links = slices.Clone(inv.Links)
+	next.Emails = slices.Clone(inv.Emails)
+	if inv.Plan != nil {
+		p := *inv.Plan
+		next.Plan = &p
+	}
+	return &next
+}
+
+// transient reports a failure after which Stripe's state is unknown or a
+// retry may succeed.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch ErrorCode(err) {
+	case CodePaymentProviderError, CodeStripeAccountNotConnected, CodeStripeAccountUnavailable:
+		return false
+	}
+	return true
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

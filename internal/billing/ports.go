@@ -1,0 +1,81 @@
+package billing
+
+import (
+	"context"
+)
+
+// Store keeps billing companies and invoices. Every invoice write is
+// conditional on the version read, so concurrent writers can't lose each
+// other's changes.
+type Store interface {
+	// GetCompany returns ErrNotFound (wrapped) when the company has no record.
+	GetCompany(ctx context.Context, companyID string) (*Company, error)
+	// SaveCompany writes the company's record, keeping the CreatedAt of an
+	// existing one, and returns what is stored.
+	SaveCompany(ctx context.Context, c *Company) (*Company, error)
+	// GetInvoice returns ErrNotFound (wrapped) when the invoice does not exist.
+	GetInvoice(ctx context.Context, companyID, invoiceID string) (*Invoice, error)
+	// GetInvoiceAndCompany reads both in one round trip; the company is nil
+	// when it has no record, the error ErrNotFound when the invoice is missing.
+	GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID string) (*Invoice, *Company, error)
+	// PutInvoice writes inv if the stored version is inv.Version-1, or if no
+	// invoice is stored and inv.Version is 1; otherwise ErrVersionConflict.
+	PutInvoice(ctx context.Context, inv *Invoice) error
+}
+
+// PaymentProvider is Stripe, seen through the calls this service makes on a
+// clinic's connected account. Errors are *Error with one of the codes
+// CodePaymentProviderError (Stripe refused: definite),
+// CodePaymentProviderUnavailable (rate limit, timeout, outage: try again),
+// CodeStripeAccountNotConnected or CodeStripeAccountUnavailable.
+type PaymentProvider interface {
+	// Account reads a connected account with the platform's key.
+	Account(ctx context.Context, accountID string) (*StripeAccount, error)
+	// CreateLink creates the Price and the Payment Link.
+	CreateLink(ctx context.Context, req LinkRequest) (CreatedLink, error)
+	// DeactivateLink sets active=false. A link Stripe no longer has counts as
+	// deactivated.
+	DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error
+}
+
+// LinkRequest is everything Stripe needs to make one payment link.
+type LinkRequest struct {
+	AccountID string
+	Amount    int64
+	Currency  string
+	// ProductName names the invoice only (e.g. "Facture F-2026-0042").
+	ProductName string
+	// InactiveMessage is shown to a patient who opens the link after it was
+	// deactivated; ConfirmationMessage after paying.
+	InactiveMessage     string
+	ConfirmationMessage string
+	Metadata            map[string]string
+	PriceIdempotencyKey string
+	LinkIdempotencyKey  string
+}
+
+// CreatedLink is the Stripe side of a new link.
+type CreatedLink struct {
+	ID      string
+	URL     string
+	PriceID string
+}
+
+// Mailer sends one e-mail. Errors are *Error with CodeEmailProviderError
+// (refused) or CodeEmailProviderUnavailable (throttled, timeout).
+type Mailer interface {
+	Send(ctx context.Context, msg OutgoingEmail) (messageID string, err error)
+}
+
+// OutgoingEmail is a rendered e-mail. The sender address is the service's
+// own (verified in SES); the clinic appears as its display name and its
+// address as Reply-To.
+type OutgoingEmail struct {
+	FromName string
+	To       string
+	ReplyTo  string
+	Subject  string
+	Text     string
+	HTML     string
+	Language Language
+}

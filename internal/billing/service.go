@@ -1,0 +1,102 @@
+package billing
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Limits that keep one invoice's history (stored with the invoice) small.
+const (
+	MaxLinksPerInvoice  = 100
+	MaxEmailsPerInvoice = 100
+)
+
+// maxAttempts bounds the optimistic-concurrency loops: a request that loses
+// this many conditional writes in a row answers 409 conflict.
+const maxAttempts = 4
+
+// defaultLease is how long a link change may hold an invoice when the
+// context has no deadline (the local API); in Lambda the lease ends with the
+// invocation's deadline, as in Powertools' idempotency records.
+const defaultLease = 30 * time.Second
+
+// Service carries out the use cases. It is safe for concurrent use.
+type Service struct {
+	store    Store
+	payments PaymentProvider
+	mailer   Mailer
+	now      func() time.Time
+	newToken func() string
+}
+
+// Deps are the adapters a Service uses. A function that never sends e-mail
+// may leave Mailer nil, and one that never calls Stripe Payments.
+type Deps struct {
+	Store    Store
+	Payments PaymentProvider
+	Mailer   Mailer
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// NewService builds a Service.
+func NewService(d Deps) *Service {
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
+}
+
+func randomToken() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// errRetry tells a use case that a conditional write lost: read again and
+// decide again.
+var errRetry = errors.New("retry with fresh state")
+
+func conflictError() *Error {
+	return &Error{Code: CodeConflict, Message: "the invoice was changed by another request at the same time; retry", RetryAfter: time.Second}
+}
+
+func checkInvoiceID(id string) error {
+	if !ValidID(id) {
+		return Invalid("invoiceId", "invoiceId must be 1 to 64 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+func notFound(what string) *Error {
+	return Errorf(CodeNotFound, "%s not found", what)
+}
+
+// storeError turns an unexpected store failure into an *Error, keeping
+// the cause for the logs.
+func storeError(op string, err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
+}
+
+// loadInvoice reads an invoice with its company; a missing invoice is 404.
+func (s *Service) loadInvoice(ctx context.Context, companyID, invoiceID string) (*Invoice, *Company, error) {
+	inv, c, err := s.store.GetInvoiceAndCompany(ctx, companyID, invoiceID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, notFound("invoice")
+	}
+	if err != nil {
+		return nil, nil, storeError("read invoice", err)
+	}
+	return inv, c, nil
+}

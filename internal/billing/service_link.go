@@ -1,0 +1,112 @@
+package billing
+
+import (
+	"context"
+	"errors"
+)
+
+// CreateLink makes a payment link for the full balance due and reports
+// whether it made one: when the invoice already has an active link for that
+// amount, that link is returned and Stripe is not called.
+func (s *Service) CreateLink(ctx context.Context, tenant, invoiceID string) (*Link, bool, error) {
+	return s.makeLink(ctx, tenant, invoiceID, false)
+}
+
+// RegenerateLink always makes a new link; the active one, if any, is
+// deactivated at Stripe and kept in history as replaced.
+func (s *Service) RegenerateLink(ctx context.Context, tenant, invoiceID string) (*Link, error) {
+	l, _, err := s.makeLink(ctx, tenant, invoiceID, true)
+	return l, err
+}
+
+func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regenerate bool) (*Link, bool, error) {
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return nil, false, err
+	}
+	for range maxAttempts {
+		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+		if err != nil {
+			return nil, false, err
+		}
+		if inv, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
+			continue
+		} else if err != nil {
+			return nil, false, err
+		}
+		if err := checkLinkable(inv, company); err != nil {
+			return nil, false, err
+		}
+		if l := currentLink(inv, company); l != nil && !regenerate {
+			return l, false, nil
+		}
+		plan := linkPlan(inv, company, inv.language(company))
+		_, link, err := s.runPlan(ctx, inv, company, plan, planHooks{})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return link, err == nil, err
+	}
+	return nil, false, conflictError()
+}
+
+// RemoveLink deactivates the active link at Stripe and keeps it in history
+// as removed.
+func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID string) error {
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return err
+	}
+	for range maxAttempts {
+		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+		if err != nil {
+			return err
+		}
+		if inv, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		active := inv.ActiveLink()
+		if active == nil {
+			return Errorf(CodeNoActiveLink, "the invoice has no active payment link")
+		}
+		plan := &LinkPlan{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved}}
+		if _, _, err = s.runPlan(ctx, inv, company, plan, planHooks{}); errors.Is(err, errRetry) {
+			continue
+		}
+		return err
+	}
+	return conflictError()
+}
+
+// checkLinkable says why a link can't be made for the invoice, if it can't.
+func checkLinkable(inv *Invoice, c *Company) error {
+	if inv.BalanceDue <= 0 {
+		return Errorf(CodeNothingDue, "nothing is due on this invoice")
+	}
+	if !c.Connected() {
+		return Errorf(CodeStripeAccountNotConnected, "the billing company has no connected Stripe account")
+	}
+	if len(inv.Links) >= MaxLinksPerInvoice {
+		return Errorf(CodeLimitReached, "this invoice already had %d payment links; contact support", MaxLinksPerInvoice)
+	}
+	return nil
+}
+
+// currentLink is the active link if it asks for exactly what is due now, on
+// the company's current account.
+func currentLink(inv *Invoice, c *Company) *Link {
+	l := inv.ActiveLink()
+	if l == nil || l.Amount != inv.BalanceDue || l.Currency != inv.Currency || l.AccountID != c.StripeAccountID {
+		return nil
+	}
+	return l
+}
+
+// linkPlan makes a new link and replaces the active one, if any.
+func linkPlan(inv *Invoice, c *Company, lang Language) *LinkPlan {
+	p := &LinkPlan{Create: newLinkSpec(inv, c, lang)}
+	if old := inv.ActiveLink(); old != nil {
+		p.End = &LinkEnd{Generation: old.Generation, Status: LinkReplaced}
+	}
+	return p
+}

@@ -1,0 +1,235 @@
+// Package dynamostore keeps billing companies and invoices in one DynamoDB
+// table (single-table design: partition key "pk" = CO#<company>, sort key
+// "sk"), implementing billing.Store.
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+// API is the part of the DynamoDB client the store uses; tests and the fault
+// harness wrap the real client's transport, not this interface.
+type API interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+}
+
+// Store implements billing.Store.
+type Store struct {
+	db    API
+	table string
+}
+
+// New returns a Store on the named table.
+func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+var _ billing.Store = (*Store)(nil)
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: pk},
+		"sk": &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+// GetCompany implements billing.Store.
+func (s *Store) GetCompany(ctx context.Context, companyID string) (*billing.Company, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(companyPK(companyID), companySK),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, dbError("get company", err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("company %s: %w", companyID, billing.ErrNotFound)
+	}
+	var r companyRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return nil, fmt.Errorf("decode company: %w", err)
+	}
+	return r.company(), nil
+}
+
+// SaveCompany implements billing.Store: one UpdateItem that keeps the first
+// createdAt and returns the stored record.
+func (s *Store) SaveCompany(ctx context.Context, c *billing.Company) (*billing.Company, error) {
+	r := toCompanyRecord(c)
+	values := map[string]types.AttributeValue{}
+	put := func(name string, v any) error {
+		av, err := attributevalue.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %s: %w", name, err)
+		}
+		values[":"+name] = av
+		return nil
+	}
+	for name, v := range map[string]any{
+		"id": r.ID, "name": r.Name, "replyToEmail": r.ReplyToEmail, "defaultLanguage": r.DefaultLanguage,
+		"updatedAt": r.UpdatedAt, "createdAt": r.UpdatedAt,
+	} {
+		if err := put(name, v); err != nil {
+			return nil, err
+		}
+	}
+	update := "SET id = :id, #name = :name, replyToEmail = :replyToEmail, defaultLanguage = :defaultLanguage, " +
+		"updatedAt = :updatedAt, createdAt = if_not_exists(createdAt, :createdAt)"
+	if r.StripeAccountID != "" {
+		if err := put("stripeAccountId", r.StripeAccountID); err != nil {
+			return nil, err
+		}
+		if err := put("stripe", r.Stripe); err != nil {
+			return nil, err
+		}
+		update += ", stripeAccountId = :stripeAccountId, stripe = :stripe"
+	} else {
+		update += " REMOVE stripeAccountId, stripe"
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(r.PK, r.SK),
+		UpdateExpression:          &update,
+		ExpressionAttributeNames:  map[string]string{"#name": "name"},
+		ExpressionAttributeValues: values,
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, dbError("save company", err)
+	}
+	var saved companyRecord
+	if err := attributevalue.UnmarshalMap(out.Attributes, &saved); err != nil {
+		return nil, fmt.Errorf("decode company: %w", err)
+	}
+	return saved.company(), nil
+}
+
+// GetInvoice implements billing.Store.
+func (s *Store) GetInvoice(ctx context.Context, companyID, invoiceID string) (*billing.Invoice, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(companyPK(companyID), invoiceSK(invoiceID)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, dbError("get invoice", err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("invoice %s: %w", invoiceID, billing.ErrNotFound)
+	}
+	return decodeInvoice(companyID, out.Item)
+}
+
+func decodeInvoice(companyID string, item map[string]types.AttributeValue) (*billing.Invoice, error) {
+	var r invoiceRecord
+	if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+		return nil, fmt.Errorf("decode invoice: %w", err)
+	}
+	return r.invoice(companyID), nil
+}
+
+// GetInvoiceAndCompany implements billing.Store with one BatchGetItem.
+func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID string) (*billing.Invoice, *billing.Company, error) {
+	keys := []map[string]types.AttributeValue{
+		key(companyPK(companyID), invoiceSK(invoiceID)),
+		key(companyPK(companyID), companySK),
+	}
+	var items []map[string]types.AttributeValue
+	// BatchGetItem may leave keys unprocessed under throttling; ask again
+	// for those (the SDK's retryer has already backed off).
+	for attempt := 0; len(keys) > 0; attempt++ {
+		if attempt == 5 {
+			return nil, nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
+			RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
+		})
+		if err != nil {
+			return nil, nil, dbError("get invoice and company", err)
+		}
+		items = append(items, out.Responses[s.table]...)
+		keys = out.UnprocessedKeys[s.table].Keys
+		if len(keys) > 0 {
+			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+		}
+	}
+	var inv *billing.Invoice
+	var company *billing.Company
+	for _, item := range items {
+		sk, _ := item["sk"].(*types.AttributeValueMemberS)
+		switch {
+		case sk == nil:
+		case sk.Value == companySK:
+			var r companyRecord
+			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+				return nil, nil, fmt.Errorf("decode company: %w", err)
+			}
+			company = r.company()
+		default:
+			var err error
+			if inv, err = decodeInvoice(companyID, item); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	if inv == nil {
+		return nil, company, fmt.Errorf("invoice %s: %w", invoiceID, billing.ErrNotFound)
+	}
+	return inv, company, nil
+}
+
+// PutInvoice implements billing.Store: a PutItem conditional on the version.
+func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
+	item, err := attributevalue.MarshalMap(toInvoiceRecord(inv))
+	if err != nil {
+		return fmt.Errorf("encode invoice: %w", err)
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
+	if inv.Version <= 1 {
+		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		in.ConditionExpression = aws.String("version = :previous")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{
+			":previous": &types.AttributeValueMemberN{Value: strconv.FormatInt(inv.Version-1, 10)},
+		}
+	}
+	if _, err := s.db.PutItem(ctx, in); err != nil {
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return fmt.Errorf("invoice %s version %d: %w", inv.ID, inv.Version, billing.ErrVersionConflict)
+		}
+		return dbError("put invoice", err)
+	}
+	return nil
+}
+
+// dbError turns DynamoDB's throttling (after the SDK's own retries) into a
+// 503 the client may retry; anything else stays an internal error.
+func dbError(op string, err error) error {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+			"InternalServerError", "ServiceUnavailable", "TransactionConflictException":
+			return &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &billing.Error{Code: billing.CodeUnavailable, Message: "the database did not answer in time; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

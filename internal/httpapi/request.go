@@ -1,0 +1,120 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 64 << 10
+
+// call is one request being served.
+type call struct {
+	req    events.APIGatewayV2HTTPRequest
+	tenant string
+}
+
+func (c *call) pathParam(name string) string { return c.req.PathParameters[name] }
+func (c *call) invoiceID() string            { return c.pathParam("invoiceId") }
+
+// authenticate reads the claims the JWT authorizer (API Gateway's, or the
+// local API's) verified and put in the request context. The tenant comes
+// from the token only, never from the path or the body.
+func (c *call) authenticate(tenantClaim string, need access) error {
+	auth := c.req.RequestContext.Authorizer
+	if auth == nil || auth.JWT == nil || len(auth.JWT.Claims) == 0 {
+		return billing.Errorf(billing.CodeUnauthorized, "a valid bearer token is required")
+	}
+	claims := auth.JWT.Claims
+	tenant := claims[tenantClaim]
+	if tenant == "" {
+		return billing.Errorf(billing.CodeForbidden, "the token does not name a billing company (claim %s)", tenantClaim)
+	}
+	if !billing.ValidID(tenant) {
+		return billing.Errorf(billing.CodeForbidden, "the token's billing company id is not valid")
+	}
+	c.tenant = tenant
+	if need == adminAccess && !slices.Contains(scopes(claims["scope"], auth.JWT.Scopes), AdminScope) {
+		return billing.Errorf(billing.CodeForbidden, "this route needs the %s scope", AdminScope)
+	}
+	return nil
+}
+
+// scopes reads the space-separated scope claim. API Gateway renders a JSON
+// array claim as "[a b]", so brackets are dropped too.
+func scopes(claim string, extra []string) []string {
+	claim = strings.Trim(claim, "[]")
+	return append(strings.Fields(claim), extra...)
+}
+
+// decode reads the JSON body into dst: at most MaxBodyBytes, no unknown
+// fields, nothing after the value.
+func (c *call) decode(dst any) error {
+	body := []byte(c.req.Body)
+	if c.req.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(c.req.Body); err != nil {
+			return billing.Invalid("body", "the request body is not valid base64")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return billing.Errorf(billing.CodePayloadTooLarge, "the request body must be at most %d bytes", MaxBodyBytes)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return billing.Invalid("body", "a JSON request body is required")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return billing.Invalid("body", "the request body must hold one JSON object")
+	}
+	return nil
+}
+
+// jsonError names the field a decoding error is about.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return billing.Invalid("body", "the request body must be a JSON object")
+		}
+		return billing.Invalid(field, "%s must be a JSON %s", field, jsonKind(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return billing.Invalid("body", "the request body is not valid JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return billing.Invalid(field, "unknown field %q", field)
+	}
+	return billing.Invalid("body", "the request body is not valid JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "int64", "int", "int32":
+		return "integer"
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice":
+		return "array"
+	case "struct", "ptr":
+		return "object"
+	}
+	return "value of another type"
+}

@@ -1,0 +1,39 @@
+package httpapi
+
+// Route is one route of the HTTP API and the Lambda function that serves it.
+// The table is checked against template.yaml and the local API serves it.
+type Route struct {
+	Method string
+	Path   string
+	// Function is the function's logical id in template.yaml; Dir its
+	// folder under functions/.
+	Function string
+	Dir      string
+	// Public routes have no JWT authorizer.
+	Public bool
+	// Handler picks the route's handler on an API.
+	Handler func(*API) Handler
+}
+
+// Key is the route key as API Gateway writes it ("PUT /invoices/{invoiceId}").
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Routes is every route of the contract.
+var Routes = []Route{
+	{Method: "PUT", Path: "/billing-companies/{companyId}", Function: "PutBillingCompanyFunction", Dir: "put-billing-company",
+		Handler: func(a *API) Handler { return a.PutBillingCompany }},
+	{Method: "GET", Path: "/billing-companies/{companyId}", Function: "GetBillingCompanyFunction", Dir: "get-billing-company",
+		Handler: func(a *API) Handler { return a.GetBillingCompany }},
+	{Method: "PUT", Path: "/invoices/{invoiceId}", Function: "PutInvoiceFunction", Dir: "put-invoice",
+		Handler: func(a *API) Handler { return a.PutInvoice }},
+	{Method: "GET", Path: "/invoices/{invoiceId}", Function: "GetInvoiceFunction", Dir: "get-invoice",
+		Handler: func(a *API) Handler { return a.GetInvoice }},
+	{Method: "POST", Path: "/invoices/{invoiceId}/payment-link", Function: "CreatePaymentLinkFunction", Dir: "create-payment-link",
+		Handler: func(a *API) Handler { return a.CreatePaymentLink }},
+	{Method: "POST", Path: "/invoices/{invoiceId}/payment-link/regenerate", Function: "RegeneratePaymentLinkFunction", Dir: "regenerate-payment-link",
+		Handler: func(a *API) Handler { return a.RegeneratePaymentLink }},
+	{Method: "DELETE", Path: "/invoices/{invoiceId}/payment-link", Function: "RemovePaymentLinkFunction", Dir: "remove-payment-link",
+		Handler: func(a *API) Handler { return a.RemovePaymentLink }},
+	{Method: "POST", Path: "/invoices/{invoiceId}/emails", Function: "SendInvoiceEmailFunction", Dir: "send-invoice-email",
+		Handler: func(a *API) Handler { return a.SendInvoiceEmail }},
+}

@@ -1,0 +1,231 @@
+// Package stripegateway implements billing.PaymentProvider on Stripe's API
+// with stripe-go. Every call about a clinic's invoices is made on the clinic's
+// connected account (Stripe-Account header) and every POST carries an
+// idempotency key chosen by the domain.
+package stripegateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/account"
+	"github.com/stripe/stripe-go/v76/paymentlink"
+	"github.com/stripe/stripe-go/v76/price"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+// KeySource gives the platform's secret API key when a call needs it, so the
+// key can come from a secret store on first use rather than at start-up.
+type KeySource interface {
+	StripeKey(ctx context.Context) (string, error)
+}
+
+// StaticKey is a KeySource for a key known in advance (local runs, tests).
+type StaticKey string
+
+// StripeKey implements KeySource.
+func (k StaticKey) StripeKey(context.Context) (string, error) { return string(k), nil }
+
+// Config configures a Gateway.
+type Config struct {
+	Keys KeySource
+	// BaseURL points the client at another server (stripe-mock); empty for
+	// Stripe itself.
+	BaseURL string
+	// HTTPClient carries the calls; nil for a client with RequestTimeout.
+	HTTPClient *http.Client
+	// MaxNetworkRetries is how many times stripe-go retries a failed
+	// connection or a 409/429/5xx that Stripe marks retryable. Retries of a
+	// POST reuse its idempotency key, so they never duplicate an object.
+	MaxNetworkRetries int64
+}
+
+// RequestTimeout bounds one HTTP attempt; the request's context bounds the
+// whole call, retries included.
+const RequestTimeout = 8 * time.Second
+
+// Gateway implements billing.PaymentProvider.
+type Gateway struct {
+	backend stripe.Backend
+	keys    KeySource
+}
+
+var _ billing.PaymentProvider = (*Gateway)(nil)
+
+// New builds a Gateway. The backend (and its connection pool) is built once
+// and shared by every call.
+func New(cfg Config) *Gateway {
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: RequestTimeout}
+	}
+	bc := &stripe.BackendConfig{
+		HTTPClient:        hc,
+		MaxNetworkRetries: stripe.Int64(cfg.MaxNetworkRetries),
+		// stripe-go's default logger writes request errors to stderr; the
+		// HTTP layer logs outcomes itself, without Stripe's payloads.
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	}
+	if cfg.BaseURL != "" {
+		bc.URL = stripe.String(cfg.BaseURL)
+	}
+	return &Gateway{backend: stripe.GetBackendWithConfig(stripe.APIBackend, bc), keys: cfg.Keys}
+}
+
+func (g *Gateway) key(ctx context.Context) (string, error) {
+	k, err := g.keys.StripeKey(ctx)
+	if err != nil {
+		return "", &billing.Error{Code: billing.CodePaymentProviderUnavailable, Message: "the payment provider's credentials could not be loaded", Err: err}
+	}
+	return k, nil
+}
+
+// Account implements billing.PaymentProvider.
+func (g *Gateway) Account(ctx context.Context, accountID string) (*billing.StripeAccount, error) {
+	k, err := g.key(ctx)
+	if err != nil {
+		return nil, err
+	}
+	params := &stripe.AccountParams{}
+	params.Context = ctx
+	acct, err := (&account.Client{B: g.backend, Key: k}).GetByID(accountID, params)
+	if err != nil {
+		err = providerError("read account", err)
+		if billing.ErrorCode(err) == billing.CodePaymentProviderError || billing.ErrorCode(err) == billing.CodeStripeAccountNotConnected {
+			e := err.(*billing.Error)
+			e.Code = billing.CodeStripeAccountUnavailable
+			e.Message = "Stripe cannot read account " + accountID + ": " + e.Message
+		}
+		return nil, err
+	}
+	return accountStatus(acct), nil
+}
+
+func accountStatus(a *stripe.Account) *billing.StripeAccount {
+	s := &billing.StripeAccount{
+		ChargesEnabled:  a.ChargesEnabled,
+		Country:         a.Country,
+		DefaultCurrency: string(a.DefaultCurrency),
+		Warnings:        []string{},
+	}
+	if !a.ChargesEnabled {
+		s.Warnings = append(s.Warnings, billing.WarningChargesNotEnabled)
+	}
+	if !a.DetailsSubmitted {
+		s.Warnings = append(s.Warnings, billing.WarningDetailsNotSubmitted)
+	}
+	if r := a.Requirements; r != nil {
+		if len(r.PastDue) > 0 {
+			s.Warnings = append(s.Warnings, billing.WarningRequirementsPastDue)
+		} else if len(r.CurrentlyDue) > 0 {
+			s.Warnings = append(s.Warnings, billing.WarningRequirementsCurrentDue)
+		}
+	}
+	return s
+}
+
+// CreateLink implements billing.PaymentProvider: a Price for exactly the
+// amount due (its product named after the invoice number only), then a
+// Payment Link for one unit of it that can be completed once.
+func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (billing.CreatedLink, error) {
+	k, err := g.key(ctx)
+	if err != nil {
+		return billing.CreatedLink{}, err
+	}
+	pp := &stripe.PriceParams{
+		Currency:    stripe.String(req.Currency),
+		UnitAmount:  stripe.Int64(req.Amount),
+		ProductData: &stripe.PriceProductDataParams{Name: stripe.String(req.ProductName), Metadata: req.Metadata},
+		Metadata:    req.Metadata,
+	}
+	pp.Context = ctx
+	pp.SetStripeAccount(req.AccountID)
+	pp.SetIdempotencyKey(req.PriceIdempotencyKey)
+	p, err := (&price.Client{B: g.backend, Key: k}).New(pp)
+	if err != nil {
+		return billing.CreatedLink{}, providerError("create price", err)
+	}
+
+	lp := &stripe.PaymentLinkParams{
+		LineItems: []*stripe.PaymentLinkLineItemParams{{Price: stripe.String(p.ID), Quantity: stripe.Int64(1)}},
+		// One completed payment, then Stripe shows InactiveMessage.
+		Restrictions:    &stripe.PaymentLinkRestrictionsParams{CompletedSessions: &stripe.PaymentLinkRestrictionsCompletedSessionsParams{Limit: stripe.Int64(1)}},
+		InactiveMessage: stripe.String(req.InactiveMessage),
+		AfterCompletion: &stripe.PaymentLinkAfterCompletionParams{
+			Type:               stripe.String(string(stripe.PaymentLinkAfterCompletionTypeHostedConfirmation)),
+			HostedConfirmation: &stripe.PaymentLinkAfterCompletionHostedConfirmationParams{CustomMessage: stripe.String(req.ConfirmationMessage)},
+		},
+		SubmitType: stripe.String(string(stripe.PaymentLinkSubmitTypePay)),
+		Metadata:   req.Metadata,
+		// Copied onto each PaymentIntent, so charge, refund and dispute
+		// events lead back to the invoice.
+		PaymentIntentData: &stripe.PaymentLinkPaymentIntentDataParams{Metadata: req.Metadata},
+	}
+	lp.Context = ctx
+	lp.SetStripeAccount(req.AccountID)
+	lp.SetIdempotencyKey(req.LinkIdempotencyKey)
+	l, err := (&paymentlink.Client{B: g.backend, Key: k}).New(lp)
+	if err != nil {
+		return billing.CreatedLink{}, providerError("create payment link", err)
+	}
+	return billing.CreatedLink{ID: l.ID, URL: l.URL, PriceID: p.ID}, nil
+}
+
+// DeactivateLink implements billing.PaymentProvider.
+func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error {
+	k, err := g.key(ctx)
+	if err != nil {
+		return err
+	}
+	lp := &stripe.PaymentLinkParams{Active: stripe.Bool(false)}
+	lp.Context = ctx
+	lp.SetStripeAccount(accountID)
+	lp.SetIdempotencyKey(idempotencyKey)
+	if _, err := (&paymentlink.Client{B: g.backend, Key: k}).Update(linkID, lp); err != nil {
+		var se *stripe.Error
+		if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
+			return nil // a link Stripe no longer has can't be paid
+		}
+		return providerError("deactivate payment link", err)
+	}
+	return nil
+}
+
+// providerError classifies a stripe-go error. Stripe's message goes to the
+// client only for refusals about the request itself; a refusal of the
+// platform's credentials says so without Stripe's text.
+func providerError(op string, err error) error {
+	wrapped := fmt.Errorf("stripe %s: %w", op, err)
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		e := &billing.Error{ProviderRequestID: se.RequestID, Err: wrapped}
+		switch {
+		case se.HTTPStatusCode == http.StatusTooManyRequests || se.HTTPStatusCode >= 500 ||
+			se.HTTPStatusCode == http.StatusConflict || se.Type == stripe.ErrorTypeAPI:
+			e.Code, e.Message, e.RetryAfter = billing.CodePaymentProviderUnavailable, "Stripe is unavailable or rate-limiting requests; retry in a moment", 2*time.Second
+		case se.Code == stripe.ErrorCodeAccountInvalid:
+			e.Code, e.Message = billing.CodeStripeAccountNotConnected, "the clinic's Stripe account is no longer connected to the platform"
+		case se.HTTPStatusCode == http.StatusUnauthorized:
+			e.Code, e.Message = billing.CodePaymentProviderError, "Stripe refused the platform's credentials"
+		default:
+			e.Code, e.Message = billing.CodePaymentProviderError, "Stripe refused the request: "+se.Msg
+		}
+		if e.ProviderRequestID != "" {
+			e.Message += " (Stripe request " + e.ProviderRequestID + ")"
+		}
+		return e
+	}
+	// No answer from Stripe: a timeout, a refused connection, a cancelled
+	// context. The request may or may not have been carried out.
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &billing.Error{Code: billing.CodePaymentProviderUnavailable, Message: "Stripe did not answer in time; retry in a moment", RetryAfter: 2 * time.Second, Err: wrapped}
+	}
+	return &billing.Error{Code: billing.CodePaymentProviderUnavailable, Message: "Stripe could not be reached; retry in a moment", RetryAfter: 2 * time.Second, Err: wrapped}
+}

@@ -1,0 +1,121 @@
+// Package wiring builds the adapters from configuration, once per execution
+// environment: the Lambda mains and the local API call the same functions,
+// so both run the same code with the same settings.
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+
+	"github.com/clinicpay/payments/internal/dynamostore"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/sesmailer"
+	"github.com/clinicpay/payments/internal/stripegateway"
+)
+
+// Settings, read from the environment. template.yaml sets, for each
+// function, exactly the ones its code reads.
+const (
+	EnvTableName           = "TABLE_NAME"
+	EnvTenantClaim         = "TENANT_CLAIM"
+	EnvStripeAPIKey        = "STRIPE_API_KEY"
+	EnvStripeAPIBase       = "STRIPE_API_BASE"
+	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
+	EnvSenderEmail         = "SENDER_EMAIL"
+	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+)
+
+// Env looks a setting up; os.Getenv in production, a map in tests.
+type Env func(name string) string
+
+// OS is the process environment.
+func OS() Env { return os.Getenv }
+
+func (e Env) require(name string) (string, error) {
+	v := e(name)
+	if v == "" {
+		return "", fmt.Errorf("setting %s is required", name)
+	}
+	return v, nil
+}
+
+// Must ends the process when wiring fails: a function that can't be built
+// must fail its init, visibly, rather than answer requests half-configured.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		slog.Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	return v
+}
+
+// Logger is the JSON logger: Lambda's (with the request id) when running in
+// Lambda, plain slog JSON to stderr elsewhere.
+func Logger() *slog.Logger {
+	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
+		return lambdacontext.NewLogger()
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+// AWSConfig loads the SDK's configuration the standard way (region and
+// credentials from the environment). Endpoints too: AWS_ENDPOINT_URL_DYNAMODB
+// and AWS_ENDPOINT_URL_SES point the clients at local servers.
+func AWSConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// Store builds the DynamoDB store.
+func Store(cfg aws.Config, env Env) (*dynamostore.Store, error) {
+	table, err := env.require(EnvTableName)
+	if err != nil {
+		return nil, err
+	}
+	return dynamostore.New(dynamodb.NewFromConfig(cfg), table), nil
+}
+
+// Payments builds the Stripe gateway.
+func Payments(env Env) (*stripegateway.Gateway, error) {
+	key, err := env.require(EnvStripeAPIKey)
+	if err != nil {
+		return nil, err
+	}
+	retries := int64(2)
+	if v := env(EnvStripeMaxRetries); v != "" {
+		if retries, err = strconv.ParseInt(v, 10, 64); err != nil || retries < 0 {
+			return nil, fmt.Errorf("setting %s must be a whole number", EnvStripeMaxRetries)
+		}
+	}
+	return stripegateway.New(stripegateway.Config{
+		Keys:              stripegateway.StaticKey(key),
+		BaseURL:           env(EnvStripeAPIBase),
+		MaxNetworkRetries: retries,
+	}), nil
+}
+
+// Mailer builds the SES mailer.
+func Mailer(cfg aws.Config, env Env) (*sesmailer.Mailer, error) {
+	sender, err := env.require(EnvSenderEmail)
+	if err != nil {
+		return nil, err
+	}
+	return sesmailer.New(ses.NewFromConfig(cfg), sender, env(EnvSESConfigurationSet)), nil
+}
+
+// HTTP configures the HTTP layer.
+func HTTP(env Env, log *slog.Logger) httpapi.Config {
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log}
+}
