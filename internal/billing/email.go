@@ -41,6 +41,7 @@ type messages struct {
 	ProductName     string // format: invoice number
 	InactiveLink    string // format: clinic name
 	PaidMessage     string // format: clinic name
+	Colon           string // French puts a space before a colon
 	months          [12]string
 	dateWithDayLast bool
 }
@@ -48,6 +49,7 @@ type messages struct {
 var catalog = map[Language]messages{
 	French: {
 		Subject:       "Facture %s – %s",
+		Colon:         " :",
 		Greeting:      "Bonjour",
 		Intro:         "Veuillez trouver ci-dessous le détail de votre facture %s de %s.",
 		InvoiceNumber: "Numéro de facture",
@@ -70,6 +72,7 @@ var catalog = map[Language]messages{
 	},
 	English: {
 		Subject:       "Invoice %s from %s",
+		Colon:         ":",
 		Greeting:      "Hello",
 		Intro:         "Please find below the details of your invoice %s from %s.",
 		InvoiceNumber: "Invoice number",

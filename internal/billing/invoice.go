@@ -263,4 +263,3 @@ func (f invoiceFields) moneyChanged(g invoiceFields) bool {
 	}
 	return false
 }
-

@@ -56,21 +56,28 @@ func (s *Service) leaseFor(ctx context.Context) time.Duration {
 }
 
 // settle makes sure no link change is half done on the invoice before a new
-// request works on it: a plan whose lease has run out (its request died) is
-// rolled forward; a live one means another request is at work (409).
+// request works on it: a plan whose lease has run out (its request died, or
+// gave up on a Stripe outage) is rolled forward; a live one means another
+// request is at work (409).
 func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
+	inv, _, err := s.settleLink(ctx, inv, company)
+	return inv, err
+}
+
+// settleLink is settle that also returns the link the rolled-forward plan
+// made, if any.
+func (s *Service) settleLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, *Link, error) {
 	if inv.Plan == nil {
-		return inv, nil
+		return inv, nil, nil
 	}
 	if wait := inv.Plan.LeaseUntil.Sub(s.clock()); wait > 0 {
 		e := conflictError()
 		e.Message = "another change to this invoice's payment link is in progress; retry in a moment"
 		e.RetryAfter = min(max(wait, time.Second), defaultLease)
-		return nil, e
+		return nil, nil, e
 	}
 	p := *inv.Plan
-	stored, _, err := s.runPlan(ctx, inv, company, &p, planHooks{})
-	return stored, err
+	return s.runPlan(ctx, inv, company, &p, planHooks{})
 }
 
 // runPlan claims the invoice for plan (a new plan, or a stale one taken

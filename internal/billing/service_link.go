@@ -28,7 +28,8 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 		if err != nil {
 			return nil, false, err
 		}
-		if inv, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
+		inv, finished, err := s.settleLink(ctx, inv, company)
+		if errors.Is(err, errRetry) {
 			continue
 		} else if err != nil {
 			return nil, false, err
@@ -36,8 +37,16 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 		if err := checkLinkable(inv, company); err != nil {
 			return nil, false, err
 		}
-		if l := currentLink(inv, company); l != nil && !regenerate {
-			return l, false, nil
+		if l := currentLink(inv, company); l != nil {
+			// A link made just now by finishing an earlier attempt (one
+			// that failed on a Stripe outage, say) is this request's new
+			// link, for create and regenerate alike.
+			if finished != nil && l.Generation == finished.Generation {
+				return l, true, nil
+			}
+			if !regenerate {
+				return l, false, nil
+			}
 		}
 		plan := linkPlan(inv, company, inv.language(company))
 		_, link, err := s.runPlan(ctx, inv, company, plan, planHooks{})

@@ -96,11 +96,11 @@ type emailRecord struct {
 }
 
 type planRecord struct {
-	Token      string         `dynamodbav:"token"`
-	LeaseUntil time.Time      `dynamodbav:"leaseUntil"`
+	Token      string          `dynamodbav:"token"`
+	LeaseUntil time.Time       `dynamodbav:"leaseUntil"`
 	Create     *linkSpecRecord `dynamodbav:"create,omitempty"`
 	End        *linkEndRecord  `dynamodbav:"end,omitempty"`
-	Email      bool           `dynamodbav:"email,omitempty"`
+	Email      bool            `dynamodbav:"email,omitempty"`
 }
 
 type linkSpecRecord struct {

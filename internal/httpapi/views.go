@@ -115,8 +115,8 @@ func viewInvoice(inv *billing.Invoice) invoiceView {
 		Patient:  patientView{Name: inv.Patient.Name, Email: inv.Patient.Email},
 		Lines:    make([]lineView, 0, len(inv.Lines)),
 		Status:   inv.Status(), PaymentLink: viewLink(inv.ActiveLink()),
-		Links:  make([]linkView, 0, len(inv.Links)),
-		Emails: make([]emailView, 0, len(inv.Emails)),
+		Links:     make([]linkView, 0, len(inv.Links)),
+		Emails:    make([]emailView, 0, len(inv.Emails)),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
 	}
 	if inv.DueOn != "" {

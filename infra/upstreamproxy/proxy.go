@@ -1,0 +1,213 @@
+// Package upstreamproxy is the test harness's view of an upstream server
+// (stripe-mock, aws-ses-v2-local, DynamoDB Local): a reverse proxy that
+// records every request and can fail, delay or drop the calls a rule
+// matches. Tests point the functions at the proxy and assert on what the
+// real server was asked.
+package upstreamproxy
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Request is one recorded call.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+	// Form is the body parsed as application/x-www-form-urlencoded (Stripe's
+	// request encoding), nil for other bodies.
+	Form url.Values
+	// Status is the status the caller got (0 when the call was dropped).
+	Status   int
+	Injected bool
+	At       time.Time
+}
+
+// Rule injects a fault into the calls it matches.
+type Rule struct {
+	// Match selects calls; nil matches all.
+	Match func(*Request) bool
+	// Skip lets this many matching calls through first (so the fault hits
+	// the Nth call); Times then limits how many are hit (0 = no limit).
+	Skip, Times int
+	// Delay holds the call before it goes on (or fails).
+	Delay time.Duration
+	// Status and Body answer instead of the upstream when Status != 0.
+	Status int
+	Body   string
+	Header http.Header
+	// Drop closes the connection without an answer.
+	Drop bool
+	// After lets the call reach the upstream first and then fails it (the
+	// upstream did the work; the caller never learns).
+	After bool
+
+	seen, hit int
+}
+
+// Proxy is a recording, fault-injecting reverse proxy.
+type Proxy struct {
+	*httptest.Server
+	upstream *url.URL
+	rp       *httputil.ReverseProxy
+
+	mu       sync.Mutex
+	requests []*Request
+	rules    []*Rule
+	// respond lets a specialised proxy (Stripe) answer or rewrite calls.
+	before func(*Request) (status int, header http.Header, body []byte, ok bool)
+	after  func(*Request, int, http.Header, []byte) []byte
+}
+
+// New starts a proxy in front of upstream (a base URL).
+func New(upstream string) *Proxy {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		panic(err)
+	}
+	p := &Proxy{upstream: u, rp: httputil.NewSingleHostReverseProxy(u)}
+	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
+	return p
+}
+
+// Inject adds a rule; the first matching rule with faults left wins.
+func (p *Proxy) Inject(r Rule) *Rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rule := r
+	p.rules = append(p.rules, &rule)
+	return &rule
+}
+
+// ClearRules removes every rule.
+func (p *Proxy) ClearRules() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = nil
+}
+
+// Requests returns the recorded calls that match (all when match is nil).
+func (p *Proxy) Requests(match func(*Request) bool) []*Request {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*Request
+	for _, r := range p.requests {
+		if match == nil || match(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (p *Proxy) pickRule(req *Request) *Rule {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.rules {
+		if r.Match != nil && !r.Match(req) {
+			continue
+		}
+		if r.Times > 0 && r.hit >= r.Times {
+			continue
+		}
+		r.seen++
+		if r.seen <= r.Skip {
+			continue
+		}
+		r.hit++
+		return r
+	}
+	return nil
+}
+
+func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
+	body, _ := io.ReadAll(hr.Body)
+	req := &Request{Method: hr.Method, Path: hr.URL.Path, Header: hr.Header.Clone(), Body: body, At: time.Now()}
+	if strings.HasPrefix(hr.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		req.Form, _ = url.ParseQuery(string(body))
+	}
+	p.mu.Lock()
+	p.requests = append(p.requests, req)
+	p.mu.Unlock()
+	setStatus := func(s int, injected bool) {
+		p.mu.Lock()
+		req.Status, req.Injected = s, injected
+		p.mu.Unlock()
+	}
+
+	rule := p.pickRule(req)
+	if rule != nil && rule.Delay > 0 {
+		select {
+		case <-time.After(rule.Delay):
+		case <-hr.Context().Done():
+			return
+		}
+	}
+	if rule != nil && !rule.After && (rule.Drop || rule.Status != 0) {
+		p.fail(w, rule)
+		if !rule.Drop {
+			setStatus(rule.Status, true)
+		}
+		return
+	}
+	if p.before != nil {
+		if status, h, b, ok := p.before(req); ok {
+			if rule != nil && rule.After {
+				p.fail(w, rule)
+				setStatus(rule.Status, true)
+				return
+			}
+			write(w, status, h, b)
+			setStatus(status, false)
+			return
+		}
+	}
+
+	// Forward to the upstream and keep the answer.
+	hr.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	p.rp.ServeHTTP(rec, hr)
+	respBody := rec.Body.Bytes()
+	if p.after != nil {
+		respBody = p.after(req, rec.Code, rec.Header(), respBody)
+	}
+	if rule != nil && rule.After {
+		p.fail(w, rule)
+		setStatus(rule.Status, true)
+		return
+	}
+	write(w, rec.Code, rec.Header(), respBody)
+	setStatus(rec.Code, false)
+}
+
+func (p *Proxy) fail(w http.ResponseWriter, r *Rule) {
+	if r.Drop || r.Status == 0 {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		return
+	}
+	write(w, r.Status, r.Header, []byte(r.Body))
+}
+
+func write(w http.ResponseWriter, status int, h http.Header, body []byte) {
+	for k, v := range h {
+		if strings.EqualFold(k, "Content-Length") {
+			continue
+		}
+		w.Header()[k] = v
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,101 @@
+package upstreamproxy
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// Stripe is a Proxy in front of stripe-mock that adds the two behaviours of
+// Stripe that stateless stripe-mock lacks and that this service relies on:
+//
+//   - idempotent requests: a POST repeated with the same Idempotency-Key (on
+//     the same account) gets the first answer back, marked
+//     Idempotent-Replayed; the same key with other parameters gets Stripe's
+//     400 idempotency_error;
+//   - a distinct URL per payment link (stripe-mock returns one fixture URL).
+//
+// Everything else, including the validation of every request against
+// Stripe's OpenAPI spec, is stripe-mock's own answer.
+type Stripe struct {
+	*Proxy
+	mu     sync.Mutex
+	replay map[string]idempotentAnswer
+}
+
+type idempotentAnswer struct {
+	bodyHash [32]byte
+	status   int
+	header   http.Header
+	body     []byte
+}
+
+// NewStripe starts a Stripe proxy in front of stripe-mock.
+func NewStripe(stripeMock string) *Stripe {
+	s := &Stripe{Proxy: New(stripeMock), replay: map[string]idempotentAnswer{}}
+	s.before = s.replayed
+	s.after = s.remember
+	return s
+}
+
+func idempotencyScope(r *Request) string {
+	key := r.Header.Get("Idempotency-Key")
+	if r.Method != http.MethodPost || key == "" {
+		return ""
+	}
+	return r.Header.Get("Stripe-Account") + "|" + key
+}
+
+func (s *Stripe) replayed(r *Request) (int, http.Header, []byte, bool) {
+	scope := idempotencyScope(r)
+	if scope == "" {
+		return 0, nil, nil, false
+	}
+	s.mu.Lock()
+	prev, ok := s.replay[scope]
+	s.mu.Unlock()
+	if !ok {
+		return 0, nil, nil, false
+	}
+	if prev.bodyHash != sha256.Sum256(r.Body) {
+		body := `{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '` +
+			r.Header.Get("Idempotency-Key") + `' if you meant to execute a different request."}}`
+		return http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_idempotency"}}, []byte(body), true
+	}
+	h := prev.header.Clone()
+	h.Set("Idempotent-Replayed", "true")
+	return prev.status, h, prev.body, true
+}
+
+func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []byte {
+	body = distinctLinkURL(r, body)
+	if scope := idempotencyScope(r); scope != "" && status < 500 && status != http.StatusTooManyRequests {
+		s.mu.Lock()
+		if _, ok := s.replay[scope]; !ok {
+			s.replay[scope] = idempotentAnswer{sha256.Sum256(r.Body), status, h.Clone(), body}
+		}
+		s.mu.Unlock()
+	}
+	return body
+}
+
+// distinctLinkURL gives each payment link the URL shape Stripe uses
+// (https://buy.stripe.com/test_…), derived from its id.
+func distinctLinkURL(r *Request, body []byte) []byte {
+	if !strings.HasPrefix(r.Path, "/v1/payment_links") {
+		return body
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil || obj["object"] != "payment_link" {
+		return body
+	}
+	id, _ := obj["id"].(string)
+	obj["url"] = "https://buy.stripe.com/test_" + strings.TrimPrefix(id, "plink_")
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
+}

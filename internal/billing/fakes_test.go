@@ -1,0 +1,164 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// memStore is an in-memory Store with the same conditional-write rules as
+// the DynamoDB store.
+type memStore struct {
+	mu        sync.Mutex
+	companies map[string]Company
+	invoices  map[string]Invoice
+	// beforePut, when set, runs before each invoice write (to interleave
+	// another writer).
+	beforePut func(inv *Invoice)
+	puts      atomic.Int64
+}
+
+func newMemStore() *memStore {
+	return &memStore{companies: map[string]Company{}, invoices: map[string]Invoice{}}
+}
+
+func (m *memStore) GetCompany(_ context.Context, id string) (*Company, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.companies[id]
+	if !ok {
+		return nil, fmt.Errorf("company: %w", ErrNotFound)
+	}
+	return &c, nil
+}
+
+func (m *memStore) SaveCompany(_ context.Context, c *Company) (*Company, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	saved := *c
+	if old, ok := m.companies[c.ID]; ok {
+		saved.CreatedAt = old.CreatedAt
+	} else {
+		saved.CreatedAt = c.UpdatedAt
+	}
+	m.companies[c.ID] = saved
+	return &saved, nil
+}
+
+func (m *memStore) GetInvoice(_ context.Context, companyID, id string) (*Invoice, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv, ok := m.invoices[companyID+"/"+id]
+	if !ok {
+		return nil, fmt.Errorf("invoice: %w", ErrNotFound)
+	}
+	return cloneInvoice(&inv), nil
+}
+
+func (m *memStore) GetInvoiceAndCompany(ctx context.Context, companyID, id string) (*Invoice, *Company, error) {
+	c, _ := m.GetCompany(ctx, companyID)
+	inv, err := m.GetInvoice(ctx, companyID, id)
+	return inv, c, err
+}
+
+func (m *memStore) PutInvoice(_ context.Context, inv *Invoice) error {
+	if m.beforePut != nil {
+		m.beforePut(inv)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := inv.CompanyID + "/" + inv.ID
+	old, exists := m.invoices[key]
+	if (inv.Version <= 1 && exists) || (inv.Version > 1 && (!exists || old.Version != inv.Version-1)) {
+		return fmt.Errorf("put: %w", ErrVersionConflict)
+	}
+	m.invoices[key] = *cloneInvoice(inv)
+	m.puts.Add(1)
+	return nil
+}
+
+// fakeStripe is a PaymentProvider that remembers links by idempotency key,
+// like Stripe, and can fail calls.
+type fakeStripe struct {
+	mu          sync.Mutex
+	links       map[string]CreatedLink // by link idempotency key
+	active      map[string]bool        // by link id
+	creates     int
+	deactivates int
+	failCreate  func(LinkRequest) error
+	failEnd     func(linkID string) error
+	// onCreate runs during CreateLink (to interleave other requests).
+	onCreate func()
+}
+
+func newFakeStripe() *fakeStripe {
+	return &fakeStripe{links: map[string]CreatedLink{}, active: map[string]bool{}}
+}
+
+func (f *fakeStripe) Account(context.Context, string) (*StripeAccount, error) {
+	return &StripeAccount{ChargesEnabled: true, Country: "CA", DefaultCurrency: "cad", Warnings: []string{}}, nil
+}
+
+func (f *fakeStripe) CreateLink(_ context.Context, req LinkRequest) (CreatedLink, error) {
+	if f.onCreate != nil {
+		f.onCreate()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failCreate != nil {
+		if err := f.failCreate(req); err != nil {
+			return CreatedLink{}, err
+		}
+	}
+	if l, ok := f.links[req.LinkIdempotencyKey]; ok {
+		return l, nil
+	}
+	f.creates++
+	id := fmt.Sprintf("plink_%d", len(f.links)+1)
+	l := CreatedLink{ID: id, URL: "https://buy.stripe.com/test_" + id, PriceID: "price_" + id}
+	f.links[req.LinkIdempotencyKey] = l
+	f.active[id] = true
+	return l, nil
+}
+
+func (f *fakeStripe) DeactivateLink(_ context.Context, _, linkID, _ string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failEnd != nil {
+		if err := f.failEnd(linkID); err != nil {
+			return err
+		}
+	}
+	f.deactivates++
+	f.active[linkID] = false
+	return nil
+}
+
+func (f *fakeStripe) activeLinks() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ids []string
+	for id, on := range f.active {
+		if on {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+type fakeMailer struct {
+	mu   sync.Mutex
+	sent []OutgoingEmail
+	fail error
+}
+
+func (m *fakeMailer) Send(_ context.Context, e OutgoingEmail) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return "", m.fail
+	}
+	m.sent = append(m.sent, e)
+	return fmt.Sprintf("msg-%d", len(m.sent)), nil
+}

@@ -1,0 +1,353 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+// env is the running local stack shared by the tests of this package. Each
+// test works in its own billing companies, so tests run in parallel.
+var env struct {
+	stack  *localstack.Stack
+	stripe *upstreamproxy.Stripe
+	ses    *upstreamproxy.Proxy
+	api    *httptest.Server
+	db     *dynamodb.Client
+	table  string
+	logs   *logBuffer
+}
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	ctx := context.Background()
+	tools, err := localstack.FindTools()
+	if err != nil {
+		return 0, err
+	}
+	stack, err := localstack.Start(ctx, tools)
+	if err != nil {
+		return 0, err
+	}
+	defer stack.Stop()
+	env.stack = stack
+	env.stripe = upstreamproxy.NewStripe(stack.Stripe.URL)
+	defer env.stripe.Close()
+	env.ses = upstreamproxy.New(stack.SES.URL)
+	defer env.ses.Close()
+
+	env.table = "clinicpay-e2e"
+	settings := localstack.Settings{
+		TableName:   env.table,
+		DynamoDBURL: stack.DynamoDB.URL,
+		StripeURL:   env.stripe.URL,
+		SESURL:      env.ses.URL,
+		SenderEmail: "factures@clinicpay.test",
+	}
+	for k, v := range settings.Env() {
+		os.Setenv(k, v)
+	}
+	// No network retries in tests: an injected fault must reach the service.
+	os.Setenv(wiring.EnvStripeMaxRetries, "0")
+	awsCfg, err := wiring.AWSConfig(ctx)
+	if err != nil {
+		return 0, err
+	}
+	env.db = dynamodb.NewFromConfig(awsCfg)
+	if err := localstack.CreateTable(ctx, env.db, env.table); err != nil {
+		return 0, err
+	}
+	env.logs = &logBuffer{}
+	log := slog.New(slog.NewJSONHandler(env.logs, nil))
+	api, err := localapi.BuildAPI(ctx, wiring.OS(), log)
+	if err != nil {
+		return 0, err
+	}
+	env.api = httptest.NewServer(localapi.New(api, localapi.Config{}))
+	defer env.api.Close()
+	return m.Run(), nil
+}
+
+// ---- tenants and tokens ----------------------------------------------------
+
+// tenant is a billing company made for one test.
+type tenant struct {
+	ID      string
+	Account string // its connected Stripe account
+	Admin   string // token with billing:admin
+	Staff   string // token without admin scope
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// newTenant makes a billing company with a connected Stripe account.
+func newTenant(t *testing.T, lang string) *tenant {
+	t.Helper()
+	tn := bareTenant(t)
+	c := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, map[string]any{
+		"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example",
+		"defaultLanguage": lang, "stripeAccountId": tn.Account,
+	})
+	c.want(t, 200)
+	return tn
+}
+
+// bareTenant has tokens but no billing-company record.
+func bareTenant(t *testing.T) *tenant {
+	t.Helper()
+	id := "clinic-" + randomHex(6)
+	return &tenant{
+		ID:      id,
+		Account: "acct_1" + strings.ToUpper(randomHex(7)),
+		Admin:   token(t, id, "billing:admin"),
+		Staff:   token(t, id, ""),
+	}
+}
+
+func token(t *testing.T, company, scope string) string {
+	t.Helper()
+	tok, err := localapi.IssueToken("", company, scope, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// ---- HTTP calls ------------------------------------------------------------
+
+// response is an answer of the local API.
+type response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	JSON   map[string]any
+}
+
+// want fails the test unless the status is the one expected.
+func (r *response) want(t *testing.T, status int) *response {
+	t.Helper()
+	if r.Status != status {
+		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Raw)
+	}
+	return r
+}
+
+// wantError checks the contract's error shape, status and code.
+func (r *response) wantError(t *testing.T, status int, code string) *response {
+	t.Helper()
+	r.want(t, status)
+	e, _ := r.JSON["error"].(map[string]any)
+	if e == nil || e["code"] != code || e["message"] == "" || e["message"] == nil {
+		t.Fatalf("error body %s, want code %q with a message", r.Raw, code)
+	}
+	return r
+}
+
+func (r *response) str(path ...string) string {
+	v := dig(r.JSON, path...)
+	s, _ := v.(string)
+	return s
+}
+
+func (r *response) num(path ...string) int64 {
+	v := dig(r.JSON, path...)
+	f, _ := v.(float64)
+	return int64(f)
+}
+
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+func (r *response) list(key string) []map[string]any {
+	raw, _ := r.JSON[key].([]any)
+	out := make([]map[string]any, 0, len(raw))
+	for _, x := range raw {
+		m, _ := x.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// call sends a request; body may be nil, a string (sent as is) or a value
+// (sent as JSON).
+func call(t *testing.T, method, path, tok string, body any, header ...string) *response {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, env.api.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := &response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &r.JSON); err != nil {
+			t.Fatalf("%s %s: answer is not a JSON object: %s", method, path, raw)
+		}
+	}
+	return r
+}
+
+// ---- invoices --------------------------------------------------------------
+
+func invoiceBody(number string, total, balance int64, lang string) map[string]any {
+	return map[string]any{
+		"number": number, "currency": "cad", "total": total, "balanceDue": balance,
+		"issuedOn": "2026-11-20", "dueOn": "2026-12-20",
+		"patient": map[string]any{"name": "Marie Tremblay", "email": "marie@example.com", "language": lang},
+		"lines":   []any{map[string]any{"description": "Consultation", "amount": total}},
+	}
+}
+
+// newInvoice stores an invoice of 125,00 $ due in full and returns its id.
+func newInvoice(t *testing.T, tn *tenant) string {
+	t.Helper()
+	id := "inv-" + randomHex(4)
+	call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-2026-0042", 12500, 12500, "fr")).want(t, 201)
+	return id
+}
+
+// ---- what the upstreams were asked ---------------------------------------
+
+// stripeCalls returns the calls made on a connected account.
+func stripeCalls(account string) []*upstreamproxy.Request {
+	return env.stripe.Requests(func(r *upstreamproxy.Request) bool { return r.Header.Get("Stripe-Account") == account })
+}
+
+func countCalls(calls []*upstreamproxy.Request, method, pathPrefix string) int {
+	n := 0
+	for _, c := range calls {
+		if c.Method == method && strings.HasPrefix(c.Path, pathPrefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// sesMail is one e-mail as aws-ses-v2-local received and parsed it.
+type sesMail struct {
+	MessageID   string `json:"messageId"`
+	From        string `json:"from"`
+	ReplyTo     []string
+	Destination struct {
+		To []string `json:"to"`
+	} `json:"destination"`
+	Subject string `json:"subject"`
+	Body    struct {
+		Text string `json:"text"`
+		HTML string `json:"html"`
+	} `json:"body"`
+}
+
+// mailByID reads SES's store for the e-mail with that message id.
+func mailByID(t *testing.T, messageID string) sesMail {
+	t.Helper()
+	resp, err := http.Get(env.stack.SES.URL + "/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var store struct {
+		Emails []sesMail `json:"emails"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range store.Emails {
+		if m.MessageID == messageID {
+			return m
+		}
+	}
+	t.Fatalf("SES has no e-mail %s", messageID)
+	return sesMail{}
+}
+
+// sesSendsTo counts SendRawEmail calls that reached SES for a recipient.
+func sesSendsTo(to string) int {
+	return len(env.ses.Requests(func(r *upstreamproxy.Request) bool {
+		return r.Form != nil && r.Form.Get("Destinations.member.1") == to && !r.Injected
+	}))
+}
+
+// logBuffer collects the service's log lines for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

@@ -1,0 +1,112 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+func TestEveryCodeHasAStatus(t *testing.T) {
+	codes := []billing.Code{
+		billing.CodeInvalidRequest, billing.CodePayloadTooLarge, billing.CodeUnauthorized, billing.CodeForbidden,
+		billing.CodeNotFound, billing.CodeNoActiveLink, billing.CodeNothingDue, billing.CodeInvoicePaid,
+		billing.CodeConflict, billing.CodeStripeAccountNotConnected, billing.CodeBillingCompanyNotConfigured,
+		billing.CodeStripeAccountUnavailable, billing.CodePaymentProviderError, billing.CodePaymentProviderUnavailable,
+		billing.CodeEmailProviderError, billing.CodeEmailProviderUnavailable, billing.CodeLimitReached,
+		billing.CodeUnavailable, billing.CodeInternal,
+	}
+	for _, c := range codes {
+		if _, ok := statusOf[c]; !ok {
+			t.Errorf("no status for %s", c)
+		}
+	}
+	if len(statusOf) != len(codes) {
+		t.Errorf("statusOf has %d codes, this test knows %d", len(statusOf), len(codes))
+	}
+}
+
+func TestInternalErrorsHideTheirCause(t *testing.T) {
+	status, body, _ := errorResponse(&billing.Error{Code: billing.CodeInternal, Message: "dynamodb: secret table arn"})
+	b, _ := json.Marshal(body)
+	if status != 500 || strings.Contains(string(b), "arn") {
+		t.Fatalf("%d %s", status, b)
+	}
+}
+
+func TestScopes(t *testing.T) {
+	tests := []struct {
+		claim string
+		want  bool
+	}{
+		{"billing:admin", true},
+		{"openid billing:admin", true},
+		{"[openid billing:admin]", true},
+		{"billing:admin2", false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		c := &call{req: events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
+				Claims: map[string]string{"billing_company_id": "c1", "scope": tc.claim},
+			}},
+		}}}
+		err := c.authenticate(DefaultTenantClaim, adminAccess)
+		if (err == nil) != tc.want {
+			t.Errorf("scope %q: %v", tc.claim, err)
+		}
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		body  string
+		b64   bool
+		code  billing.Code
+		field string
+	}{
+		{`{"number":"1"}`, false, "", ""},
+		{`eyJudW1iZXIiOiIxIn0=`, true, "", ""},
+		{`not base64!`, true, billing.CodeInvalidRequest, "body"},
+		{``, false, billing.CodeInvalidRequest, "body"},
+		{`{`, false, billing.CodeInvalidRequest, "body"},
+		{`{"number":1}`, false, billing.CodeInvalidRequest, "number"},
+		{`{"patient":{"nom":"x"}}`, false, billing.CodeInvalidRequest, "patient.nom"},
+		{`{"lines":[{"description":"a","amount":1,"tax":2}]}`, false, billing.CodeInvalidRequest, "lines[0].tax"},
+		{`{} {}`, false, billing.CodeInvalidRequest, "body"},
+		{`{"number":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, false, billing.CodePayloadTooLarge, ""},
+	}
+	for _, tc := range tests {
+		c := &call{req: events.APIGatewayV2HTTPRequest{Body: tc.body, IsBase64Encoded: tc.b64}}
+		var in billing.InvoiceInput
+		err := c.decode(&in)
+		if tc.code == "" {
+			if err != nil {
+				t.Errorf("%.40q: %v", tc.body, err)
+			}
+			continue
+		}
+		var e *billing.Error
+		if err == nil || !asError(err, &e) || e.Code != tc.code || e.Field != tc.field {
+			t.Errorf("%.40q: %v, want %s %s", tc.body, err, tc.code, tc.field)
+		}
+	}
+}
+
+func asError(err error, e **billing.Error) bool {
+	x, ok := err.(*billing.Error)
+	*e = x
+	return ok
+}
+
+func TestServeNeverFailsTheInvocation(t *testing.T) {
+	a := New(billing.NewService(billing.Deps{}), Config{})
+	resp, err := a.GetInvoice(context.Background(), events.APIGatewayV2HTTPRequest{})
+	if err != nil || resp.StatusCode != 401 || !strings.Contains(resp.Body, `"unauthorized"`) {
+		t.Fatalf("%v %+v", err, resp)
+	}
+}
