@@ -96,7 +96,9 @@ FUNCTIONS := \
 	CreatePaymentLinkFunction:create-payment-link \
 	RegeneratePaymentLinkFunction:regenerate-payment-link \
 	RemovePaymentLinkFunction:remove-payment-link \
-	SendInvoiceEmailFunction:send-invoice-email
+	SendInvoiceEmailFunction:send-invoice-email \
+	ListPaymentsFunction:list-payments \
+	StripeWebhookFunction:stripe-webhook
 
 define lambda_target
 .PHONY: build-$(word 1,$(subst :, ,$(1)))

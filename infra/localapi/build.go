@@ -28,6 +28,12 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger) (*httpapi.A
 	if err != nil {
 		return nil, err
 	}
+	webhooks, err := wiring.Webhooks(env)
+	if err != nil {
+		return nil, err
+	}
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
-	return httpapi.New(svc, wiring.HTTP(env, log)), nil
+	cfg := wiring.HTTP(env, log)
+	cfg.Webhooks = webhooks
+	return httpapi.New(svc, cfg), nil
 }

@@ -14,6 +14,10 @@ import (
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
+// WebhookSecret is the local signing secret of Stripe webhook deliveries
+// (make dev lets STRIPE_WEBHOOK_SECRET override it).
+const WebhookSecret = "whsec_local"
+
 // Settings for running the functions' code against a local stack.
 type Settings struct {
 	TableName   string
@@ -28,15 +32,16 @@ type Settings struct {
 // endpoint and credential variables.
 func (s Settings) Env() map[string]string {
 	return map[string]string{
-		"AWS_REGION":                "ca-central-1",
-		"AWS_ACCESS_KEY_ID":         "local",
-		"AWS_SECRET_ACCESS_KEY":     "local",
-		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDBURL,
-		"AWS_ENDPOINT_URL_SES":      s.SESURL,
-		wiring.EnvTableName:         s.TableName,
-		wiring.EnvStripeAPIKey:      StripeMockKey,
-		wiring.EnvStripeAPIBase:     s.StripeURL,
-		wiring.EnvSenderEmail:       s.SenderEmail,
+		"AWS_REGION":                  "ca-central-1",
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_ENDPOINT_URL_DYNAMODB":   s.DynamoDBURL,
+		"AWS_ENDPOINT_URL_SES":        s.SESURL,
+		wiring.EnvTableName:           s.TableName,
+		wiring.EnvStripeAPIKey:        StripeMockKey,
+		wiring.EnvStripeAPIBase:       s.StripeURL,
+		wiring.EnvSenderEmail:         s.SenderEmail,
+		wiring.EnvStripeWebhookSecret: WebhookSecret,
 	}
 }
 

@@ -26,8 +26,10 @@ type Request struct {
 	// Form is the body parsed as application/x-www-form-urlencoded (Stripe's
 	// request encoding), nil for other bodies.
 	Form url.Values
-	// Status is the status the caller got (0 when the call was dropped).
+	// Status is the status the caller got (0 when the call was dropped);
+	// Response the body it got.
 	Status   int
+	Response []byte
 	Injected bool
 	At       time.Time
 }
@@ -137,9 +139,12 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	p.mu.Lock()
 	p.requests = append(p.requests, req)
 	p.mu.Unlock()
-	setStatus := func(s int, injected bool) {
+	setStatus := func(s int, injected bool, body ...[]byte) {
 		p.mu.Lock()
 		req.Status, req.Injected = s, injected
+		if len(body) > 0 {
+			req.Response = body[0]
+		}
 		p.mu.Unlock()
 	}
 
@@ -166,7 +171,7 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 				return
 			}
 			write(w, status, h, b)
-			setStatus(status, false)
+			setStatus(status, false, b)
 			return
 		}
 	}
@@ -185,7 +190,7 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 		return
 	}
 	write(w, rec.Code, rec.Header(), respBody)
-	setStatus(rec.Code, false)
+	setStatus(rec.Code, false, respBody)
 }
 
 func (p *Proxy) fail(w http.ResponseWriter, r *Rule) {

@@ -20,6 +20,7 @@ const (
 	CodeNoActiveLink                Code = "no_active_link"
 	CodeNothingDue                  Code = "nothing_due"
 	CodeInvoicePaid                 Code = "invoice_paid"
+	CodePaymentProcessing           Code = "payment_processing"
 	CodeConflict                    Code = "conflict"
 	CodeStripeAccountNotConnected   Code = "stripe_account_not_connected"
 	CodeBillingCompanyNotConfigured Code = "billing_company_not_configured"
@@ -30,8 +31,19 @@ const (
 	CodeEmailProviderUnavailable    Code = "email_provider_unavailable"
 	CodeLimitReached                Code = "limit_reached"
 	CodeUnavailable                 Code = "service_unavailable"
+	CodeInvalidSignature            Code = "invalid_signature"
+	CodeInvalidEvent                Code = "invalid_event"
 	CodeInternal                    Code = "internal_error"
 )
+
+// Codes lists every code, for the HTTP layer's table to be checked against.
+var Codes = []Code{
+	CodeInvalidRequest, CodePayloadTooLarge, CodeUnauthorized, CodeForbidden, CodeNotFound, CodeNoActiveLink,
+	CodeNothingDue, CodeInvoicePaid, CodePaymentProcessing, CodeConflict, CodeStripeAccountNotConnected,
+	CodeBillingCompanyNotConfigured, CodeStripeAccountUnavailable, CodePaymentProviderError,
+	CodePaymentProviderUnavailable, CodeEmailProviderError, CodeEmailProviderUnavailable, CodeLimitReached,
+	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeInternal,
+}
 
 // Error is the one error type the domain returns to its callers. Message is
 // safe to show to a client: it never carries a secret, card data or a
@@ -84,4 +96,6 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrVersionConflict: a conditional write lost against another writer.
 	ErrVersionConflict = errors.New("version conflict")
+	// ErrDuplicateEvent: the webhook event was already recorded.
+	ErrDuplicateEvent = errors.New("event already recorded")
 )

@@ -13,6 +13,9 @@ type memStore struct {
 	mu        sync.Mutex
 	companies map[string]Company
 	invoices  map[string]Invoice
+	events    map[string]EventRecord
+	refs      map[string]PaymentRef
+	feeds     map[string][]FeedEntry
 	// beforePut, when set, runs before each invoice write (to interleave
 	// another writer).
 	beforePut func(inv *Invoice)
@@ -20,7 +23,8 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{companies: map[string]Company{}, invoices: map[string]Invoice{}}
+	return &memStore{companies: map[string]Company{}, invoices: map[string]Invoice{},
+		events: map[string]EventRecord{}, refs: map[string]PaymentRef{}, feeds: map[string][]FeedEntry{}}
 }
 
 func (m *memStore) GetCompany(_ context.Context, id string) (*Company, error) {
@@ -76,6 +80,76 @@ func (m *memStore) PutInvoice(_ context.Context, inv *Invoice) error {
 	m.invoices[key] = *cloneInvoice(inv)
 	m.puts.Add(1)
 	return nil
+}
+
+func (m *memStore) LoadEventState(_ context.Context, k EventKeys) (*EventState, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st := &EventState{}
+	if e, ok := m.events[k.EventID]; ok {
+		st.Seen = &e
+	}
+	if inv, ok := m.invoices[k.CompanyID+"/"+k.InvoiceID]; ok && k.InvoiceID != "" {
+		st.Invoice = cloneInvoice(&inv)
+	}
+	if c, ok := m.companies[k.CompanyID]; ok {
+		st.Company = &c
+	}
+	if r, ok := m.refs[k.AccountID+"|"+k.PaymentIntentID]; ok && k.PaymentIntentID != "" {
+		st.Ref = &r
+	}
+	st.FeedHead = int64(len(m.feeds[k.CompanyID]))
+	return st, nil
+}
+
+func (m *memStore) CommitPaymentEvent(_ context.Context, c *PaymentCommit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.events[c.Event.ID]; ok {
+		return ErrDuplicateEvent
+	}
+	if inv := c.Invoice; inv != nil {
+		old, ok := m.invoices[inv.CompanyID+"/"+inv.ID]
+		if !ok || old.Version != inv.Version-1 {
+			return ErrVersionConflict
+		}
+	}
+	if r := c.Ref; r != nil {
+		old, ok := m.refs[r.AccountID+"|"+r.PaymentIntentID]
+		if (ok && old.Version != r.Version-1) || (!ok && r.Version != 1) {
+			return ErrVersionConflict
+		}
+	}
+	company := c.Event.CompanyID
+	if len(c.Feed) > 0 && int64(len(m.feeds[company])) != c.FeedHead {
+		return ErrVersionConflict
+	}
+	m.events[c.Event.ID] = c.Event
+	if inv := c.Invoice; inv != nil {
+		m.invoices[inv.CompanyID+"/"+inv.ID] = *cloneInvoice(inv)
+	}
+	if r := c.Ref; r != nil {
+		m.refs[r.AccountID+"|"+r.PaymentIntentID] = *r
+	}
+	for i := range c.Feed {
+		c.Feed[i].Seq = c.FeedHead + int64(i) + 1
+		m.feeds[company] = append(m.feeds[company], c.Feed[i])
+	}
+	return nil
+}
+
+func (m *memStore) ListFeed(_ context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	feed := m.feeds[companyID]
+	if after >= int64(len(feed)) {
+		return nil, false, nil
+	}
+	rest := feed[after:]
+	if len(rest) > limit {
+		return append([]FeedEntry(nil), rest[:limit]...), true, nil
+	}
+	return append([]FeedEntry(nil), rest...), false, nil
 }
 
 // fakeStripe is a PaymentProvider that remembers links by idempotency key,

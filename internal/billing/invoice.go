@@ -33,6 +33,13 @@ type Invoice struct {
 	Links []Link
 	// Emails is every e-mail sent for the invoice, oldest first.
 	Emails []SentEmail
+	// Payments are the payments made through the invoice's links, oldest
+	// first, with their refunds and disputes.
+	Payments []Payment
+	// Overpaid is money received beyond the balance due (a patient who paid
+	// through two links): a credit staff must refund. BalanceDue never goes
+	// below 0.
+	Overpaid int64
 	// Plan is the link change in progress, if any (see LinkPlan).
 	Plan *LinkPlan
 	// LastGeneration is the last link generation handed out; each attempt to
@@ -62,16 +69,82 @@ type Line struct {
 
 // Invoice statuses.
 const (
-	StatusOpen = "open"
-	StatusPaid = "paid"
+	StatusOpen              = "open"
+	StatusProcessing        = "processing" // a delayed payment method is clearing
+	StatusPaid              = "paid"
+	StatusPartiallyRefunded = "partially_refunded"
+	StatusRefunded          = "refunded"
+	StatusDisputed          = "disputed"
 )
 
-// Status is the invoice's payment status as the contract shows it.
+// Status is the invoice's payment status as the contract shows it, derived
+// from its payments (so it can't disagree with them).
 func (inv *Invoice) Status() string {
-	if inv.BalanceDue == 0 {
+	var paid, refunded int64
+	processing := false
+	for _, p := range inv.Payments {
+		for _, d := range p.Disputes {
+			if d.Open() {
+				return StatusDisputed
+			}
+		}
+		switch p.State {
+		case PaymentProcessing:
+			processing = true
+		case PaymentSucceeded:
+			paid += p.Amount
+			refunded += p.Refunded
+		}
+	}
+	switch {
+	case processing:
+		return StatusProcessing
+	case paid > 0 && refunded >= paid:
+		return StatusRefunded
+	case refunded > 0:
+		return StatusPartiallyRefunded
+	case inv.BalanceDue == 0:
 		return StatusPaid
 	}
 	return StatusOpen
+}
+
+// PaidOnline reports an invoice settled by a payment through a link.
+func (inv *Invoice) PaidOnline() bool {
+	return inv.BalanceDue == 0 && inv.netPaid() > 0
+}
+
+// processing reports a payment still clearing.
+func (inv *Invoice) processing() bool {
+	return slices.ContainsFunc(inv.Payments, func(p Payment) bool { return p.State == PaymentProcessing })
+}
+
+// netPaid is what the online payments take off the balance, all told.
+func (inv *Invoice) netPaid() int64 {
+	var n int64
+	for i := range inv.Payments {
+		n += inv.Payments[i].netPaid()
+	}
+	return n
+}
+
+// payment returns the payment with that PaymentIntent (or Checkout Session)
+// id, or nil.
+func (inv *Invoice) payment(key string) *Payment {
+	for i := range inv.Payments {
+		if p := &inv.Payments[i]; p.PaymentIntentID == key || (p.PaymentIntentID == "" && p.SessionID == key) {
+			return p
+		}
+	}
+	return nil
+}
+
+// settleBalance moves the balance by what the online payments changed: the
+// balance due is what the clinic said was owed less what came in since,
+// never below 0; anything beyond is Overpaid.
+func (inv *Invoice) settleBalance(netBefore int64) {
+	owed := inv.BalanceDue - inv.Overpaid - (inv.netPaid() - netBefore)
+	inv.BalanceDue, inv.Overpaid = max(owed, 0), max(-owed, 0)
 }
 
 // ActiveLink returns the link a patient can pay with now, or nil.

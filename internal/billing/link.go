@@ -13,6 +13,9 @@ const (
 	LinkActive   LinkStatus = "active"
 	LinkReplaced LinkStatus = "replaced" // a new link was generated in its place
 	LinkRemoved  LinkStatus = "removed"  // staff removed it, or the amount due changed
+	// LinkCompleted: a patient completed its checkout; its one-session
+	// limit was reached, so Stripe deactivated it.
+	LinkCompleted LinkStatus = "completed"
 )
 
 // Reasons recorded on a link that ended for a reason other than the staff's
@@ -22,6 +25,9 @@ const (
 	// ReasonReplacementFailed: the new link of a regenerate was ended again
 	// because Stripe would not deactivate the old one.
 	ReasonReplacementFailed = "replacement_failed"
+	// ReasonPaidOnline: the invoice was paid (or a payment is clearing)
+	// through another link, so this one must not take a second payment.
+	ReasonPaidOnline = "paid_online"
 )
 
 // Link is one Stripe Payment Link made for an invoice.

@@ -125,6 +125,11 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		if hookErr != nil {
 			return stored, link, hookErr
 		}
+		// A payment recorded meanwhile may have left the new link asking
+		// for more than is due: end it before anyone can pay it.
+		if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
+			return nil, nil, err
+		}
 		if link != nil {
 			link = stored.link(link.Generation)
 		}
@@ -290,6 +295,10 @@ func cloneInvoice(inv *Invoice) *Invoice {
 	next := *inv
 	next.Links = slices.Clone(inv.Links)
 	next.Emails = slices.Clone(inv.Emails)
+	next.Payments = make([]Payment, len(inv.Payments))
+	for i := range inv.Payments {
+		next.Payments[i] = clonePayment(&inv.Payments[i])
+	}
 	if inv.Plan != nil {
 		p := *inv.Plan
 		next.Plan = &p

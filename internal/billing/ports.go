@@ -21,6 +21,19 @@ type Store interface {
 	// PutInvoice writes inv if the stored version is inv.Version-1, or if no
 	// invoice is stored and inv.Version is 1; otherwise ErrVersionConflict.
 	PutInvoice(ctx context.Context, inv *Invoice) error
+
+	// LoadEventState reads, in one round trip, what handling a webhook event
+	// needs; keys left empty are not read.
+	LoadEventState(ctx context.Context, keys EventKeys) (*EventState, error)
+	// CommitPaymentEvent writes, atomically: the event's record (which must
+	// not exist: ErrDuplicateEvent), the invoice and the payment reference
+	// (each conditional on its version: ErrVersionConflict) and the feed
+	// entries (numbered after c.FeedHead, which must still be the tenant's
+	// feed head: ErrVersionConflict). It fills the entries' Seq.
+	CommitPaymentEvent(ctx context.Context, c *PaymentCommit) error
+	// ListFeed returns up to limit feed entries of a company after the
+	// sequence number after, in order, and whether more follow.
+	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)
 }
 
 // PaymentProvider is Stripe, seen through the calls this service makes on a

@@ -79,6 +79,15 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	if have.equal(want) {
 		return inv, nil
 	}
+	if have.moneyChanged(want) {
+		// The balance follows the online payments from here on.
+		if inv.PaidOnline() {
+			return nil, Errorf(CodeInvoicePaid, "this invoice was paid online: its amounts can't change (other fields can)")
+		}
+		if inv.processing() {
+			return nil, Errorf(CodePaymentProcessing, "a payment for this invoice is being processed: its amounts can't change now")
+		}
+	}
 	apply := func(inv *Invoice) { inv.setFields(want) }
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {
 		plan := &LinkPlan{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonAmountChanged}}

@@ -49,11 +49,18 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 			}
 		}
 		plan := linkPlan(inv, company, inv.language(company))
-		_, link, err := s.runPlan(ctx, inv, company, plan, planHooks{})
+		stored, link, err := s.runPlan(ctx, inv, company, plan, planHooks{})
 		if errors.Is(err, errRetry) {
 			continue
 		}
-		return link, err == nil, err
+		if err != nil {
+			return nil, false, err
+		}
+		if link == nil || link.Status != LinkActive {
+			// Paid through another link while this one was being made.
+			return nil, false, firstError(checkLinkable(stored, company), conflictError())
+		}
+		return link, true, nil
 	}
 	return nil, false, conflictError()
 }
@@ -89,6 +96,12 @@ func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID string) erro
 
 // checkLinkable says why a link can't be made for the invoice, if it can't.
 func checkLinkable(inv *Invoice, c *Company) error {
+	if inv.PaidOnline() {
+		return Errorf(CodeInvoicePaid, "this invoice was paid online")
+	}
+	if inv.processing() {
+		return Errorf(CodePaymentProcessing, "a payment for this invoice is being processed")
+	}
 	if inv.BalanceDue <= 0 {
 		return Errorf(CodeNothingDue, "nothing is due on this invoice")
 	}

@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/clinicpay/payments/internal/billing"
@@ -41,24 +42,26 @@ type stripeAccountRecord struct {
 }
 
 type invoiceRecord struct {
-	PK             string        `dynamodbav:"pk"`
-	SK             string        `dynamodbav:"sk"`
-	ID             string        `dynamodbav:"id"`
-	Number         string        `dynamodbav:"number"`
-	Currency       string        `dynamodbav:"currency"`
-	Total          int64         `dynamodbav:"total"`
-	BalanceDue     int64         `dynamodbav:"balanceDue"`
-	IssuedOn       string        `dynamodbav:"issuedOn"`
-	DueOn          string        `dynamodbav:"dueOn,omitempty"`
-	Patient        patientRecord `dynamodbav:"patient"`
-	Lines          []lineRecord  `dynamodbav:"lines"`
-	Links          []linkRecord  `dynamodbav:"links,omitempty"`
-	Emails         []emailRecord `dynamodbav:"emails,omitempty"`
-	Plan           *planRecord   `dynamodbav:"plan,omitempty"`
-	LastGeneration int           `dynamodbav:"lastGeneration"`
-	Version        int64         `dynamodbav:"version"`
-	CreatedAt      time.Time     `dynamodbav:"createdAt"`
-	UpdatedAt      time.Time     `dynamodbav:"updatedAt"`
+	PK             string          `dynamodbav:"pk"`
+	SK             string          `dynamodbav:"sk"`
+	ID             string          `dynamodbav:"id"`
+	Number         string          `dynamodbav:"number"`
+	Currency       string          `dynamodbav:"currency"`
+	Total          int64           `dynamodbav:"total"`
+	BalanceDue     int64           `dynamodbav:"balanceDue"`
+	IssuedOn       string          `dynamodbav:"issuedOn"`
+	DueOn          string          `dynamodbav:"dueOn,omitempty"`
+	Patient        patientRecord   `dynamodbav:"patient"`
+	Lines          []lineRecord    `dynamodbav:"lines"`
+	Links          []linkRecord    `dynamodbav:"links,omitempty"`
+	Emails         []emailRecord   `dynamodbav:"emails,omitempty"`
+	Payments       []paymentRecord `dynamodbav:"payments,omitempty"`
+	Overpaid       int64           `dynamodbav:"overpaid,omitempty"`
+	Plan           *planRecord     `dynamodbav:"plan,omitempty"`
+	LastGeneration int             `dynamodbav:"lastGeneration"`
+	Version        int64           `dynamodbav:"version"`
+	CreatedAt      time.Time       `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time       `dynamodbav:"updatedAt"`
 }
 
 type patientRecord struct {
@@ -167,6 +170,10 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	for _, e := range inv.Emails {
 		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration})
 	}
+	for i := range inv.Payments {
+		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
+	}
+	r.Overpaid = inv.Overpaid
 	if p := inv.Plan; p != nil {
 		r.Plan = &planRecord{Token: p.Token, LeaseUntil: p.LeaseUntil, Email: p.Email}
 		if c := p.Create; c != nil {
@@ -202,6 +209,10 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 			MessageID: e.MessageID, To: e.To, Language: billing.Language(e.Language), SentAt: e.SentAt, LinkGeneration: e.LinkGeneration,
 		})
 	}
+	for i := range r.Payments {
+		inv.Payments = append(inv.Payments, r.Payments[i].payment())
+	}
+	inv.Overpaid = r.Overpaid
 	if p := r.Plan; p != nil {
 		inv.Plan = &billing.LinkPlan{Token: p.Token, LeaseUntil: p.LeaseUntil, Email: p.Email}
 		if c := p.Create; c != nil {
@@ -216,4 +227,166 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		}
 	}
 	return inv
+}
+
+type paymentRecord struct {
+	PaymentIntentID string          `dynamodbav:"paymentIntentId,omitempty"`
+	SessionID       string          `dynamodbav:"sessionId,omitempty"`
+	ChargeID        string          `dynamodbav:"chargeId,omitempty"`
+	LinkID          string          `dynamodbav:"linkId,omitempty"`
+	LinkGeneration  int             `dynamodbav:"linkGeneration,omitempty"`
+	Amount          int64           `dynamodbav:"amount"`
+	Currency        string          `dynamodbav:"currency,omitempty"`
+	State           string          `dynamodbav:"state,omitempty"`
+	Refunded        int64           `dynamodbav:"refunded,omitempty"`
+	Disputes        []disputeRecord `dynamodbav:"disputes,omitempty"`
+	ViaInactiveLink bool            `dynamodbav:"viaInactiveLink,omitempty"`
+	RecordedAt      time.Time       `dynamodbav:"recordedAt"`
+	PaidAt          time.Time       `dynamodbav:"paidAt,omitempty"`
+	RefundedAt      time.Time       `dynamodbav:"refundedAt,omitempty"`
+}
+
+type disputeRecord struct {
+	ID        string    `dynamodbav:"id"`
+	Amount    int64     `dynamodbav:"amount"`
+	Status    string    `dynamodbav:"status"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+func toPaymentRecord(p *billing.Payment) paymentRecord {
+	r := paymentRecord{
+		PaymentIntentID: p.PaymentIntentID, SessionID: p.SessionID, ChargeID: p.ChargeID, LinkID: p.LinkID,
+		LinkGeneration: p.LinkGeneration, Amount: p.Amount, Currency: p.Currency, State: string(p.State),
+		Refunded: p.Refunded, ViaInactiveLink: p.ViaInactiveLink, RecordedAt: p.RecordedAt, PaidAt: p.PaidAt, RefundedAt: p.RefundedAt,
+	}
+	for _, d := range p.Disputes {
+		r.Disputes = append(r.Disputes, disputeRecord{d.ID, d.Amount, d.Status, d.UpdatedAt})
+	}
+	return r
+}
+
+func (r *paymentRecord) payment() billing.Payment {
+	p := billing.Payment{
+		PaymentIntentID: r.PaymentIntentID, SessionID: r.SessionID, ChargeID: r.ChargeID, LinkID: r.LinkID,
+		LinkGeneration: r.LinkGeneration, Amount: r.Amount, Currency: r.Currency, State: billing.PaymentState(r.State),
+		Refunded: r.Refunded, ViaInactiveLink: r.ViaInactiveLink, RecordedAt: r.RecordedAt, PaidAt: r.PaidAt, RefundedAt: r.RefundedAt,
+	}
+	for _, d := range r.Disputes {
+		p.Disputes = append(p.Disputes, billing.Dispute{ID: d.ID, Amount: d.Amount, Status: d.Status, UpdatedAt: d.UpdatedAt})
+	}
+	return p
+}
+
+// Webhook items.
+const (
+	eventSK    = "EVENT"
+	refSK      = "REF"
+	feedHeadSK = "FEED"
+	feedPrefix = "FEED#"
+	// eventRetention: Stripe retries a delivery for up to three days; the
+	// record outlives that comfortably, then TTL removes it.
+	eventRetention = 90 * 24 * time.Hour
+)
+
+func eventPK(id string) string                   { return "EVT#" + id }
+func refPK(account, paymentIntent string) string { return "PAY#" + account + "#" + paymentIntent }
+func feedSK(seq int64) string                    { return fmt.Sprintf("%s%019d", feedPrefix, seq) }
+
+type eventRecord struct {
+	PK         string    `dynamodbav:"pk"`
+	SK         string    `dynamodbav:"sk"`
+	ID         string    `dynamodbav:"id"`
+	Type       string    `dynamodbav:"type"`
+	AccountID  string    `dynamodbav:"accountId"`
+	Outcome    string    `dynamodbav:"outcome"`
+	Reason     string    `dynamodbav:"reason,omitempty"`
+	CompanyID  string    `dynamodbav:"companyId,omitempty"`
+	InvoiceID  string    `dynamodbav:"invoiceId,omitempty"`
+	ReceivedAt time.Time `dynamodbav:"receivedAt"`
+	ExpiresAt  int64     `dynamodbav:"expiresAt"`
+}
+
+type refRecord struct {
+	PK              string         `dynamodbav:"pk"`
+	SK              string         `dynamodbav:"sk"`
+	AccountID       string         `dynamodbav:"accountId"`
+	PaymentIntentID string         `dynamodbav:"paymentIntentId"`
+	CompanyID       string         `dynamodbav:"companyId,omitempty"`
+	InvoiceID       string         `dynamodbav:"invoiceId,omitempty"`
+	Pending         *paymentRecord `dynamodbav:"pending,omitempty"`
+	Version         int64          `dynamodbav:"version"`
+}
+
+type feedHeadRecord struct {
+	Seq int64 `dynamodbav:"seq"`
+}
+
+type feedRecord struct {
+	PK              string    `dynamodbav:"pk"`
+	SK              string    `dynamodbav:"sk"`
+	Seq             int64     `dynamodbav:"seq"`
+	RecordedAt      time.Time `dynamodbav:"recordedAt"`
+	InvoiceID       string    `dynamodbav:"invoiceId"`
+	Kind            string    `dynamodbav:"kind"`
+	Amount          int64     `dynamodbav:"amount"`
+	Currency        string    `dynamodbav:"currency"`
+	BalanceDue      int64     `dynamodbav:"balanceDue"`
+	Overpaid        int64     `dynamodbav:"overpaid"`
+	Status          string    `dynamodbav:"status"`
+	PaymentIntentID string    `dynamodbav:"paymentIntentId,omitempty"`
+	DisputeID       string    `dynamodbav:"disputeId,omitempty"`
+	DisputeStatus   string    `dynamodbav:"disputeStatus,omitempty"`
+	EventID         string    `dynamodbav:"eventId"`
+	Flags           []string  `dynamodbav:"flags,omitempty"`
+}
+
+func toEventRecord(e *billing.EventRecord) eventRecord {
+	return eventRecord{
+		PK: eventPK(e.ID), SK: eventSK, ID: e.ID, Type: e.Type, AccountID: e.AccountID, Outcome: string(e.Outcome),
+		Reason: e.Reason, CompanyID: e.CompanyID, InvoiceID: e.InvoiceID, ReceivedAt: e.ReceivedAt,
+		ExpiresAt: e.ReceivedAt.Add(eventRetention).Unix(),
+	}
+}
+
+func (r *eventRecord) event() *billing.EventRecord {
+	return &billing.EventRecord{ID: r.ID, Type: r.Type, AccountID: r.AccountID, Outcome: billing.EventOutcome(r.Outcome),
+		Reason: r.Reason, CompanyID: r.CompanyID, InvoiceID: r.InvoiceID, ReceivedAt: r.ReceivedAt}
+}
+
+func toRefRecord(ref *billing.PaymentRef) refRecord {
+	r := refRecord{PK: refPK(ref.AccountID, ref.PaymentIntentID), SK: refSK, AccountID: ref.AccountID,
+		PaymentIntentID: ref.PaymentIntentID, CompanyID: ref.CompanyID, InvoiceID: ref.InvoiceID, Version: ref.Version}
+	if ref.Pending != nil {
+		p := toPaymentRecord(ref.Pending)
+		r.Pending = &p
+	}
+	return r
+}
+
+func (r *refRecord) ref() *billing.PaymentRef {
+	ref := &billing.PaymentRef{AccountID: r.AccountID, PaymentIntentID: r.PaymentIntentID, CompanyID: r.CompanyID,
+		InvoiceID: r.InvoiceID, Version: r.Version}
+	if r.Pending != nil {
+		p := r.Pending.payment()
+		ref.Pending = &p
+	}
+	return ref
+}
+
+func toFeedRecord(companyID string, e *billing.FeedEntry) feedRecord {
+	return feedRecord{
+		PK: companyPK(companyID), SK: feedSK(e.Seq), Seq: e.Seq, RecordedAt: e.RecordedAt, InvoiceID: e.InvoiceID,
+		Kind: e.Kind, Amount: e.Amount, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
+		Status: e.Status, PaymentIntentID: e.PaymentIntentID, DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
+		EventID: e.EventID, Flags: e.Flags,
+	}
+}
+
+func (r *feedRecord) entry() billing.FeedEntry {
+	return billing.FeedEntry{
+		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount,
+		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
+		PaymentIntentID: r.PaymentIntentID, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
+		EventID: r.EventID, Flags: r.Flags,
+	}
 }

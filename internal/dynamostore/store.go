@@ -26,6 +26,8 @@ type API interface {
 	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
 // Store implements billing.Store.
@@ -142,54 +144,62 @@ func decodeInvoice(companyID string, item map[string]types.AttributeValue) (*bil
 	return r.invoice(companyID), nil
 }
 
-// GetInvoiceAndCompany implements billing.Store with one BatchGetItem.
-func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID string) (*billing.Invoice, *billing.Company, error) {
-	keys := []map[string]types.AttributeValue{
-		key(companyPK(companyID), invoiceSK(invoiceID)),
-		key(companyPK(companyID), companySK),
-	}
-	var items []map[string]types.AttributeValue
-	// BatchGetItem may leave keys unprocessed under throttling; ask again
-	// for those (the SDK's retryer has already backed off).
+// batchGet reads items by key with consistent reads in one round trip (more
+// if DynamoDB leaves keys unprocessed under throttling), indexed by pk+sk.
+func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
+	found := map[string]map[string]types.AttributeValue{}
 	for attempt := 0; len(keys) > 0; attempt++ {
 		if attempt == 5 {
-			return nil, nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
+			return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
 		}
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 			RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
 		})
 		if err != nil {
-			return nil, nil, dbError("get invoice and company", err)
+			return nil, dbError(op, err)
 		}
-		items = append(items, out.Responses[s.table]...)
+		for _, item := range out.Responses[s.table] {
+			found[itemKey(item)] = item
+		}
 		keys = out.UnprocessedKeys[s.table].Keys
 		if len(keys) > 0 {
+			// The SDK's retryer has backed off already; wait a little more.
 			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
 		}
 	}
-	var inv *billing.Invoice
-	var company *billing.Company
-	for _, item := range items {
-		sk, _ := item["sk"].(*types.AttributeValueMemberS)
-		switch {
-		case sk == nil:
-		case sk.Value == companySK:
-			var r companyRecord
-			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-				return nil, nil, fmt.Errorf("decode company: %w", err)
-			}
-			company = r.company()
-		default:
-			var err error
-			if inv, err = decodeInvoice(companyID, item); err != nil {
-				return nil, nil, err
-			}
-		}
+	return found, nil
+}
+
+func itemKey(item map[string]types.AttributeValue) string {
+	pk, _ := item["pk"].(*types.AttributeValueMemberS)
+	sk, _ := item["sk"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
 	}
-	if inv == nil {
+	return pk.Value + "|" + sk.Value
+}
+
+// GetInvoiceAndCompany implements billing.Store with one BatchGetItem.
+func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID string) (*billing.Invoice, *billing.Company, error) {
+	items, err := s.batchGet(ctx, "get invoice and company",
+		key(companyPK(companyID), invoiceSK(invoiceID)), key(companyPK(companyID), companySK))
+	if err != nil {
+		return nil, nil, err
+	}
+	var company *billing.Company
+	if item := items[companyPK(companyID)+"|"+companySK]; item != nil {
+		var r companyRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return nil, nil, fmt.Errorf("decode company: %w", err)
+		}
+		company = r.company()
+	}
+	item := items[companyPK(companyID)+"|"+invoiceSK(invoiceID)]
+	if item == nil {
 		return nil, company, fmt.Errorf("invoice %s: %w", invoiceID, billing.ErrNotFound)
 	}
-	return inv, company, nil
+	inv, err := decodeInvoice(companyID, item)
+	return inv, company, err
 }
 
 // PutInvoice implements billing.Store: a PutItem conditional on the version.

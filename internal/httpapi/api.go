@@ -9,8 +9,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -32,6 +34,15 @@ type Config struct {
 	// TenantClaim is the JWT claim naming the billing company.
 	TenantClaim string
 	Logger      *slog.Logger
+	// Webhooks reads Stripe webhook deliveries (only the webhook function
+	// needs it).
+	Webhooks EventReader
+}
+
+// EventReader verifies a Stripe webhook delivery's signature and reads its
+// event.
+type EventReader interface {
+	Read(payload []byte, signature string) (*billing.PaymentEvent, error)
 }
 
 // API serves the routes of the contract.
@@ -39,11 +50,12 @@ type API struct {
 	svc         *billing.Service
 	tenantClaim string
 	log         *slog.Logger
+	webhooks    EventReader
 }
 
 // New returns the API over svc.
 func New(svc *billing.Service, cfg Config) *API {
-	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger}
+	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks}
 	if a.tenantClaim == "" {
 		a.tenantClaim = DefaultTenantClaim
 	}
@@ -64,6 +76,7 @@ type access int
 const (
 	tenantAccess access = iota // any token naming a billing company
 	adminAccess                // and the billing:admin scope
+	publicAccess               // no token: Stripe's webhook, signed instead
 )
 
 // PutBillingCompany handles PUT /billing-companies/{companyId}.
@@ -176,6 +189,55 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 	})
 }
 
+// StripeWebhook handles POST /webhooks/stripe: Connect events, authenticated
+// by Stripe's signature only. It answers 2xx once the event is recorded
+// (applied, ignored or a duplicate), 400 for a delivery that is not a valid
+// signed event, and 5xx only when a retry by Stripe may succeed.
+func (a *API) StripeWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, publicAccess, func(ctx context.Context, c *call) (result, error) {
+		payload, err := c.rawBody(MaxWebhookBytes)
+		if err != nil {
+			return result{}, err
+		}
+		if a.webhooks == nil {
+			return result{}, &billing.Error{Code: billing.CodeInternal, Message: "internal error", Err: errors.New("no webhook reader configured")}
+		}
+		ev, err := a.webhooks.Read(payload, req.Headers["stripe-signature"])
+		if err != nil {
+			return result{}, err
+		}
+		c.logAttrs = append(c.logAttrs, slog.String("eventId", ev.ID), slog.String("eventType", ev.Type), slog.String("account", ev.AccountID))
+		out, err := a.svc.HandlePaymentEvent(ctx, ev)
+		if err != nil {
+			return result{}, err
+		}
+		c.logAttrs = append(c.logAttrs, slog.String("outcome", string(out)))
+		return result{http.StatusOK, map[string]any{"received": true, "outcome": out}}, nil
+	})
+}
+
+// ListPayments handles GET /payments?after=<cursor>&limit=<n>.
+func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		limit := 0
+		if v, ok := req.QueryStringParameters["limit"]; ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return result{}, billing.Invalid("limit", "limit must be a whole number between 1 and %d", billing.MaxFeedPage)
+			}
+			limit = n
+			if limit == 0 {
+				limit = -1 // "limit=0" is out of range, not "default"
+			}
+		}
+		entries, next, more, err := a.svc.ListPayments(ctx, c.tenant, req.QueryStringParameters["after"], limit)
+		if err != nil {
+			return result{}, err
+		}
+		return result{http.StatusOK, viewFeed(entries, next, more)}, nil
+	})
+}
+
 // serve runs one request: authenticate, call fn, write the answer, log one
 // line. It never returns an error to the Lambda runtime: every outcome is an
 // HTTP answer of the contract.
@@ -191,7 +253,9 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, nee
 		}
 		a.logRequest(ctx, c, resp.StatusCode, err, time.Since(start))
 	}()
-	if err = c.authenticate(a.tenantClaim, need); err == nil {
+	if need == publicAccess {
+		res, err = fn(ctx, c)
+	} else if err = c.authenticate(a.tenantClaim, need); err == nil {
 		res, err = fn(ctx, c)
 	}
 	if err != nil {
@@ -240,9 +304,14 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, err error, d 
 	if id := c.req.PathParameters["invoiceId"]; id != "" && billing.ValidID(id) {
 		attrs = append(attrs, slog.String("invoiceId", id))
 	}
+	attrs = append(attrs, c.logAttrs...)
 	level := slog.LevelInfo
 	if err != nil {
 		attrs = append(attrs, slog.String("code", string(billing.ErrorCode(err))))
+		var r interface{ Reason() string }
+		if errors.As(err, &r) {
+			attrs = append(attrs, slog.String("reason", r.Reason()))
+		}
 		if status >= 500 {
 			level = slog.LevelError
 			attrs = append(attrs, slog.String("error", err.Error()))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strconv"
@@ -16,13 +17,18 @@ import (
 	"github.com/clinicpay/payments/internal/billing"
 )
 
-// MaxBodyBytes is the largest request body accepted.
-const MaxBodyBytes = 64 << 10
+// MaxBodyBytes is the largest request body accepted; MaxWebhookBytes the
+// largest webhook delivery (Stripe's events are a few kilobytes).
+const (
+	MaxBodyBytes    = 64 << 10
+	MaxWebhookBytes = 512 << 10
+)
 
 // call is one request being served.
 type call struct {
-	req    events.APIGatewayV2HTTPRequest
-	tenant string
+	req      events.APIGatewayV2HTTPRequest
+	tenant   string
+	logAttrs []slog.Attr
 }
 
 func (c *call) pathParam(name string) string { return c.req.PathParameters[name] }
@@ -58,18 +64,31 @@ func scopes(claim string, extra []string) []string {
 	return append(strings.Fields(claim), extra...)
 }
 
-// decode reads the JSON body into dst: at most MaxBodyBytes, no unknown
-// fields, nothing after the value.
-func (c *call) decode(dst any) error {
+// rawBody returns the body's bytes exactly as the client sent them (base64-
+// decoded when API Gateway encoded it), refusing more than max bytes.
+func (c *call) rawBody(max int) ([]byte, error) {
+	if len(c.req.Body) > 2*max { // cheap check before decoding
+		return nil, billing.Errorf(billing.CodePayloadTooLarge, "the request body must be at most %d bytes", max)
+	}
 	body := []byte(c.req.Body)
 	if c.req.IsBase64Encoded {
 		var err error
 		if body, err = base64.StdEncoding.DecodeString(c.req.Body); err != nil {
-			return billing.Invalid("body", "the request body is not valid base64")
+			return nil, billing.Invalid("body", "the request body is not valid base64")
 		}
 	}
-	if len(body) > MaxBodyBytes {
-		return billing.Errorf(billing.CodePayloadTooLarge, "the request body must be at most %d bytes", MaxBodyBytes)
+	if len(body) > max {
+		return nil, billing.Errorf(billing.CodePayloadTooLarge, "the request body must be at most %d bytes", max)
+	}
+	return body, nil
+}
+
+// decode reads the JSON body into dst: at most MaxBodyBytes, no unknown
+// fields, nothing after the value.
+func (c *call) decode(dst any) error {
+	body, err := c.rawBody(MaxBodyBytes)
+	if err != nil {
+		return err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return billing.Invalid("body", "a JSON request body is required")

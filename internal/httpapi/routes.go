@@ -36,4 +36,8 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.RemovePaymentLink }},
 	{Method: "POST", Path: "/invoices/{invoiceId}/emails", Function: "SendInvoiceEmailFunction", Dir: "send-invoice-email",
 		Handler: func(a *API) Handler { return a.SendInvoiceEmail }},
+	{Method: "GET", Path: "/payments", Function: "ListPaymentsFunction", Dir: "list-payments",
+		Handler: func(a *API) Handler { return a.ListPayments }},
+	{Method: "POST", Path: "/webhooks/stripe", Function: "StripeWebhookFunction", Dir: "stripe-webhook", Public: true,
+		Handler: func(a *API) Handler { return a.StripeWebhook }},
 }

@@ -38,21 +38,23 @@ func viewCompany(c *billing.Company) companyView {
 }
 
 type invoiceView struct {
-	ID          string      `json:"id"`
-	Number      string      `json:"number"`
-	Currency    string      `json:"currency"`
-	Total       int64       `json:"total"`
-	BalanceDue  int64       `json:"balanceDue"`
-	IssuedOn    string      `json:"issuedOn"`
-	DueOn       *string     `json:"dueOn"`
-	Patient     patientView `json:"patient"`
-	Lines       []lineView  `json:"lines"`
-	Status      string      `json:"status"`
-	PaymentLink *linkView   `json:"paymentLink"`
-	Links       []linkView  `json:"links"`
-	Emails      []emailView `json:"emails"`
-	CreatedAt   string      `json:"createdAt"`
-	UpdatedAt   string      `json:"updatedAt"`
+	ID          string        `json:"id"`
+	Number      string        `json:"number"`
+	Currency    string        `json:"currency"`
+	Total       int64         `json:"total"`
+	BalanceDue  int64         `json:"balanceDue"`
+	IssuedOn    string        `json:"issuedOn"`
+	DueOn       *string       `json:"dueOn"`
+	Patient     patientView   `json:"patient"`
+	Lines       []lineView    `json:"lines"`
+	Status      string        `json:"status"`
+	Overpaid    int64         `json:"overpaid"`
+	PaymentLink *linkView     `json:"paymentLink"`
+	Links       []linkView    `json:"links"`
+	Emails      []emailView   `json:"emails"`
+	Payments    []paymentView `json:"payments"`
+	CreatedAt   string        `json:"createdAt"`
+	UpdatedAt   string        `json:"updatedAt"`
 }
 
 type patientView struct {
@@ -114,7 +116,8 @@ func viewInvoice(inv *billing.Invoice) invoiceView {
 		IssuedOn: inv.IssuedOn,
 		Patient:  patientView{Name: inv.Patient.Name, Email: inv.Patient.Email},
 		Lines:    make([]lineView, 0, len(inv.Lines)),
-		Status:   inv.Status(), PaymentLink: viewLink(inv.ActiveLink()),
+		Status:   inv.Status(), Overpaid: inv.Overpaid, PaymentLink: viewLink(inv.ActiveLink()),
+		Payments:  make([]paymentView, 0, len(inv.Payments)),
 		Links:     make([]linkView, 0, len(inv.Links)),
 		Emails:    make([]emailView, 0, len(inv.Emails)),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
@@ -133,6 +136,9 @@ func viewInvoice(inv *billing.Invoice) invoiceView {
 		v.Links = append(v.Links, *viewLink(&inv.Links[i]))
 		linkIDs[inv.Links[i].Generation] = inv.Links[i].ID
 	}
+	for i := range inv.Payments {
+		v.Payments = append(v.Payments, viewPayment(&inv.Payments[i], linkIDs))
+	}
 	// Newest first: staff look for the last e-mail sent.
 	for i := len(inv.Emails) - 1; i >= 0; i-- {
 		e := inv.Emails[i]
@@ -150,4 +156,83 @@ func timestamp(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+type paymentView struct {
+	PaymentIntentID string        `json:"paymentIntentId,omitempty"`
+	SessionID       string        `json:"sessionId,omitempty"`
+	PaymentLinkID   string        `json:"paymentLinkId,omitempty"`
+	Amount          int64         `json:"amount"`
+	Currency        string        `json:"currency"`
+	Status          string        `json:"status"`
+	Refunded        int64         `json:"refunded"`
+	ViaInactiveLink bool          `json:"viaInactiveLink"`
+	Disputes        []disputeView `json:"disputes"`
+	RecordedAt      string        `json:"recordedAt"`
+	PaidAt          string        `json:"paidAt,omitempty"`
+	RefundedAt      string        `json:"refundedAt,omitempty"`
+}
+
+type disputeView struct {
+	ID     string `json:"id"`
+	Amount int64  `json:"amount"`
+	Status string `json:"status"`
+	Open   bool   `json:"open"`
+}
+
+func viewPayment(p *billing.Payment, linkIDs map[int]string) paymentView {
+	v := paymentView{
+		PaymentIntentID: p.PaymentIntentID, SessionID: p.SessionID, PaymentLinkID: p.LinkID, Amount: p.Amount,
+		Currency: p.Currency, Status: string(p.State), Refunded: p.Refunded, ViaInactiveLink: p.ViaInactiveLink,
+		Disputes: make([]disputeView, 0, len(p.Disputes)), RecordedAt: timestamp(p.RecordedAt),
+		PaidAt: timestamp(p.PaidAt), RefundedAt: timestamp(p.RefundedAt),
+	}
+	if v.PaymentLinkID == "" {
+		v.PaymentLinkID = linkIDs[p.LinkGeneration]
+	}
+	for _, d := range p.Disputes {
+		v.Disputes = append(v.Disputes, disputeView{ID: d.ID, Amount: d.Amount, Status: d.Status, Open: d.Open()})
+	}
+	return v
+}
+
+// feedView is the answer to GET /payments.
+type feedView struct {
+	Payments   []feedEntryView `json:"payments"`
+	NextCursor string          `json:"nextCursor"`
+	HasMore    bool            `json:"hasMore"`
+}
+
+type feedEntryView struct {
+	Cursor          string   `json:"cursor"`
+	RecordedAt      string   `json:"recordedAt"`
+	InvoiceID       string   `json:"invoiceId"`
+	Kind            string   `json:"kind"`
+	Amount          int64    `json:"amount"`
+	Currency        string   `json:"currency"`
+	BalanceDue      int64    `json:"balanceDue"`
+	Overpaid        int64    `json:"overpaid"`
+	Status          string   `json:"status"`
+	PaymentIntentID string   `json:"paymentIntentId,omitempty"`
+	DisputeID       string   `json:"disputeId,omitempty"`
+	DisputeStatus   string   `json:"disputeStatus,omitempty"`
+	EventID         string   `json:"eventId"`
+	Flags           []string `json:"flags"`
+}
+
+func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
+	v := feedView{Payments: make([]feedEntryView, 0, len(entries)), NextCursor: next, HasMore: more}
+	for _, e := range entries {
+		flags := e.Flags
+		if flags == nil {
+			flags = []string{}
+		}
+		v.Payments = append(v.Payments, feedEntryView{
+			Cursor: billing.EncodeCursor(e.Seq), RecordedAt: timestamp(e.RecordedAt), InvoiceID: e.InvoiceID,
+			Kind: e.Kind, Amount: e.Amount, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
+			Status: e.Status, PaymentIntentID: e.PaymentIntentID, DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
+			EventID: e.EventID, Flags: flags,
+		})
+	}
+	return v
 }

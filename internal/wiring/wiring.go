@@ -32,6 +32,7 @@ const (
 	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+	EnvStripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
 )
 
 // Env looks a setting up; os.Getenv in production, a map in tests.
@@ -118,4 +119,13 @@ func Mailer(cfg aws.Config, env Env) (*sesmailer.Mailer, error) {
 // HTTP configures the HTTP layer.
 func HTTP(env Env, log *slog.Logger) httpapi.Config {
 	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log}
+}
+
+// Webhooks builds the reader of Stripe webhook deliveries.
+func Webhooks(env Env) (*stripegateway.WebhookReader, error) {
+	secret, err := env.require(EnvStripeWebhookSecret)
+	if err != nil {
+		return nil, err
+	}
+	return stripegateway.NewWebhookReader(secret), nil
 }

@@ -1,0 +1,22 @@
+// Command list-payments is the Lambda function behind GET /payments.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	svc := billing.NewService(billing.Deps{Store: store})
+	api := httpapi.New(svc, wiring.HTTP(env, log))
+	lambda.Start(api.ListPayments)
+}

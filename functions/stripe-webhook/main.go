@@ -1,0 +1,27 @@
+// Command stripe-webhook is the Lambda function behind POST /webhooks/stripe.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	// Stripe is called only to end a link left payable after a payment
+	// through another one; the common path makes no Stripe call.
+	payments := wiring.Must(wiring.Payments(env))
+	cfg := wiring.HTTP(env, log)
+	cfg.Webhooks = wiring.Must(wiring.Webhooks(env))
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
+	api := httpapi.New(svc, cfg)
+	lambda.Start(api.StripeWebhook)
+}

@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestFeedWhileEventsArrive: 200 feed entries are recorded by concurrent
+// webhook deliveries while a reader pages through GET /payments with
+// limit=7; the reader gets every entry exactly once, in the feed's order.
+func TestFeedWhileEventsArrive(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	const invoices, refundsEach = 20, 9 // 20 × (1 payment + 9 refunds) = 200 entries
+	links := make([]linked, invoices)
+	for i := range links {
+		links[i] = linkedInvoice(t, tn, 1000)
+	}
+
+	var writers sync.WaitGroup
+	for _, l := range links {
+		writers.Go(func() {
+			pi, ch := "pi_"+randomHex(8), "ch_"+randomHex(8)
+			deliver(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(8), pi, "paid"))).want(t, 200)
+			for k := int64(1); k <= refundsEach; k++ {
+				deliver(t, stripeEvent("evt_"+randomHex(10), "charge.refunded", tn.Account, chargeObject(ch, pi, 1000, 100*k))).want(t, 200)
+			}
+		})
+	}
+
+	var got []map[string]any
+	after, pages := "", 0
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(got) < invoices*(1+refundsEach) && time.Now().Before(deadline) {
+		r := call(t, "GET", "/payments?limit=7&after="+after, tn.Staff, nil).want(t, 200)
+		page := r.list("payments")
+		pages++
+		if len(page) > 7 {
+			t.Fatalf("page of %d entries with limit=7", len(page))
+		}
+		if len(page) > 0 && r.str("nextCursor") != page[len(page)-1]["cursor"] {
+			t.Fatalf("nextCursor is not the last entry's cursor")
+		}
+		got = append(got, page...)
+		after = r.str("nextCursor")
+		if len(page) == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	writers.Wait()
+
+	want := feed(t, tn)
+	if len(want) != invoices*(1+refundsEach) {
+		t.Fatalf("the feed has %d entries, want %d", len(want), invoices*(1+refundsEach))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the reader got %d entries in %d pages, the feed has %d", len(got), pages, len(want))
+	}
+	seen := map[string]bool{}
+	last := map[string]float64{} // per invoice, the balance must rise refund by refund
+	for i := range want {
+		id := fmt.Sprint(got[i]["eventId"], got[i]["kind"])
+		if got[i]["cursor"] != want[i]["cursor"] || got[i]["eventId"] != want[i]["eventId"] {
+			t.Fatalf("entry %d: reader %v, feed %v", i, got[i], want[i])
+		}
+		if seen[id] {
+			t.Fatalf("entry %s seen twice", id)
+		}
+		seen[id] = true
+		inv := got[i]["invoiceId"].(string)
+		if b := got[i]["balanceDue"].(float64); got[i]["kind"] == "refund" && b <= last[inv] {
+			t.Fatalf("invoice %s: balance %v after %v", inv, b, last[inv])
+		}
+		last[inv] = got[i]["balanceDue"].(float64)
+	}
+	t.Logf("200 entries read exactly once in %d pages while they were being recorded", pages)
+
+	// The cursor is opaque and checked.
+	for _, bad := range []string{"nope", "ZmVlZC52MS4tMQ", strings.Repeat("A", 40)} {
+		call(t, "GET", "/payments?after="+bad, tn.Staff, nil).wantError(t, 400, "invalid_request")
+	}
+	for _, bad := range []string{"0", "101", "-1", "x"} {
+		call(t, "GET", "/payments?limit="+bad, tn.Staff, nil).wantError(t, 400, "invalid_request")
+	}
+	// Another tenant sees none of it.
+	other := newTenant(t, "fr")
+	if r := call(t, "GET", "/payments", other.Staff, nil).want(t, 200); len(r.list("payments")) != 0 || r.JSON["hasMore"] != false {
+		t.Fatalf("another tenant's feed: %s", r.Raw)
+	}
+	call(t, "GET", "/payments", "", nil).wantError(t, 401, "unauthorized")
+}

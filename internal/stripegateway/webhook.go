@@ -1,0 +1,167 @@
+package stripegateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+// WebhookReader verifies Stripe's signature on a webhook delivery and reads
+// the event into the domain's terms.
+//
+// API version: stripe-go v76 models objects as of API version 2023-10-16
+// (stripe.APIVersion). The Connect endpoint must be created with that
+// version. Events of any other version are refused (400, reason
+// api_version_mismatch), deliberately: objects of another version may not
+// read the same, and a misread payment is worse than a late one. Stripe
+// keeps retrying a refused delivery for three days, long enough to recreate
+// the endpoint with the right version, and the alarm on webhook rejects says
+// so.
+type WebhookReader struct {
+	secret    string
+	tolerance time.Duration
+}
+
+// NewWebhookReader reads events signed with the endpoint's signing secret,
+// allowing Stripe's default five minutes between signing and receipt.
+func NewWebhookReader(secret string) *WebhookReader {
+	return &WebhookReader{secret: secret, tolerance: webhook.DefaultTolerance}
+}
+
+// Reasons a delivery is refused (logged, and counted by the metrics).
+const (
+	RejectSignature  = "bad_signature"
+	RejectStale      = "stale_timestamp"
+	RejectMalformed  = "malformed_event"
+	RejectAPIVersion = "api_version_mismatch"
+)
+
+// rejection carries why a delivery was refused; the HTTP layer logs the
+// reason and nothing else of the delivery.
+type rejection struct {
+	reason string
+	err    error
+}
+
+func (r *rejection) Error() string { return r.reason + ": " + r.err.Error() }
+
+// Reason is the short cause logged for a refused delivery.
+func (r *rejection) Reason() string { return r.reason }
+func (r *rejection) Unwrap() error  { return r.err }
+
+func reject(code billing.Code, reason, msg string, cause error) error {
+	return &billing.Error{Code: code, Message: msg, Err: &rejection{reason: reason, err: cause}}
+}
+
+// Read verifies payload against the Stripe-Signature header and returns the
+// event. It reads the body only after the signature checks out.
+func (r *WebhookReader) Read(payload []byte, signature string) (*billing.PaymentEvent, error) {
+	if err := webhook.ValidatePayloadWithTolerance(payload, signature, r.secret, r.tolerance); err != nil {
+		if errors.Is(err, webhook.ErrTooOld) {
+			return nil, reject(billing.CodeInvalidSignature, RejectStale, "the signature's timestamp is too old", err)
+		}
+		return nil, reject(billing.CodeInvalidSignature, RejectSignature, "the Stripe-Signature header does not match the body", err)
+	}
+	var ev stripe.Event
+	if err := json.Unmarshal(payload, &ev); err != nil || ev.ID == "" || ev.Data == nil {
+		return nil, reject(billing.CodeInvalidEvent, RejectMalformed, "the body is not a Stripe event", err)
+	}
+	if ev.APIVersion != stripe.APIVersion {
+		return nil, reject(billing.CodeInvalidEvent, RejectAPIVersion,
+			fmt.Sprintf("events must use Stripe API version %s (got %q): create the webhook endpoint with that version", stripe.APIVersion, ev.APIVersion),
+			errors.New(ev.APIVersion))
+	}
+	out := &billing.PaymentEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
+	var err error
+	switch out.Type {
+	case billing.EventCheckoutCompleted, billing.EventAsyncSucceeded, billing.EventAsyncFailed:
+		err = readSession(ev.Data.Raw, out)
+	case billing.EventChargeRefunded:
+		err = readCharge(ev.Data.Raw, out)
+	case billing.EventDisputeCreated, billing.EventDisputeUpdated, billing.EventDisputeClosed:
+		err = readDispute(ev.Data.Raw, out)
+	}
+	if err != nil {
+		return nil, reject(billing.CodeInvalidEvent, RejectMalformed, "the event's object is not what its type says", err)
+	}
+	return out, nil
+}
+
+func readSession(raw json.RawMessage, out *billing.PaymentEvent) error {
+	var s stripe.CheckoutSession
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	if s.ID == "" {
+		return errors.New("no session id")
+	}
+	out.CompanyID = s.Metadata[billing.MetaCompanyID]
+	out.InvoiceID = s.Metadata[billing.MetaInvoiceID]
+	out.Generation, _ = strconv.Atoi(s.Metadata[billing.MetaGeneration])
+	f := &out.Facts
+	f.SessionID, f.Amount, f.Currency = s.ID, s.AmountTotal, string(s.Currency)
+	if s.PaymentIntent != nil {
+		f.PaymentIntentID = s.PaymentIntent.ID
+	}
+	if s.PaymentLink != nil {
+		f.LinkID = s.PaymentLink.ID
+	}
+	switch {
+	case out.Type == billing.EventAsyncFailed:
+		f.State = billing.PaymentFailed
+	case s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid:
+		f.State = billing.PaymentSucceeded
+	case s.PaymentStatus == stripe.CheckoutSessionPaymentStatusUnpaid && out.Type == billing.EventCheckoutCompleted:
+		f.State = billing.PaymentProcessing // a delayed method (pre-authorized debit) is clearing
+	}
+	return nil
+}
+
+func readCharge(raw json.RawMessage, out *billing.PaymentEvent) error {
+	var c stripe.Charge
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return err
+	}
+	if c.ID == "" {
+		return errors.New("no charge id")
+	}
+	f := &out.Facts
+	f.ChargeID, f.Amount, f.Currency = c.ID, c.Amount, string(c.Currency)
+	if c.PaymentIntent != nil {
+		f.PaymentIntentID = c.PaymentIntent.ID
+	}
+	if c.Paid || c.Status == stripe.ChargeStatusSucceeded {
+		f.State = billing.PaymentSucceeded // a refunded charge was paid first
+	}
+	refunded := c.AmountRefunded
+	f.Refunded = &refunded
+	return nil
+}
+
+func readDispute(raw json.RawMessage, out *billing.PaymentEvent) error {
+	var d stripe.Dispute
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return err
+	}
+	if d.ID == "" {
+		return errors.New("no dispute id")
+	}
+	f := &out.Facts
+	f.Currency = string(d.Currency)
+	if d.PaymentIntent != nil {
+		f.PaymentIntentID = d.PaymentIntent.ID
+	}
+	if d.Charge != nil {
+		f.ChargeID = d.Charge.ID
+	}
+	f.State = billing.PaymentSucceeded // only a paid charge can be disputed
+	f.Dispute = &billing.Dispute{ID: d.ID, Amount: d.Amount, Status: string(d.Status)}
+	return nil
+}
