@@ -17,6 +17,6 @@ func main() {
 	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store})
-	api := httpapi.New(svc, wiring.HTTP(env, log))
+	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.ListPayments)
 }

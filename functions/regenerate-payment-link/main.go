@@ -18,6 +18,6 @@ func main() {
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	payments := wiring.Must(wiring.Payments(env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
-	api := httpapi.New(svc, wiring.HTTP(env, log))
+	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.RegeneratePaymentLink)
 }

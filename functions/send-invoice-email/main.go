@@ -19,6 +19,6 @@ func main() {
 	payments := wiring.Must(wiring.Payments(env))
 	mailer := wiring.Must(wiring.Mailer(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
-	api := httpapi.New(svc, wiring.HTTP(env, log))
+	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.SendInvoiceEmail)
 }

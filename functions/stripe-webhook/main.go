@@ -19,7 +19,7 @@ func main() {
 	// Stripe is called only to end a link left payable after a payment
 	// through another one; the common path makes no Stripe call.
 	payments := wiring.Must(wiring.Payments(env))
-	cfg := wiring.HTTP(env, log)
+	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = wiring.Must(wiring.Webhooks(env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
 	api := httpapi.New(svc, cfg)

@@ -33,7 +33,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger) (*httpapi.A
 		return nil, err
 	}
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
-	cfg := wiring.HTTP(env, log)
+	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = webhooks
 	return httpapi.New(svc, cfg), nil
 }

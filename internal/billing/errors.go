@@ -33,6 +33,8 @@ const (
 	CodeUnavailable                 Code = "service_unavailable"
 	CodeInvalidSignature            Code = "invalid_signature"
 	CodeInvalidEvent                Code = "invalid_event"
+	CodeIdempotencyKeyReused        Code = "idempotency_key_reused"
+	CodeRequestInProgress           Code = "request_in_progress"
 	CodeInternal                    Code = "internal_error"
 )
 
@@ -42,7 +44,8 @@ var Codes = []Code{
 	CodeNothingDue, CodeInvoicePaid, CodePaymentProcessing, CodeConflict, CodeStripeAccountNotConnected,
 	CodeBillingCompanyNotConfigured, CodeStripeAccountUnavailable, CodePaymentProviderError,
 	CodePaymentProviderUnavailable, CodeEmailProviderError, CodeEmailProviderUnavailable, CodeLimitReached,
-	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeInternal,
+	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeIdempotencyKeyReused, CodeRequestInProgress,
+	CodeInternal,
 }
 
 // Error is the one error type the domain returns to its callers. Message is

@@ -60,24 +60,25 @@ func (s *Service) leaseFor(ctx context.Context) time.Duration {
 // gave up on a Stripe outage) is rolled forward; a live one means another
 // request is at work (409).
 func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
-	inv, _, err := s.settleLink(ctx, inv, company)
+	inv, _, _, err := s.settleLink(ctx, inv, company)
 	return inv, err
 }
 
-// settleLink is settle that also returns the link the rolled-forward plan
-// made, if any.
-func (s *Service) settleLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, *Link, error) {
+// settleLink is settle that also returns the plan it finished, if any, and
+// the link that plan made.
+func (s *Service) settleLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, *LinkPlan, *Link, error) {
 	if inv.Plan == nil {
-		return inv, nil, nil
+		return inv, nil, nil, nil
 	}
 	if wait := inv.Plan.LeaseUntil.Sub(s.clock()); wait > 0 {
 		e := conflictError()
 		e.Message = "another change to this invoice's payment link is in progress; retry in a moment"
 		e.RetryAfter = min(max(wait, time.Second), defaultLease)
-		return nil, nil, e
+		return nil, nil, nil, e
 	}
 	p := *inv.Plan
-	return s.runPlan(ctx, inv, company, &p, planHooks{})
+	stored, link, err := s.runPlan(ctx, inv, company, &p, planHooks{})
+	return stored, &p, link, err
 }
 
 // runPlan claims the invoice for plan (a new plan, or a stale one taken

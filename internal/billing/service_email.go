@@ -18,6 +18,10 @@ type SentEmail struct {
 	// LinkGeneration is the generation of the payment link the e-mail
 	// carried, 0 when it carried none.
 	LinkGeneration int
+	// RequestKey is the Idempotency-Key of the request that sent it: a
+	// retry of that request finds the e-mail here and does not send it
+	// again.
+	RequestKey string
 }
 
 // EmailInput is the body of POST /invoices/{invoiceId}/emails.
@@ -26,6 +30,9 @@ type EmailInput struct {
 	To                 *string   `json:"to"`
 	Language           *Language `json:"language"`
 	Message            *string   `json:"message"`
+	// RequestKey is the request's Idempotency-Key, if any (not part of the
+	// body).
+	RequestKey string `json:"-"`
 }
 
 // Validate checks the input against the contract's rules.
@@ -61,6 +68,9 @@ func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *E
 		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
 		if err != nil {
 			return nil, nil, err
+		}
+		if sent, link := inv.sentFor(in.RequestKey); sent != nil {
+			return sent, link, nil // a retry of a request whose e-mail left and was recorded
 		}
 		if company == nil {
 			return nil, nil, Errorf(CodeBillingCompanyNotConfigured, "the billing company has no record yet: save its name and reply-to address first")
@@ -119,18 +129,35 @@ func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *E
 	return nil, nil, conflictError()
 }
 
+// sentFor returns the e-mail recorded for a request key, and its link.
+func (inv *Invoice) sentFor(requestKey string) (*SentEmail, *Link) {
+	if requestKey == "" {
+		return nil, nil
+	}
+	for i := range inv.Emails {
+		if e := &inv.Emails[i]; e.RequestKey == requestKey {
+			if e.LinkGeneration > 0 {
+				return e, inv.link(e.LinkGeneration)
+			}
+			return e, nil
+		}
+	}
+	return nil, nil
+}
+
 // outgoing is one e-mail being sent.
 type outgoing struct {
-	s       *Service
-	company *Company
-	to      string
-	lang    Language
-	note    string
-	sent    *SentEmail
+	s          *Service
+	company    *Company
+	to         string
+	lang       Language
+	note       string
+	requestKey string
+	sent       *SentEmail
 }
 
 func (s *Service) emailFor(inv *Invoice, c *Company, in *EmailInput) *outgoing {
-	e := &outgoing{s: s, company: c, to: inv.Patient.Email, lang: inv.language(c)}
+	e := &outgoing{s: s, company: c, to: inv.Patient.Email, lang: inv.language(c), requestKey: in.RequestKey}
 	if in.To != nil {
 		e.to = *in.To
 	}
@@ -165,7 +192,7 @@ func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEma
 	if err != nil {
 		return nil, err
 	}
-	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock()}
+	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock(), RequestKey: e.requestKey}
 	if link != nil {
 		e.sent.LinkGeneration = link.Generation
 	}

@@ -28,7 +28,7 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 		if err != nil {
 			return nil, false, err
 		}
-		inv, finished, err := s.settleLink(ctx, inv, company)
+		inv, _, finished, err := s.settleLink(ctx, inv, company)
 		if errors.Is(err, errRetry) {
 			continue
 		} else if err != nil {
@@ -76,10 +76,14 @@ func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID string) erro
 		if err != nil {
 			return err
 		}
-		if inv, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
+		inv, finished, _, err := s.settleLink(ctx, inv, company)
+		if errors.Is(err, errRetry) {
 			continue
 		} else if err != nil {
 			return err
+		}
+		if finished != nil && finished.Create == nil && finished.End != nil && finished.End.Status == LinkRemoved && finished.End.Reason == "" {
+			return nil // an earlier removal, cut short, was just finished: this is its retry
 		}
 		active := inv.ActiveLink()
 		if active == nil {

@@ -119,7 +119,9 @@ func (s *Store) commitItems(c *billing.PaymentCommit) ([]types.TransactWriteItem
 		items = append(items, types.TransactWriteItem{Put: p})
 		return nil
 	}
-	num := func(n int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+	num := func(n int64) types.AttributeValue {
+		return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+	}
 
 	// 0: the event record, which must be new: a second delivery stops here.
 	if err := put(toEventRecord(&c.Event), "attribute_not_exists(pk)", nil); err != nil {

@@ -96,6 +96,7 @@ type emailRecord struct {
 	Language       string    `dynamodbav:"language"`
 	SentAt         time.Time `dynamodbav:"sentAt"`
 	LinkGeneration int       `dynamodbav:"linkGeneration,omitempty"`
+	RequestKey     string    `dynamodbav:"requestKey,omitempty"`
 }
 
 type planRecord struct {
@@ -168,7 +169,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		})
 	}
 	for _, e := range inv.Emails {
-		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration})
+		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration, e.RequestKey})
 	}
 	for i := range inv.Payments {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
@@ -207,6 +208,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 	for _, e := range r.Emails {
 		inv.Emails = append(inv.Emails, billing.SentEmail{
 			MessageID: e.MessageID, To: e.To, Language: billing.Language(e.Language), SentAt: e.SentAt, LinkGeneration: e.LinkGeneration,
+			RequestKey: e.RequestKey,
 		})
 	}
 	for i := range r.Payments {

@@ -28,6 +28,7 @@ type API interface {
 	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // Store implements billing.Store.
@@ -38,6 +39,9 @@ type Store struct {
 
 // New returns a Store on the named table.
 func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+// Idempotency returns the Idempotency-Key records kept in the same table.
+func (s *Store) Idempotency() *Idempotency { return NewIdempotency(s.db, s.table) }
 
 var _ billing.Store = (*Store)(nil)
 

@@ -209,7 +209,9 @@ func TestWebhookOutOfOrder(t *testing.T) {
 		return step{"charge.refunded", func(l linked, pi, _, ch, _ string) map[string]any { return chargeObject(ch, pi, l.amount, amount) }}
 	}
 	dispute := func(typ, status string) step {
-		return step{typ, func(l linked, pi, _, ch, dp string) map[string]any { return disputeObject(dp, ch, pi, l.amount, status) }}
+		return step{typ, func(l linked, pi, _, ch, dp string) map[string]any {
+			return disputeObject(dp, ch, pi, l.amount, status)
+		}}
 	}
 	tests := []struct {
 		name     string
@@ -379,4 +381,3 @@ func toStrings(v any) []string {
 	}
 	return out
 }
-

@@ -37,6 +37,9 @@ type Config struct {
 	// Webhooks reads Stripe webhook deliveries (only the webhook function
 	// needs it).
 	Webhooks EventReader
+	// Idempotency keeps the records of requests made with an
+	// Idempotency-Key; without it the header is ignored.
+	Idempotency billing.IdempotencyStore
 }
 
 // EventReader verifies a Stripe webhook delivery's signature and reads its
@@ -51,11 +54,12 @@ type API struct {
 	tenantClaim string
 	log         *slog.Logger
 	webhooks    EventReader
+	idem        billing.IdempotencyStore
 }
 
 // New returns the API over svc.
 func New(svc *billing.Service, cfg Config) *API {
-	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks}
+	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks, idem: cfg.Idempotency}
 	if a.tenantClaim == "" {
 		a.tenantClaim = DefaultTenantClaim
 	}
@@ -178,6 +182,7 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 		if err := c.decode(&in); err != nil {
 			return result{}, err
 		}
+		in.RequestKey = c.idempotencyKey
 		sent, link, err := a.svc.SendEmail(ctx, c.tenant, c.invoiceID(), &in)
 		if err != nil {
 			return result{}, err
@@ -238,35 +243,62 @@ func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPReque
 	})
 }
 
-// serve runs one request: authenticate, call fn, write the answer, log one
-// line. It never returns an error to the Lambda runtime: every outcome is an
-// HTTP answer of the contract.
+// serve runs one request: authenticate, apply the Idempotency-Key, call fn,
+// write the answer, log one line. It never returns an error to the Lambda
+// runtime: every outcome is an HTTP answer of the contract.
 func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, need access, fn func(context.Context, *call) (result, error)) (resp events.APIGatewayV2HTTPResponse, _ error) {
 	start := time.Now()
 	c := &call{req: req}
-	var err error
-	res := result{}
+	ctx, cancel := withMargin(ctx)
+	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			a.log.ErrorContext(ctx, "panic", "route", req.RouteKey, "panic", p)
-			resp, err = a.respondError(&billing.Error{Code: billing.CodeInternal, Message: "internal error"})
+			resp = a.fail(c, &billing.Error{Code: billing.CodeInternal, Message: "internal error"})
 		}
-		a.logRequest(ctx, c, resp.StatusCode, err, time.Since(start))
+		a.logRequest(ctx, c, resp.StatusCode, time.Since(start))
 	}()
-	if need == publicAccess {
-		res, err = fn(ctx, c)
-	} else if err = c.authenticate(a.tenantClaim, need); err == nil {
-		res, err = fn(ctx, c)
+	if need != publicAccess {
+		if err := c.authenticate(a.tenantClaim, need); err != nil {
+			return a.fail(c, err), nil
+		}
 	}
-	if err != nil {
-		return a.respondError(err)
+	run := func(ctx context.Context) events.APIGatewayV2HTTPResponse {
+		res, err := fn(ctx, c)
+		if err != nil {
+			return a.fail(c, err)
+		}
+		return respond(res.status, res.body, nil)
 	}
-	return respond(res.status, res.body, nil), nil
+	if key, ok := req.Headers["idempotency-key"]; ok && need != publicAccess && a.idem != nil && mutating(req) {
+		return a.idempotent(ctx, c, key, run), nil
+	}
+	return run(ctx), nil
 }
 
-func (a *API) respondError(err error) (events.APIGatewayV2HTTPResponse, error) {
+// withMargin ends upstream calls a little before the invocation's deadline,
+// so that a slow Stripe, SES or DynamoDB ends in our own 503 (and a release
+// of what the request held) rather than in a killed invocation.
+func withMargin(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) > 3*time.Second {
+		return context.WithDeadline(ctx, dl.Add(-1500*time.Millisecond))
+	}
+	return context.WithCancel(ctx)
+}
+
+func mutating(req events.APIGatewayV2HTTPRequest) bool {
+	switch req.RequestContext.HTTP.Method {
+	case http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch:
+		return true
+	}
+	return false
+}
+
+// fail answers with the contract's error for err and keeps err for the log.
+func (a *API) fail(c *call, err error) events.APIGatewayV2HTTPResponse {
+	c.err = err
 	status, body, h := errorResponse(err)
-	return respond(status, body, h), nil
+	return respond(status, body, h)
 }
 
 func respond(status int, body any, h http.Header) events.APIGatewayV2HTTPResponse {
@@ -291,7 +323,8 @@ func respond(status int, body any, h http.Header) events.APIGatewayV2HTTPRespons
 
 // logRequest writes the request's one log line: identifiers and outcome,
 // never a name, an e-mail address or an amount.
-func (a *API) logRequest(ctx context.Context, c *call, status int, err error, d time.Duration) {
+func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Duration) {
+	err := c.err
 	attrs := []slog.Attr{
 		slog.String("route", c.req.RouteKey),
 		slog.String("apiRequestId", c.req.RequestContext.RequestID),

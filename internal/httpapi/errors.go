@@ -22,6 +22,8 @@ var statusOf = map[billing.Code]int{
 	billing.CodePaymentProcessing:           http.StatusConflict,
 	billing.CodeInvalidSignature:            http.StatusBadRequest,
 	billing.CodeInvalidEvent:                http.StatusBadRequest,
+	billing.CodeIdempotencyKeyReused:        http.StatusUnprocessableEntity,
+	billing.CodeRequestInProgress:           http.StatusConflict,
 	billing.CodeConflict:                    http.StatusConflict,
 	billing.CodeStripeAccountNotConnected:   http.StatusConflict,
 	billing.CodeBillingCompanyNotConfigured: http.StatusConflict,

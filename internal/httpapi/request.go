@@ -26,9 +26,11 @@ const (
 
 // call is one request being served.
 type call struct {
-	req      events.APIGatewayV2HTTPRequest
-	tenant   string
-	logAttrs []slog.Attr
+	req            events.APIGatewayV2HTTPRequest
+	tenant         string
+	idempotencyKey string
+	err            error
+	logAttrs       []slog.Attr
 }
 
 func (c *call) pathParam(name string) string { return c.req.PathParameters[name] }

@@ -116,9 +116,10 @@ func Mailer(cfg aws.Config, env Env) (*sesmailer.Mailer, error) {
 	return sesmailer.New(ses.NewFromConfig(cfg), sender, env(EnvSESConfigurationSet)), nil
 }
 
-// HTTP configures the HTTP layer.
-func HTTP(env Env, log *slog.Logger) httpapi.Config {
-	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log}
+// HTTP configures the HTTP layer; Idempotency-Key records live in the
+// store's table.
+func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency()}
 }
 
 // Webhooks builds the reader of Stripe webhook deliveries.

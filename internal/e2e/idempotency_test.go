@@ -1,0 +1,127 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicpay/payments/infra/upstreamproxy"
+)
+
+// linksMade counts the Payment Links created at Stripe for an invoice.
+func linksMade(account, invoiceID string) int {
+	n := 0
+	for _, c := range stripeCalls(account) {
+		if c.Method == "POST" && c.Path == "/v1/payment_links" && c.Form.Get("metadata[invoice_id]") == invoiceID && c.Status == 200 {
+			n++
+		}
+	}
+	return n
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+
+	t.Run("a retry replays the first answer without doing the work again", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil).want(t, 201)
+		key := "regen-" + randomHex(8)
+		first := call(t, "POST", "/invoices/"+id+"/payment-link/regenerate", tn.Staff, nil, "Idempotency-Key", key).want(t, 201)
+		again := call(t, "POST", "/invoices/"+id+"/payment-link/regenerate", tn.Staff, nil, "Idempotency-Key", key).want(t, 201)
+		if string(again.Raw) != string(first.Raw) || again.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay:\n%s\n%s", first.Raw, again.Raw)
+		}
+		if n := linksMade(tn.Account, id); n != 2 { // the create, and one regenerate
+			t.Fatalf("%d links made at Stripe, want 2", n)
+		}
+		// Without the key, regenerate makes a new link every time.
+		other := call(t, "POST", "/invoices/"+id+"/payment-link/regenerate", tn.Staff, nil).want(t, 201)
+		if other.str("id") == first.str("id") {
+			t.Fatal("regenerate without a key should make a new link")
+		}
+	})
+
+	t.Run("the same key for another request is refused", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		key := "put-" + randomHex(8)
+		call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-1", 12500, 12500, "fr"), "Idempotency-Key", key).want(t, 200)
+		call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-1", 12500, 5000, "fr"), "Idempotency-Key", key).wantError(t, 422, "idempotency_key_reused")
+		call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).wantError(t, 422, "idempotency_key_reused")
+		if v := call(t, "GET", "/invoices/"+id, tn.Staff, nil).want(t, 200); v.num("balanceDue") != 12500 || v.JSON["paymentLink"] != nil {
+			t.Fatalf("a refused request changed the invoice: %s", v.Raw)
+		}
+	})
+
+	t.Run("the key belongs to the tenant", func(t *testing.T) {
+		other := newTenant(t, "fr")
+		key := "shared-" + randomHex(8)
+		a, b := newInvoice(t, tn), newInvoice(t, other)
+		call(t, "POST", "/invoices/"+a+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).want(t, 201)
+		// The same string from another company is another key.
+		call(t, "POST", "/invoices/"+b+"/payment-link", other.Staff, nil, "Idempotency-Key", key).want(t, 201)
+	})
+
+	t.Run("a request while the first is running", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		key := "slow-" + randomHex(8)
+		env.stripe.Inject(upstreamproxy.Rule{
+			Match: func(r *upstreamproxy.Request) bool {
+				return r.Header.Get("Stripe-Account") == tn.Account && strings.Contains(r.Header.Get("Idempotency-Key"), "/"+id+"/")
+			},
+			Times: 1, Delay: 1500 * time.Millisecond,
+		})
+		var first *response
+		var wg sync.WaitGroup
+		wg.Go(func() { first = call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key) })
+		time.Sleep(400 * time.Millisecond)
+		second := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).wantError(t, 409, "request_in_progress")
+		if second.Header.Get("Retry-After") == "" {
+			t.Fatal("no Retry-After")
+		}
+		wg.Wait()
+		first.want(t, 201)
+		third := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).want(t, 201)
+		if string(third.Raw) != string(first.Raw) {
+			t.Fatal("after the first finished, its answer should be replayed")
+		}
+	})
+
+	t.Run("a failed first attempt frees the key", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		key := "fail-" + randomHex(8)
+		env.stripe.Inject(upstreamproxy.Rule{
+			Match: func(r *upstreamproxy.Request) bool {
+				return strings.Contains(r.Header.Get("Idempotency-Key"), "/"+id+"/") && r.Path == "/v1/prices"
+			},
+			Times: 1, Status: http.StatusInternalServerError, Body: `{"error":{"type":"api_error","message":"boom"}}`,
+		})
+		call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).wantError(t, 503, "payment_provider_unavailable")
+		r := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).want(t, 201)
+		if r.Header.Get("Idempotent-Replayed") != "" {
+			t.Fatal("a 5xx must not be replayed")
+		}
+	})
+
+	t.Run("an e-mail is sent once per key", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		to := "once-" + randomHex(6) + "@example.com"
+		key := "mail-" + randomHex(8)
+		body := map[string]any{"includePaymentLink": true, "to": to}
+		first := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, body, "Idempotency-Key", key).want(t, 202)
+		again := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, body, "Idempotency-Key", key).want(t, 202)
+		if again.str("messageId") != first.str("messageId") || sesSendsTo(to) != 1 {
+			t.Fatalf("sent %d e-mails for one key", sesSendsTo(to))
+		}
+	})
+
+	t.Run("bad keys", func(t *testing.T) {
+		id := newInvoice(t, tn)
+		for _, bad := range []string{strings.Repeat("k", 256), "with space", "é"} {
+			call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", bad).wantError(t, 400, "invalid_request")
+		}
+		call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", strings.Repeat("k", 255)).want(t, 201)
+	})
+}
