@@ -74,7 +74,7 @@ dev: tools
 	go run ./infra/dev
 
 test: tools vet
-	go test -count=1 -timeout 20m ./...
+	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \

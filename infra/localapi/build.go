@@ -9,9 +9,27 @@ import (
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
+// Option adjusts what BuildAPI builds (test harness hooks).
+type Option func(*options)
+
+type options struct {
+	checkpoint func(ctx context.Context, step string)
+}
+
+// WithCheckpoint calls fn at every named step of the service and of the
+// Stripe gateway (billing.Step*, stripegateway.Step*), so a test can stop a
+// request there as if its Lambda had died.
+func WithCheckpoint(fn func(ctx context.Context, step string)) Option {
+	return func(o *options) { o.checkpoint = fn }
+}
+
 // BuildAPI wires the adapters from the environment exactly as the functions'
 // mains do, into one API that serves every route.
-func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger) (*httpapi.API, error) {
+func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Option) (*httpapi.API, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	awsCfg, err := wiring.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
@@ -32,7 +50,8 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger) (*httpapi.A
 	if err != nil {
 		return nil, err
 	}
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
+	payments.Checkpoint = o.checkpoint
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Checkpoint: o.checkpoint})
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = webhooks
 	return httpapi.New(svc, cfg), nil

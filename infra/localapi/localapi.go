@@ -97,7 +97,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := toEvent(r, route, params, claims, body)
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), httpRequestKey{}, r), s.cfg.Timeout)
 	defer cancel()
 	resp, err := route.handler(ctx, ev)
 	if err != nil {
@@ -113,6 +113,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
+}
+
+type httpRequestKey struct{}
+
+// RequestFrom returns the HTTP request a handler's context was made for,
+// when the local API made it (test harnesses read their own headers).
+func RequestFrom(ctx context.Context) *http.Request {
+	r, _ := ctx.Value(httpRequestKey{}).(*http.Request)
+	return r
 }
 
 func (s *Server) match(method, path string) (*boundRoute, map[string]string) {

@@ -90,6 +90,18 @@ func (p *Proxy) Inject(r Rule) *Rule {
 	return &rule
 }
 
+// Remove takes one rule out.
+func (p *Proxy) Remove(r *Rule) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, x := range p.rules {
+		if x == r {
+			p.rules = append(p.rules[:i], p.rules[i+1:]...)
+			return
+		}
+	}
+}
+
 // ClearRules removes every rule.
 func (p *Proxy) ClearRules() {
 	p.mu.Lock()

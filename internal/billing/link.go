@@ -48,6 +48,11 @@ type Link struct {
 	Reason    string
 	CreatedAt time.Time
 	EndedAt   time.Time // zero while active
+	// RequestKey and EndRequestKey are the Idempotency-Keys of the requests
+	// that made and ended the link: a retry of either, after it was
+	// recorded, finds its result here rather than doing the work again.
+	RequestKey    string
+	EndRequestKey string
 }
 
 // LinkPlan is a change to an invoice's links that needs Stripe calls: make a
@@ -81,6 +86,7 @@ type LinkSpec struct {
 	ProductName         string
 	InactiveMessage     string
 	ConfirmationMessage string
+	RequestKey          string
 }
 
 // LinkEnd says which link to deactivate and how to record it.
@@ -88,6 +94,7 @@ type LinkEnd struct {
 	Generation int
 	Status     LinkStatus
 	Reason     string
+	RequestKey string
 }
 
 // idempotencyKey derives the Stripe idempotency key of one step of making or

@@ -91,7 +91,9 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		return nil, nil, err
 	}
 	p := claimed.Plan
+	s.reach(ctx, StepClaimed)
 	out := s.execute(ctx, claimed, p)
+	s.reach(ctx, StepStripeDone)
 	now := s.clock()
 
 	var link *Link
@@ -101,7 +103,7 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 	endOK := p.End != nil && out.endErr == nil
 	outcome := func(inv *Invoice) {
 		if endOK {
-			endLink(inv, p.End.Generation, p.End.Status, p.End.Reason, now)
+			endLink(inv, p.End, now)
 		}
 		if link != nil && inv.link(link.Generation) == nil {
 			inv.Links = append(inv.Links, *link)
@@ -123,6 +125,7 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		if err != nil {
 			return nil, nil, err
 		}
+		s.reach(ctx, StepCommitted)
 		if hookErr != nil {
 			return stored, link, hookErr
 		}
@@ -154,7 +157,8 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 			s.release(ctx, claimed, p.Token)
 			return nil, nil, err
 		}
-		link.Status, link.Reason, link.EndedAt = LinkRemoved, ReasonReplacementFailed, now
+		// Not the request's result: a retry under its key makes a new one.
+		link.Status, link.Reason, link.EndedAt, link.RequestKey = LinkRemoved, ReasonReplacementFailed, now, ""
 		if _, err := s.commit(ctx, claimed, p.Token, outcome, nil); err != nil {
 			return nil, nil, err
 		}
@@ -182,10 +186,17 @@ func (s *Service) claim(ctx context.Context, inv *Invoice, plan *LinkPlan) (*Inv
 	}
 	next.Version++
 	if err := s.store.PutInvoice(ctx, &next); err != nil {
-		if errors.Is(err, ErrVersionConflict) {
-			return nil, errRetry
+		if !errors.Is(err, ErrVersionConflict) {
+			return nil, storeError("claim invoice", err)
 		}
-		return nil, storeError("claim invoice", err)
+		// Lost to another writer, or won without hearing so (the write
+		// landed, its answer was lost and the retried write found it):
+		// the token tells.
+		cur, rerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
+		if rerr == nil && cur.Plan != nil && cur.Plan.Token == p.Token {
+			return cur, nil
+		}
+		return nil, errRetry
 	}
 	return &next, nil
 }
@@ -283,12 +294,13 @@ func newLink(spec *LinkSpec, created CreatedLink, now time.Time) *Link {
 		Language:   spec.Language,
 		Status:     LinkActive,
 		CreatedAt:  now,
+		RequestKey: spec.RequestKey,
 	}
 }
 
-func endLink(inv *Invoice, generation int, status LinkStatus, reason string, now time.Time) {
-	if l := inv.link(generation); l != nil && l.Status == LinkActive {
-		l.Status, l.Reason, l.EndedAt = status, reason, now
+func endLink(inv *Invoice, end *LinkEnd, now time.Time) {
+	if l := inv.link(end.Generation); l != nil && l.Status == LinkActive {
+		l.Status, l.Reason, l.EndedAt, l.EndRequestKey = end.Status, end.Reason, now, end.RequestKey
 	}
 }
 

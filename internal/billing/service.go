@@ -26,12 +26,24 @@ const defaultLease = 30 * time.Second
 
 // Service carries out the use cases. It is safe for concurrent use.
 type Service struct {
-	store    Store
-	payments PaymentProvider
-	mailer   Mailer
-	now      func() time.Time
-	newToken func() string
+	store      Store
+	payments   PaymentProvider
+	mailer     Mailer
+	now        func() time.Time
+	newToken   func() string
+	checkpoint func(ctx context.Context, step string)
 }
+
+// Steps a request passes, named so a test harness can stop a request there
+// (Deps.Checkpoint) and show that a retry converges whatever the moment a
+// Lambda dies.
+const (
+	StepClaimed       = "claimed"        // the plan is written; no Stripe call yet
+	StepStripeDone    = "stripe_done"    // Stripe did the plan's steps; the store doesn't know
+	StepEmailAccepted = "email_accepted" // SES took the e-mail; it is not recorded
+	StepCommitted     = "committed"      // the store is updated; no answer sent yet
+	StepEventRecorded = "event_recorded" // a webhook event is recorded; its follow-up not done
+)
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
 // may leave Mailer nil, and one that never calls Stripe Payments.
@@ -41,11 +53,14 @@ type Deps struct {
 	Mailer   Mailer
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Checkpoint, when set, is called at each named step (Step*). Tests
+	// use it to stop a request there; production leaves it nil.
+	Checkpoint func(ctx context.Context, step string)
 }
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken, checkpoint: d.Checkpoint}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -56,6 +71,12 @@ func randomToken() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+func (s *Service) reach(ctx context.Context, step string) {
+	if s.checkpoint != nil {
+		s.checkpoint(ctx, step)
+	}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -87,6 +88,7 @@ func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *E
 			if _, err := s.commit(ctx, inv, "", nil, e.record); err != nil {
 				return nil, nil, err
 			}
+			s.reach(ctx, StepCommitted)
 			return sent, nil, nil
 		}
 		if inv, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
@@ -103,6 +105,7 @@ func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *E
 		plan := &LinkPlan{Email: true}
 		if link == nil {
 			plan = linkPlan(inv, company, e.lang)
+			plan.Create.RequestKey = in.RequestKey
 			plan.Email = true
 		}
 		var sent *SentEmail
@@ -192,6 +195,7 @@ func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEma
 	if err != nil {
 		return nil, err
 	}
+	e.s.reach(ctx, StepEmailAccepted)
 	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock(), RequestKey: e.requestKey}
 	if link != nil {
 		e.sent.LinkGeneration = link.Generation
@@ -199,9 +203,11 @@ func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEma
 	return e.sent, nil
 }
 
-// record appends the sent e-mail to the invoice's history.
+// record appends the sent e-mail to the invoice's history, once (a write
+// retried after its answer was lost finds it there).
 func (e *outgoing) record(inv *Invoice) {
-	if e.sent != nil {
-		inv.Emails = append(inv.Emails, *e.sent)
+	if e.sent == nil || slices.ContainsFunc(inv.Emails, func(x SentEmail) bool { return x.MessageID == e.sent.MessageID }) {
+		return
 	}
+	inv.Emails = append(inv.Emails, *e.sent)
 }

@@ -8,18 +8,19 @@ import (
 // CreateLink makes a payment link for the full balance due and reports
 // whether it made one: when the invoice already has an active link for that
 // amount, that link is returned and Stripe is not called.
-func (s *Service) CreateLink(ctx context.Context, tenant, invoiceID string) (*Link, bool, error) {
-	return s.makeLink(ctx, tenant, invoiceID, false)
+// requestKey is the request's Idempotency-Key ("" without one).
+func (s *Service) CreateLink(ctx context.Context, tenant, invoiceID, requestKey string) (*Link, bool, error) {
+	return s.makeLink(ctx, tenant, invoiceID, requestKey, false)
 }
 
 // RegenerateLink always makes a new link; the active one, if any, is
 // deactivated at Stripe and kept in history as replaced.
-func (s *Service) RegenerateLink(ctx context.Context, tenant, invoiceID string) (*Link, error) {
-	l, _, err := s.makeLink(ctx, tenant, invoiceID, true)
+func (s *Service) RegenerateLink(ctx context.Context, tenant, invoiceID, requestKey string) (*Link, error) {
+	l, _, err := s.makeLink(ctx, tenant, invoiceID, requestKey, true)
 	return l, err
 }
 
-func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regenerate bool) (*Link, bool, error) {
+func (s *Service) makeLink(ctx context.Context, tenant, invoiceID, requestKey string, regenerate bool) (*Link, bool, error) {
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, false, err
 	}
@@ -33,6 +34,9 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 			continue
 		} else if err != nil {
 			return nil, false, err
+		}
+		if l := inv.linkMadeBy(requestKey); l != nil {
+			return l, true, nil // a retry of a request whose link was recorded
 		}
 		if err := checkLinkable(inv, company); err != nil {
 			return nil, false, err
@@ -49,6 +53,7 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 			}
 		}
 		plan := linkPlan(inv, company, inv.language(company))
+		plan.Create.RequestKey = requestKey
 		stored, link, err := s.runPlan(ctx, inv, company, plan, planHooks{})
 		if errors.Is(err, errRetry) {
 			continue
@@ -67,7 +72,7 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID string, regene
 
 // RemoveLink deactivates the active link at Stripe and keeps it in history
 // as removed.
-func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID string) error {
+func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID, requestKey string) error {
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return err
 	}
@@ -85,17 +90,40 @@ func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID string) erro
 		if finished != nil && finished.Create == nil && finished.End != nil && finished.End.Status == LinkRemoved && finished.End.Reason == "" {
 			return nil // an earlier removal, cut short, was just finished: this is its retry
 		}
+		if inv.linkEndedBy(requestKey) != nil {
+			return nil // a retry of a removal that was recorded
+		}
 		active := inv.ActiveLink()
 		if active == nil {
 			return Errorf(CodeNoActiveLink, "the invoice has no active payment link")
 		}
-		plan := &LinkPlan{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved}}
+		plan := &LinkPlan{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved, RequestKey: requestKey}}
 		if _, _, err = s.runPlan(ctx, inv, company, plan, planHooks{}); errors.Is(err, errRetry) {
 			continue
 		}
 		return err
 	}
 	return conflictError()
+}
+
+// linkMadeBy returns the link made by the request with that key, if any.
+func (inv *Invoice) linkMadeBy(requestKey string) *Link {
+	for i := range inv.Links {
+		if requestKey != "" && inv.Links[i].RequestKey == requestKey {
+			return &inv.Links[i]
+		}
+	}
+	return nil
+}
+
+// linkEndedBy returns the link ended by the request with that key, if any.
+func (inv *Invoice) linkEndedBy(requestKey string) *Link {
+	for i := range inv.Links {
+		if requestKey != "" && inv.Links[i].EndRequestKey == requestKey {
+			return &inv.Links[i]
+		}
+	}
+	return nil
 }
 
 // checkLinkable says why a link can't be made for the invoice, if it can't.

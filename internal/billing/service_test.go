@@ -91,11 +91,11 @@ func (f *fixture) checkInvariants(t *testing.T) {
 func TestCreateIsIdempotentForTheSameAmount(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	l1, created, err := f.svc.CreateLink(ctx, "c1", "i1")
+	l1, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
 	if err != nil || !created {
 		t.Fatal(created, err)
 	}
-	l2, created, err := f.svc.CreateLink(ctx, "c1", "i1")
+	l2, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
 	if err != nil || created || l2.ID != l1.ID || f.stripe.creates != 1 {
 		t.Fatalf("second create: %v %v %v creates=%d", l2, created, err, f.stripe.creates)
 	}
@@ -105,13 +105,13 @@ func TestCreateIsIdempotentForTheSameAmount(t *testing.T) {
 func TestConcurrentRegeneratesLeaveOneActiveLink(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1"); err != nil {
+	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = f.svc.RegenerateLink(ctx, "c1", "i1") })
+		wg.Go(func() { _, errs[i] = f.svc.RegenerateLink(ctx, "c1", "i1", "") })
 	}
 	wg.Wait()
 	ok := 0
@@ -143,20 +143,20 @@ func TestCrashAfterStripeIsRolledForward(t *testing.T) {
 	}
 	func() {
 		defer func() { _ = recover() }()
-		_, _, _ = f.svc.CreateLink(context.Background(), "c1", "i1")
+		_, _, _ = f.svc.CreateLink(context.Background(), "c1", "i1", "")
 	}()
 	f.stripe.onCreate, f.store.beforePut = nil, nil
 	if f.invoice(t).Plan == nil {
 		t.Fatal("the claim should be stored")
 	}
 	// Within the lease: someone else is (apparently) at work.
-	_, _, err := f.svc.CreateLink(context.Background(), "c1", "i1")
+	_, _, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeConflict || e.RetryAfter <= 0 {
 		t.Fatalf("within the lease: %v", err)
 	}
 	f.advance(defaultLease + time.Second)
-	l, created, err := f.svc.CreateLink(context.Background(), "c1", "i1")
+	l, created, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
 	if err != nil || !created || l == nil {
 		t.Fatalf("after the lease: %v %v %v", l, created, err)
 	}
@@ -177,14 +177,14 @@ func TestStripeOutageKeepsThePlanForTheNextRequest(t *testing.T) {
 		}
 		return nil
 	}
-	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1"); ErrorCode(err) != CodePaymentProviderUnavailable {
+	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1", ""); ErrorCode(err) != CodePaymentProviderUnavailable {
 		t.Fatalf("first: %v", err)
 	}
 	inv := f.invoice(t)
 	if inv.Plan == nil || !inv.Plan.LeaseUntil.IsZero() {
 		t.Fatalf("the plan should stay with its lease released: %+v", inv.Plan)
 	}
-	if _, created, err := f.svc.CreateLink(ctx, "c1", "i1"); err != nil || !created {
+	if _, created, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil || !created {
 		t.Fatalf("retry: %v %v", created, err)
 	}
 	f.checkInvariants(t)
@@ -193,7 +193,7 @@ func TestStripeOutageKeepsThePlanForTheNextRequest(t *testing.T) {
 func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	old, _, err := f.svc.CreateLink(ctx, "c1", "i1")
+	old, _, err := f.svc.CreateLink(ctx, "c1", "i1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := f.svc.RegenerateLink(ctx, "c1", "i1"); ErrorCode(err) != CodePaymentProviderError {
+	if _, err := f.svc.RegenerateLink(ctx, "c1", "i1", ""); ErrorCode(err) != CodePaymentProviderError {
 		t.Fatalf("regenerate: %v", err)
 	}
 	inv := f.invoice(t)
@@ -219,7 +219,7 @@ func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 func TestEmailHoldsTheInvoiceWhileSending(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	link, _, err := f.svc.CreateLink(ctx, "c1", "i1")
+	link, _, err := f.svc.CreateLink(ctx, "c1", "i1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestEmailHoldsTheInvoiceWhileSending(t *testing.T) {
 	var removeErr error
 	f.mail = &fakeMailer{}
 	f.svc.mailer = mailerFunc(func(ctx context.Context, e OutgoingEmail) (string, error) {
-		removeErr = f.svc.RemoveLink(ctx, "c1", "i1")
+		removeErr = f.svc.RemoveLink(ctx, "c1", "i1", "")
 		return "m-1", nil
 	})
 	sent, l, err := f.svc.SendEmail(ctx, "c1", "i1", &EmailInput{IncludePaymentLink: true})
@@ -237,7 +237,7 @@ func TestEmailHoldsTheInvoiceWhileSending(t *testing.T) {
 	if ErrorCode(removeErr) != CodeConflict {
 		t.Fatalf("remove during send: %v, want conflict", removeErr)
 	}
-	if err := f.svc.RemoveLink(ctx, "c1", "i1"); err != nil {
+	if err := f.svc.RemoveLink(ctx, "c1", "i1", ""); err != nil {
 		t.Fatalf("remove after send: %v", err)
 	}
 	f.checkInvariants(t)
@@ -260,7 +260,7 @@ func TestCommitSurvivesAConcurrentWriter(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	l, created, err := f.svc.CreateLink(ctx, "c1", "i1")
+	l, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
 	if err != nil || !created {
 		t.Fatal(err)
 	}

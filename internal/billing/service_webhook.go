@@ -139,8 +139,11 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	if err := s.store.CommitPaymentEvent(ctx, commit); err != nil {
 		return "", err
 	}
-	// A payment through one link leaves no other link payable.
-	if _, err := s.reconcileLink(ctx, next, st.Company); err != nil {
+	s.reach(ctx, StepEventRecorded)
+	// A payment through one link leaves no other link payable. If that
+	// can't be done now, the delivery fails so Stripe delivers it again;
+	// the redelivery (a duplicate) finishes it.
+	if err := s.followUp(ctx, next, st.Company); err != nil {
 		return "", err
 	}
 	return OutcomeApplied, nil
@@ -238,18 +241,41 @@ func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventOutcom
 	}
 	inv, company, err := s.store.GetInvoiceAndCompany(ctx, seen.CompanyID, seen.InvoiceID)
 	if err != nil {
-		return OutcomeDuplicate, nil
+		return "", err
 	}
-	if inv, err = s.settle(ctx, inv, company); err != nil {
-		if transient(err) && ErrorCode(err) != CodeConflict {
-			return "", err
-		}
-		return OutcomeDuplicate, nil
-	}
-	if _, err := s.reconcileLink(ctx, inv, company); err != nil && transient(err) && ErrorCode(err) != CodeConflict {
+	if err := s.followUp(ctx, inv, company); err != nil {
 		return "", err
 	}
 	return OutcomeDuplicate, nil
+}
+
+// followUp finishes what a recorded event leaves to do: a half-done link
+// change on the invoice, and ending a link that no longer asks for what is
+// due. It fails (so Stripe redelivers) while another request holds the
+// invoice, since that request may have died.
+func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) error {
+	if !inv.needsReconcile() && inv.Plan == nil {
+		return nil
+	}
+	inv, err := s.settle(ctx, inv, company)
+	if err != nil {
+		return err
+	}
+	inv, err = s.reconcileLink(ctx, inv, company)
+	if err != nil {
+		return err
+	}
+	if inv.needsReconcile() {
+		return conflictError()
+	}
+	return nil
+}
+
+// needsReconcile reports an active link that no longer asks for what is
+// due, or that must not take a payment while another one clears.
+func (inv *Invoice) needsReconcile() bool {
+	a := inv.ActiveLink()
+	return a != nil && (inv.processing() || a.Amount != inv.BalanceDue || a.Currency != inv.Currency)
 }
 
 // reconcileLink ends the active link when it no longer asks for what is due:
@@ -257,10 +283,10 @@ func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventOutcom
 // the amount changed under it. A link must never take a second payment.
 func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
 	for range maxAttempts {
-		a := inv.ActiveLink()
-		if a == nil || (!inv.processing() && a.Amount == inv.BalanceDue && a.Currency == inv.Currency) {
+		if !inv.needsReconcile() {
 			return inv, nil
 		}
+		a := inv.ActiveLink()
 		if inv.Plan != nil && s.clock().Before(inv.Plan.LeaseUntil) {
 			return inv, nil // the request holding the invoice reconciles when it is done
 		}

@@ -88,6 +88,8 @@ type linkRecord struct {
 	Reason     string    `dynamodbav:"reason,omitempty"`
 	CreatedAt  time.Time `dynamodbav:"createdAt"`
 	EndedAt    time.Time `dynamodbav:"endedAt,omitempty"`
+	RequestKey string    `dynamodbav:"requestKey,omitempty"`
+	EndKey     string    `dynamodbav:"endRequestKey,omitempty"`
 }
 
 type emailRecord struct {
@@ -108,6 +110,7 @@ type planRecord struct {
 }
 
 type linkSpecRecord struct {
+	RequestKey          string `dynamodbav:"requestKey,omitempty"`
 	Generation          int    `dynamodbav:"generation"`
 	AccountID           string `dynamodbav:"accountId"`
 	Amount              int64  `dynamodbav:"amount"`
@@ -119,6 +122,7 @@ type linkSpecRecord struct {
 }
 
 type linkEndRecord struct {
+	RequestKey string `dynamodbav:"requestKey,omitempty"`
 	Generation int    `dynamodbav:"generation"`
 	Status     string `dynamodbav:"status"`
 	Reason     string `dynamodbav:"reason,omitempty"`
@@ -165,7 +169,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Links = append(r.Links, linkRecord{
 			Generation: l.Generation, ID: l.ID, URL: l.URL, PriceID: l.PriceID, AccountID: l.AccountID,
 			Amount: l.Amount, Currency: l.Currency, Language: string(l.Language), Status: string(l.Status),
-			Reason: l.Reason, CreatedAt: l.CreatedAt, EndedAt: l.EndedAt,
+			Reason: l.Reason, CreatedAt: l.CreatedAt, EndedAt: l.EndedAt, RequestKey: l.RequestKey, EndKey: l.EndRequestKey,
 		})
 	}
 	for _, e := range inv.Emails {
@@ -178,11 +182,11 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	if p := inv.Plan; p != nil {
 		r.Plan = &planRecord{Token: p.Token, LeaseUntil: p.LeaseUntil, Email: p.Email}
 		if c := p.Create; c != nil {
-			r.Plan.Create = &linkSpecRecord{c.Generation, c.AccountID, c.Amount, c.Currency, string(c.Language),
+			r.Plan.Create = &linkSpecRecord{c.RequestKey, c.Generation, c.AccountID, c.Amount, c.Currency, string(c.Language),
 				c.ProductName, c.InactiveMessage, c.ConfirmationMessage}
 		}
 		if e := p.End; e != nil {
-			r.Plan.End = &linkEndRecord{e.Generation, string(e.Status), e.Reason}
+			r.Plan.End = &linkEndRecord{e.RequestKey, e.Generation, string(e.Status), e.Reason}
 		}
 	}
 	return r
@@ -203,6 +207,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 			Generation: l.Generation, ID: l.ID, URL: l.URL, PriceID: l.PriceID, AccountID: l.AccountID,
 			Amount: l.Amount, Currency: l.Currency, Language: billing.Language(l.Language),
 			Status: billing.LinkStatus(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt, EndedAt: l.EndedAt,
+			RequestKey: l.RequestKey, EndRequestKey: l.EndKey,
 		})
 	}
 	for _, e := range r.Emails {
@@ -221,11 +226,11 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 			inv.Plan.Create = &billing.LinkSpec{
 				Generation: c.Generation, AccountID: c.AccountID, Amount: c.Amount, Currency: c.Currency,
 				Language: billing.Language(c.Language), ProductName: c.ProductName,
-				InactiveMessage: c.InactiveMessage, ConfirmationMessage: c.ConfirmationMessage,
+				InactiveMessage: c.InactiveMessage, ConfirmationMessage: c.ConfirmationMessage, RequestKey: c.RequestKey,
 			}
 		}
 		if e := p.End; e != nil {
-			inv.Plan.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason}
+			inv.Plan.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason, RequestKey: e.RequestKey}
 		}
 	}
 	return inv

@@ -7,14 +7,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/clinicpay/payments/internal/billing"
 )
@@ -242,8 +245,17 @@ func dbError(op string, err error) error {
 			return &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	// No answer at all (timeouts, dropped connections, retries spent on
+	// either): the client may retry.
+	var sendErr *smithyhttp.RequestSendError
+	var attempts *retry.MaxAttemptsError
+	var netErr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &sendErr) || errors.As(err, &attempts) || errors.As(err, &netErr) {
 		return &billing.Error{Code: billing.CodeUnavailable, Message: "the database did not answer in time; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	var respErr *smithyhttp.ResponseError
+	if errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
+		return &billing.Error{Code: billing.CodeUnavailable, Message: "the database is unavailable; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }

@@ -75,7 +75,9 @@ func TestIdempotencyKey(t *testing.T) {
 		})
 		var first *response
 		var wg sync.WaitGroup
-		wg.Go(func() { first = call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key) })
+		wg.Go(func() {
+			first = call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key)
+		})
 		time.Sleep(400 * time.Millisecond)
 		second := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).wantError(t, 409, "request_in_progress")
 		if second.Header.Get("Retry-After") == "" {

@@ -31,10 +31,15 @@ var env struct {
 	stack  *localstack.Stack
 	stripe *upstreamproxy.Stripe
 	ses    *upstreamproxy.Proxy
+	dynamo *upstreamproxy.Proxy
 	api    *httptest.Server
-	db     *dynamodb.Client
-	table  string
-	logs   *logBuffer
+	// crashAPI runs the same code with a checkpoint hook: a request armed
+	// with crash.arm freezes at that step for good, as if its Lambda died.
+	crashAPI *httptest.Server
+	crash    *crasher
+	db       *dynamodb.Client
+	table    string
+	logs     *logBuffer
 }
 
 func TestMain(m *testing.M) {
@@ -62,11 +67,13 @@ func run(m *testing.M) (int, error) {
 	defer env.stripe.Close()
 	env.ses = upstreamproxy.New(stack.SES.URL)
 	defer env.ses.Close()
+	env.dynamo = upstreamproxy.New(stack.DynamoDB.URL)
+	defer env.dynamo.Close()
 
 	env.table = "clinicpay-e2e"
 	settings := localstack.Settings{
 		TableName:   env.table,
-		DynamoDBURL: stack.DynamoDB.URL,
+		DynamoDBURL: env.dynamo.URL,
 		StripeURL:   env.stripe.URL,
 		SESURL:      env.ses.URL,
 		SenderEmail: "factures@clinicpay.test",
@@ -92,6 +99,16 @@ func run(m *testing.M) (int, error) {
 	}
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{}))
 	defer env.api.Close()
+
+	env.crash = &crasher{}
+	crashAPI, err := localapi.BuildAPI(ctx, wiring.OS(), log, localapi.WithCheckpoint(env.crash.checkpoint))
+	if err != nil {
+		return 0, err
+	}
+	// A short integration timeout: a frozen request's lease (and its
+	// Idempotency-Key) runs out two seconds after it started. The server is
+	// not closed: its frozen requests never end.
+	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: 2 * time.Second}))
 	return m.Run(), nil
 }
 
@@ -207,9 +224,15 @@ func (r *response) list(key string) []map[string]any {
 	return out
 }
 
-// call sends a request; body may be nil, a string (sent as is) or a value
-// (sent as JSON).
+// call sends a request to the local API; body may be nil, a string (sent as
+// is) or a value (sent as JSON).
 func call(t *testing.T, method, path, tok string, body any, header ...string) *response {
+	t.Helper()
+	return callAPI(t, env.api.URL, method, path, tok, body, header...)
+}
+
+// callAPI is call on another API server (the crash harness's).
+func callAPI(t *testing.T, base, method, path, tok string, body any, header ...string) *response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -225,7 +248,7 @@ func call(t *testing.T, method, path, tok string, body any, header ...string) *r
 		}
 		rd = bytes.NewReader(j)
 	}
-	req, err := http.NewRequest(method, env.api.URL+path, rd)
+	req, err := http.NewRequest(method, base+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,6 +348,31 @@ func mailByID(t *testing.T, messageID string) sesMail {
 	}
 	t.Fatalf("SES has no e-mail %s", messageID)
 	return sesMail{}
+}
+
+// sesReceived counts the e-mails SES's own store holds for a recipient.
+func sesReceived(t *testing.T, to string) int {
+	t.Helper()
+	resp, err := http.Get(env.stack.SES.URL + "/store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var store struct {
+		Emails []sesMail `json:"emails"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range store.Emails {
+		for _, d := range m.Destination.To {
+			if d == to {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // sesSendsTo counts SendRawEmail calls that reached SES for a recipient.

@@ -142,7 +142,7 @@ func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 // CreatePaymentLink handles POST /invoices/{invoiceId}/payment-link.
 func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		link, created, err := a.svc.CreateLink(ctx, c.tenant, c.invoiceID())
+		link, created, err := a.svc.CreateLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -157,7 +157,7 @@ func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 // RegeneratePaymentLink handles POST /invoices/{invoiceId}/payment-link/regenerate.
 func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		link, err := a.svc.RegenerateLink(ctx, c.tenant, c.invoiceID())
+		link, err := a.svc.RegenerateLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -168,7 +168,7 @@ func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2
 // RemovePaymentLink handles DELETE /invoices/{invoiceId}/payment-link.
 func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		if err := a.svc.RemoveLink(ctx, c.tenant, c.invoiceID()); err != nil {
+		if err := a.svc.RemoveLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey); err != nil {
 			return result{}, err
 		}
 		return result{http.StatusNoContent, nil}, nil

@@ -108,4 +108,3 @@ func visibleASCII(s string) bool {
 	}
 	return true
 }
-

@@ -54,6 +54,22 @@ const RequestTimeout = 8 * time.Second
 type Gateway struct {
 	backend stripe.Backend
 	keys    KeySource
+	// Checkpoint, when set, is called after each Stripe call (Step*), so a
+	// test harness can stop a request between two of them.
+	Checkpoint func(ctx context.Context, step string)
+}
+
+// Steps inside the gateway's calls.
+const (
+	StepPriceCreated    = "price_created"
+	StepLinkCreated     = "link_created"
+	StepLinkDeactivated = "link_deactivated"
+)
+
+func (g *Gateway) reach(ctx context.Context, step string) {
+	if g.Checkpoint != nil {
+		g.Checkpoint(ctx, step)
+	}
 }
 
 var _ billing.PaymentProvider = (*Gateway)(nil)
@@ -151,6 +167,7 @@ func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (bill
 	if err != nil {
 		return billing.CreatedLink{}, providerError("create price", err)
 	}
+	g.reach(ctx, StepPriceCreated)
 
 	lp := &stripe.PaymentLinkParams{
 		LineItems: []*stripe.PaymentLinkLineItemParams{{Price: stripe.String(p.ID), Quantity: stripe.Int64(1)}},
@@ -174,6 +191,7 @@ func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (bill
 	if err != nil {
 		return billing.CreatedLink{}, providerError("create payment link", err)
 	}
+	g.reach(ctx, StepLinkCreated)
 	return billing.CreatedLink{ID: l.ID, URL: l.URL, PriceID: p.ID}, nil
 }
 
@@ -194,6 +212,7 @@ func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempot
 		}
 		return providerError("deactivate payment link", err)
 	}
+	g.reach(ctx, StepLinkDeactivated)
 	return nil
 }
 

@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
@@ -68,11 +72,33 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
 }
 
+// AWS client limits. Each attempt is cut at awsAttemptTimeout; the standard
+// retryer makes up to awsMaxAttempts with jittered exponential backoff
+// (throttling included: DynamoDB's ProvisionedThroughputExceeded, SES's
+// Throttling); the request's context, which ends before the invocation's
+// deadline, bounds the whole. The client-side retry quota is off: a Lambda
+// instance serves one request at a time, and the quota would turn a burst
+// of injected faults into errors that are not the upstream's.
+const (
+	awsAttemptTimeout = 4 * time.Second
+	awsMaxAttempts    = 4
+	awsMaxBackoff     = 1 * time.Second
+)
+
 // AWSConfig loads the SDK's configuration the standard way (region and
 // credentials from the environment). Endpoints too: AWS_ENDPOINT_URL_DYNAMODB
 // and AWS_ENDPOINT_URL_SES point the clients at local servers.
 func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout)),
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = awsMaxAttempts
+				o.MaxBackoff = awsMaxBackoff
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
