@@ -137,4 +137,3 @@ func TestUpstreamFaults(t *testing.T) {
 		})
 	}
 }
-
