@@ -30,6 +30,7 @@ ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
 help:
 	@echo "make dev     start DynamoDB Local, stripe-mock, SES local and the API on http://localhost:$${PORT:-3000}"
 	@echo "make test    run every test (unit and integration against the local servers)"
+	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make tools   install the pinned local servers into .tools/"
@@ -80,6 +81,12 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+
+# Mixed traffic against a private local stack, then every invariant checked.
+LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
+.PHONY: load
+load: tools
+	go run ./infra/load $(LOAD_FLAGS)
 
 COMPANY ?= clinic-demo
 SCOPE ?=

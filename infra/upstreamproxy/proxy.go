@@ -62,9 +62,12 @@ type Proxy struct {
 	upstream *url.URL
 	rp       *httputil.ReverseProxy
 
-	mu       sync.Mutex
-	requests []*Request
-	rules    []*Rule
+	mu        sync.Mutex
+	requests  []*Request
+	rules     []*Rule
+	notRecord bool
+	// observe, when set, sees each finished call (load generator's index).
+	observe func(*Request)
 	// respond lets a specialised proxy (Stripe) answer or rewrite calls.
 	before func(*Request) (status int, header http.Header, body []byte, ok bool)
 	after  func(*Request, int, http.Header, []byte) []byte
@@ -79,6 +82,21 @@ func New(upstream string) *Proxy {
 	p := &Proxy{upstream: u, rp: httputil.NewSingleHostReverseProxy(u)}
 	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p
+}
+
+// Observe calls fn with every call once it is answered.
+func (p *Proxy) Observe(fn func(*Request)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.observe = fn
+}
+
+// StopRecording keeps calls from being recorded (long runs observe them
+// instead).
+func (p *Proxy) StopRecording() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.notRecord, p.requests = true, nil
 }
 
 // Inject adds a rule; the first matching rule with faults left wins.
@@ -149,7 +167,9 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 		req.Form, _ = url.ParseQuery(string(body))
 	}
 	p.mu.Lock()
-	p.requests = append(p.requests, req)
+	if !p.notRecord {
+		p.requests = append(p.requests, req)
+	}
 	p.mu.Unlock()
 	setStatus := func(s int, injected bool, body ...[]byte) {
 		p.mu.Lock()
@@ -157,7 +177,11 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 		if len(body) > 0 {
 			req.Response = body[0]
 		}
+		observe := p.observe
 		p.mu.Unlock()
+		if observe != nil {
+			observe(req)
+		}
 	}
 
 	rule := p.pickRule(req)

@@ -51,6 +51,10 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, ev *PaymentEvent) (Eve
 			if backoff(ctx, attempt) {
 				continue
 			}
+		case ErrorCode(err) == CodeConflict:
+			// The follow-up waits for a request holding the invoice:
+			// Stripe's redelivery (5xx) will find it done or finish it.
+			return "", &Error{Code: CodeUnavailable, Message: "the invoice is busy; deliver again later", RetryAfter: time.Second, Err: err}
 		case err != nil:
 			return "", storeError("apply event", err)
 		default:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,6 +20,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/httpapi"
@@ -65,11 +67,15 @@ func Must[T any](v T, err error) T {
 
 // Logger is the JSON logger: Lambda's (with the request id) when running in
 // Lambda, plain slog JSON to stderr elsewhere.
+// It also becomes slog's default, so package-level slog calls (the AWS
+// SDK's, through sdkLogger) come out the same way.
 func Logger() *slog.Logger {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
-		return lambdacontext.NewLogger()
+		log = lambdacontext.NewLogger()
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	return log
 }
 
 // AWS client limits. Each attempt is cut at awsAttemptTimeout; the standard
@@ -90,6 +96,7 @@ const (
 // and AWS_ENDPOINT_URL_SES point the clients at local servers.
 func AWSConfig(ctx context.Context) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithLogger(sdkLogger{}),
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout)),
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -103,6 +110,25 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	return cfg, nil
+}
+
+// sdkLogger sends the AWS SDK's own log lines to slog, as JSON like ours,
+// without one: the DynamoDB client wraps error responses (which carry no
+// X-Amz-Crc32 header) in a checksum check against 0 and warns on every
+// conditional write that loses (aws/aws-sdk-go-v2#3545). Our code expects
+// those losses; the warning would drown real ones.
+type sdkLogger struct{}
+
+func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "failed to close HTTP response body") {
+		return
+	}
+	level := slog.LevelDebug
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	slog.Log(context.Background(), level, "aws sdk: "+msg)
 }
 
 // Store builds the DynamoDB store.
