@@ -31,6 +31,7 @@ help:
 	@echo "make dev     start DynamoDB Local, stripe-mock, SES local and the API on http://localhost:$${PORT:-3000}"
 	@echo "make test    run every test (unit and integration against the local servers)"
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
+	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make tools   install the pinned local servers into .tools/"
@@ -76,11 +77,31 @@ dev: tools
 
 test: tools vet
 	go test -count=1 -timeout 20m -parallel 16 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+
+# Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
+# run with every `go test`; `make fuzz` explores for FUZZTIME each, and
+# `make test` runs each for a few seconds as a regression.
+FUZZ_TARGETS := \
+	./internal/httpapi:FuzzRequestDecoding \
+	./internal/httpapi:FuzzClaims \
+	./infra/localapi:FuzzVerifyToken \
+	./internal/stripegateway:FuzzWebhookRead \
+	./internal/sesmailer:FuzzBuildMIME
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; \
+	  echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+	  go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1 | grep -E 'elapsed: .*execs|^(ok|FAIL|---)|Failing input|fuzz_test' | tail -3; \
+	  test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 # Mixed traffic against a private local stack, then every invariant checked.
 LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50

@@ -3,16 +3,17 @@ package sesmailer
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Message is an e-mail with plain-text and HTML alternatives.
@@ -56,12 +57,16 @@ func BuildMIME(m Message) ([]byte, error) {
 
 	var buf bytes.Buffer
 	header := func(name, value string) { fmt.Fprintf(&buf, "%s: %s\r\n", name, value) }
-	header("From", fold(m.From.String()))
+	from := "<" + m.From.Address + ">"
+	if m.From.Name != "" {
+		from = headerText(m.From.Name, plainName) + " " + from
+	}
+	header("From", from)
 	header("To", m.To)
 	if m.ReplyTo != "" {
 		header("Reply-To", m.ReplyTo)
 	}
-	header("Subject", fold(mime.QEncoding.Encode("utf-8", m.Subject)))
+	header("Subject", headerText(m.Subject, plainSubject))
 	header("Date", m.Date.Format(time.RFC1123Z))
 	header("MIME-Version", "1.0")
 	if m.Language != "" {
@@ -99,10 +104,59 @@ func BuildMIME(m Message) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// fold breaks a header value between RFC 2047 encoded words so no line
-// exceeds the 998-octet limit, however long a clinic's name is.
-func fold(v string) string {
-	return strings.ReplaceAll(v, "?= =?", "?=\r\n =?")
+// headerText writes text for a header: as it is when plain says it can't be
+// misread, else as RFC 2047 base64 encoded words of at most 75 characters,
+// one per folded line, so no line nears the 998-octet limit however long a
+// clinic's name is. Go's mime encoders leave ASCII text as it is, even text
+// that looks like an encoded word ("=?utf-8?q?x?=") and that mail clients
+// would then decode into something else.
+func headerText(s string, plain func(string) bool) string {
+	if plain(s) {
+		return s
+	}
+	const maxBytes = 45 // 60 base64 characters: 72 with "=?utf-8?b?" and "?="
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > maxBytes {
+				break
+			}
+			n += size
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, "\r\n ")
+}
+
+// plainSubject: printable ASCII, short enough, no edge spaces (parsers trim
+// them), nothing like an encoded word.
+func plainSubject(s string) bool {
+	return len(s) <= 900 && strings.TrimSpace(s) == s && !strings.Contains(s, "=?") && printableASCII(s)
+}
+
+// plainName: a display name that needs neither quoting nor encoding.
+func plainName(s string) bool {
+	if len(s) > 200 || strings.TrimSpace(s) != s {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func toCRLF(s string) string {

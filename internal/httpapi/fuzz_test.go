@@ -1,0 +1,106 @@
+package httpapi
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/clinicpay/payments/internal/billing"
+)
+
+// FuzzRequestDecoding feeds arbitrary bodies to the decoding and validation
+// of each request type: no panic, every refusal a contract error, and every
+// accepted invoice within the contract's limits.
+func FuzzRequestDecoding(f *testing.F) {
+	f.Add(uint8(0), `{"number":"F-1","currency":"cad","total":12500,"balanceDue":12500,"issuedOn":"2026-11-20","patient":{"name":"M","email":"m@example.com"},"lines":[{"description":"C","amount":12500}]}`, false)
+	f.Add(uint8(1), `{"name":"Clinique","replyToEmail":"a@clinique.example","defaultLanguage":"fr","stripeAccountId":"acct_1"}`, false)
+	f.Add(uint8(2), `{"includePaymentLink":true,"to":"a@example.com","language":"en","message":"hi"}`, false)
+	f.Add(uint8(0), `eyJudW1iZXIiOjF9`, true)
+	f.Fuzz(func(t *testing.T, kind uint8, body string, b64 bool) {
+		c := &call{req: events.APIGatewayV2HTTPRequest{Body: body, IsBase64Encoded: b64}}
+		var validate func() error
+		var inv billing.InvoiceInput
+		switch kind % 3 {
+		case 0:
+			validate = func() error {
+				if err := c.decode(&inv); err != nil {
+					return err
+				}
+				return inv.Validate()
+			}
+		case 1:
+			var in billing.CompanyInput
+			validate = func() error {
+				if err := c.decode(&in); err != nil {
+					return err
+				}
+				return in.Validate()
+			}
+		case 2:
+			var in billing.EmailInput
+			validate = func() error {
+				if err := c.decode(&in); err != nil {
+					return err
+				}
+				return in.Validate()
+			}
+		}
+		err := validate()
+		if err != nil {
+			var e *billing.Error
+			if !errors.As(err, &e) || (e.Code != billing.CodeInvalidRequest && e.Code != billing.CodePayloadTooLarge) || e.Message == "" {
+				t.Fatalf("not a contract error: %v", err)
+			}
+			if _, ok := statusOf[e.Code]; !ok {
+				t.Fatalf("code without a status: %s", e.Code)
+			}
+			return
+		}
+		if kind%3 == 0 {
+			var sum int64
+			for _, l := range inv.Lines {
+				sum += *l.Amount
+			}
+			if *inv.Total < 1 || *inv.Total > billing.MaxAmount || *inv.BalanceDue < 0 || *inv.BalanceDue > *inv.Total || sum != *inv.Total ||
+				len(inv.Lines) > billing.MaxInvoiceLines || strings.ContainsAny(inv.Patient.Name+inv.Patient.Email+inv.Number, "\r\n") {
+				t.Fatalf("accepted an invoice outside the limits: %+v", inv)
+			}
+		}
+	})
+}
+
+// FuzzClaims feeds arbitrary authorizer claims to authentication: a caller is
+// let in only with a valid tenant id, and to admin routes only with the
+// scope.
+func FuzzClaims(f *testing.F) {
+	f.Add("clinic-1", "billing:admin", true)
+	f.Add("clinic-1", "[openid billing:admin]", true)
+	f.Add("../other", "", false)
+	f.Add("", "billing:admin", true)
+	f.Fuzz(func(t *testing.T, tenant, scope string, admin bool) {
+		need := tenantAccess
+		if admin {
+			need = adminAccess
+		}
+		c := &call{req: events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
+				Claims: map[string]string{DefaultTenantClaim: tenant, "scope": scope},
+			}},
+		}}}
+		err := c.authenticate(DefaultTenantClaim, need)
+		if err != nil {
+			if code := billing.ErrorCode(err); code != billing.CodeForbidden && code != billing.CodeUnauthorized {
+				t.Fatalf("unexpected code %s", code)
+			}
+			return
+		}
+		if c.tenant != tenant || !billing.ValidID(tenant) {
+			t.Fatalf("let in with tenant %q", tenant)
+		}
+		if admin && !strings.Contains(scope, AdminScope) {
+			t.Fatalf("admin route without the scope: %q", scope)
+		}
+	})
+}
