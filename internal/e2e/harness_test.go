@@ -115,14 +115,15 @@ func crashAt(t *testing.T, step, method, path, tok string, body any, header ...s
 }
 
 // retryUntilSettled repeats a request until it is no longer told to wait
-// (409 conflict / request_in_progress while the dead request's lease runs).
+// (409 conflict / request_in_progress while the dead request's lease runs;
+// the webhook's 503 asking Stripe to deliver again).
 func retryUntilSettled(t *testing.T, method, path, tok string, body any, header ...string) *response {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		r := call(t, method, path, tok, body, header...)
 		code := r.str("error", "code")
-		if (code != "conflict" && code != "request_in_progress") || time.Now().After(deadline) {
+		if (code != "conflict" && code != "request_in_progress" && code != "service_unavailable") || time.Now().After(deadline) {
 			return r
 		}
 		time.Sleep(250 * time.Millisecond)
