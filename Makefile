@@ -92,7 +92,8 @@ FUZZ_TARGETS := \
 	./internal/httpapi:FuzzClaims \
 	./infra/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
-	./internal/sesmailer:FuzzBuildMIME
+	./internal/sesmailer:FuzzBuildMIME \
+	./internal/billing:FuzzRenderersMatchTemplates
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:

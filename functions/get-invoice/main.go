@@ -2,8 +2,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/clinicpay/payments/internal/billing"
@@ -14,7 +12,7 @@ import (
 func main() {
 	env := wiring.OS()
 	log := wiring.Logger()
-	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))

@@ -2,21 +2,20 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
 func main() {
 	env := wiring.OS()
 	log := wiring.Logger()
-	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	payments := wiring.Must(wiring.Payments(env))
+	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.RemovePaymentLink)

@@ -2,22 +2,22 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
 func main() {
 	env := wiring.OS()
 	log := wiring.Logger()
-	awsCfg := wiring.Must(wiring.AWSConfig(context.Background()))
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	payments := wiring.Must(wiring.Payments(env))
-	mailer := wiring.Must(wiring.Mailer(awsCfg, env))
+	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
+	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.SendInvoiceEmail)

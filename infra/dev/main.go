@@ -65,11 +65,11 @@ func run() error {
 			os.Setenv(k, v)
 		}
 	}
-	awsCfg, err := wiring.AWSConfig(ctx)
+	awsCfg, err := wiring.AWSConfig(wiring.OS())
 	if err != nil {
 		return err
 	}
-	if err := localstack.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg), settings.TableName); err != nil {
+	if err := localstack.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") }), settings.TableName); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))

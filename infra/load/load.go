@@ -78,11 +78,11 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	}
 	// Faults must reach the service, not be absorbed by client retries.
 	os.Setenv(wiring.EnvStripeMaxRetries, "0")
-	awsCfg, err := wiring.AWSConfig(ctx)
+	awsCfg, err := wiring.AWSConfig(wiring.OS())
 	if err != nil {
 		return nil, err
 	}
-	l.db = dynamodb.NewFromConfig(awsCfg)
+	l.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
 	if err := localstack.CreateTable(ctx, l.db, settings.TableName); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
 // Option adjusts what BuildAPI builds (test harness hooks).
@@ -30,7 +32,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	for _, opt := range opts {
 		opt(&o)
 	}
-	awsCfg, err := wiring.AWSConfig(ctx)
+	awsCfg, err := wiring.AWSConfig(env)
 	if err != nil {
 		return nil, err
 	}
@@ -38,18 +40,16 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	if err != nil {
 		return nil, err
 	}
-	payments, err := wiring.Payments(env)
+	secrets := stripewire.NewSecrets(awsCfg, env)
+	payments, err := stripewire.Payments(env, secrets)
 	if err != nil {
 		return nil, err
 	}
-	mailer, err := wiring.Mailer(awsCfg, env)
+	mailer, err := mailwire.Mailer(awsCfg, env)
 	if err != nil {
 		return nil, err
 	}
-	webhooks, err := wiring.Webhooks(env)
-	if err != nil {
-		return nil, err
-	}
+	webhooks := stripewire.Webhooks(secrets)
 	payments.Checkpoint = o.checkpoint
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Checkpoint: o.checkpoint})
 	cfg := wiring.HTTP(env, log, store)

@@ -1,23 +1,9 @@
 package billing
 
 import (
-	"bytes"
-	"embed"
 	"fmt"
-	htmltemplate "html/template"
 	"strings"
-	texttemplate "text/template"
 	"time"
-)
-
-//go:embed templates/*.tmpl
-var templateFS embed.FS
-
-// Templates are parsed once, when the package is loaded: a broken template
-// fails every test rather than a patient's e-mail.
-var (
-	htmlTemplate = htmltemplate.Must(htmltemplate.ParseFS(templateFS, "templates/invoice.html.tmpl"))
-	textTemplate = texttemplate.Must(texttemplate.ParseFS(templateFS, "templates/invoice.txt.tmpl"))
 )
 
 // messages is the wording of the e-mail and of the Stripe pages in one
@@ -120,8 +106,8 @@ func (m messages) formatDate(s string) string {
 	return fmt.Sprintf("%d %s %d", d.Day(), month, d.Year())
 }
 
-// emailView is what the templates see. Every value is plain text; the HTML
-// template escapes each one where it is used.
+// emailView is what the templates (and the renderers, see email_render.go)
+// see. Every value is plain text, escaped where it is used.
 type emailView struct {
 	Lang        Language
 	T           messages
@@ -152,6 +138,12 @@ type RenderedEmail struct {
 // when no payment link is included. The subject names the clinic and the
 // invoice number only: subjects show in lock screens and mail logs.
 func RenderInvoiceEmail(c *Company, inv *Invoice, lang Language, note, payURL string) (RenderedEmail, error) {
+	v := emailViewFor(c, inv, lang, note, payURL)
+	return RenderedEmail{Subject: v.Subject, Text: renderText(v), HTML: renderHTML(v)}, nil
+}
+
+// emailViewFor gathers the values the e-mail shows.
+func emailViewFor(c *Company, inv *Invoice, lang Language, note, payURL string) *emailView {
 	t := wording(lang)
 	v := emailView{
 		Lang:        lang,
@@ -176,12 +168,5 @@ func RenderInvoiceEmail(c *Company, inv *Invoice, lang Language, note, payURL st
 	if note = strings.TrimSpace(strings.ReplaceAll(note, "\r\n", "\n")); note != "" {
 		v.NoteLines = strings.Split(strings.ReplaceAll(note, "\r", "\n"), "\n")
 	}
-	var html, text bytes.Buffer
-	if err := htmlTemplate.Execute(&html, v); err != nil {
-		return RenderedEmail{}, fmt.Errorf("render html e-mail: %w", err)
-	}
-	if err := textTemplate.Execute(&text, v); err != nil {
-		return RenderedEmail{}, fmt.Errorf("render text e-mail: %w", err)
-	}
-	return RenderedEmail{Subject: v.Subject, Text: text.String(), HTML: html.String()}, nil
+	return &v
 }

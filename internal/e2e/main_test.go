@@ -83,11 +83,11 @@ func run(m *testing.M) (int, error) {
 	}
 	// No network retries in tests: an injected fault must reach the service.
 	os.Setenv(wiring.EnvStripeMaxRetries, "0")
-	awsCfg, err := wiring.AWSConfig(ctx)
+	awsCfg, err := wiring.AWSConfig(wiring.OS())
 	if err != nil {
 		return 0, err
 	}
-	env.db = dynamodb.NewFromConfig(awsCfg)
+	env.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
 	if err := localstack.CreateTable(ctx, env.db, env.table); err != nil {
 		return 0, err
 	}

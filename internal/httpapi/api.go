@@ -45,7 +45,7 @@ type Config struct {
 // EventReader verifies a Stripe webhook delivery's signature and reads its
 // event.
 type EventReader interface {
-	Read(payload []byte, signature string) (*billing.PaymentEvent, error)
+	Read(ctx context.Context, payload []byte, signature string) (*billing.PaymentEvent, error)
 }
 
 // API serves the routes of the contract.
@@ -207,7 +207,7 @@ func (a *API) StripeWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		if a.webhooks == nil {
 			return result{}, &billing.Error{Code: billing.CodeInternal, Message: "internal error", Err: errors.New("no webhook reader configured")}
 		}
-		ev, err := a.webhooks.Read(payload, req.Headers["stripe-signature"])
+		ev, err := a.webhooks.Read(ctx, payload, req.Headers["stripe-signature"])
 		if err != nil {
 			return result{}, err
 		}

@@ -1,6 +1,7 @@
 package stripegateway
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -17,10 +18,10 @@ func FuzzWebhookRead(f *testing.F) {
 	f.Add(`{"id":"evt_3","api_version":"2023-10-16","type":"charge.dispute.closed","data":{"object":{"id":"dp_1","amount":100,"charge":"ch_1","payment_intent":{"id":"pi_1"},"status":"lost"}}}`)
 	f.Add(`{"id":"evt_4","api_version":"2023-10-16","type":"checkout.session.completed","data":{"object":{"id":"cs_1","payment_intent":42}}}`)
 	f.Add(`{}`)
-	r := NewWebhookReader("whsec_fuzz")
+	r := NewWebhookReader(StaticSecret("whsec_fuzz"))
 	f.Fuzz(func(t *testing.T, body string) {
 		payload := []byte(body)
-		ev, err := r.Read(payload, signed(payload, "whsec_fuzz", time.Now()))
+		ev, err := r.Read(context.Background(), payload, signed(payload, "whsec_fuzz", time.Now()))
 		if err != nil {
 			var e *billing.Error
 			var rj *rejection

@@ -21,9 +21,11 @@ import (
 )
 
 // KeySource gives the platform's secret API key when a call needs it, so the
-// key can come from a secret store on first use rather than at start-up.
+// key can come from a secret store on first use rather than at start-up, and
+// be read again when Stripe refuses it (after a rotation).
 type KeySource interface {
 	StripeKey(ctx context.Context) (string, error)
+	RefreshStripeKey(ctx context.Context) (string, error)
 }
 
 // StaticKey is a KeySource for a key known in advance (local runs, tests).
@@ -31,6 +33,9 @@ type StaticKey string
 
 // StripeKey implements KeySource.
 func (k StaticKey) StripeKey(context.Context) (string, error) { return string(k), nil }
+
+// RefreshStripeKey implements KeySource.
+func (k StaticKey) RefreshStripeKey(context.Context) (string, error) { return string(k), nil }
 
 // Config configures a Gateway.
 type Config struct {
@@ -94,23 +99,34 @@ func New(cfg Config) *Gateway {
 	return &Gateway{backend: stripe.GetBackendWithConfig(stripe.APIBackend, bc), keys: cfg.Keys}
 }
 
-func (g *Gateway) key(ctx context.Context) (string, error) {
+// withKey runs call with the platform's key; if Stripe refuses the key
+// (401), the key is read again once and the call tried again with it.
+func (g *Gateway) withKey(ctx context.Context, call func(key string) error) error {
 	k, err := g.keys.StripeKey(ctx)
 	if err != nil {
-		return "", &billing.Error{Code: billing.CodePaymentProviderUnavailable, Message: "the payment provider's credentials could not be loaded", Err: err}
+		return &billing.Error{Code: billing.CodePaymentProviderUnavailable, Message: "the payment provider's credentials could not be loaded", Err: err}
 	}
-	return k, nil
+	err = call(k)
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusUnauthorized {
+		return err
+	}
+	fresh, rerr := g.keys.RefreshStripeKey(ctx)
+	if rerr != nil || fresh == k {
+		return err
+	}
+	return call(fresh)
 }
 
 // Account implements billing.PaymentProvider.
 func (g *Gateway) Account(ctx context.Context, accountID string) (*billing.StripeAccount, error) {
-	k, err := g.key(ctx)
-	if err != nil {
-		return nil, err
-	}
 	params := &stripe.AccountParams{}
 	params.Context = ctx
-	acct, err := (&account.Client{B: g.backend, Key: k}).GetByID(accountID, params)
+	var acct *stripe.Account
+	err := g.withKey(ctx, func(k string) (err error) {
+		acct, err = (&account.Client{B: g.backend, Key: k}).GetByID(accountID, params)
+		return err
+	})
 	if err != nil {
 		err = providerError("read account", err)
 		if billing.ErrorCode(err) == billing.CodePaymentProviderError || billing.ErrorCode(err) == billing.CodeStripeAccountNotConnected {
@@ -150,10 +166,6 @@ func accountStatus(a *stripe.Account) *billing.StripeAccount {
 // amount due (its product named after the invoice number only), then a
 // Payment Link for one unit of it that can be completed once.
 func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (billing.CreatedLink, error) {
-	k, err := g.key(ctx)
-	if err != nil {
-		return billing.CreatedLink{}, err
-	}
 	pp := &stripe.PriceParams{
 		Currency:    stripe.String(req.Currency),
 		UnitAmount:  stripe.Int64(req.Amount),
@@ -163,7 +175,11 @@ func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (bill
 	pp.Context = ctx
 	pp.SetStripeAccount(req.AccountID)
 	pp.SetIdempotencyKey(req.PriceIdempotencyKey)
-	p, err := (&price.Client{B: g.backend, Key: k}).New(pp)
+	var p *stripe.Price
+	err := g.withKey(ctx, func(k string) (err error) {
+		p, err = (&price.Client{B: g.backend, Key: k}).New(pp)
+		return err
+	})
 	if err != nil {
 		return billing.CreatedLink{}, providerError("create price", err)
 	}
@@ -187,7 +203,11 @@ func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (bill
 	lp.Context = ctx
 	lp.SetStripeAccount(req.AccountID)
 	lp.SetIdempotencyKey(req.LinkIdempotencyKey)
-	l, err := (&paymentlink.Client{B: g.backend, Key: k}).New(lp)
+	var l *stripe.PaymentLink
+	err = g.withKey(ctx, func(k string) (err error) {
+		l, err = (&paymentlink.Client{B: g.backend, Key: k}).New(lp)
+		return err
+	})
 	if err != nil {
 		return billing.CreatedLink{}, providerError("create payment link", err)
 	}
@@ -197,15 +217,15 @@ func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (bill
 
 // DeactivateLink implements billing.PaymentProvider.
 func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error {
-	k, err := g.key(ctx)
-	if err != nil {
-		return err
-	}
 	lp := &stripe.PaymentLinkParams{Active: stripe.Bool(false)}
 	lp.Context = ctx
 	lp.SetStripeAccount(accountID)
 	lp.SetIdempotencyKey(idempotencyKey)
-	if _, err := (&paymentlink.Client{B: g.backend, Key: k}).Update(linkID, lp); err != nil {
+	err := g.withKey(ctx, func(k string) error {
+		_, err := (&paymentlink.Client{B: g.backend, Key: k}).Update(linkID, lp)
+		return err
+	})
+	if err != nil {
 		var se *stripe.Error
 		if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
 			return nil // a link Stripe no longer has can't be paid

@@ -1,6 +1,7 @@
 package stripegateway
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,14 +26,30 @@ import (
 // the endpoint with the right version, and the alarm on webhook rejects says
 // so.
 type WebhookReader struct {
-	secret    string
+	secrets   SecretSource
 	tolerance time.Duration
 }
 
+// SecretSource gives the endpoint's signing secret, and reads it again
+// after a signature fails to match (the secret may have been rolled).
+type SecretSource interface {
+	WebhookSecret(ctx context.Context) (string, error)
+	RefreshWebhookSecret(ctx context.Context) (string, error)
+}
+
+// StaticSecret is a SecretSource for a secret known in advance.
+type StaticSecret string
+
+// WebhookSecret implements SecretSource.
+func (s StaticSecret) WebhookSecret(context.Context) (string, error) { return string(s), nil }
+
+// RefreshWebhookSecret implements SecretSource.
+func (s StaticSecret) RefreshWebhookSecret(context.Context) (string, error) { return string(s), nil }
+
 // NewWebhookReader reads events signed with the endpoint's signing secret,
 // allowing Stripe's default five minutes between signing and receipt.
-func NewWebhookReader(secret string) *WebhookReader {
-	return &WebhookReader{secret: secret, tolerance: webhook.DefaultTolerance}
+func NewWebhookReader(secrets SecretSource) *WebhookReader {
+	return &WebhookReader{secrets: secrets, tolerance: webhook.DefaultTolerance}
 }
 
 // Reasons a delivery is refused (logged, and counted by the metrics).
@@ -62,8 +79,20 @@ func reject(code billing.Code, reason, msg string, cause error) error {
 
 // Read verifies payload against the Stripe-Signature header and returns the
 // event. It reads the body only after the signature checks out.
-func (r *WebhookReader) Read(payload []byte, signature string) (*billing.PaymentEvent, error) {
-	if err := webhook.ValidatePayloadWithTolerance(payload, signature, r.secret, r.tolerance); err != nil {
+func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature string) (*billing.PaymentEvent, error) {
+	secret, err := r.secrets.WebhookSecret(ctx)
+	if err != nil {
+		return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the webhook's signing secret could not be loaded", RetryAfter: time.Second, Err: err}
+	}
+	err = webhook.ValidatePayloadWithTolerance(payload, signature, secret, r.tolerance)
+	if errors.Is(err, webhook.ErrNoValidSignature) {
+		// Perhaps the secret was rolled: read it again (rate-limited by
+		// the source) and check once more.
+		if fresh, rerr := r.secrets.RefreshWebhookSecret(ctx); rerr == nil && fresh != secret {
+			err = webhook.ValidatePayloadWithTolerance(payload, signature, fresh, r.tolerance)
+		}
+	}
+	if err != nil {
 		if errors.Is(err, webhook.ErrTooOld) {
 			return nil, reject(billing.CodeInvalidSignature, RejectStale, "the signature's timestamp is too old", err)
 		}
@@ -79,7 +108,6 @@ func (r *WebhookReader) Read(payload []byte, signature string) (*billing.Payment
 			errors.New(ev.APIVersion))
 	}
 	out := &billing.PaymentEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
-	var err error
 	switch out.Type {
 	case billing.EventCheckoutCompleted, billing.EventAsyncSucceeded, billing.EventAsyncFailed:
 		err = readSession(ev.Data.Raw, out)

@@ -1,6 +1,7 @@
 package stripegateway
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ func signed(payload []byte, secret string, at time.Time) string {
 }
 
 func TestWebhookReader(t *testing.T) {
-	r := NewWebhookReader("whsec_test")
+	r := NewWebhookReader(StaticSecret("whsec_test"))
 	session := `{"id":"evt_1","object":"event","account":"acct_1","api_version":"2023-10-16","created":1,"type":"checkout.session.completed",
 		"data":{"object":{"id":"cs_1","object":"checkout.session","amount_total":12500,"currency":"cad","payment_intent":"pi_1",
 		"payment_link":"plink_1","payment_status":"paid","metadata":{"billing_company_id":"c1","invoice_id":"i1","link_generation":"2"}}}}`
@@ -37,7 +38,7 @@ func TestWebhookReader(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev, err := r.Read([]byte(tc.payload), tc.sig)
+			ev, err := r.Read(context.Background(), []byte(tc.payload), tc.sig)
 			if tc.reason == "" {
 				if err != nil {
 					t.Fatal(err)

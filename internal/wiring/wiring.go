@@ -1,6 +1,10 @@
-// Package wiring builds the adapters from configuration, once per execution
-// environment: the Lambda mains and the local API call the same functions,
-// so both run the same code with the same settings.
+// Package wiring builds what every function needs from its settings, once
+// per execution environment: the logger, the AWS configuration, the
+// DynamoDB store and the HTTP layer's configuration. Adapters only some
+// functions use are built by the subpackages stripewire and mailwire, so a
+// function links only the clients it calls. The Lambda mains and the local
+// API call the same functions, so both run the same code with the same
+// settings.
 package wiring
 
 import (
@@ -8,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,28 +20,29 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/httpapi"
-	"github.com/clinicpay/payments/internal/sesmailer"
-	"github.com/clinicpay/payments/internal/stripegateway"
 )
 
 // Settings, read from the environment. template.yaml sets, for each
-// function, exactly the ones its code reads.
+// function, exactly the deployment settings its code reads (see Reads).
 const (
 	EnvTableName           = "TABLE_NAME"
 	EnvTenantClaim         = "TENANT_CLAIM"
-	EnvStripeAPIKey        = "STRIPE_API_KEY"
-	EnvStripeAPIBase       = "STRIPE_API_BASE"
-	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
+	EnvStripeSecretARN     = "STRIPE_SECRET_ARN"
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+
+	// Local runs only (make dev, tests): the secrets themselves and the
+	// stand-in servers' addresses.
+	EnvStripeAPIKey        = "STRIPE_API_KEY"
 	EnvStripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
+	EnvStripeAPIBase       = "STRIPE_API_BASE"
+	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
 )
 
 // Env looks a setting up; os.Getenv in production, a map in tests.
@@ -47,7 +51,8 @@ type Env func(name string) string
 // OS is the process environment.
 func OS() Env { return os.Getenv }
 
-func (e Env) require(name string) (string, error) {
+// Require returns a setting that must be there.
+func (e Env) Require(name string) (string, error) {
 	v := e(name)
 	if v == "" {
 		return "", fmt.Errorf("setting %s is required", name)
@@ -66,9 +71,9 @@ func Must[T any](v T, err error) T {
 }
 
 // Logger is the JSON logger: Lambda's (with the request id) when running in
-// Lambda, plain slog JSON to stderr elsewhere.
-// It also becomes slog's default, so package-level slog calls (the AWS
-// SDK's, through sdkLogger) come out the same way.
+// Lambda, plain slog JSON to stderr elsewhere. It also becomes slog's
+// default, so package-level slog calls (the AWS SDK's, through sdkLogger)
+// come out the same way.
 func Logger() *slog.Logger {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if os.Getenv("AWS_LAMBDA_FUNCTION_NAME") != "" {
@@ -91,25 +96,44 @@ const (
 	awsMaxBackoff     = 1 * time.Second
 )
 
-// AWSConfig loads the SDK's configuration the standard way (region and
-// credentials from the environment). Endpoints too: AWS_ENDPOINT_URL_DYNAMODB
-// and AWS_ENDPOINT_URL_SES point the clients at local servers.
-func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx,
-		awsconfig.WithLogger(sdkLogger{}),
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout)),
-		awsconfig.WithRetryer(func() aws.Retryer {
+// AWSConfig is the AWS SDK configuration for a function: the region and the
+// credentials Lambda puts in the environment (AWS_REGION,
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). That is
+// what the SDK's default chain (config.LoadDefaultConfig) resolves to in
+// Lambda; building it directly keeps the chain's other providers (SSO, STS,
+// shared files, IMDS) out of every binary, 1.9 MB of it.
+func AWSConfig(env Env) (aws.Config, error) {
+	region, err := env.Require("AWS_REGION")
+	if err != nil {
+		return aws.Config{}, err
+	}
+	key, err := env.Require("AWS_ACCESS_KEY_ID")
+	if err != nil {
+		return aws.Config{}, err
+	}
+	return aws.Config{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(key, env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")),
+		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout),
+		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = awsMaxAttempts
 				o.MaxBackoff = awsMaxBackoff
 				o.RateLimiter = ratelimit.None
 			})
-		}),
-	)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+		},
+		Logger: sdkLogger{},
+	}, nil
+}
+
+// Endpoint returns the SDK's own endpoint override for a service
+// (AWS_ENDPOINT_URL_<SERVICE>, as the default chain reads it), or nil: local
+// runs point the clients at the stand-in servers with it.
+func Endpoint(env Env, service string) *string {
+	if v := env("AWS_ENDPOINT_URL_" + service); v != "" {
+		return &v
 	}
-	return cfg, nil
+	return nil
 }
 
 // sdkLogger sends the AWS SDK's own log lines to slog, as JSON like ours,
@@ -133,52 +157,16 @@ func (sdkLogger) Logf(c logging.Classification, format string, v ...any) {
 
 // Store builds the DynamoDB store.
 func Store(cfg aws.Config, env Env) (*dynamostore.Store, error) {
-	table, err := env.require(EnvTableName)
+	table, err := env.Require(EnvTableName)
 	if err != nil {
 		return nil, err
 	}
-	return dynamostore.New(dynamodb.NewFromConfig(cfg), table), nil
-}
-
-// Payments builds the Stripe gateway.
-func Payments(env Env) (*stripegateway.Gateway, error) {
-	key, err := env.require(EnvStripeAPIKey)
-	if err != nil {
-		return nil, err
-	}
-	retries := int64(2)
-	if v := env(EnvStripeMaxRetries); v != "" {
-		if retries, err = strconv.ParseInt(v, 10, 64); err != nil || retries < 0 {
-			return nil, fmt.Errorf("setting %s must be a whole number", EnvStripeMaxRetries)
-		}
-	}
-	return stripegateway.New(stripegateway.Config{
-		Keys:              stripegateway.StaticKey(key),
-		BaseURL:           env(EnvStripeAPIBase),
-		MaxNetworkRetries: retries,
-	}), nil
-}
-
-// Mailer builds the SES mailer.
-func Mailer(cfg aws.Config, env Env) (*sesmailer.Mailer, error) {
-	sender, err := env.require(EnvSenderEmail)
-	if err != nil {
-		return nil, err
-	}
-	return sesmailer.New(ses.NewFromConfig(cfg), sender, env(EnvSESConfigurationSet)), nil
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint(env, "DYNAMODB") })
+	return dynamostore.New(db, table), nil
 }
 
 // HTTP configures the HTTP layer; Idempotency-Key records live in the
 // store's table.
 func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
 	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency()}
-}
-
-// Webhooks builds the reader of Stripe webhook deliveries.
-func Webhooks(env Env) (*stripegateway.WebhookReader, error) {
-	secret, err := env.require(EnvStripeWebhookSecret)
-	if err != nil {
-		return nil, err
-	}
-	return stripegateway.NewWebhookReader(secret), nil
 }

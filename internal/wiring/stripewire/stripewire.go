@@ -1,0 +1,79 @@
+// Package stripewire builds the Stripe gateway and the webhook reader from
+// a function's settings. In AWS the platform's Stripe secrets come from
+// Secrets Manager (STRIPE_SECRET_ARN) on first use; locally from
+// STRIPE_API_KEY and STRIPE_WEBHOOK_SECRET.
+package stripewire
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/clinicpay/payments/internal/awssecrets"
+	"github.com/clinicpay/payments/internal/stripegateway"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+// Secrets is where the Stripe key and the webhook's signing secret come
+// from.
+type Secrets interface {
+	stripegateway.KeySource
+	stripegateway.SecretSource
+}
+
+// NewSecrets reads the secrets from Secrets Manager when STRIPE_SECRET_ARN
+// is set, else from the local settings. Nothing is read before first use.
+func NewSecrets(cfg aws.Config, env wiring.Env) Secrets {
+	if arn := env(wiring.EnvStripeSecretARN); arn != "" {
+		client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
+			o.BaseEndpoint = wiring.Endpoint(env, "SECRETS_MANAGER")
+		})
+		return awssecrets.NewStripe(client, arn)
+	}
+	return localSecrets{key: env(wiring.EnvStripeAPIKey), webhook: env(wiring.EnvStripeWebhookSecret)}
+}
+
+type localSecrets struct{ key, webhook string }
+
+func (l localSecrets) StripeKey(context.Context) (string, error) {
+	return nonEmpty(l.key, wiring.EnvStripeAPIKey)
+}
+func (l localSecrets) RefreshStripeKey(ctx context.Context) (string, error) { return l.StripeKey(ctx) }
+func (l localSecrets) WebhookSecret(context.Context) (string, error) {
+	return nonEmpty(l.webhook, wiring.EnvStripeWebhookSecret)
+}
+func (l localSecrets) RefreshWebhookSecret(ctx context.Context) (string, error) {
+	return l.WebhookSecret(ctx)
+}
+
+func nonEmpty(v, name string) (string, error) {
+	if v == "" {
+		return "", fmt.Errorf("setting %s (or %s) is required", name, wiring.EnvStripeSecretARN)
+	}
+	return v, nil
+}
+
+// Payments builds the Stripe gateway.
+func Payments(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
+	retries := int64(2)
+	if v := env(wiring.EnvStripeMaxRetries); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("setting %s must be a whole number", wiring.EnvStripeMaxRetries)
+		}
+		retries = n
+	}
+	return stripegateway.New(stripegateway.Config{
+		Keys:              secrets,
+		BaseURL:           env(wiring.EnvStripeAPIBase),
+		MaxNetworkRetries: retries,
+	}), nil
+}
+
+// Webhooks builds the reader of Stripe webhook deliveries.
+func Webhooks(secrets Secrets) *stripegateway.WebhookReader {
+	return stripegateway.NewWebhookReader(secrets)
+}
