@@ -6,6 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -14,7 +15,7 @@ func main() {
 	log := wiring.Logger()
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	svc := billing.NewService(billing.Deps{Store: store})
+	svc := billing.NewService(billing.Deps{Store: store, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.ListPayments)
 }

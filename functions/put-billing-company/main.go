@@ -6,6 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
@@ -16,7 +17,7 @@ func main() {
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.PutBillingCompany)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
@@ -18,7 +19,7 @@ func main() {
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
 	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.SendInvoiceEmail)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
@@ -21,7 +22,7 @@ func main() {
 	payments := wiring.Must(stripewire.Payments(env, secrets))
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = stripewire.Webhooks(secrets)
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, cfg)
 	lambda.Start(api.StripeWebhook)
 }

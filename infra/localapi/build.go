@@ -6,6 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
@@ -51,7 +52,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	}
 	webhooks := stripewire.Webhooks(secrets)
 	payments.Checkpoint = o.checkpoint
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Checkpoint: o.checkpoint})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Checkpoint: o.checkpoint, Metrics: observe.Metrics{}})
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = webhooks
 	return httpapi.New(svc, cfg), nil

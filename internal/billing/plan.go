@@ -125,6 +125,7 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		if err != nil {
 			return nil, nil, err
 		}
+		s.countOutcome(ctx, p, link, endOK)
 		s.reach(ctx, StepCommitted)
 		if hookErr != nil {
 			return stored, link, hookErr
@@ -162,6 +163,8 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		if _, err := s.commit(ctx, claimed, p.Token, outcome, nil); err != nil {
 			return nil, nil, err
 		}
+		s.countOutcome(ctx, p, link, false)
+		s.metrics.Count(ctx, MetricLinksRemoved, 1)
 		return nil, nil, out.endErr
 
 	default:
@@ -170,7 +173,22 @@ func (s *Service) runPlan(ctx context.Context, inv *Invoice, company *Company, p
 		if _, err := s.commit(ctx, claimed, p.Token, outcome, nil); err != nil {
 			return nil, nil, err
 		}
+		s.countOutcome(ctx, p, link, endOK)
 		return nil, nil, firstError(out.endErr, out.createErr)
+	}
+}
+
+// countOutcome counts the links a committed plan made and ended.
+func (s *Service) countOutcome(ctx context.Context, p *LinkPlan, created *Link, ended bool) {
+	if created != nil {
+		s.metrics.Count(ctx, MetricLinksCreated, 1)
+	}
+	if ended {
+		if p.End.Status == LinkReplaced {
+			s.metrics.Count(ctx, MetricLinksReplaced, 1)
+		} else {
+			s.metrics.Count(ctx, MetricLinksRemoved, 1)
+		}
 	}
 }
 

@@ -92,3 +92,25 @@ type OutgoingEmail struct {
 	HTML     string
 	Language Language
 }
+
+// Metrics counts business events (links created, e-mails sent, payments
+// recorded…) for the request in ctx.
+type Metrics interface {
+	Count(ctx context.Context, name string, n int)
+}
+
+// Business metrics.
+const (
+	MetricLinksCreated         = "LinksCreated"
+	MetricLinksReplaced        = "LinksReplaced"
+	MetricLinksRemoved         = "LinksRemoved"
+	MetricEmailsSent           = "EmailsSent"
+	MetricPaymentsRecorded     = "PaymentsRecorded"
+	MetricRefundsRecorded      = "RefundsRecorded"
+	MetricDisputesOpened       = "DisputesOpened"
+	MetricWebhookEventsIgnored = "WebhookEventsIgnored"
+)
+
+type noMetrics struct{}
+
+func (noMetrics) Count(context.Context, string, int) {}

@@ -32,6 +32,7 @@ type Service struct {
 	now        func() time.Time
 	newToken   func() string
 	checkpoint func(ctx context.Context, step string)
+	metrics    Metrics
 }
 
 // Steps a request passes, named so a test harness can stop a request there
@@ -56,6 +57,8 @@ type Deps struct {
 	// Checkpoint, when set, is called at each named step (Step*). Tests
 	// use it to stop a request there; production leaves it nil.
 	Checkpoint func(ctx context.Context, step string)
+	// Metrics counts business events; nil counts nothing.
+	Metrics Metrics
 }
 
 // NewService builds a Service.
@@ -63,6 +66,10 @@ func NewService(d Deps) *Service {
 	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken, checkpoint: d.Checkpoint}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.metrics = d.Metrics
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
 	}
 	return s
 }

@@ -195,6 +195,7 @@ func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEma
 	if err != nil {
 		return nil, err
 	}
+	e.s.metrics.Count(ctx, MetricEmailsSent, 1)
 	e.s.reach(ctx, StepEmailAccepted)
 	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock(), RequestKey: e.requestKey}
 	if link != nil {

@@ -143,6 +143,16 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	if err := s.store.CommitPaymentEvent(ctx, commit); err != nil {
 		return "", err
 	}
+	for _, e := range feed {
+		switch e.Kind {
+		case KindPaymentSucceeded:
+			s.metrics.Count(ctx, MetricPaymentsRecorded, 1)
+		case KindRefund:
+			s.metrics.Count(ctx, MetricRefundsRecorded, 1)
+		case KindDisputeOpened:
+			s.metrics.Count(ctx, MetricDisputesOpened, 1)
+		}
+	}
 	s.reach(ctx, StepEventRecorded)
 	// A payment through one link leaves no other link payable. If that
 	// can't be done now, the delivery fails so Stripe delivers it again;
@@ -234,6 +244,7 @@ func (s *Service) ignore(ctx context.Context, rec EventRecord, reason string) (E
 	if err := s.store.CommitPaymentEvent(ctx, &PaymentCommit{Event: rec}); err != nil {
 		return "", err
 	}
+	s.metrics.Count(ctx, MetricWebhookEventsIgnored, 1)
 	return OutcomeIgnored, nil
 }
 

@@ -10,14 +10,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/observe"
 )
 
 // Handler handles one HTTP API route.
@@ -40,6 +43,8 @@ type Config struct {
 	// Idempotency keeps the records of requests made with an
 	// Idempotency-Key; without it the header is ignored.
 	Idempotency billing.IdempotencyStore
+	// Function names the function in the business metrics.
+	Function string
 }
 
 // EventReader verifies a Stripe webhook delivery's signature and reads its
@@ -55,11 +60,12 @@ type API struct {
 	log         *slog.Logger
 	webhooks    EventReader
 	idem        billing.IdempotencyStore
+	function    string
 }
 
 // New returns the API over svc.
 func New(svc *billing.Service, cfg Config) *API {
-	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks, idem: cfg.Idempotency}
+	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks, idem: cfg.Idempotency, function: cfg.Function}
 	if a.tenantClaim == "" {
 		a.tenantClaim = DefaultTenantClaim
 	}
@@ -209,11 +215,15 @@ func (a *API) StripeWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequ
 		}
 		ev, err := a.webhooks.Read(ctx, payload, req.Headers["stripe-signature"])
 		if err != nil {
+			if billing.ErrorCode(err) != billing.CodeUnavailable {
+				observe.Metrics{}.Count(ctx, MetricWebhookRejects, 1)
+			}
 			return result{}, err
 		}
 		c.logAttrs = append(c.logAttrs, slog.String("eventId", ev.ID), slog.String("eventType", ev.Type), slog.String("account", ev.AccountID))
 		out, err := a.svc.HandlePaymentEvent(ctx, ev)
 		if err != nil {
+			observe.Metrics{}.Count(ctx, MetricWebhookFailures, 1)
 			return result{}, err
 		}
 		c.logAttrs = append(c.logAttrs, slog.String("outcome", string(out)))
@@ -251,12 +261,14 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, nee
 	c := &call{req: req}
 	ctx, cancel := withMargin(ctx)
 	defer cancel()
+	ctx, measured := observe.Start(ctx)
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.ErrorContext(ctx, "panic", "route", req.RouteKey, "panic", p)
+			a.log.ErrorContext(ctx, "panic", "route", req.RouteKey, "panic", fmt.Sprint(p))
 			resp = a.fail(c, &billing.Error{Code: billing.CodeInternal, Message: "internal error"})
 		}
-		a.logRequest(ctx, c, resp.StatusCode, time.Since(start))
+		a.logRequest(ctx, c, resp.StatusCode, time.Since(start), measured)
+		observe.WriteMetrics(ctx, a.log, a.function, measured)
 	}()
 	if need != publicAccess {
 		if err := c.authenticate(a.tenantClaim, need); err != nil {
@@ -321,15 +333,35 @@ func respond(status int, body any, h http.Header) events.APIGatewayV2HTTPRespons
 	return resp
 }
 
-// logRequest writes the request's one log line: identifiers and outcome,
-// never a name, an e-mail address or an amount.
-func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Duration) {
+// Metrics the HTTP layer counts itself.
+const (
+	MetricWebhookRejects  = "WebhookRejects"  // deliveries refused: bad signature, not an event, wrong version
+	MetricWebhookFailures = "WebhookFailures" // deliveries answered 5xx (Stripe retries them)
+)
+
+// logRequest writes the request's one log line: what was asked, what came
+// of it, how long it took and where the time went (each upstream's calls and
+// duration, and our own time). Never a name, an e-mail address or an amount;
+// error texts from upstreams are stripped of e-mail addresses.
+func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Duration, m *observe.Request) {
 	err := c.err
+	outcome := "ok"
+	if err != nil {
+		outcome = string(billing.ErrorCode(err))
+	}
+	up := m.Upstream()
+	upstream := make([]any, 0, len(up))
+	for name, calls := range up {
+		upstream = append(upstream, slog.Group(name, slog.Int("calls", calls.Count), slog.Float64("ms", ms(calls.Duration))))
+	}
 	attrs := []slog.Attr{
 		slog.String("route", c.req.RouteKey),
 		slog.String("apiRequestId", c.req.RequestContext.RequestID),
 		slog.Int("status", status),
-		slog.Float64("latencyMs", float64(d.Microseconds())/1000),
+		slog.String("outcome", outcome),
+		slog.Float64("latencyMs", ms(d)),
+		slog.Float64("ownMs", ms(max(d-m.UpstreamTime(), 0))),
+		slog.Group("upstream", upstream...),
 	}
 	if c.tenant != "" {
 		attrs = append(attrs, slog.String("tenant", c.tenant))
@@ -340,15 +372,22 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 	attrs = append(attrs, c.logAttrs...)
 	level := slog.LevelInfo
 	if err != nil {
-		attrs = append(attrs, slog.String("code", string(billing.ErrorCode(err))))
 		var r interface{ Reason() string }
 		if errors.As(err, &r) {
 			attrs = append(attrs, slog.String("reason", r.Reason()))
 		}
 		if status >= 500 {
 			level = slog.LevelError
-			attrs = append(attrs, slog.String("error", err.Error()))
+			attrs = append(attrs, slog.String("error", redact(err.Error())))
 		}
 	}
 	a.log.LogAttrs(ctx, level, "request", attrs...)
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// emailAddress matches what upstream error texts may quote (SES names the
+// address it refused).
+var emailAddress = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+
+func redact(s string) string { return emailAddress.ReplaceAllString(s, "[email]") }

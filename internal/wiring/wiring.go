@@ -26,6 +26,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
 )
 
 // Settings, read from the environment. template.yaml sets, for each
@@ -161,12 +162,19 @@ func Store(cfg aws.Config, env Env) (*dynamostore.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = Endpoint(env, "DYNAMODB") })
+	db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = Endpoint(env, "DYNAMODB")
+		o.HTTPClient = observe.AWSClient(observe.DynamoDB, cfg.HTTPClient)
+	})
 	return dynamostore.New(db, table), nil
 }
 
 // HTTP configures the HTTP layer; Idempotency-Key records live in the
 // store's table.
 func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
-	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency()}
+	function := env("AWS_LAMBDA_FUNCTION_NAME")
+	if function == "" {
+		function = "local"
+	}
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function}
 }

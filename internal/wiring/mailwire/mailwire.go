@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/sesmailer"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -15,6 +16,9 @@ func Mailer(cfg aws.Config, env wiring.Env) (*sesmailer.Mailer, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := ses.NewFromConfig(cfg, func(o *ses.Options) { o.BaseEndpoint = wiring.Endpoint(env, "SES") })
+	client := ses.NewFromConfig(cfg, func(o *ses.Options) {
+		o.BaseEndpoint = wiring.Endpoint(env, "SES")
+		o.HTTPClient = observe.AWSClient(observe.SES, cfg.HTTPClient)
+	})
 	return sesmailer.New(client, sender, env(wiring.EnvSESConfigurationSet)), nil
 }

@@ -7,12 +7,14 @@ package stripewire
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/clinicpay/payments/internal/awssecrets"
+	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/stripegateway"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -30,6 +32,7 @@ func NewSecrets(cfg aws.Config, env wiring.Env) Secrets {
 	if arn := env(wiring.EnvStripeSecretARN); arn != "" {
 		client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
 			o.BaseEndpoint = wiring.Endpoint(env, "SECRETS_MANAGER")
+			o.HTTPClient = observe.AWSClient(observe.SecretsManager, cfg.HTTPClient)
 		})
 		return awssecrets.NewStripe(client, arn)
 	}
@@ -69,6 +72,7 @@ func Payments(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
 	return stripegateway.New(stripegateway.Config{
 		Keys:              secrets,
 		BaseURL:           env(wiring.EnvStripeAPIBase),
+		HTTPClient:        &http.Client{Timeout: stripegateway.RequestTimeout, Transport: observe.Transport(observe.Stripe, nil)},
 		MaxNetworkRetries: retries,
 	}), nil
 }
