@@ -34,6 +34,7 @@ help:
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
+	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
 	@echo "make tools   install the pinned local servers into .tools/"
 
 # ---- tools -----------------------------------------------------------------
@@ -138,6 +139,14 @@ $(foreach f,$(FUNCTIONS),$(eval $(call lambda_target,$(f))))
 
 .PHONY: build
 build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
+
+# Deploy: sam build && sam deploy with samconfig.toml's environment.
+ENV ?= dev
+.PHONY: deploy
+deploy:
+	@command -v sam >/dev/null || { echo "the AWS SAM CLI is needed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
+	sam build --config-env $(ENV)
+	sam deploy --config-env $(ENV)
 
 .PHONY: clean
 clean:

@@ -1,6 +1,9 @@
-// Package samtemplate reads template.yaml (with goformation, AWS Labs' own
-// CloudFormation/SAM model) so that local runs and tests use exactly what is
-// deployed: the table definition and the function/route bindings.
+// Package samtemplate reads template.yaml so that local runs and tests use
+// exactly what is deployed: the table definition, the functions with their
+// routes, settings and policies. It reads the YAML directly (yaml.v3 keeps
+// CloudFormation's !Ref / !Sub / !GetAtt tags on the nodes), so any property
+// SAM accepts can be used; goformation's model rejects newer ones such as
+// LoggingConfig.
 package samtemplate
 
 import (
@@ -12,23 +15,28 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/awslabs/goformation/v7"
-	"github.com/awslabs/goformation/v7/cloudformation"
-	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"gopkg.in/yaml.v3"
 )
 
 // Template is a parsed template.yaml.
 type Template struct {
-	cfn *cloudformation.Template
+	root *yaml.Node // the document's mapping
 }
 
 // Load parses the template at path.
 func Load(path string) (*Template, error) {
-	t, err := goformation.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
+		return nil, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	return &Template{cfn: t}, nil
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: not a YAML mapping", path)
+	}
+	return &Template{root: doc.Content[0]}, nil
 }
 
 // LoadFromRepo parses template.yaml at the root of the repository holding the
@@ -60,8 +68,79 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// CFN exposes the parsed template to checks that need more than the helpers.
-func (t *Template) CFN() *cloudformation.Template { return t.cfn }
+// Get follows keys down mappings; nil when a key is missing.
+func Get(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return n
+}
+
+// Keys lists a mapping's keys in order.
+func Keys(n *yaml.Node) []string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	var ks []string
+	for i := 0; i < len(n.Content); i += 2 {
+		ks = append(ks, n.Content[i].Value)
+	}
+	return ks
+}
+
+// Strings reads a scalar or a sequence of scalars ("!Ref X" reads as X with
+// its tag).
+func Strings(n *yaml.Node) []string {
+	switch {
+	case n == nil:
+		return nil
+	case n.Kind == yaml.ScalarNode:
+		return []string{n.Value}
+	case n.Kind == yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			out = append(out, Strings(c)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// Resource is one entry of Resources.
+type Resource struct {
+	Name       string
+	Type       string
+	Properties *yaml.Node
+	Metadata   *yaml.Node
+}
+
+// Resources lists the template's resources of a type ("" for all).
+func (t *Template) Resources(typ string) []Resource {
+	res := Get(t.root, "Resources")
+	var out []Resource
+	for _, name := range Keys(res) {
+		r := Get(res, name)
+		rt := Get(r, "Type")
+		if rt == nil || (typ != "" && rt.Value != typ) {
+			continue
+		}
+		out = append(out, Resource{Name: name, Type: rt.Value, Properties: Get(r, "Properties"), Metadata: Get(r, "Metadata")})
+	}
+	return out
+}
+
+// Globals returns the Globals section for a resource kind ("Function").
+func (t *Template) Globals(kind string) *yaml.Node { return Get(t.root, "Globals", kind) }
 
 // Route is a function bound to an HTTP API route.
 type Route struct {
@@ -78,22 +157,16 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 // Routes lists every HttpApi event of every function, sorted by route key.
 func (t *Template) Routes() []Route {
 	var routes []Route
-	for name, fn := range t.cfn.GetAllServerlessFunctionResources() {
-		for _, ev := range fn.Events {
-			if ev.Type != "HttpApi" || ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
+	for _, fn := range t.Resources("AWS::Serverless::Function") {
+		events := Get(fn.Properties, "Events")
+		for _, name := range Keys(events) {
+			ev := Get(events, name)
+			if v := Get(ev, "Type"); v == nil || v.Value != "HttpApi" {
 				continue
 			}
-			e := ev.Properties.HttpApiEvent
-			r := Route{Function: name}
-			if e.Method != nil {
-				r.Method = strings.ToUpper(*e.Method)
-			}
-			if e.Path != nil {
-				r.Path = *e.Path
-			}
-			if e.Auth != nil && e.Auth.Authorizer != nil && *e.Auth.Authorizer == "NONE" {
-				r.Public = true
-			}
+			p := Get(ev, "Properties")
+			r := Route{Function: fn.Name, Method: strings.ToUpper(value(Get(p, "Method"))), Path: value(Get(p, "Path"))}
+			r.Public = value(Get(p, "Auth", "Authorizer")) == "NONE"
 			routes = append(routes, r)
 		}
 	}
@@ -101,43 +174,56 @@ func (t *Template) Routes() []Route {
 	return routes
 }
 
+func value(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Value
+}
+
 // CreateTableInput turns the template's AWS::DynamoDB::Table resource into
 // the CreateTable call that makes the same table, plus its TTL attribute
 // ("" when TTL is off).
 func (t *Template) CreateTableInput(logicalID, tableName string) (*dynamodb.CreateTableInput, string, error) {
-	tbl, err := t.cfn.GetDynamoDBTableWithName(logicalID)
-	if err != nil {
-		return nil, "", fmt.Errorf("table %s: %w", logicalID, err)
-	}
-	in := &dynamodb.CreateTableInput{
-		TableName:   &tableName,
-		BillingMode: ddbtypes.BillingModePayPerRequest,
-	}
-	for _, a := range tbl.AttributeDefinitions {
-		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{
-			AttributeName: &a.AttributeName, AttributeType: ddbtypes.ScalarAttributeType(a.AttributeType),
-		})
-	}
-	in.KeySchema = keySchema(tbl.KeySchema)
-	for _, g := range tbl.GlobalSecondaryIndexes {
-		idx := ddbtypes.GlobalSecondaryIndex{IndexName: &g.IndexName, KeySchema: keySchema(g.KeySchema), Projection: &ddbtypes.Projection{}}
-		if g.Projection.ProjectionType != nil {
-			idx.Projection.ProjectionType = ddbtypes.ProjectionType(*g.Projection.ProjectionType)
+	var props *yaml.Node
+	for _, r := range t.Resources("AWS::DynamoDB::Table") {
+		if r.Name == logicalID {
+			props = r.Properties
 		}
-		idx.Projection.NonKeyAttributes = g.Projection.NonKeyAttributes
-		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, idx)
+	}
+	if props == nil {
+		return nil, "", fmt.Errorf("no table %s in the template", logicalID)
+	}
+	in := &dynamodb.CreateTableInput{TableName: &tableName, BillingMode: ddbtypes.BillingModePayPerRequest}
+	for _, a := range Get(props, "AttributeDefinitions").Content {
+		name, typ := value(Get(a, "AttributeName")), value(Get(a, "AttributeType"))
+		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: &name, AttributeType: ddbtypes.ScalarAttributeType(typ)})
+	}
+	in.KeySchema = keySchema(Get(props, "KeySchema"))
+	if gsis := Get(props, "GlobalSecondaryIndexes"); gsis != nil {
+		for _, g := range gsis.Content {
+			name := value(Get(g, "IndexName"))
+			idx := ddbtypes.GlobalSecondaryIndex{IndexName: &name, KeySchema: keySchema(Get(g, "KeySchema")),
+				Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(value(Get(g, "Projection", "ProjectionType")))}}
+			idx.Projection.NonKeyAttributes = Strings(Get(g, "Projection", "NonKeyAttributes"))
+			in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, idx)
+		}
 	}
 	ttl := ""
-	if s := tbl.TimeToLiveSpecification; s != nil && s.Enabled && s.AttributeName != nil {
-		ttl = *s.AttributeName
+	if value(Get(props, "TimeToLiveSpecification", "Enabled")) == "true" {
+		ttl = value(Get(props, "TimeToLiveSpecification", "AttributeName"))
 	}
 	return in, ttl, nil
 }
 
-func keySchema(ks []cfnddb.Table_KeySchema) []ddbtypes.KeySchemaElement {
+func keySchema(n *yaml.Node) []ddbtypes.KeySchemaElement {
 	var out []ddbtypes.KeySchemaElement
-	for _, k := range ks {
-		out = append(out, ddbtypes.KeySchemaElement{AttributeName: &k.AttributeName, KeyType: ddbtypes.KeyType(k.KeyType)})
+	if n == nil {
+		return nil
+	}
+	for _, k := range n.Content {
+		name := value(Get(k, "AttributeName"))
+		out = append(out, ddbtypes.KeySchemaElement{AttributeName: &name, KeyType: ddbtypes.KeyType(value(Get(k, "KeyType")))})
 	}
 	return out
 }

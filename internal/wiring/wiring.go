@@ -46,6 +46,21 @@ const (
 	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
 )
 
+// Reads names the deployment settings each builder reads, so that
+// template.yaml can be checked to set exactly those for each function
+// (from the builders its main calls). TestReads holds the table to what the
+// builders really read. Settings Lambda provides (AWS_*) and the local-only
+// ones are not deployment settings.
+var Reads = map[string][]string{
+	"wiring.Store":          {EnvTableName},
+	"wiring.HTTP":           {EnvTenantClaim},
+	"stripewire.NewSecrets": {EnvStripeSecretARN},
+	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
+}
+
+// LocalOnly are settings read only when running locally (make dev, tests).
+var LocalOnly = []string{EnvStripeAPIKey, EnvStripeWebhookSecret, EnvStripeAPIBase, EnvStripeMaxRetries}
+
 // Env looks a setting up; os.Getenv in production, a map in tests.
 type Env func(name string) string
 

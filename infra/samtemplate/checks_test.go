@@ -1,0 +1,176 @@
+package samtemplate_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+func load(t *testing.T) *samtemplate.Template {
+	t.Helper()
+	tpl, err := samtemplate.LoadFromRepo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+func dirOf(function string) string {
+	for _, r := range httpapi.Routes {
+		if r.Function == function {
+			return r.Dir
+		}
+	}
+	return ""
+}
+
+// TestFunctionsBuildArm64Bootstraps: every function is built by SAM with
+// the Makefile (BuildMethod makefile), for provided.al2023 on arm64, and
+// its build-<LogicalId> target makes a stripped, static arm64 bootstrap of
+// its own folder.
+func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
+	tpl := load(t)
+	g := tpl.Globals("Function")
+	if v := samtemplate.Get(g, "Runtime"); v == nil || v.Value != "provided.al2023" {
+		t.Error("Globals: Runtime must be provided.al2023")
+	}
+	if !slices.Equal(samtemplate.Strings(samtemplate.Get(g, "Architectures")), []string{"arm64"}) {
+		t.Error("Globals: Architectures must be [arm64]")
+	}
+	if v := samtemplate.Get(g, "Handler"); v == nil || v.Value != "bootstrap" {
+		t.Error("Globals: Handler must be bootstrap")
+	}
+	root, _ := samtemplate.RepoRoot()
+	for _, fn := range tpl.Resources("AWS::Serverless::Function") {
+		if v := samtemplate.Get(fn.Metadata, "BuildMethod"); v == nil || v.Value != "makefile" {
+			t.Errorf("%s: Metadata.BuildMethod must be makefile", fn.Name)
+		}
+		dir := dirOf(fn.Name)
+		if dir == "" {
+			t.Errorf("%s: not in the route table", fn.Name)
+			continue
+		}
+		out, err := exec.Command("make", "-s", "-n", "-C", root, "build-"+fn.Name, "ARTIFACTS_DIR=/artifacts").CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: make build-%s: %v %s", fn.Name, fn.Name, err, out)
+			continue
+		}
+		cmd := string(out)
+		for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-tags lambda.norpc", "-s -w", "-o /artifacts/bootstrap", "./functions/" + dir} {
+			if !strings.Contains(cmd, want) {
+				t.Errorf("%s: build command lacks %q: %s", fn.Name, want, cmd)
+			}
+		}
+	}
+}
+
+// dataServices are the services whose actions touch data.
+var dataServices = []string{"dynamodb", "ses", "secretsmanager", "s3", "kms", "sqs", "sns", "ssm"}
+
+// TestPoliciesAreLeastPrivilege: functions get inline statements only (no
+// SAM policy templates, which grant more than is used), no wildcard
+// actions, and no data action on Resource "*".
+func TestPoliciesAreLeastPrivilege(t *testing.T) {
+	for _, fn := range load(t).Resources("AWS::Serverless::Function") {
+		policies := samtemplate.Get(fn.Properties, "Policies")
+		if policies == nil {
+			continue
+		}
+		for _, p := range policies.Content {
+			statements := samtemplate.Get(p, "Statement")
+			if statements == nil {
+				t.Errorf("%s: a policy that is not an inline statement list (SAM policy templates grant too much)", fn.Name)
+				continue
+			}
+			for _, st := range statements.Content {
+				actions := samtemplate.Strings(samtemplate.Get(st, "Action"))
+				res := samtemplate.Get(st, "Resource")
+				star := slices.Contains(samtemplate.Strings(res), "*") && allPlain(res)
+				for _, a := range actions {
+					service, name, _ := strings.Cut(a, ":")
+					if a == "*" || strings.Contains(name, "*") {
+						t.Errorf("%s: wildcard action %q", fn.Name, a)
+					}
+					if star && slices.Contains(dataServices, service) {
+						t.Errorf("%s: data action %s on Resource \"*\"", fn.Name, a)
+					}
+				}
+			}
+		}
+	}
+}
+
+// allPlain reports a resource made only of literal strings (a "!Ref" or
+// "!GetAtt" is a tagged node that names one resource).
+func allPlain(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode {
+		return n.Tag == "!!str" || n.Tag == ""
+	}
+	for _, c := range n.Content {
+		if !allPlain(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestEnvironmentIsExactlyWhatTheCodeReads: each function's environment in
+// template.yaml names exactly the deployment settings of the builders its
+// main.go calls (wiring.Reads, itself checked against the builders).
+func TestEnvironmentIsExactlyWhatTheCodeReads(t *testing.T) {
+	root, _ := samtemplate.RepoRoot()
+	for _, fn := range load(t).Resources("AWS::Serverless::Function") {
+		var set []string
+		set = append(set, samtemplate.Keys(samtemplate.Get(fn.Properties, "Environment", "Variables"))...)
+		sort.Strings(set)
+		read := settingsRead(t, filepath.Join(root, "functions", dirOf(fn.Name), "main.go"))
+		if !slices.Equal(set, read) {
+			t.Errorf("%s: template sets %v, its code reads %v", fn.Name, set, read)
+		}
+	}
+}
+
+// settingsRead collects the builders a main.go calls (pkg.Func) and the
+// settings they read.
+func settingsRead(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		sel, ok := call.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if pkg, ok := sel.X.(*ast.Ident); ok {
+			for _, s := range wiring.Reads[pkg.Name+"."+sel.Sel.Name] {
+				seen[s] = true
+			}
+		}
+		return true
+	})
+	var out []string
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
