@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/clinicpay/payments/docs"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
 
@@ -74,6 +75,11 @@ func New(api *httpapi.API, cfg Config) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/openapi.yaml" {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(docs.OpenAPI)
+		return
+	}
 	route, params := s.match(r.Method, r.URL.Path)
 	if route == nil {
 		writeError(w, http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path)

@@ -109,7 +109,15 @@ func run(m *testing.M) (int, error) {
 	// Idempotency-Key) runs out two seconds after it started. The server is
 	// not closed: its frozen requests never end.
 	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: 2 * time.Second}))
-	return m.Run(), nil
+	if err := loadSpec(env.api.URL, env.crashAPI.URL); err != nil {
+		return 0, err
+	}
+	code := m.Run()
+	if code == 0 && spec.checked.Load() == 0 {
+		return 1, fmt.Errorf("no answer was validated against openapi.yaml")
+	}
+	fmt.Printf("e2e: %d answers validated against openapi.yaml\n", spec.checked.Load())
+	return code, nil
 }
 
 // ---- tenants and tokens ----------------------------------------------------
@@ -267,6 +275,7 @@ func callAPI(t *testing.T, base, method, path, tok string, body any, header ...s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	validateAnswer(t, method, base+path, resp, raw)
 	r := &response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &r.JSON); err != nil {
