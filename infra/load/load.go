@@ -208,9 +208,9 @@ func (l *loader) setup() error {
 			return err
 		}
 		t := &tenant{id: id, account: "acct_1Load" + strings.ToUpper(randomHex(5)), token: tok}
-		status, _, _ := l.do(t.token, "PUT", "/billing-companies/"+id, map[string]any{
+		status := l.setupCall(t.token, "PUT", "/billing-companies/"+id, map[string]any{
 			"name": fmt.Sprintf("Clinique %d", i), "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": t.account,
-		}, "")
+		})
 		if status != 200 {
 			return fmt.Errorf("company %s: status %d", id, status)
 		}
@@ -238,7 +238,7 @@ func invoiceBody(number string, total, balance int64) map[string]any {
 func (l *loader) newInvoice(s *slot) error {
 	s.k++
 	id := fmt.Sprintf("inv-%d-%d-%d", s.t, s.n, s.k)
-	status, _, _ := l.do(s.tenant.token, "PUT", "/invoices/"+id, invoiceBody("F-"+id, 10000, 10000), "")
+	status := l.setupCall(s.tenant.token, "PUT", "/invoices/"+id, invoiceBody("F-"+id, 10000, 10000))
 	if status != 201 && status != 200 {
 		return fmt.Errorf("invoice %s: status %d", id, status)
 	}
@@ -247,6 +247,18 @@ func (l *loader) newInvoice(s *slot) error {
 	s.tenant.invoices = append(s.tenant.invoices, id)
 	l.mu.Unlock()
 	return nil
+}
+
+// setupCall sends a setup request, again while it fails for an injected
+// fault (5xx), as any client would.
+func (l *loader) setupCall(tok, method, path string, body any) int {
+	for attempt := 0; ; attempt++ {
+		status, _, _ := l.do(tok, method, path, body, "")
+		if status < 500 || attempt == 10 {
+			return status
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // do sends one request and returns the status, the decoded body and the raw
