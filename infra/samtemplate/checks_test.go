@@ -54,6 +54,13 @@ func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
 	}
 	root, _ := samtemplate.RepoRoot()
 	for _, fn := range tpl.Resources("AWS::Serverless::Function") {
+		// The request lines and the Embedded Metric Format lines need JSON.
+		if v := samtemplate.Get(fn.Properties, "LoggingConfig", "LogFormat"); v == nil || v.Value != "JSON" {
+			t.Errorf("%s: LoggingConfig.LogFormat must be JSON", fn.Name)
+		}
+		if samtemplate.Get(fn.Properties, "LoggingConfig", "LogGroup") == nil {
+			t.Errorf("%s: LoggingConfig.LogGroup must name a log group with retention", fn.Name)
+		}
 		if v := samtemplate.Get(fn.Metadata, "BuildMethod"); v == nil || v.Value != "makefile" {
 			t.Errorf("%s: Metadata.BuildMethod must be makefile", fn.Name)
 		}

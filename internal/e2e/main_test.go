@@ -22,6 +22,7 @@ import (
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
 	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -33,6 +34,8 @@ var env struct {
 	ses    *upstreamproxy.Proxy
 	dynamo *upstreamproxy.Proxy
 	api    *httptest.Server
+	// handlers are the in-process handlers of env.api, by route key.
+	handlers map[string]httpapi.Handler
 	// crashAPI runs the same code with a checkpoint hook: a request armed
 	// with crash.arm freezes at that step for good, as if its Lambda died.
 	crashAPI *httptest.Server
@@ -99,6 +102,10 @@ func run(m *testing.M) (int, error) {
 	}
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{}))
 	defer env.api.Close()
+	env.handlers = map[string]httpapi.Handler{}
+	for _, r := range httpapi.Routes {
+		env.handlers[r.Key()] = r.Handler(api)
+	}
 
 	env.crash = &crasher{}
 	crashAPI, err := localapi.BuildAPI(ctx, wiring.OS(), log, localapi.WithCheckpoint(env.crash.checkpoint))
