@@ -32,6 +32,7 @@ help:
 	@echo "make test    run every test (unit and integration against the local servers)"
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
+	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
@@ -104,6 +105,13 @@ fuzz:
 	  go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg 2>&1 | grep -E 'elapsed: .*execs|^(ok|FAIL|---)|Failing input|fuzz_test' | tail -3; \
 	  test $${PIPESTATUS[0]} -eq 0; \
 	done
+
+# Sizes, cold starts against hello world, peak RSS, warm latency (own vs
+# upstream) and upstream calls per operation; prints the README's figures.
+BENCH_FLAGS ?= -starts 25 -requests 300
+.PHONY: bench
+bench: tools
+	go run ./infra/bench $(BENCH_FLAGS)
 
 # Mixed traffic against a private local stack, then every invariant checked.
 LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50

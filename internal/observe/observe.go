@@ -30,8 +30,11 @@ const (
 type Request struct {
 	mu       sync.Mutex
 	upstream map[string]*Calls
+	spans    []span
 	counts   map[string]int
 }
+
+type span struct{ start, end time.Time }
 
 // Calls is what one upstream cost a request.
 type Calls struct {
@@ -53,11 +56,12 @@ func From(ctx context.Context) *Request {
 	return r
 }
 
-// call records one upstream call.
-func (r *Request) call(service string, d time.Duration) {
+// call records one upstream call that started at start and just ended.
+func (r *Request) call(service string, start time.Time) {
 	if r == nil {
 		return
 	}
+	end := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.upstream[service]
@@ -66,7 +70,8 @@ func (r *Request) call(service string, d time.Duration) {
 		r.upstream[service] = c
 	}
 	c.Count++
-	c.Duration += d
+	c.Duration += end.Sub(start)
+	r.spans = append(r.spans, span{start, end})
 }
 
 // Upstream returns a copy of the calls per upstream.
@@ -80,14 +85,32 @@ func (r *Request) Upstream() map[string]Calls {
 	return out
 }
 
-// UpstreamTime is the time spent waiting on upstreams, all told (calls made
-// at the same time count each).
+// UpstreamTime is the wall time spent waiting on upstreams: calls made at
+// the same time (a regenerate's two Stripe calls) count once.
 func (r *Request) UpstreamTime() time.Duration {
-	var d time.Duration
-	for _, c := range r.Upstream() {
-		d += c.Duration
+	r.mu.Lock()
+	spans := append([]span(nil), r.spans...)
+	r.mu.Unlock()
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start.Before(spans[j].start) })
+	var total time.Duration
+	var cur span
+	for i, s := range spans {
+		switch {
+		case i == 0:
+			cur = s
+		case !s.start.After(cur.end):
+			if s.end.After(cur.end) {
+				cur.end = s.end
+			}
+		default:
+			total += cur.end.Sub(cur.start)
+			cur = s
+		}
 	}
-	return d
+	if len(spans) > 0 {
+		total += cur.end.Sub(cur.start)
+	}
+	return total
 }
 
 // Counts returns the business events counted, sorted by name.
@@ -135,7 +158,7 @@ type awsClient struct {
 func (c awsClient) Do(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := c.next.Do(req)
-	From(req.Context()).call(c.service, time.Since(start))
+	From(req.Context()).call(c.service, start)
 	return resp, err
 }
 
@@ -155,6 +178,6 @@ type roundTripper struct {
 func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	From(req.Context()).call(t.service, time.Since(start))
+	From(req.Context()).call(t.service, start)
 	return resp, err
 }

@@ -1,0 +1,591 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+const hello = "HelloWorld"
+
+func run(ctx context.Context, starts, requests int) error {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		return err
+	}
+	tools, err := localstack.FindTools()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "clinicpay-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	fmt.Fprintln(os.Stderr, "bench: building every function for arm64 (sizes) and for this machine (runs)…")
+	arm64, err := buildAll(root, tmp, "arm64")
+	if err != nil {
+		return err
+	}
+	native, err := buildAll(root, tmp, runtime.GOARCH)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintln(os.Stderr, "bench: starting DynamoDB Local, stripe-mock, SES…")
+	stack, err := localstack.Start(ctx, tools)
+	if err != nil {
+		return err
+	}
+	defer stack.Stop()
+	settings := localstack.Settings{TableName: "clinicpay-bench", DynamoDBURL: stack.DynamoDB.URL, StripeURL: stack.Stripe.URL, SESURL: stack.SES.URL, SenderEmail: "factures@clinicpay.bench"}
+	for k, v := range settings.Env() {
+		os.Setenv(k, v)
+	}
+	awsCfg, err := wiring.AWSConfig(wiring.OS())
+	if err != nil {
+		return err
+	}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
+	if err := localstack.CreateTable(ctx, db, settings.TableName); err != nil {
+		return err
+	}
+	env := append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25")
+
+	fmt.Fprintf(os.Stderr, "bench: %d cold starts of each function and of hello world under aws-lambda-rie…\n", starts)
+	cold, err := coldStarts(tools.LambdaRIE(), native, env, starts)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(os.Stderr, "bench: %d warm requests per operation…\n", requests)
+	b, err := newBencher(ctx)
+	if err != nil {
+		return err
+	}
+	warm := b.measure(requests)
+
+	fmt.Fprintln(os.Stderr, "bench: peak RSS of each function under load…")
+	rss := b.peakRSS(tools.LambdaRIE(), native, env)
+
+	report(os.Stdout, arm64, cold, warm, rss, starts, requests)
+	return nil
+}
+
+// functions lists the logical ids, in route order, then hello world.
+func functions() []string {
+	var out []string
+	for _, r := range httpapi.Routes {
+		out = append(out, r.Function)
+	}
+	return out
+}
+
+// buildAll builds every function with its Makefile target (as sam build
+// does) and the hello-world yardstick with the same flags.
+func buildAll(root, tmp, arch string) (map[string]string, error) {
+	out := map[string]string{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	var firstErr error
+	sem := make(chan struct{}, 2)
+	for _, fn := range append(functions(), hello) {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			dir := filepath.Join(tmp, arch, fn)
+			var cmd *exec.Cmd
+			if fn == hello {
+				cmd = exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(dir, "bootstrap"), "./infra/bench/hello")
+				cmd.Dir = root
+				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+			} else {
+				cmd = exec.Command("make", "-s", "-C", root, "build-"+fn, "GOARCH="+arch, "ARTIFACTS_DIR="+dir)
+			}
+			if b, err := cmd.CombinedOutput(); err != nil {
+				mu.Lock()
+				firstErr = fmt.Errorf("build %s for %s: %v\n%s", fn, arch, err, b)
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			out[fn] = filepath.Join(dir, "bootstrap")
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+// lambda is a bootstrap running under aws-lambda-rie.
+type lambda struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *bytes.Buffer
+}
+
+func startLambda(rie, bootstrap string, env []string) (*lambda, error) {
+	port, _ := localstack.FreePort()
+	apiPort, _ := localstack.FreePort()
+	l := &lambda{url: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations", logs: &bytes.Buffer{}}
+	l.cmd = exec.Command(rie, "--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort), bootstrap)
+	l.cmd.Env = env
+	l.cmd.Stdout, l.cmd.Stderr = l.logs, l.logs
+	l.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return l, l.cmd.Start()
+}
+
+func (l *lambda) stop() {
+	_ = syscall.Kill(-l.cmd.Process.Pid, syscall.SIGKILL)
+	_ = l.cmd.Wait()
+}
+
+var client = &http.Client{Timeout: 30 * time.Second}
+
+// invoke posts an event, waiting for RIE to listen.
+func (l *lambda) invoke(event []byte) (events.APIGatewayV2HTTPResponse, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := client.Post(l.url, "application/json", bytes.NewReader(event))
+		if err != nil {
+			if time.Now().After(deadline) {
+				return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("no answer: %v\n%s", err, l.logs)
+			}
+			time.Sleep(200 * time.Microsecond)
+			continue
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var out events.APIGatewayV2HTTPResponse
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return out, fmt.Errorf("not an API Gateway answer: %s", raw)
+		}
+		return out, nil
+	}
+}
+
+// coldStart is one start: process start to first answer, and the init
+// duration RIE reports.
+type coldStart struct {
+	wall time.Duration
+	init float64 // ms
+}
+
+var initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
+
+// coldStarts starts each function (and hello world) starts times, taking
+// turns so that the machine's drift hits all alike, and answers an
+// unauthenticated request (no upstream call) the first time.
+func coldStarts(rie string, bootstraps map[string]string, env []string, starts int) (map[string][]coldStart, error) {
+	ev, _ := json.Marshal(apiEvent("GET", "/invoices/x", map[string]string{"invoiceId": "x"}, nil, "", nil))
+	out := map[string][]coldStart{}
+	names := append(functions(), hello)
+	for range starts {
+		rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		for _, fn := range names {
+			t0 := time.Now()
+			l, err := startLambda(rie, bootstraps[fn], env)
+			if err != nil {
+				return nil, err
+			}
+			_, err = l.invoke(ev)
+			wall := time.Since(t0)
+			l.stop()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", fn, err)
+			}
+			cs := coldStart{wall: wall}
+			if m := initReport.FindStringSubmatch(l.logs.String()); m != nil {
+				cs.init, _ = strconv.ParseFloat(m[1], 64)
+			}
+			out[fn] = append(out[fn], cs)
+		}
+	}
+	return out, nil
+}
+
+// apiEvent is an API Gateway (payload 2.0) event.
+func apiEvent(method, path string, params, claims map[string]string, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	route := ""
+	for _, r := range httpapi.Routes {
+		if r.Method == method && matches(r.Path, path) {
+			route = r.Key()
+		}
+	}
+	h := map[string]string{"content-type": "application/json"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: route, RawPath: path, Headers: h, PathParameters: params, Body: body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "bench", RouteKey: route,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}}
+	if claims != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+	}
+	return ev
+}
+
+func matches(pattern, path string) bool {
+	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
+	if len(ps) != len(xs) {
+		return false
+	}
+	for i := range ps {
+		if ps[i] != xs[i] && !strings.HasPrefix(ps[i], "{") {
+			return false
+		}
+	}
+	return true
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rand.IntN(256))
+	}
+	return hex.EncodeToString(b)
+}
+
+// bencher runs operations through the in-process handlers and reads each
+// request's log line (latency, own time, upstream calls).
+type bencher struct {
+	ctx      context.Context
+	handlers map[string]httpapi.Handler
+	logs     *lockedBuffer
+	tenant   string
+	account  string
+	claims   map[string]string
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}
+
+func newBencher(ctx context.Context) (*bencher, error) {
+	logs := &lockedBuffer{}
+	api, err := localapi.BuildAPI(ctx, wiring.OS(), slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		return nil, err
+	}
+	b := &bencher{ctx: ctx, handlers: map[string]httpapi.Handler{}, logs: logs,
+		tenant: "bench-" + randomHex(3), account: "acct_1Bench" + strings.ToUpper(randomHex(4))}
+	for _, r := range httpapi.Routes {
+		b.handlers[r.Key()] = r.Handler(api)
+	}
+	b.claims = map[string]string{"billing_company_id": b.tenant, "scope": "billing:admin"}
+	if r := b.call("PUT", "/billing-companies/"+b.tenant, map[string]string{"companyId": b.tenant},
+		fmt.Sprintf(`{"name":"Clinique Bench","replyToEmail":"f@clinique.example","defaultLanguage":"fr","stripeAccountId":"%s"}`, b.account), nil); r.StatusCode != 200 {
+		return nil, fmt.Errorf("company: %d %s", r.StatusCode, r.Body)
+	}
+	return b, nil
+}
+
+func (b *bencher) call(method, path string, params map[string]string, body string, headers map[string]string) events.APIGatewayV2HTTPResponse {
+	ev := apiEvent(method, path, params, b.claims, body, headers)
+	if strings.HasPrefix(path, "/webhooks/") {
+		ev.RequestContext.Authorizer = nil
+	}
+	resp, _ := b.handlers[ev.RouteKey](b.ctx, ev)
+	return resp
+}
+
+func invoiceJSON(id string) string {
+	return fmt.Sprintf(`{"number":"F-%s","currency":"cad","total":12500,"balanceDue":12500,"issuedOn":"2026-11-20","dueOn":"2026-12-20",`+
+		`"patient":{"name":"Patient","email":"patient@example.com","language":"fr"},"lines":[{"description":"Consultation","amount":12500}]}`, id)
+}
+
+// newInvoice stores an invoice (and a link) for an operation to use.
+func (b *bencher) newInvoice(withLink bool) (id, link string) {
+	id = "inv-" + randomHex(5)
+	b.call("PUT", "/invoices/"+id, map[string]string{"invoiceId": id}, invoiceJSON(id), nil)
+	if withLink {
+		r := b.call("POST", "/invoices/"+id+"/payment-link", map[string]string{"invoiceId": id}, "", nil)
+		var l struct{ ID string }
+		_ = json.Unmarshal([]byte(r.Body), &l)
+		link = l.ID
+	}
+	return id, link
+}
+
+// opStats are one operation's measurements.
+type opStats struct {
+	total, own []time.Duration
+	calls      map[string][]int
+	statuses   map[int]int
+}
+
+// operation is a request to measure, with its set-up.
+type operation struct {
+	name    string
+	prepare func() func() events.APIGatewayV2HTTPResponse
+}
+
+func (b *bencher) operations() []operation {
+	p := func(id string) map[string]string { return map[string]string{"invoiceId": id} }
+	shared, _ := b.newInvoice(true)
+	return []operation{
+		{"get invoice", func() func() events.APIGatewayV2HTTPResponse {
+			return func() events.APIGatewayV2HTTPResponse { return b.call("GET", "/invoices/"+shared, p(shared), "", nil) }
+		}},
+		{"put invoice (no change)", func() func() events.APIGatewayV2HTTPResponse {
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("PUT", "/invoices/"+shared, p(shared), invoiceJSON(shared), nil)
+			}
+		}},
+		{"create link", func() func() events.APIGatewayV2HTTPResponse {
+			id, _ := b.newInvoice(false)
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("POST", "/invoices/"+id+"/payment-link", p(id), "", nil)
+			}
+		}},
+		{"create link (active one returned)", func() func() events.APIGatewayV2HTTPResponse {
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("POST", "/invoices/"+shared+"/payment-link", p(shared), "", nil)
+			}
+		}},
+		{"regenerate link", func() func() events.APIGatewayV2HTTPResponse {
+			id, _ := b.newInvoice(true)
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("POST", "/invoices/"+id+"/payment-link/regenerate", p(id), "", nil)
+			}
+		}},
+		{"remove link", func() func() events.APIGatewayV2HTTPResponse {
+			id, _ := b.newInvoice(true)
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("DELETE", "/invoices/"+id+"/payment-link", p(id), "", nil)
+			}
+		}},
+		{"e-mail with the active link", func() func() events.APIGatewayV2HTTPResponse {
+			id, _ := b.newInvoice(true)
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("POST", "/invoices/"+id+"/emails", p(id), `{"includePaymentLink":true}`, nil)
+			}
+		}},
+		{"webhook: payment", func() func() events.APIGatewayV2HTTPResponse {
+			id, link := b.newInvoice(true)
+			payload := b.paymentEvent(id, link)
+			return func() events.APIGatewayV2HTTPResponse {
+				return b.call("POST", "/webhooks/stripe", nil, string(payload), map[string]string{"stripe-signature": sign(payload)})
+			}
+		}},
+		{"list payments", func() func() events.APIGatewayV2HTTPResponse {
+			return func() events.APIGatewayV2HTTPResponse { return b.call("GET", "/payments", nil, "", nil) }
+		}},
+	}
+}
+
+// paymentEvent is a completed checkout for the invoice's first link.
+func (b *bencher) paymentEvent(invoiceID, linkID string) []byte {
+	ev, _ := json.Marshal(map[string]any{
+		"id": "evt_" + randomHex(10), "object": "event", "account": b.account, "api_version": stripe.APIVersion,
+		"created": time.Now().Unix(), "type": "checkout.session.completed",
+		"data": map[string]any{"object": map[string]any{
+			"id": "cs_" + randomHex(8), "object": "checkout.session", "amount_total": 12500, "currency": "cad",
+			"payment_intent": "pi_" + randomHex(8), "payment_link": linkID, "payment_status": "paid", "status": "complete",
+			"metadata": map[string]any{"billing_company_id": b.tenant, "invoice_id": invoiceID, "link_generation": "1"},
+		}},
+	})
+	return ev
+}
+
+func sign(payload []byte) string {
+	now := time.Now()
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
+}
+
+// measure runs each operation n times (set-up excluded) and reads the
+// request lines.
+func (b *bencher) measure(n int) map[string]*opStats {
+	out := map[string]*opStats{}
+	for _, op := range b.operations() {
+		st := &opStats{calls: map[string][]int{}, statuses: map[int]int{}}
+		for range n {
+			do := op.prepare()
+			b.logs.take()
+			resp := do()
+			st.statuses[resp.StatusCode]++
+			line := lastRequestLine(b.logs.take())
+			if line == nil {
+				continue
+			}
+			st.total = append(st.total, msDur(line["latencyMs"]))
+			st.own = append(st.own, msDur(line["ownMs"]))
+			up, _ := line["upstream"].(map[string]any)
+			for _, svc := range []string{"dynamodb", "stripe", "ses"} {
+				u, _ := up[svc].(map[string]any)
+				c, _ := u["calls"].(float64)
+				st.calls[svc] = append(st.calls[svc], int(c))
+			}
+		}
+		out[op.name] = st
+	}
+	return out
+}
+
+func lastRequestLine(logs string) map[string]any {
+	var last map[string]any
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == "request" {
+			last = m
+		}
+	}
+	return last
+}
+
+func msDur(v any) time.Duration {
+	f, _ := v.(float64)
+	return time.Duration(f * float64(time.Millisecond))
+}
+
+// peakRSS runs each function under RIE, serves it 50 requests of its kind
+// and reads the bootstrap's high-water mark of resident memory.
+func (b *bencher) peakRSS(rie string, bootstraps map[string]string, env []string) map[string]int {
+	out := map[string]int{}
+	for _, fn := range append(functions(), hello) {
+		l, err := startLambda(rie, bootstraps[fn], env)
+		if err != nil {
+			continue
+		}
+		for range 50 {
+			if _, err := l.invoke(b.eventFor(fn)); err != nil {
+				break
+			}
+		}
+		out[fn] = vmHWM(l.cmd.Process.Pid)
+		l.stop()
+	}
+	return out
+}
+
+// eventFor is a typical successful request of a function.
+func (b *bencher) eventFor(fn string) []byte {
+	id, link := b.newInvoice(fn != "CreatePaymentLinkFunction")
+	p := map[string]string{"invoiceId": id}
+	var ev events.APIGatewayV2HTTPRequest
+	switch fn {
+	case "PutBillingCompanyFunction":
+		ev = apiEvent("PUT", "/billing-companies/"+b.tenant, map[string]string{"companyId": b.tenant}, b.claims,
+			fmt.Sprintf(`{"name":"Clinique Bench","replyToEmail":"f@clinique.example","defaultLanguage":"fr","stripeAccountId":"%s"}`, b.account), nil)
+	case "GetBillingCompanyFunction":
+		ev = apiEvent("GET", "/billing-companies/"+b.tenant, map[string]string{"companyId": b.tenant}, b.claims, "", nil)
+	case "PutInvoiceFunction":
+		ev = apiEvent("PUT", "/invoices/"+id, p, b.claims, invoiceJSON(id), nil)
+	case "GetInvoiceFunction":
+		ev = apiEvent("GET", "/invoices/"+id, p, b.claims, "", nil)
+	case "CreatePaymentLinkFunction":
+		ev = apiEvent("POST", "/invoices/"+id+"/payment-link", p, b.claims, "", nil)
+	case "RegeneratePaymentLinkFunction":
+		ev = apiEvent("POST", "/invoices/"+id+"/payment-link/regenerate", p, b.claims, "", nil)
+	case "RemovePaymentLinkFunction":
+		ev = apiEvent("DELETE", "/invoices/"+id+"/payment-link", p, b.claims, "", nil)
+	case "SendInvoiceEmailFunction":
+		ev = apiEvent("POST", "/invoices/"+id+"/emails", p, b.claims, `{"includePaymentLink":true}`, nil)
+	case "ListPaymentsFunction":
+		ev = apiEvent("GET", "/payments", nil, b.claims, "", nil)
+	case "StripeWebhookFunction":
+		payload := b.paymentEvent(id, link)
+		ev = apiEvent("POST", "/webhooks/stripe", nil, nil, string(payload), map[string]string{"stripe-signature": sign(payload)})
+	default:
+		ev = apiEvent("GET", "/", nil, nil, "", nil)
+	}
+	raw, _ := json.Marshal(ev)
+	return raw
+}
+
+// vmHWM reads the peak resident set (kB) of the bootstrap RIE started.
+func vmHWM(riePid int) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		status, err := os.ReadFile("/proc/" + e.Name() + "/status")
+		if err != nil || !strings.Contains(string(status), "\nPPid:\t"+strconv.Itoa(riePid)+"\n") {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+				_ = pid
+				return kb
+			}
+		}
+	}
+	return 0
+}
+
+func median(ds []time.Duration) time.Duration { return pct(ds, 0.5) }
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(float64(len(s)-1)*p)]
+}
+
+func medianInt(xs []int) int {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	sort.Ints(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64)
+}

@@ -1,0 +1,27 @@
+// Command bench measures the functions (make bench): bootstrap sizes for
+// arm64; cold start under aws-lambda-rie, from process start to first
+// answer, against a hello-world aws-lambda-go bootstrap built in the same
+// run; peak RSS; warm latency per operation on the local stack split into
+// own and upstream time; upstream calls per operation against the minimum.
+// It prints a Markdown report for the README.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	starts := flag.Int("starts", 25, "cold starts per function (and of hello world)")
+	requests := flag.Int("requests", 300, "warm requests per operation")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *starts, *requests); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
