@@ -7,10 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -29,6 +26,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
 	"github.com/clinicpay/payments/infra/samtemplate"
@@ -125,75 +123,28 @@ func buildAll(root, tmp, arch string) (map[string]string, error) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			dir := filepath.Join(tmp, arch, fn)
-			var cmd *exec.Cmd
+			bootstrap, err := filepath.Join(dir, "bootstrap"), error(nil)
 			if fn == hello {
-				cmd = exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", filepath.Join(dir, "bootstrap"), "./infra/bench/hello")
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./infra/bench/hello")
 				cmd.Dir = root
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+				if b, berr := cmd.CombinedOutput(); berr != nil {
+					err = fmt.Errorf("build hello world for %s: %v\n%s", arch, berr, b)
+				}
 			} else {
-				cmd = exec.Command("make", "-s", "-C", root, "build-"+fn, "GOARCH="+arch, "ARTIFACTS_DIR="+dir)
-			}
-			if b, err := cmd.CombinedOutput(); err != nil {
-				mu.Lock()
-				firstErr = fmt.Errorf("build %s for %s: %v\n%s", fn, arch, err, b)
-				mu.Unlock()
-				return
+				bootstrap, err = lambdarie.Build(root, fn, arch, dir)
 			}
 			mu.Lock()
-			out[fn] = filepath.Join(dir, "bootstrap")
-			mu.Unlock()
+			defer mu.Unlock()
+			if err != nil {
+				firstErr = err
+				return
+			}
+			out[fn] = bootstrap
 		})
 	}
 	wg.Wait()
 	return out, firstErr
-}
-
-// lambda is a bootstrap running under aws-lambda-rie.
-type lambda struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
-}
-
-func startLambda(rie, bootstrap string, env []string) (*lambda, error) {
-	port, _ := localstack.FreePort()
-	apiPort, _ := localstack.FreePort()
-	l := &lambda{url: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations", logs: &bytes.Buffer{}}
-	l.cmd = exec.Command(rie, "--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort), bootstrap)
-	l.cmd.Env = env
-	l.cmd.Stdout, l.cmd.Stderr = l.logs, l.logs
-	l.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	return l, l.cmd.Start()
-}
-
-func (l *lambda) stop() {
-	_ = syscall.Kill(-l.cmd.Process.Pid, syscall.SIGKILL)
-	_ = l.cmd.Wait()
-}
-
-var client = &http.Client{Timeout: 30 * time.Second}
-
-// invoke posts an event, waiting for RIE to listen.
-func (l *lambda) invoke(event []byte) (events.APIGatewayV2HTTPResponse, error) {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := client.Post(l.url, "application/json", bytes.NewReader(event))
-		if err != nil {
-			if time.Now().After(deadline) {
-				return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("no answer: %v\n%s", err, l.logs)
-			}
-			time.Sleep(200 * time.Microsecond)
-			continue
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var out events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return out, fmt.Errorf("not an API Gateway answer: %s", raw)
-		}
-		return out, nil
-	}
 }
 
 // coldStart is one start: process start to first answer, and the init
@@ -216,18 +167,18 @@ func coldStarts(rie string, bootstraps map[string]string, env []string, starts i
 		rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
 		for _, fn := range names {
 			t0 := time.Now()
-			l, err := startLambda(rie, bootstraps[fn], env)
+			l, err := lambdarie.Start(rie, bootstraps[fn], env)
 			if err != nil {
 				return nil, err
 			}
-			_, err = l.invoke(ev)
+			_, err = l.Invoke(ev)
 			wall := time.Since(t0)
-			l.stop()
+			l.Stop()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", fn, err)
 			}
 			cs := coldStart{wall: wall}
-			if m := initReport.FindStringSubmatch(l.logs.String()); m != nil {
+			if m := initReport.FindStringSubmatch(l.Logs()); m != nil {
 				cs.init, _ = strconv.ParseFloat(m[1], 64)
 			}
 			out[fn] = append(out[fn], cs)
@@ -236,40 +187,7 @@ func coldStarts(rie string, bootstraps map[string]string, env []string, starts i
 	return out, nil
 }
 
-// apiEvent is an API Gateway (payload 2.0) event.
-func apiEvent(method, path string, params, claims map[string]string, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
-	route := ""
-	for _, r := range httpapi.Routes {
-		if r.Method == method && matches(r.Path, path) {
-			route = r.Key()
-		}
-	}
-	h := map[string]string{"content-type": "application/json"}
-	for k, v := range headers {
-		h[k] = v
-	}
-	ev := events.APIGatewayV2HTTPRequest{Version: "2.0", RouteKey: route, RawPath: path, Headers: h, PathParameters: params, Body: body,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "bench", RouteKey: route,
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}}}
-	if claims != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
-	}
-	return ev
-}
-
-func matches(pattern, path string) bool {
-	ps, xs := strings.Split(strings.Trim(pattern, "/"), "/"), strings.Split(strings.Trim(path, "/"), "/")
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if ps[i] != xs[i] && !strings.HasPrefix(ps[i], "{") {
-			return false
-		}
-	}
-	return true
-}
+var apiEvent = lambdarie.APIEvent
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -493,17 +411,17 @@ func msDur(v any) time.Duration {
 func (b *bencher) peakRSS(rie string, bootstraps map[string]string, env []string) map[string]int {
 	out := map[string]int{}
 	for _, fn := range append(functions(), hello) {
-		l, err := startLambda(rie, bootstraps[fn], env)
+		l, err := lambdarie.Start(rie, bootstraps[fn], env)
 		if err != nil {
 			continue
 		}
 		for range 50 {
-			if _, err := l.invoke(b.eventFor(fn)); err != nil {
+			if _, err := l.Invoke(b.eventFor(fn)); err != nil {
 				break
 			}
 		}
-		out[fn] = vmHWM(l.cmd.Process.Pid)
-		l.stop()
+		out[fn] = l.PeakRSS()
+		l.Stop()
 	}
 	return out
 }
@@ -541,29 +459,6 @@ func (b *bencher) eventFor(fn string) []byte {
 	}
 	raw, _ := json.Marshal(ev)
 	return raw
-}
-
-// vmHWM reads the peak resident set (kB) of the bootstrap RIE started.
-func vmHWM(riePid int) int {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		status, err := os.ReadFile("/proc/" + e.Name() + "/status")
-		if err != nil || !strings.Contains(string(status), "\nPPid:\t"+strconv.Itoa(riePid)+"\n") {
-			continue
-		}
-		for _, line := range strings.Split(string(status), "\n") {
-			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-				kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-				_ = pid
-				return kb
-			}
-		}
-	}
-	return 0
 }
 
 func median(ds []time.Duration) time.Duration { return pct(ds, 0.5) }

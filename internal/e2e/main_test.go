@@ -343,8 +343,8 @@ type sesMail struct {
 	} `json:"body"`
 }
 
-// mailByID reads SES's store for the e-mail with that message id.
-func mailByID(t *testing.T, messageID string) sesMail {
+// sesStore is every e-mail aws-ses-v2-local received.
+func sesStore(t *testing.T) []sesMail {
 	t.Helper()
 	resp, err := http.Get(env.stack.SES.URL + "/store")
 	if err != nil {
@@ -357,7 +357,13 @@ func mailByID(t *testing.T, messageID string) sesMail {
 	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range store.Emails {
+	return store.Emails
+}
+
+// mailByID reads SES's store for the e-mail with that message id.
+func mailByID(t *testing.T, messageID string) sesMail {
+	t.Helper()
+	for _, m := range sesStore(t) {
 		if m.MessageID == messageID {
 			return m
 		}
@@ -369,19 +375,8 @@ func mailByID(t *testing.T, messageID string) sesMail {
 // sesReceived counts the e-mails SES's own store holds for a recipient.
 func sesReceived(t *testing.T, to string) int {
 	t.Helper()
-	resp, err := http.Get(env.stack.SES.URL + "/store")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var store struct {
-		Emails []sesMail `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&store); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, m := range store.Emails {
+	for _, m := range sesStore(t) {
 		for _, d := range m.Destination.To {
 			if d == to {
 				n++

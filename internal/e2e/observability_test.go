@@ -58,7 +58,9 @@ func TestRequestLogsAndMetrics(t *testing.T) {
 		t.Fatalf("upstream calls: %v", up)
 	}
 
-	metrics := logLines(t, func(m map[string]any) bool { return m["msg"] == "metrics" && m["LinksCreated"] != nil && m["EmailsSent"] != nil })
+	metrics := logLines(t, func(m map[string]any) bool {
+		return m["msg"] == "metrics" && m["LinksCreated"] != nil && m["EmailsSent"] != nil
+	})
 	if len(metrics) == 0 {
 		t.Fatal("no metrics line with LinksCreated and EmailsSent")
 	}

@@ -1,35 +1,24 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
+	"runtime"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
-
-// lambdaProcess is one function's bootstrap running under aws-lambda-rie.
-type lambdaProcess struct {
-	url  string
-	cmd  *exec.Cmd
-	logs *bytes.Buffer
-}
 
 // buildBootstraps builds every function as SAM does (make build-<LogicalId>),
 // for this machine's architecture.
@@ -45,14 +34,13 @@ func buildBootstraps(t *testing.T) map[string]string {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			artifacts := filepath.Join(dir, r.Function)
-			cmd := exec.Command("make", "-s", "-C", root, "build-"+r.Function, "GOARCH="+goarch(), "ARTIFACTS_DIR="+artifacts)
-			if b, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("make build-%s: %v\n%s", r.Function, err, b)
+			bootstrap, err := lambdarie.Build(root, r.Function, runtime.GOARCH, filepath.Join(dir, r.Function))
+			if err != nil {
+				t.Error(err)
 				return
 			}
 			mu.Lock()
-			out[r.Function] = filepath.Join(artifacts, "bootstrap")
+			out[r.Function] = bootstrap
 			mu.Unlock()
 		})
 	}
@@ -63,115 +51,23 @@ func buildBootstraps(t *testing.T) map[string]string {
 	return out
 }
 
-func goarch() string {
-	out, _ := exec.Command("go", "env", "GOARCH").Output()
-	return string(bytes.TrimSpace(out))
-}
-
 // startLambda runs a bootstrap under aws-lambda-rie with the process's
-// environment (the local stack's settings) on free ports.
-func startLambda(t *testing.T, bootstrap string) *lambdaProcess {
+// environment (the local stack's settings).
+func startLambda(t *testing.T, bootstrap string) *lambdarie.Function {
 	t.Helper()
 	tools, err := localstack.FindTools()
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, _ := localstack.FreePort()
-	apiPort, _ := localstack.FreePort()
-	p := &lambdaProcess{url: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations", logs: &bytes.Buffer{}}
-	p.cmd = exec.Command(tools.LambdaRIE(),
-		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		bootstrap)
-	p.cmd.Env = append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25")
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
+	fn, err := lambdarie.Start(tools.LambdaRIE(), bootstrap, append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		_ = p.cmd.Wait()
-	})
-	return p
+	t.Cleanup(fn.Stop)
+	return fn
 }
 
-// invoke sends an event the way Lambda's frontend does and returns the
-// function's answer.
-func (p *lambdaProcess) invoke(t *testing.T, event any) events.APIGatewayV2HTTPResponse {
-	t.Helper()
-	body, _ := json.Marshal(event)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Post(p.url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("RIE does not answer: %v\n%s", err, p.logs)
-			}
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		var out events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
-			t.Fatalf("not an API Gateway answer: %s\n%s", raw, p.logs)
-		}
-		return out
-	}
-}
-
-// apiEvent is the payload-format-2.0 event API Gateway sends for a request
-// that passed the JWT authorizer with these claims (nil: no authorizer).
-func apiEvent(method, path string, params map[string]string, claims map[string]string, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
-	route := ""
-	for _, r := range httpapi.Routes {
-		if r.Method == method && pathMatches(r.Path, path) {
-			route = r.Key()
-		}
-	}
-	h := map[string]string{"content-type": "application/json"}
-	for k, v := range headers {
-		h[k] = v
-	}
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: route, RawPath: path, Headers: h, PathParameters: params, Body: body,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			AccountID: "123456789012", APIID: "rie", DomainName: "rie.example", RequestID: "rie-" + randomHex(6),
-			RouteKey: route, Stage: "$default", TimeEpoch: time.Now().UnixMilli(),
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.9"},
-		},
-	}
-	if claims != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
-		}
-	}
-	return ev
-}
-
-func pathMatches(pattern, path string) bool {
-	ps, xs := split(pattern), split(path)
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if ps[i] != xs[i] && !(len(ps[i]) > 1 && ps[i][0] == '{') {
-			return false
-		}
-	}
-	return true
-}
-
-func split(p string) []string {
-	var out []string
-	for _, s := range bytes.Split([]byte(p), []byte("/")) {
-		if len(s) > 0 {
-			out = append(out, string(s))
-		}
-	}
-	return out
-}
+var apiEvent = lambdarie.APIEvent
 
 // TestFunctionsUnderLambdaRuntime: each function, built as SAM builds it,
 // runs under the Lambda runtime interface emulator against the local stack:
@@ -248,7 +144,10 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			t.Parallel()
 			fn := startLambda(t, bootstrap)
 			for i, c := range checks {
-				got := fn.invoke(t, c.event)
+				got, err := fn.Invoke(c.event)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if got.StatusCode != c.want {
 					t.Fatalf("check %d: %d, want %d: %s", i, got.StatusCode, c.want, got.Body)
 				}
