@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -38,7 +37,7 @@ func Build(repoRoot, function, arch, dir string) (string, error) {
 type Function struct {
 	invokeURL string
 	cmd       *exec.Cmd
-	logs      *syncBuffer
+	logs      *localstack.Buffer
 }
 
 // Start runs bootstrap under the emulator with env, on free ports. The
@@ -54,7 +53,7 @@ func Start(rie, bootstrap string, env []string) (*Function, error) {
 	}
 	f := &Function{
 		invokeURL: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations",
-		logs:      &syncBuffer{},
+		logs:      &localstack.Buffer{},
 	}
 	f.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
@@ -174,21 +173,4 @@ func matches(pattern, path string) bool {
 		}
 	}
 	return true
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

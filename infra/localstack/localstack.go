@@ -78,7 +78,7 @@ type Server struct {
 	Name string
 	URL  string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *Buffer
 	done chan struct{}
 }
 
@@ -114,7 +114,7 @@ func FreePort() (int, error) {
 func start(ctx context.Context, name, url string, ready func(context.Context, string) bool, dir string, argv ...string) (*Server, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	logs := &syncBuffer{}
+	logs := &Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -241,21 +241,24 @@ func (s *Stack) Stop() {
 	}
 }
 
-type syncBuffer struct {
+// Buffer collects a process's or a logger's output; safe for concurrent
+// writers. It keeps the last MiB or so.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.buf.Len() > 1<<20 {
+	if b.buf.Len() > 4<<20 {
 		b.buf.Reset()
 	}
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns what was written.
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -42,7 +42,7 @@ var env struct {
 	crash    *crasher
 	db       *dynamodb.Client
 	table    string
-	logs     *logBuffer
+	logs     *localstack.Buffer
 }
 
 func TestMain(m *testing.M) {
@@ -94,7 +94,7 @@ func run(m *testing.M) (int, error) {
 	if err := localstack.CreateTable(ctx, env.db, env.table); err != nil {
 		return 0, err
 	}
-	env.logs = &logBuffer{}
+	env.logs = &localstack.Buffer{}
 	log := slog.New(slog.NewJSONHandler(env.logs, nil))
 	api, err := localapi.BuildAPI(ctx, wiring.OS(), log)
 	if err != nil {
@@ -391,22 +391,4 @@ func sesSendsTo(to string) int {
 	return len(env.ses.Requests(func(r *upstreamproxy.Request) bool {
 		return r.Form != nil && r.Form.Get("Destinations.member.1") == to && !r.Injected
 	}))
-}
-
-// logBuffer collects the service's log lines for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
