@@ -86,7 +86,9 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	if err := localstack.CreateTable(ctx, l.db, settings.TableName); err != nil {
 		return nil, err
 	}
-	api, err := localapi.BuildAPI(ctx, wiring.OS(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	// The service's error lines (5xx) go to logw: a violation must be
+	// explainable.
+	api, err := localapi.BuildAPI(ctx, wiring.OS(), slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
 		return nil, err
 	}
@@ -486,9 +488,10 @@ func (w *worker) pay(s *slot) {
 }
 
 // deliver posts a signed event as Stripe does: a non-2xx answer is
-// delivered again (after a pause) until it is acknowledged.
+// delivered again (after a pause) until it is acknowledged. Stripe keeps
+// trying for three days; here, for a minute.
 func (w *worker) deliver(opName string, payload []byte) string {
-	for attempt := 0; attempt < 20; attempt++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		allowed := []int{200}
 		status, m, _ := w.send(opName, allowed, "", "POST", "/webhooks/stripe", payload, "", "Stripe-Signature", sign(payload))
 		if status == 200 {
@@ -551,7 +554,7 @@ func (l *loader) check() {
 		for _, id := range t.invoices {
 			for attempt := 0; ; attempt++ {
 				status, m, _ := l.do(t.token, "DELETE", "/invoices/"+id+"/payment-link", nil, "")
-				if (status == 204 || status == 404) || attempt == 40 {
+				if (status == 204 || status == 404) || attempt == 200 {
 					if status != 204 && status != 404 {
 						rep.violation("not_settled", fmt.Sprintf("%s: %d %s", id, status, errCode(m)))
 					}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 func TestShortLoadRun(t *testing.T) {
 	rep, err := Run(context.Background(), Config{
 		Duration: 4 * time.Second, MaxRequests: 20_000, Workers: 8, Tenants: 2, Invoices: 10, FaultRate: 0.02,
-	}, io.Discard)
+	}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}

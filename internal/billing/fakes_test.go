@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // memStore is an in-memory Store with the same conditional-write rules as
@@ -79,6 +80,21 @@ func (m *memStore) PutInvoice(_ context.Context, inv *Invoice) error {
 	}
 	m.invoices[key] = *cloneInvoice(inv)
 	m.puts.Add(1)
+	return nil
+}
+
+func (m *memStore) ReleasePlan(_ context.Context, companyID, id, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inv, ok := m.invoices[companyID+"/"+id]
+	if !ok || inv.Plan == nil || inv.Plan.Token != token {
+		return ErrVersionConflict
+	}
+	p := *inv.Plan
+	p.LeaseUntil = time.Time{}
+	inv.Plan = &p
+	inv.Version++
+	m.invoices[companyID+"/"+id] = inv
 	return nil
 }
 

@@ -259,13 +259,21 @@ func (s *Service) execute(ctx context.Context, inv *Invoice, p *LinkPlan) planOu
 	return out
 }
 
+// maxCommitAttempts bounds a commit's retries against writers that don't
+// hold the invoice (webhooks, e-mail records): the work is done at Stripe,
+// so it is worth insisting, with growing random waits.
+const maxCommitAttempts = 12
+
 // commit records a plan's outcome (only if the plan is still ours: after a
 // takeover the other request has recorded the same Stripe objects) and the
 // use case's own change, retrying on conflicts with concurrent writers such
 // as webhooks.
 func (s *Service) commit(ctx context.Context, inv *Invoice, token string, outcome, finish func(*Invoice)) (*Invoice, error) {
 	cur := inv
-	for range maxAttempts {
+	for attempt := range maxCommitAttempts {
+		if attempt > 0 && !backoff(ctx, attempt) {
+			break
+		}
 		ours := cur.Plan != nil && cur.Plan.Token == token
 		if !ours && finish == nil {
 			return cur, nil
@@ -293,11 +301,11 @@ func (s *Service) commit(ctx context.Context, inv *Invoice, token string, outcom
 	return nil, conflictError()
 }
 
-// release ends the lease on a plan that must be finished later. Best effort:
-// if it fails, the lease simply runs out.
+// release ends the lease on a plan that must be finished later, so the next
+// request need not wait for the lease to run out. Best effort: if it fails,
+// the lease simply runs out.
 func (s *Service) release(ctx context.Context, inv *Invoice, token string) {
-	ctx = context.WithoutCancel(ctx)
-	_, _ = s.commit(ctx, inv, token, func(inv *Invoice) { inv.Plan.LeaseUntil = time.Time{} }, nil)
+	_ = s.store.ReleasePlan(context.WithoutCancel(ctx), inv.CompanyID, inv.ID, token)
 }
 
 func newLink(spec *LinkSpec, created CreatedLink, now time.Time) *Link {

@@ -21,6 +21,10 @@ type Store interface {
 	// PutInvoice writes inv if the stored version is inv.Version-1, or if no
 	// invoice is stored and inv.Version is 1; otherwise ErrVersionConflict.
 	PutInvoice(ctx context.Context, inv *Invoice) error
+	// ReleasePlan ends the lease of the invoice's plan if the plan is still
+	// the one with token (other writers don't make it fail), keeping the
+	// plan for the next request to finish.
+	ReleasePlan(ctx context.Context, companyID, invoiceID, token string) error
 
 	// LoadEventState reads, in one round trip, what handling a webhook event
 	// needs; keys left empty are not read.

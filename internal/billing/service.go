@@ -114,6 +114,9 @@ func storeError(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
+	if errors.Is(err, errRetry) || errors.Is(err, ErrVersionConflict) {
+		return conflictError() // lost a race every time we tried: the client may retry
+	}
 	return &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}
 }
 

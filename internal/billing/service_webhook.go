@@ -44,10 +44,12 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, ev *PaymentEvent) (Eve
 		switch {
 		case errors.Is(err, ErrDuplicateEvent):
 			return OutcomeDuplicate, nil
-		case errors.Is(err, ErrVersionConflict):
-			// Another event or request wrote first: decide again from
-			// what is stored now, after a short random wait so that
-			// writers who collided don't collide again in step.
+		case errors.Is(err, ErrVersionConflict), errors.Is(err, errRetry):
+			// Another event or request wrote first (or took the invoice
+			// first for the follow-up): decide again from what is stored
+			// now, after a short random wait so that writers who collided
+			// don't collide again in step. An event already recorded comes
+			// back as a duplicate, whose follow-up is tried again.
 			if backoff(ctx, attempt) {
 				continue
 			}

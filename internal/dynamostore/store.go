@@ -234,6 +234,35 @@ func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
 	return nil
 }
 
+// ReleasePlan implements billing.Store: an UpdateItem conditional on the
+// plan's token only, so writers that don't hold the invoice can't make it
+// fail; it moves the version on like every other write.
+func (s *Store) ReleasePlan(ctx context.Context, companyID, invoiceID, token string) error {
+	zero, err := attributevalue.Marshal(time.Time{})
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &s.table,
+		Key:                      key(companyPK(companyID), invoiceSK(invoiceID)),
+		UpdateExpression:         aws.String("SET #plan.leaseUntil = :zero, version = version + :one"),
+		ConditionExpression:      aws.String("#plan.#token = :token"),
+		ExpressionAttributeNames: map[string]string{"#plan": "plan", "#token": "token"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":zero": zero, ":one": &types.AttributeValueMemberN{Value: "1"},
+			":token": &types.AttributeValueMemberS{Value: token},
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("release plan of %s: %w", invoiceID, billing.ErrVersionConflict)
+	}
+	if err != nil {
+		return dbError("release plan", err)
+	}
+	return nil
+}
+
 // dbError turns DynamoDB's throttling (after the SDK's own retries) into a
 // 503 the client may retry; anything else stays an internal error.
 func dbError(op string, err error) error {
