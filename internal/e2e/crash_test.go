@@ -11,7 +11,6 @@ import (
 
 // crashOp is one kind of request, with what the world looks like before it.
 type crashOp struct {
-	name string
 	// setup prepares an invoice and returns the request to crash and retry.
 	setup func(t *testing.T, tn *tenant) crashRequest
 	want  int // the retry's answer

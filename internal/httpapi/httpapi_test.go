@@ -3,6 +3,8 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -96,7 +98,7 @@ func asError(err error, e **billing.Error) bool {
 }
 
 func TestServeNeverFailsTheInvocation(t *testing.T) {
-	a := New(billing.NewService(billing.Deps{}), Config{})
+	a := New(billing.NewService(billing.Deps{}), Config{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	resp, err := a.GetInvoice(context.Background(), events.APIGatewayV2HTTPRequest{})
 	if err != nil || resp.StatusCode != 401 || !strings.Contains(resp.Body, `"unauthorized"`) {
 		t.Fatalf("%v %+v", err, resp)
