@@ -93,7 +93,7 @@ func TestInvoiceEmail(t *testing.T) {
 			t.Errorf("subject %q", m.Subject)
 		}
 		for _, want := range []string{"Hello Marie Tremblay", "November 20, 2026", "$125.00", "Balance due"} {
-			if !strings.Contains(m.Body.Text, want) || !strings.Contains(m.Body.HTML, strings.ReplaceAll(want, "$", "$")) {
+			if !strings.Contains(m.Body.Text, want) || !strings.Contains(m.Body.HTML, want) {
 				t.Errorf("message lacks %q", want)
 			}
 		}
