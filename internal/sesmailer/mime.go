@@ -137,9 +137,10 @@ func plainSubject(s string) bool {
 	return len(s) <= 900 && strings.TrimSpace(s) == s && !strings.Contains(s, "=?") && printableASCII(s)
 }
 
-// plainName: a display name that needs neither quoting nor encoding.
+// plainName: a display name that needs neither quoting nor encoding. Runs
+// of spaces are encoded too: readers fold them into one space in a phrase.
 func plainName(s string) bool {
-	if len(s) > 200 || strings.TrimSpace(s) != s {
+	if len(s) > 200 || strings.TrimSpace(s) != s || strings.Contains(s, "  ") {
 		return false
 	}
 	for _, r := range s {
