@@ -79,7 +79,6 @@ dev: tools
 
 test: tools vet
 	go test -count=1 -timeout 20m -parallel 16 ./...
-	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
