@@ -128,6 +128,7 @@ token:
 FUNCTIONS := \
 	PutBillingCompanyFunction:put-billing-company \
 	GetBillingCompanyFunction:get-billing-company \
+	StartStripeOnboardingFunction:start-stripe-onboarding \
 	PutInvoiceFunction:put-invoice \
 	GetInvoiceFunction:get-invoice \
 	CreatePaymentLinkFunction:create-payment-link \

@@ -16,6 +16,9 @@ import (
 	"github.com/clinicpay/payments/infra/localstack"
 )
 
+// assignment is a shell variable the ready output sets (TOKEN=…).
+var assignment = regexp.MustCompile(`^([A-Z_]+)=(\S+)$`)
+
 // TestDevAnswersItsExamples runs the dev command as `make dev` does, waits for
 // its ready line, runs every curl command it prints with bash and checks each
 // answer is a success; then stops it with Ctrl-C and checks it exits cleanly.
@@ -46,14 +49,14 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	}
 	defer cmd.Process.Kill()
 
-	var token string
+	vars := map[string]string{}
 	var curls []string
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if v, ok := strings.CutPrefix(line, "TOKEN="); ok {
-			token = v
+		if m := assignment.FindStringSubmatch(line); m != nil {
+			vars[m[1]] = m[2]
 		}
 		if strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
@@ -62,8 +65,8 @@ func TestDevAnswersItsExamples(t *testing.T) {
 			break
 		}
 	}
-	if token == "" || len(curls) < 5 {
-		t.Fatalf("ready output incomplete: token %v, %d curl lines; stderr: %s", token != "", len(curls), cmd.Stderr)
+	if vars["TOKEN"] == "" || vars["PLATFORM_TOKEN"] == "" || len(curls) < 5 {
+		t.Fatalf("ready output incomplete: variables %v, %d curl lines; stderr: %s", len(vars), len(curls), cmd.Stderr)
 	}
 	go func() { // keep draining stdout
 		for sc.Scan() {
@@ -72,7 +75,10 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	status := regexp.MustCompile(`HTTP_STATUS:(\d{3})$`)
 	for _, c := range curls {
 		sh := exec.Command("bash", "-c", c+` -w 'HTTP_STATUS:%{http_code}'`)
-		sh.Env = append(os.Environ(), "TOKEN="+token)
+		sh.Env = os.Environ()
+		for k, v := range vars {
+			sh.Env = append(sh.Env, k+"="+v)
+		}
 		out, err := sh.CombinedOutput()
 		m := status.FindStringSubmatch(string(out))
 		if err != nil || m == nil || m[1][0] != '2' {

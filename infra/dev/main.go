@@ -91,16 +91,20 @@ func run() error {
 func printReady(port, secret string, s localstack.Settings, stack *localstack.Stack) {
 	company := "clinic-demo"
 	admin, _ := localapi.IssueToken(secret, company, "billing:admin", 12*time.Hour)
+	platform, _ := localapi.IssueToken(secret, "", "billing:platform", 12*time.Hour)
 	base := "http://localhost:" + port
 	fmt.Printf(`
 ready: API on %[1]s  (DynamoDB Local %[2]s, stripe-mock %[3]s, sent mail at %[4]s)
 
-Try it (the token is for billing company %[5]q with the billing:admin scope, valid 12 h;
-make token COMPANY=<id> [SCOPE="billing:admin"] prints others):
+Try it. TOKEN is for billing company %[5]q with the billing:admin scope; PLATFORM_TOKEN
+is the platform operator's (billing:platform), who connects a clinic's Stripe account;
+both valid 12 h. make token COMPANY=<id> [SCOPE="billing:admin"] prints others
+(COMPANY= SCOPE=billing:platform for the platform's).
 
   TOKEN=%[6]s
+  PLATFORM_TOKEN=%[7]s
 
-  curl -sS -X PUT %[1]s/billing-companies/%[5]s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"acct_1DemoClinic"}'
+  curl -sS -X PUT %[1]s/billing-companies/%[5]s -H "Authorization: Bearer $PLATFORM_TOKEN" -H 'Content-Type: application/json' -d '{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"acct_1DemoClinic"}'
   curl -sS -X PUT %[1]s/invoices/F-2026-0042 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"number":"F-2026-0042","currency":"cad","total":12500,"balanceDue":12500,"issuedOn":"2026-11-20","dueOn":"2026-12-20","patient":{"name":"Marie Tremblay","email":"marie@example.com","language":"fr"},"lines":[{"description":"Consultation","amount":12500}]}'
   curl -sS -X POST %[1]s/invoices/F-2026-0042/payment-link -H "Authorization: Bearer $TOKEN"
   curl -sS -X POST %[1]s/invoices/F-2026-0042/emails -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"includePaymentLink":true}'
@@ -108,5 +112,5 @@ make token COMPANY=<id> [SCOPE="billing:admin"] prints others):
 
 Sent mail: open %[4]s in a browser (JSON at %[4]s/store).
 Ctrl-C stops everything.
-`, base, stack.DynamoDB.URL, stack.Stripe.URL, stack.SES.URL, company, admin)
+`, base, stack.DynamoDB.URL, stack.Stripe.URL, stack.SES.URL, company, admin, platform)
 }

@@ -210,7 +210,11 @@ func (l *loader) setup() error {
 			return err
 		}
 		t := &tenant{id: id, account: "acct_1Load" + strings.ToUpper(randomHex(5)), token: tok}
-		status := l.setupCall(t.token, "PUT", "/billing-companies/"+id, map[string]any{
+		platform, err := localapi.IssueToken("", "", "billing:platform", 2*time.Hour)
+		if err != nil {
+			return err
+		}
+		status := l.setupCall(platform, "PUT", "/billing-companies/"+id, map[string]any{
 			"name": fmt.Sprintf("Clinique %d", i), "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": t.account,
 		})
 		if status != 200 {

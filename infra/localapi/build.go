@@ -42,7 +42,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 		return nil, err
 	}
 	secrets := stripewire.NewSecrets(awsCfg, env)
-	payments, err := stripewire.Payments(env, secrets)
+	payments, err := stripewire.Onboarding(env, secrets)
 	if err != nil {
 		return nil, err
 	}

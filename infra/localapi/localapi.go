@@ -41,6 +41,9 @@ type Config struct {
 	// Timeout is the integration timeout (API Gateway's is 30 s); the
 	// handler's context ends then, like a Lambda's deadline.
 	Timeout time.Duration
+	// TenantClaim names the claim holding the billing company's id
+	// (httpapi.DefaultTenantClaim when empty).
+	TenantClaim string
 }
 
 // maxPayload is API Gateway's request size limit.
@@ -65,6 +68,9 @@ func New(api *httpapi.API, cfg Config) *Server {
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 29 * time.Second
+	}
+	if cfg.TenantClaim == "" {
+		cfg.TenantClaim = httpapi.DefaultTenantClaim
 	}
 	s := &Server{cfg: cfg}
 	for _, r := range httpapi.Routes {
@@ -173,6 +179,14 @@ func (s *Server) verify(header string) (map[string]string, error) {
 		return nil, fmt.Errorf("the bearer token is not valid: %v", err)
 	}
 	mc, _ := tok.Claims.(jwt.MapClaims)
+	// A tenant claim that is not a JSON string (null, true, 123, a list)
+	// names no company: API Gateway would flatten it into a string that
+	// every such token shares.
+	if v, ok := mc[s.cfg.TenantClaim]; ok {
+		if _, isString := v.(string); !isString {
+			return nil, fmt.Errorf("the claim %s must be a string", s.cfg.TenantClaim)
+		}
+	}
 	claims := make(map[string]string, len(mc))
 	for k, v := range mc {
 		claims[k] = claimString(v)
@@ -265,19 +279,22 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // IssueToken signs a local token for a billing company with the given
-// space-separated scopes, valid for ttl.
+// space-separated scopes, valid for ttl. With no company, the token has no
+// tenant claim (a platform operator's, with scope billing:platform).
 func IssueToken(secret, company, scope string, ttl time.Duration) (string, error) {
 	if secret == "" {
 		secret = DefaultSecret
 	}
 	now := time.Now()
 	claims := jwt.MapClaims{
-		"iss":                      Issuer,
-		"aud":                      Audience,
-		"sub":                      "staff@" + company,
-		"iat":                      now.Unix(),
-		"exp":                      now.Add(ttl).Unix(),
-		httpapi.DefaultTenantClaim: company,
+		"iss": Issuer,
+		"aud": Audience,
+		"sub": "operator@platform",
+		"iat": now.Unix(),
+		"exp": now.Add(ttl).Unix(),
+	}
+	if company != "" {
+		claims["sub"], claims[httpapi.DefaultTenantClaim] = "staff@"+company, company
 	}
 	if scope != "" {
 		claims["scope"] = scope

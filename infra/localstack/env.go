@@ -42,6 +42,10 @@ func (s Settings) Env() map[string]string {
 		wiring.EnvStripeAPIBase:       s.StripeURL,
 		wiring.EnvSenderEmail:         s.SenderEmail,
 		wiring.EnvStripeWebhookSecret: WebhookSecret,
+		// make dev has no front end at these addresses; Stripe only
+		// needs them to be https URLs in live mode.
+		wiring.EnvOnboardingRefreshURL: "http://localhost:3000/onboarding/refresh",
+		wiring.EnvOnboardingReturnURL:  "http://localhost:3000/onboarding/done",
 	}
 }
 

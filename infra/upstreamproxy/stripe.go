@@ -1,7 +1,9 @@
 package upstreamproxy
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -15,7 +17,8 @@ import (
 //     the same account) gets the first answer back, marked
 //     Idempotent-Replayed; the same key with other parameters gets Stripe's
 //     400 idempotency_error;
-//   - a distinct URL per payment link (stripe-mock returns one fixture URL).
+//   - a distinct URL per payment link (stripe-mock returns one fixture URL);
+//   - a distinct id per connected account created (one fixture id too).
 //
 // Everything else, including the validation of every request against
 // Stripe's OpenAPI spec, is stripe-mock's own answer.
@@ -71,6 +74,7 @@ func (s *Stripe) replayed(r *Request) (int, http.Header, []byte, bool) {
 
 func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []byte {
 	body = distinctLinkURL(r, body)
+	body = distinctAccountID(r, body)
 	if scope := idempotencyScope(r); scope != "" && status < 500 && status != http.StatusTooManyRequests {
 		s.mu.Lock()
 		if _, ok := s.replay[scope]; !ok {
@@ -93,6 +97,26 @@ func distinctLinkURL(r *Request, body []byte) []byte {
 	}
 	id, _ := obj["id"].(string)
 	obj["url"] = "https://buy.stripe.com/test_" + strings.TrimPrefix(id, "plink_")
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+// distinctAccountID gives each account created (POST /v1/accounts) an id of
+// its own, as Stripe does.
+func distinctAccountID(r *Request, body []byte) []byte {
+	if r.Method != http.MethodPost || r.Path != "/v1/accounts" {
+		return body
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(body, &obj); err != nil || obj["object"] != "account" {
+		return body
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	obj["id"] = "acct_1" + strings.ToUpper(hex.EncodeToString(b))
 	out, err := json.Marshal(obj)
 	if err != nil {
 		return body

@@ -36,6 +36,11 @@ const (
 	CodeIdempotencyKeyReused        Code = "idempotency_key_reused"
 	CodeRequestInProgress           Code = "request_in_progress"
 	CodeInternal                    Code = "internal_error"
+	CodeUnsupportedMediaType        Code = "unsupported_media_type"
+	CodeStripeAccountInUse          Code = "stripe_account_in_use"
+	CodePreconditionFailed          Code = "precondition_failed"
+	CodePreconditionRequired        Code = "precondition_required"
+	CodeBalanceExceedsUnpaid        Code = "balance_exceeds_unpaid"
 )
 
 // Codes lists every code, for the HTTP layer's table to be checked against.
@@ -45,7 +50,8 @@ var Codes = []Code{
 	CodeBillingCompanyNotConfigured, CodeStripeAccountUnavailable, CodePaymentProviderError,
 	CodePaymentProviderUnavailable, CodeEmailProviderError, CodeEmailProviderUnavailable, CodeLimitReached,
 	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeIdempotencyKeyReused, CodeRequestInProgress,
-	CodeInternal,
+	CodeInternal, CodeUnsupportedMediaType, CodeStripeAccountInUse, CodePreconditionFailed,
+	CodePreconditionRequired, CodeBalanceExceedsUnpaid,
 }
 
 // Error is the one error type the domain returns to its callers. Message is
@@ -101,4 +107,6 @@ var (
 	ErrVersionConflict = errors.New("version conflict")
 	// ErrDuplicateEvent: the webhook event was already recorded.
 	ErrDuplicateEvent = errors.New("event already recorded")
+	// ErrAccountInUse: the Stripe account is connected to another company.
+	ErrAccountInUse = errors.New("stripe account connected to another company")
 )

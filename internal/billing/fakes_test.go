@@ -13,6 +13,7 @@ import (
 type memStore struct {
 	mu        sync.Mutex
 	companies map[string]Company
+	accounts  map[string]string // account id -> company id
 	invoices  map[string]Invoice
 	events    map[string]EventRecord
 	refs      map[string]PaymentRef
@@ -24,7 +25,7 @@ type memStore struct {
 }
 
 func newMemStore() *memStore {
-	return &memStore{companies: map[string]Company{}, invoices: map[string]Invoice{},
+	return &memStore{companies: map[string]Company{}, accounts: map[string]string{}, invoices: map[string]Invoice{},
 		events: map[string]EventRecord{}, refs: map[string]PaymentRef{}, feeds: map[string][]FeedEntry{}}
 }
 
@@ -38,17 +39,31 @@ func (m *memStore) GetCompany(_ context.Context, id string) (*Company, error) {
 	return &c, nil
 }
 
-func (m *memStore) SaveCompany(_ context.Context, c *Company) (*Company, error) {
+func (m *memStore) SaveCompany(_ context.Context, c *Company, previous string) (*Company, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	saved := *c
-	if old, ok := m.companies[c.ID]; ok {
-		saved.CreatedAt = old.CreatedAt
-	} else {
-		saved.CreatedAt = c.UpdatedAt
+	old, exists := m.companies[c.ID]
+	if (c.Version <= 1 && exists) || (c.Version > 1 && (!exists || old.Version != c.Version-1)) {
+		return nil, fmt.Errorf("save: %w", ErrVersionConflict)
 	}
+	if owner, ok := m.accounts[c.StripeAccountID]; ok && c.StripeAccountID != "" && owner != c.ID {
+		return nil, fmt.Errorf("save: %w", ErrAccountInUse)
+	}
+	if previous != "" && previous != c.StripeAccountID && m.accounts[previous] == c.ID {
+		delete(m.accounts, previous)
+	}
+	if c.StripeAccountID != "" {
+		m.accounts[c.StripeAccountID] = c.ID
+	}
+	saved := *c
 	m.companies[c.ID] = saved
 	return &saved, nil
+}
+
+func (m *memStore) AccountOwner(_ context.Context, accountID string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.accounts[accountID], nil
 }
 
 func (m *memStore) GetInvoice(_ context.Context, companyID, id string) (*Invoice, error) {
@@ -111,6 +126,11 @@ func (m *memStore) LoadEventState(_ context.Context, k EventKeys) (*EventState, 
 	if c, ok := m.companies[k.CompanyID]; ok {
 		st.Company = &c
 	}
+	if k.AccountOwner {
+		if c, ok := m.companies[m.accounts[k.AccountID]]; ok {
+			st.Company = &c
+		}
+	}
 	if r, ok := m.refs[k.AccountID+"|"+k.PaymentIntentID]; ok && k.PaymentIntentID != "" {
 		st.Ref = &r
 	}
@@ -118,7 +138,7 @@ func (m *memStore) LoadEventState(_ context.Context, k EventKeys) (*EventState, 
 	return st, nil
 }
 
-func (m *memStore) CommitPaymentEvent(_ context.Context, c *PaymentCommit) error {
+func (m *memStore) CommitEvent(_ context.Context, c *EventCommit) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.events[c.Event.ID]; ok {
@@ -136,6 +156,11 @@ func (m *memStore) CommitPaymentEvent(_ context.Context, c *PaymentCommit) error
 			return ErrVersionConflict
 		}
 	}
+	if co := c.Company; co != nil {
+		if old, ok := m.companies[co.ID]; !ok || old.Version != co.Version-1 {
+			return ErrVersionConflict
+		}
+	}
 	company := c.Event.CompanyID
 	if len(c.Feed) > 0 && int64(len(m.feeds[company])) != c.FeedHead {
 		return ErrVersionConflict
@@ -146,6 +171,9 @@ func (m *memStore) CommitPaymentEvent(_ context.Context, c *PaymentCommit) error
 	}
 	if r := c.Ref; r != nil {
 		m.refs[r.AccountID+"|"+r.PaymentIntentID] = *r
+	}
+	if co := c.Company; co != nil {
+		m.companies[co.ID] = *co
 	}
 	for i := range c.Feed {
 		c.Feed[i].Seq = c.FeedHead + int64(i) + 1
@@ -188,6 +216,14 @@ func newFakeStripe() *fakeStripe {
 
 func (f *fakeStripe) Account(context.Context, string) (*StripeAccount, error) {
 	return &StripeAccount{ChargesEnabled: true, Country: "CA", DefaultCurrency: "cad", Warnings: []string{}}, nil
+}
+
+func (f *fakeStripe) CreateAccount(_ context.Context, a NewAccount) (string, *StripeAccount, error) {
+	return "acct_new_" + a.CompanyID, &StripeAccount{Country: "CA", DefaultCurrency: "cad", Warnings: []string{WarningChargesNotEnabled}}, nil
+}
+
+func (f *fakeStripe) OnboardingLink(_ context.Context, accountID string) (*OnboardingLink, error) {
+	return &OnboardingLink{URL: "https://connect.stripe.com/setup/s/" + accountID, ExpiresAt: time.Now().Add(5 * time.Minute)}, nil
 }
 
 func (f *fakeStripe) CreateLink(_ context.Context, req LinkRequest) (CreatedLink, error) {

@@ -78,11 +78,16 @@ const (
 )
 
 // Status is the invoice's payment status as the contract shows it, derived
-// from its payments (so it can't disagree with them).
+// from its payments (so it can't disagree with them). Payments under review
+// don't count toward the invoice and don't change its status.
 func (inv *Invoice) Status() string {
 	var paid, refunded int64
 	processing := false
-	for _, p := range inv.Payments {
+	for i := range inv.Payments {
+		p := &inv.Payments[i]
+		if p.Review != "" {
+			continue
+		}
 		for _, d := range p.Disputes {
 			if d.Open() {
 				return StatusDisputed
@@ -93,7 +98,7 @@ func (inv *Invoice) Status() string {
 			processing = true
 		case PaymentSucceeded:
 			paid += p.Amount
-			refunded += p.Refunded
+			refunded += p.inInvoiceCurrency(p.refunded())
 		}
 	}
 	switch {
@@ -109,24 +114,39 @@ func (inv *Invoice) Status() string {
 	return StatusOpen
 }
 
-// PaidOnline reports an invoice settled by a payment through a link.
+// PaidOnline reports an invoice settled, and a payment through a link
+// among what settled it.
 func (inv *Invoice) PaidOnline() bool {
-	return inv.BalanceDue == 0 && inv.netPaid() > 0
+	return inv.BalanceDue == 0 && slices.ContainsFunc(inv.Payments, func(p Payment) bool { return p.counts() })
 }
 
 // processing reports a payment still clearing.
 func (inv *Invoice) processing() bool {
-	return slices.ContainsFunc(inv.Payments, func(p Payment) bool { return p.State == PaymentProcessing })
+	return slices.ContainsFunc(inv.Payments, func(p Payment) bool { return p.Review == "" && p.State == PaymentProcessing })
 }
 
-// netPaid is what the online payments take off the balance, all told.
-func (inv *Invoice) netPaid() int64 {
+// hasOnlinePayment reports a payment through a link that counts or may yet
+// count (succeeded, processing, refunded or disputed since): from then on
+// the invoice's amounts are the service's business too.
+func (inv *Invoice) hasOnlinePayment() bool {
+	return slices.ContainsFunc(inv.Payments, func(p Payment) bool {
+		return p.Review == "" && (p.State == PaymentSucceeded || p.State == PaymentProcessing)
+	})
+}
+
+// NetPaidOnline is what the invoice's payments brought the clinic, net of
+// refunds and lost disputes, through this service.
+func (inv *Invoice) NetPaidOnline() int64 {
 	var n int64
 	for i := range inv.Payments {
 		n += inv.Payments[i].netPaid()
 	}
 	return n
 }
+
+// MaxBalanceDue is the most the balance may be: what the patient has not
+// paid online (never below 0: an overpaid invoice owes nothing).
+func (inv *Invoice) MaxBalanceDue() int64 { return max(inv.Total-inv.NetPaidOnline(), 0) }
 
 // payment returns the payment with that PaymentIntent (or Checkout Session)
 // id, or nil.
@@ -139,13 +159,31 @@ func (inv *Invoice) payment(key string) *Payment {
 	return nil
 }
 
-// settleBalance moves the balance by what the online payments changed: the
-// balance due is what the clinic said was owed less what came in since,
-// never below 0; anything beyond is Overpaid.
-func (inv *Invoice) settleBalance(netBefore int64) {
-	owed := inv.BalanceDue - inv.Overpaid - (inv.netPaid() - netBefore)
-	inv.BalanceDue, inv.Overpaid = max(owed, 0), max(-owed, 0)
+// The one rule for the balance: 0 <= BalanceDue <= MaxBalanceDue(), and only
+// two things move it: a payment that succeeds lowers it (here), and the
+// billing module's PUT sets it. Refunds and lost disputes lower what was
+// paid online and show in the feed, but never reopen the balance by
+// themselves: whether the patient owes again is the clinic's decision.
+
+// applyPayment lowers the balance by a payment that just succeeded; what it
+// brings beyond the balance is Overpaid, a credit staff must refund.
+func (inv *Invoice) applyPayment(amount int64) {
+	owed := inv.BalanceDue - amount
+	inv.BalanceDue = max(owed, 0)
+	inv.Overpaid += max(-owed, 0)
 }
+
+// applyTakeBack records money given back (a refund, a lost dispute): it
+// first uses up the credit an overpayment left.
+func (inv *Invoice) applyTakeBack(amount int64) {
+	inv.Overpaid = max(inv.Overpaid-amount, 0)
+}
+
+// ETag names the invoice's current version for HTTP preconditions.
+func (inv *Invoice) ETag() string { return ETagOf(inv.Version) }
+
+// ETagOf is the entity tag of an invoice version.
+func ETagOf(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
 
 // ActiveLink returns the link a patient can pay with now, or nil.
 func (inv *Invoice) ActiveLink() *Link {
@@ -204,7 +242,8 @@ type LineInput struct {
 }
 
 // Validate checks the input against the contract's rules, naming the first
-// field at fault.
+// field at fault, and normalizes the patient's address (an internationalized
+// domain becomes punycode).
 func (in *InvoiceInput) Validate() error {
 	if err := checkText("number", in.Number, 1, 64); err != nil {
 		return err
@@ -246,9 +285,11 @@ func (in *InvoiceInput) Validate() error {
 	if err := checkText("patient.name", in.Patient.Name, 1, 200); err != nil {
 		return err
 	}
-	if err := checkEmail("patient.email", in.Patient.Email); err != nil {
+	email, err := checkEmail("patient.email", in.Patient.Email)
+	if err != nil {
 		return err
 	}
+	in.Patient.Email = email
 	if in.Patient.Language != "" && !in.Patient.Language.Valid() {
 		return Invalid("patient.language", "patient.language must be fr or en")
 	}

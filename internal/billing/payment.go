@@ -31,6 +31,12 @@ func (s PaymentState) rank() int {
 	return 0
 }
 
+// ReviewCurrencyMismatch: the payment came in another currency than its
+// link's, or through a link whose currency is no longer the invoice's (a
+// patient with an old page open). It is kept for staff to refund and never
+// touches the balance.
+const ReviewCurrencyMismatch = "currency_mismatch"
+
 // Payment is one payment made through a payment link, keyed by its Stripe
 // PaymentIntent, with what was refunded and disputed since.
 type Payment struct {
@@ -39,12 +45,27 @@ type Payment struct {
 	ChargeID        string
 	LinkID          string
 	LinkGeneration  int
-	Amount          int64
-	Currency        string
+	// Amount and Currency are what the payment is worth toward the
+	// invoice: its link's amount and currency (under Stripe's Adaptive
+	// Pricing, the session's source amount and currency).
+	Amount   int64
+	Currency string
+	// ChargedAmount and ChargedCurrency are what the patient was charged:
+	// the same as Amount and Currency, except under Adaptive Pricing, where
+	// the patient pays in their own currency. Refunds and disputes are in
+	// this currency.
+	ChargedAmount   int64
+	ChargedCurrency string
 	State           PaymentState
-	// Refunded is the charge's cumulative amount refunded.
-	Refunded int64
-	Disputes []Dispute
+	// Review says why the payment does not count toward the invoice
+	// (ReviewCurrencyMismatch); empty when it counts.
+	Review string
+	// Refunds are the refunds Stripe told of one by one
+	// (charge.refund.updated); ChargeRefunds is the charge's own running
+	// total (charge.refunded), which also counts refunds not told of yet.
+	Refunds       []Refund
+	ChargeRefunds *Snapshot
+	Disputes      []Dispute
 	// ViaInactiveLink: paid through a link that had been replaced or removed
 	// (a patient who opened the page before it was deactivated).
 	ViaInactiveLink bool
@@ -53,7 +74,54 @@ type Payment struct {
 	RefundedAt      time.Time
 }
 
-// Dispute is a chargeback on a payment.
+// Snapshot is an amount Stripe reported at a moment (the event's creation).
+type Snapshot struct {
+	Amount int64
+	At     time.Time
+}
+
+// RefundStatus is Stripe's status of a refund.
+type RefundStatus string
+
+// Refund statuses. A failed or canceled refund gives the money back to the
+// clinic.
+const (
+	RefundPending        RefundStatus = "pending"
+	RefundRequiresAction RefundStatus = "requires_action"
+	RefundSucceeded      RefundStatus = "succeeded"
+	RefundFailed         RefundStatus = "failed"
+	RefundCanceled       RefundStatus = "canceled"
+)
+
+// rank orders a refund's statuses as it lives them: a later status never
+// gives way to an earlier one delivered late (a refund may fail after it
+// succeeded; it can't come back from failing).
+func (s RefundStatus) rank() int {
+	switch s {
+	case RefundPending, RefundRequiresAction:
+		return 1
+	case RefundSucceeded:
+		return 2
+	case RefundFailed, RefundCanceled:
+		return 3
+	}
+	return 0
+}
+
+// active reports a refund that takes money back from the clinic.
+func (s RefundStatus) active() bool { return s.rank() == 1 || s.rank() == 2 }
+
+// Refund is one refund of a payment, in the charged currency.
+type Refund struct {
+	ID        string
+	Amount    int64
+	Status    RefundStatus
+	CreatedAt time.Time // Stripe's creation of the refund
+	UpdatedAt time.Time // the event that told its status
+}
+
+// Dispute is a chargeback (or an inquiry) on a payment, in the charged
+// currency.
 type Dispute struct {
 	ID        string
 	Amount    int64
@@ -61,46 +129,91 @@ type Dispute struct {
 	UpdatedAt time.Time
 }
 
-// Open reports a dispute that is not settled yet.
-func (d Dispute) Open() bool {
-	switch d.Status {
-	case "won", "lost", "warning_closed", "charge_refunded":
-		return false
-	}
-	return true
-}
+// Open reports a dispute or inquiry that is not settled yet.
+func (d Dispute) Open() bool { return disputeRank(d.Status) < disputeClosed }
 
 // Lost reports a dispute the clinic lost: the money went back to the card.
 func (d Dispute) Lost() bool { return d.Status == "lost" }
 
-// disputeRank orders dispute statuses as a dispute lives them: awaiting the
-// clinic's response, under review, closed. A later status never gives way to
-// an earlier one delivered late.
+const disputeClosed = 5
+
+// disputeRank orders dispute statuses as a dispute lives them: an inquiry
+// (warning_*) awaiting a response, under review, then perhaps escalated to a
+// chargeback (needs_response, under_review), then closed. A later status
+// never gives way to an earlier one delivered late; an unknown status ranks
+// nowhere and changes nothing.
 func disputeRank(status string) int {
 	switch status {
-	case "warning_needs_response", "needs_response":
+	case "warning_needs_response":
 		return 1
-	case "warning_under_review", "under_review":
+	case "warning_under_review":
 		return 2
-	}
-	if !(Dispute{Status: status}).Open() {
+	case "needs_response":
 		return 3
+	case "under_review":
+		return 4
+	case "won", "lost", "warning_closed", "charge_refunded":
+		return disputeClosed
 	}
 	return 0
 }
 
-// netPaid is what the payment takes off the balance now.
-func (p *Payment) netPaid() int64 {
-	if p.State != PaymentSucceeded {
-		return 0
-	}
-	n := p.Amount - p.Refunded
-	for _, d := range p.Disputes {
-		if d.Lost() {
-			n -= d.Amount
+// counts reports a payment that counts toward its invoice.
+func (p *Payment) counts() bool { return p.Review == "" && p.State == PaymentSucceeded }
+
+// refunded is what the clinic gave back, in the charged currency: the
+// refunds told of one by one, plus what the charge's running total counts
+// beyond them (refunds not told of yet). A refund the total counted and that
+// failed since is taken out of it.
+func (p *Payment) refunded() int64 {
+	var active, known int64
+	for _, r := range p.Refunds {
+		if r.Status.active() {
+			active += r.Amount
 		}
 	}
-	return max(n, 0)
+	unattributed := int64(0)
+	if s := p.ChargeRefunds; s != nil {
+		for _, r := range p.Refunds {
+			if !r.CreatedAt.After(s.At) && (r.Status.active() || r.UpdatedAt.After(s.At)) {
+				known += r.Amount
+			}
+		}
+		unattributed = max(s.Amount-known, 0)
+	}
+	return active + unattributed
+}
+
+// lost is what lost disputes took back, in the charged currency.
+func (p *Payment) lost() int64 {
+	var n int64
+	for _, d := range p.Disputes {
+		if d.Lost() {
+			n += d.Amount
+		}
+	}
+	return n
+}
+
+// inInvoiceCurrency converts an amount in the charged currency to the
+// invoice's, pro rata (the whole charge is the whole payment).
+func (p *Payment) inInvoiceCurrency(x int64) int64 {
+	if p.ChargedAmount <= 0 || (p.ChargedAmount == p.Amount && p.ChargedCurrency == p.Currency) {
+		return x
+	}
+	if x >= p.ChargedAmount {
+		return p.Amount
+	}
+	return (x*p.Amount + p.ChargedAmount/2) / p.ChargedAmount
+}
+
+// netPaid is what the payment brought the clinic, net of refunds and lost
+// disputes, in the invoice's currency; 0 unless it counts.
+func (p *Payment) netPaid() int64 {
+	if !p.counts() {
+		return 0
+	}
+	return p.Amount - p.inInvoiceCurrency(p.refunded()+p.lost())
 }
 
 // PaymentFacts is what one Stripe event says about one payment. Zero values
@@ -110,16 +223,24 @@ type PaymentFacts struct {
 	SessionID       string
 	ChargeID        string
 	LinkID          string
-	Amount          int64
-	Currency        string
-	State           PaymentState
-	// Refunded is the charge's cumulative amount refunded, when known.
-	Refunded *int64
-	Dispute  *Dispute
+	// Amount and Currency are what the patient was charged (a session's
+	// amount_total, a charge's amount).
+	Amount   int64
+	Currency string
+	// SourceAmount and SourceCurrency are a session's currency_conversion
+	// (Adaptive Pricing): the link's own amount and currency.
+	SourceAmount   int64
+	SourceCurrency string
+	State          PaymentState
+	// ChargeRefunded is a charge's amount_refunded (charge.refunded).
+	ChargeRefunded *int64
+	Refund         *Refund
+	Dispute        *Dispute
 }
 
-// merge folds facts into the payment, keeping the most advanced of each.
-func (p *Payment) merge(f PaymentFacts, now time.Time) {
+// merge folds facts told at `at` (the event's creation) into the payment,
+// keeping the most advanced of each.
+func (p *Payment) merge(f PaymentFacts, at, now time.Time) {
 	fill := func(dst *string, v string) {
 		if *dst == "" {
 			*dst = v
@@ -129,9 +250,8 @@ func (p *Payment) merge(f PaymentFacts, now time.Time) {
 	fill(&p.SessionID, f.SessionID)
 	fill(&p.ChargeID, f.ChargeID)
 	fill(&p.LinkID, f.LinkID)
-	fill(&p.Currency, f.Currency)
-	if f.Amount > p.Amount {
-		p.Amount = f.Amount
+	if p.ChargedAmount == 0 && f.Amount > 0 && f.Currency != "" {
+		p.ChargedAmount, p.ChargedCurrency = f.Amount, f.Currency
 	}
 	if f.State.rank() > p.State.rank() {
 		p.State = f.State
@@ -139,8 +259,25 @@ func (p *Payment) merge(f PaymentFacts, now time.Time) {
 			p.PaidAt = now
 		}
 	}
-	if f.Refunded != nil && *f.Refunded > p.Refunded {
-		p.Refunded = *f.Refunded
+	before := p.refunded()
+	if f.ChargeRefunded != nil {
+		s := p.ChargeRefunds
+		if s == nil || at.After(s.At) || (at.Equal(s.At) && *f.ChargeRefunded > s.Amount) {
+			p.ChargeRefunds = &Snapshot{Amount: *f.ChargeRefunded, At: at}
+		}
+	}
+	if r := f.Refund; r != nil {
+		i := slices.IndexFunc(p.Refunds, func(x Refund) bool { return x.ID == r.ID })
+		switch {
+		case i < 0:
+			nr := *r
+			nr.UpdatedAt = at
+			p.Refunds = append(p.Refunds, nr)
+		case r.Status.rank() > p.Refunds[i].Status.rank():
+			p.Refunds[i].Status, p.Refunds[i].UpdatedAt = r.Status, at
+		}
+	}
+	if p.refunded() != before {
 		p.RefundedAt = now
 	}
 	if d := f.Dispute; d != nil {
@@ -152,9 +289,6 @@ func (p *Payment) merge(f PaymentFacts, now time.Time) {
 			p.Disputes = append(p.Disputes, nd)
 		case disputeRank(d.Status) > disputeRank(p.Disputes[i].Status):
 			p.Disputes[i].Status, p.Disputes[i].UpdatedAt = d.Status, now
-			if d.Amount > 0 {
-				p.Disputes[i].Amount = d.Amount
-			}
 		}
 	}
 	if p.RecordedAt.IsZero() {
@@ -162,96 +296,86 @@ func (p *Payment) merge(f PaymentFacts, now time.Time) {
 	}
 }
 
-// mergePayment folds a partial payment (facts kept while its invoice was
-// unknown) into p.
-func (p *Payment) mergePayment(q *Payment, now time.Time) {
-	r := q.Refunded
-	p.merge(PaymentFacts{PaymentIntentID: q.PaymentIntentID, SessionID: q.SessionID, ChargeID: q.ChargeID,
-		LinkID: q.LinkID, Amount: q.Amount, Currency: q.Currency, State: q.State, Refunded: &r}, now)
-	for i := range q.Disputes {
-		p.merge(PaymentFacts{Dispute: &q.Disputes[i]}, now)
-	}
-}
-
-// Feed entry kinds: every change to the money of an invoice.
+// Reasons a verified event is rejected: what it says can't be true of the
+// payment it names, so it is recorded, counted and never applied.
 const (
-	KindPaymentProcessing = "payment_processing"
-	KindPaymentSucceeded  = "payment_succeeded"
-	KindPaymentFailed     = "payment_failed"
-	KindRefund            = "refund"
-	KindDisputeOpened     = "dispute_opened"
-	KindDisputeUpdated    = "dispute_updated"
-	KindDisputeClosed     = "dispute_closed"
+	RejectInvalidAmount   = "invalid_amount"   // zero, negative or missing
+	RejectInvalidCurrency = "invalid_currency" // missing or not an ISO code
+	RejectAmountMismatch  = "amount_mismatch"  // not the link's (or the charge's) amount
+	RejectWrongCurrency   = "wrong_currency"   // a refund or dispute in another currency than its charge
+	RejectExceedsPayment  = "exceeds_payment"  // refunds and disputes beyond what was captured
+	RejectInvalidStatus   = "invalid_status"   // a status Stripe does not have
 )
 
-// Flags on feed entries that ask staff to act.
-const (
-	FlagOverpaid        = "overpaid"          // the invoice now holds a credit to refund
-	FlagViaInactiveLink = "via_inactive_link" // paid through a replaced or removed link
-)
-
-// FeedEntry is one change to the money of an invoice, in the order the
-// tenant's changes were recorded. The billing module reads these to keep its
-// own balance in step.
-type FeedEntry struct {
-	// Seq is the entry's place in the tenant's feed, given by the store.
-	Seq             int64
-	RecordedAt      time.Time
-	InvoiceID       string
-	Kind            string
-	Amount          int64
-	Currency        string
-	BalanceDue      int64
-	Overpaid        int64
-	Status          string
-	PaymentIntentID string
-	DisputeID       string
-	DisputeStatus   string
-	EventID         string
-	Flags           []string
+// checkFacts says why facts can't be about p (as it would be once they are
+// merged), or "" when they can.
+func (p *Payment) checkFacts(f PaymentFacts) string {
+	if f.Currency != "" && !isCurrencyCode(f.Currency) {
+		return RejectInvalidCurrency
+	}
+	if f.Amount < 0 || f.SourceAmount < 0 {
+		return RejectInvalidAmount
+	}
+	// Facts about money taken back must be in the charge's currency and
+	// within what it captured.
+	if p.ChargedCurrency != "" && f.Currency != "" && f.Currency != p.ChargedCurrency {
+		return RejectWrongCurrency
+	}
+	if p.ChargedAmount > 0 && f.ChargeID != "" && f.Amount > 0 && f.Amount != p.ChargedAmount {
+		return RejectAmountMismatch
+	}
+	if r := f.ChargeRefunded; r != nil && *r < 0 {
+		return RejectInvalidAmount
+	}
+	if r := f.Refund; r != nil {
+		if r.Amount <= 0 {
+			return RejectInvalidAmount
+		}
+		if r.Status.rank() == 0 {
+			return RejectInvalidStatus
+		}
+	}
+	if d := f.Dispute; d != nil {
+		if d.Amount <= 0 {
+			return RejectInvalidAmount
+		}
+		if disputeRank(d.Status) == 0 {
+			return RejectInvalidStatus
+		}
+	}
+	after := clonePayment(p)
+	after.merge(f, time.Time{}, time.Time{})
+	if after.ChargedAmount > 0 && after.refunded()+after.lost() > after.ChargedAmount {
+		return RejectExceedsPayment
+	}
+	if f.ChargeRefunded != nil && *f.ChargeRefunded > max(after.ChargedAmount, f.Amount) {
+		return RejectExceedsPayment
+	}
+	return ""
 }
 
-// changes lists the feed entries for the difference between before and
-// after (the same payment, before and after a merge).
-func changes(before, after *Payment) []FeedEntry {
-	var out []FeedEntry
-	add := func(kind string, amount int64) {
-		out = append(out, FeedEntry{Kind: kind, Amount: amount, PaymentIntentID: after.PaymentIntentID, Currency: after.Currency})
+func isCurrencyCode(c string) bool {
+	if len(c) != 3 {
+		return false
 	}
-	if after.State != before.State {
-		switch after.State {
-		case PaymentProcessing:
-			add(KindPaymentProcessing, after.Amount)
-		case PaymentFailed:
-			add(KindPaymentFailed, after.Amount)
-		case PaymentSucceeded:
-			add(KindPaymentSucceeded, after.Amount)
+	for i := range 3 {
+		if c[i] < 'a' || c[i] > 'z' {
+			return false
 		}
 	}
-	if after.Refunded > before.Refunded && after.State == PaymentSucceeded {
-		add(KindRefund, after.Refunded-before.Refunded)
-	}
-	for _, d := range after.Disputes {
-		i := slices.IndexFunc(before.Disputes, func(x Dispute) bool { return x.ID == d.ID })
-		kind := ""
-		switch {
-		case i < 0 && d.Open():
-			kind = KindDisputeOpened
-		case i < 0 || (before.Disputes[i].Open() && !d.Open()):
-			kind = KindDisputeClosed
-		case before.Disputes[i].Status != d.Status:
-			kind = KindDisputeUpdated
-		}
-		if kind != "" {
-			add(kind, d.Amount)
-			out[len(out)-1].DisputeID, out[len(out)-1].DisputeStatus = d.ID, d.Status
-		}
-	}
-	return out
+	return true
 }
 
 func clonePayment(p *Payment) Payment {
 	c := *p
+	c.Refunds = slices.Clone(p.Refunds)
 	c.Disputes = slices.Clone(p.Disputes)
+	if p.ChargeRefunds != nil {
+		s := *p.ChargeRefunds
+		c.ChargeRefunds = &s
+	}
 	return c
 }
+
+// Refunded is what the clinic gave back so far, in the charged currency.
+func (p *Payment) Refunded() int64 { return p.refunded() }

@@ -7,63 +7,124 @@ import (
 
 func i64(v int64) *int64 { return &v }
 
+// TestPaymentMergeIsOrderIndependent: whatever order Stripe's events arrive
+// in, a payment ends in the same state. The refund re_2 fails after the
+// charge's running total (3 000) counted it, so only re_1 stays refunded.
 func TestPaymentMergeIsOrderIndependent(t *testing.T) {
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	facts := []PaymentFacts{
-		{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentProcessing},
-		{PaymentIntentID: "pi_1", State: PaymentFailed},
-		{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, State: PaymentSucceeded},
-		{PaymentIntentID: "pi_1", Amount: 10000, State: PaymentSucceeded, Refunded: i64(3000)},
-		{PaymentIntentID: "pi_1", Amount: 10000, State: PaymentSucceeded, Refunded: i64(1000)},
-		{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "under_review"}},
-		{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "needs_response"}},
-		{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "lost"}},
+	at := func(s int) time.Time { return now.Add(time.Duration(s) * time.Second) }
+	type told struct {
+		f  PaymentFacts
+		at time.Time
 	}
-	// Every rotation of the list ends in the same payment.
-	var want *Payment
+	facts := []told{
+		{PaymentFacts{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentProcessing}, at(0)},
+		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentFailed}, at(1)},
+		{PaymentFacts{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded}, at(1)},
+		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(1000)}, at(10)},
+		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(3000)}, at(30)},
+		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_1", Amount: 1000, Status: RefundSucceeded, CreatedAt: at(9)}}, at(10)},
+		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 2000, Status: RefundPending, CreatedAt: at(20)}}, at(20)},
+		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 2000, Status: RefundFailed, CreatedAt: at(20)}}, at(40)},
+		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "warning_under_review"}}, at(50)},
+		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "needs_response"}}, at(51)},
+		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "lost"}}, at(52)},
+	}
 	for start := range facts {
-		var p Payment
+		p := Payment{Amount: 10000, Currency: "cad"}
 		for i := range facts {
-			p.merge(facts[(start+i)%len(facts)], now)
+			x := facts[(start+i)%len(facts)]
+			p.merge(x.f, x.at, now)
 		}
-		if p.State != PaymentSucceeded || p.Refunded != 3000 || p.Amount != 10000 || len(p.Disputes) != 1 || p.Disputes[0].Status != "lost" {
-			t.Fatalf("rotation %d: %+v", start, p)
+		if p.State != PaymentSucceeded || p.refunded() != 1000 || p.ChargedAmount != 10000 || len(p.Disputes) != 1 || p.Disputes[0].Status != "lost" {
+			t.Fatalf("rotation %d: refunded %d, %+v", start, p.refunded(), p)
 		}
-		if got := p.netPaid(); got != 10000-3000-2000 {
+		if got := p.netPaid(); got != 10000-1000-2000 {
 			t.Fatalf("rotation %d: net %d", start, got)
-		}
-		if want == nil {
-			want = &p
 		}
 	}
 }
 
-func TestBalanceFollowsPayments(t *testing.T) {
+func TestRefunded(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 	tests := []struct {
-		name         string
-		balance      int64
-		payments     []Payment
-		wantBalance  int64
-		wantOverpaid int64
-		wantStatus   string
+		name     string
+		snapshot *Snapshot
+		refunds  []Refund
+		want     int64
 	}{
-		{"paid in full", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded}}, 0, 0, StatusPaid},
-		{"paid twice", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded}, {Amount: 12500, State: PaymentSucceeded}}, 0, 12500, StatusPaid},
-		{"partial refund", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded, Refunded: 2500}}, 2500, 0, StatusPartiallyRefunded},
-		{"full refund", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded, Refunded: 12500}}, 12500, 0, StatusRefunded},
-		{"processing", 12500, []Payment{{Amount: 12500, State: PaymentProcessing}}, 12500, 0, StatusProcessing},
-		{"failed", 12500, []Payment{{Amount: 12500, State: PaymentFailed}}, 12500, 0, StatusOpen},
-		{"open dispute", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded, Disputes: []Dispute{{ID: "d", Amount: 12500, Status: "needs_response"}}}}, 0, 0, StatusDisputed},
-		{"lost dispute", 12500, []Payment{{Amount: 12500, State: PaymentSucceeded, Disputes: []Dispute{{ID: "d", Amount: 12500, Status: "lost"}}}}, 12500, 0, StatusOpen},
+		{"charge total only", &Snapshot{5000, at(10)}, nil, 5000},
+		{"refund events only", nil, []Refund{{"re_1", 2000, RefundSucceeded, at(1), at(1)}, {"re_2", 500, RefundPending, at(2), at(2)}}, 2500},
+		{"a total counts refunds told of too", &Snapshot{5000, at(10)}, []Refund{{"re_1", 2000, RefundSucceeded, at(1), at(1)}}, 5000},
+		{"failed after the total: taken out", &Snapshot{5000, at(10)}, []Refund{{"re_1", 5000, RefundFailed, at(1), at(20)}}, 0},
+		{"failed before the total: not in it", &Snapshot{0, at(10)}, []Refund{{"re_1", 5000, RefundFailed, at(1), at(5)}}, 0},
+		{"canceled", nil, []Refund{{"re_1", 5000, RefundCanceled, at(1), at(5)}}, 0},
+		{"refund after the total", &Snapshot{1000, at(10)}, []Refund{{"re_1", 1000, RefundSucceeded, at(1), at(1)}, {"re_2", 3000, RefundSucceeded, at(11), at(11)}}, 4000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			inv := &Invoice{BalanceDue: tc.balance}
-			inv.Payments = tc.payments
-			inv.settleBalance(0)
-			if inv.BalanceDue != tc.wantBalance || inv.Overpaid != tc.wantOverpaid || inv.Status() != tc.wantStatus {
-				t.Fatalf("balance %d overpaid %d status %s", inv.BalanceDue, inv.Overpaid, inv.Status())
+			p := Payment{ChargeRefunds: tc.snapshot, Refunds: tc.refunds}
+			if got := p.refunded(); got != tc.want {
+				t.Fatalf("refunded %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAdaptivePricing: refunds in the patient's currency are taken off the
+// invoice's amount pro rata; a full refund is exactly the whole payment.
+func TestAdaptivePricing(t *testing.T) {
+	p := Payment{Amount: 12500, Currency: "cad", ChargedAmount: 9100, ChargedCurrency: "usd", State: PaymentSucceeded}
+	for _, tc := range []struct{ refunded, wantNet int64 }{{0, 12500}, {4550, 6250}, {9100, 0}, {1, 12499}} {
+		p.ChargeRefunds = &Snapshot{Amount: tc.refunded}
+		if got := p.netPaid(); got != tc.wantNet {
+			t.Errorf("refunded %d usd: net %d cad, want %d", tc.refunded, got, tc.wantNet)
+		}
+	}
+}
+
+func TestCheckFacts(t *testing.T) {
+	paid := Payment{Amount: 10000, Currency: "cad", ChargedAmount: 10000, ChargedCurrency: "cad", State: PaymentSucceeded,
+		Refunds: []Refund{{ID: "re_1", Amount: 6000, Status: RefundSucceeded}}}
+	tests := []struct {
+		name string
+		f    PaymentFacts
+		want string
+	}{
+		{"a refund within the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 4000, Status: RefundPending}}, ""},
+		{"refunds beyond the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 4001, Status: RefundPending}}, RejectExceedsPayment},
+		{"a refund of nothing", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 0, Status: RefundPending}}, RejectInvalidAmount},
+		{"a negative refund", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: -5, Status: RefundPending}}, RejectInvalidAmount},
+		{"a refund in another currency", PaymentFacts{Currency: "usd", Refund: &Refund{ID: "re_2", Amount: 10, Status: RefundPending}}, RejectWrongCurrency},
+		{"an unknown refund status", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 10, Status: "lost"}}, RejectInvalidStatus},
+		{"a charge total beyond the charge", PaymentFacts{ChargeID: "ch", Amount: 10000, Currency: "cad", ChargeRefunded: i64(50000)}, RejectExceedsPayment},
+		{"a charge of another amount", PaymentFacts{ChargeID: "ch", Amount: 50000, Currency: "cad", ChargeRefunded: i64(0)}, RejectAmountMismatch},
+		{"a dispute beyond what is left", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 4001, Status: "lost"}}, RejectExceedsPayment},
+		{"an open dispute of the rest", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 4000, Status: "needs_response"}}, ""},
+		{"an unknown dispute status", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 10, Status: "escalated"}}, RejectInvalidStatus},
+		{"a currency that is no code", PaymentFacts{Currency: "CAD", Refund: &Refund{ID: "re_2", Amount: 10, Status: RefundPending}}, RejectInvalidCurrency},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := clonePayment(&paid)
+			if got := p.checkFacts(tc.f); got != tc.want {
+				t.Fatalf("%q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDisputeStatusesOnlyMoveForward(t *testing.T) {
+	order := []string{"warning_needs_response", "warning_under_review", "needs_response", "under_review", "lost"}
+	for i := 1; i < len(order); i++ {
+		if disputeRank(order[i]) <= disputeRank(order[i-1]) {
+			t.Errorf("%s should come after %s", order[i], order[i-1])
+		}
+	}
+	for _, s := range []string{"won", "lost", "warning_closed", "charge_refunded"} {
+		if (Dispute{Status: s}).Open() {
+			t.Errorf("%s is closed", s)
+		}
 	}
 }

@@ -10,9 +10,13 @@ import (
 type Store interface {
 	// GetCompany returns ErrNotFound (wrapped) when the company has no record.
 	GetCompany(ctx context.Context, companyID string) (*Company, error)
-	// SaveCompany writes the company's record, keeping the CreatedAt of an
-	// existing one, and returns what is stored.
-	SaveCompany(ctx context.Context, c *Company) (*Company, error)
+	// SaveCompany writes c if the stored version is c.Version-1 (no record
+	// for version 1), else ErrVersionConflict. In the same transaction it
+	// claims c.StripeAccountID for c (ErrAccountInUse when another company
+	// holds it) and frees previousAccount when that is another account.
+	SaveCompany(ctx context.Context, c *Company, previousAccount string) (*Company, error)
+	// AccountOwner returns the company holding a Stripe account, "" if none.
+	AccountOwner(ctx context.Context, accountID string) (string, error)
 	// GetInvoice returns ErrNotFound (wrapped) when the invoice does not exist.
 	GetInvoice(ctx context.Context, companyID, invoiceID string) (*Invoice, error)
 	// GetInvoiceAndCompany reads both in one round trip; the company is nil
@@ -26,15 +30,16 @@ type Store interface {
 	// plan for the next request to finish.
 	ReleasePlan(ctx context.Context, companyID, invoiceID, token string) error
 
-	// LoadEventState reads, in one round trip, what handling a webhook event
-	// needs; keys left empty are not read.
+	// LoadEventState reads, in one round trip (two when the account's
+	// owner is asked for), what handling a webhook event needs; keys left
+	// empty are not read.
 	LoadEventState(ctx context.Context, keys EventKeys) (*EventState, error)
-	// CommitPaymentEvent writes, atomically: the event's record (which must
-	// not exist: ErrDuplicateEvent), the invoice and the payment reference
-	// (each conditional on its version: ErrVersionConflict) and the feed
-	// entries (numbered after c.FeedHead, which must still be the tenant's
-	// feed head: ErrVersionConflict). It fills the entries' Seq.
-	CommitPaymentEvent(ctx context.Context, c *PaymentCommit) error
+	// CommitEvent writes, atomically: the event's record (which must not
+	// exist: ErrDuplicateEvent), the invoice, the company and the payment
+	// reference (each conditional on its version: ErrVersionConflict) and
+	// the feed entries (numbered after c.FeedHead, which must still be the
+	// tenant's feed head: ErrVersionConflict). It fills the entries' Seq.
+	CommitEvent(ctx context.Context, c *EventCommit) error
 	// ListFeed returns up to limit feed entries of a company after the
 	// sequence number after, in order, and whether more follow.
 	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)
@@ -53,6 +58,12 @@ type PaymentProvider interface {
 	// DeactivateLink sets active=false. A link Stripe no longer has counts as
 	// deactivated.
 	DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error
+	// CreateAccount creates a connected account for a company, on the
+	// platform, and returns its id and status.
+	CreateAccount(ctx context.Context, a NewAccount) (string, *StripeAccount, error)
+	// OnboardingLink makes a Stripe Account Link (account_onboarding) where
+	// the clinic enters its details.
+	OnboardingLink(ctx context.Context, accountID string) (*OnboardingLink, error)
 }
 
 // LinkRequest is everything Stripe needs to make one payment link.
@@ -113,6 +124,12 @@ const (
 	MetricRefundsRecorded      = "RefundsRecorded"
 	MetricDisputesOpened       = "DisputesOpened"
 	MetricWebhookEventsIgnored = "WebhookEventsIgnored"
+	// MetricWebhookEventsRejected counts signed events whose content can't
+	// be true (an alarm watches it).
+	MetricWebhookEventsRejected = "WebhookEventsRejected"
+	// MetricPaymentsNeedingReview counts payments that came in another
+	// currency than their invoice's (an alarm watches it).
+	MetricPaymentsNeedingReview = "PaymentsNeedingReview"
 )
 
 type noMetrics struct{}

@@ -39,9 +39,11 @@ type EmailInput struct {
 // Validate checks the input against the contract's rules.
 func (in *EmailInput) Validate() error {
 	if in.To != nil {
-		if err := checkEmail("to", *in.To); err != nil {
+		addr, err := checkEmail("to", *in.To)
+		if err != nil {
 			return err
 		}
+		*in.To = addr
 	}
 	if in.Language != nil && !in.Language.Valid() {
 		return Invalid("language", "language must be fr or en")

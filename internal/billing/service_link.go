@@ -126,8 +126,10 @@ func (inv *Invoice) linkEndedBy(requestKey string) *Link {
 	return nil
 }
 
-// checkLinkable says why a link can't be made for the invoice, if it can't.
-func checkLinkable(inv *Invoice, c *Company) error {
+// LinkBlocker says why no payment link can be made for the invoice now (an
+// *Error with the code a link request would get), or nil. The invoice view
+// shows it, so staff know before they click.
+func LinkBlocker(inv *Invoice, c *Company) *Error {
 	if inv.PaidOnline() {
 		return Errorf(CodeInvoicePaid, "this invoice was paid online")
 	}
@@ -137,11 +139,19 @@ func checkLinkable(inv *Invoice, c *Company) error {
 	if inv.BalanceDue <= 0 {
 		return Errorf(CodeNothingDue, "nothing is due on this invoice")
 	}
-	if !c.Connected() {
-		return Errorf(CodeStripeAccountNotConnected, "the billing company has no connected Stripe account")
+	if err := c.linkBlocker(); err != nil {
+		return err
 	}
 	if len(inv.Links) >= MaxLinksPerInvoice {
 		return Errorf(CodeLimitReached, "this invoice already had %d payment links; contact support", MaxLinksPerInvoice)
+	}
+	return nil
+}
+
+// checkLinkable is LinkBlocker as an error (nil when a link can be made).
+func checkLinkable(inv *Invoice, c *Company) error {
+	if e := LinkBlocker(inv, c); e != nil {
+		return e
 	}
 	return nil
 }

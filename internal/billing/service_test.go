@@ -23,8 +23,8 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{store: newMemStore(), stripe: newFakeStripe(), mail: &fakeMailer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock})
 	acct := "acct_1Test"
-	if _, err := f.svc.PutCompany(context.Background(), "c1", "c1", &CompanyInput{
-		Name: "Clinique", ReplyToEmail: "a@clinique.example", DefaultLanguage: French, StripeAccountID: &acct,
+	if _, err := f.svc.PutCompany(context.Background(), Caller{Platform: true}, "c1", &CompanyInput{
+		Name: "Clinique", ReplyToEmail: "a@clinique.example", DefaultLanguage: French, StripeAccountID: OptionalString{Set: true, Value: &acct},
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +48,11 @@ func ptr[T any](v T) *T { return &v }
 
 func (f *fixture) putInvoice(t *testing.T, balance int64) *Invoice {
 	t.Helper()
-	inv, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", &InvoiceInput{
+	inv, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", &InvoiceInput{
 		Number: "F-1", Currency: "cad", Total: ptr[int64](12500), BalanceDue: ptr(balance), IssuedOn: "2026-11-20",
 		Patient: &PatientInput{Name: "Marie", Email: "marie@example.com"},
 		Lines:   []LineInput{{Description: "Consultation", Amount: ptr[int64](12500)}},
-	})
+	}, Precondition{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,8 @@ package billing
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -30,20 +27,25 @@ func backoff(ctx context.Context, attempt int) bool {
 	}
 }
 
-// HandlePaymentEvent applies a verified Stripe event to the invoice it is
-// about, exactly once: the event's record, the invoice, the payment's
-// reference and the feed entries are written in one conditional transaction,
-// so a second delivery (even a concurrent one) finds the record and changes
-// nothing. It returns an error only for failures worth a retry by Stripe.
-func (s *Service) HandlePaymentEvent(ctx context.Context, ev *PaymentEvent) (EventOutcome, error) {
+// HandleEvent applies a verified Stripe event exactly once: the event's
+// record and everything it changes (the invoice, the payment's reference,
+// the feed entries, or the company) are written in one conditional
+// transaction, so a second delivery (even a concurrent one) finds the record
+// and changes nothing. It returns an error only for failures worth a retry
+// by Stripe.
+func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
 	if !handled(ev.Type) {
-		return OutcomeIgnored, nil
+		return EventResult{Outcome: OutcomeIgnored, Reason: IgnoredNotHandled}, nil
+	}
+	apply := s.applyPaymentEvent
+	if ev.isAccountEvent() {
+		apply = s.applyAccountEvent
 	}
 	for attempt := 0; attempt < maxEventAttempts; attempt++ {
-		out, err := s.applyEvent(ctx, ev)
+		res, err := apply(ctx, ev)
 		switch {
 		case errors.Is(err, ErrDuplicateEvent):
-			return OutcomeDuplicate, nil
+			return EventResult{Outcome: OutcomeDuplicate}, nil
 		case errors.Is(err, ErrVersionConflict), errors.Is(err, errRetry):
 			// Another event or request wrote first (or took the invoice
 			// first for the follow-up): decide again from what is stored
@@ -56,20 +58,24 @@ func (s *Service) HandlePaymentEvent(ctx context.Context, ev *PaymentEvent) (Eve
 		case ErrorCode(err) == CodeConflict:
 			// The follow-up waits for a request holding the invoice:
 			// Stripe's redelivery (5xx) will find it done or finish it.
-			return "", &Error{Code: CodeUnavailable, Message: "the invoice is busy; deliver again later", RetryAfter: time.Second, Err: err}
+			return EventResult{}, &Error{Code: CodeUnavailable, Message: "the invoice is busy; deliver again later", RetryAfter: time.Second, Err: err}
 		case err != nil:
-			return "", storeError("apply event", err)
+			return EventResult{}, storeError("apply event", err)
 		default:
-			return out, nil
+			return res, nil
 		}
 		break
 	}
-	return "", &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
+	return EventResult{}, &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
 }
 
-func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcome, error) {
+func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
 	now := s.clock()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, CompanyID: ev.CompanyID, InvoiceID: ev.InvoiceID, ReceivedAt: now}
+	if reason := ev.checkShape(); reason != "" {
+		rec.CompanyID, rec.InvoiceID = "", ""
+		return s.reject(ctx, rec, reason)
+	}
 	if ev.paymentKey() == "" {
 		return s.ignore(ctx, rec, IgnoredNoPayment)
 	}
@@ -83,7 +89,7 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	}
 	st, err := s.store.LoadEventState(ctx, keys)
 	if err != nil {
-		return "", err
+		return EventResult{}, err
 	}
 	if st.Seen != nil {
 		return s.duplicate(ctx, st.Seen)
@@ -99,7 +105,7 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 		keys.CompanyID, keys.InvoiceID = ref.CompanyID, ref.InvoiceID
 		rec.CompanyID, rec.InvoiceID = ref.CompanyID, ref.InvoiceID
 		if st, err = s.store.LoadEventState(ctx, keys); err != nil {
-			return "", err
+			return EventResult{}, err
 		}
 		if st.Seen != nil {
 			return s.duplicate(ctx, st.Seen)
@@ -113,15 +119,16 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	if inv == nil {
 		return s.ignore(ctx, rec, IgnoredUnknownInvoice)
 	}
+	var link *Link
 	if ev.isSessionEvent() {
 		// The metadata must name a link we made, on the account the event
 		// comes from: a clinic's own integration can't move another
 		// tenant's balance by copying our metadata.
-		l := inv.link(ev.Generation)
-		if l == nil || l.ID != ev.Facts.LinkID {
+		link = inv.link(ev.Generation)
+		if link == nil || link.ID != ev.Facts.LinkID {
 			return s.ignore(ctx, rec, IgnoredUnknownLink)
 		}
-		if l.AccountID != ev.AccountID {
+		if link.AccountID != ev.AccountID {
 			return s.ignore(ctx, rec, IgnoredAccountMismatch)
 		}
 	}
@@ -131,10 +138,13 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	if ref != nil {
 		pending = ref.Pending
 	}
-	feed := next.recordPayment(ev, pending, now)
+	feed, reason := next.recordPayment(ev, link, pending, now)
+	if reason != "" {
+		return s.reject(ctx, rec, reason)
+	}
 	next.Version++
 	next.UpdatedAt = now
-	commit := &PaymentCommit{Event: rec, Invoice: next, FeedHead: st.FeedHead, Feed: feed}
+	commit := &EventCommit{Event: rec, Invoice: next, FeedHead: st.FeedHead, Feed: feed}
 	commit.Event.Outcome = OutcomeApplied
 	if pi := ev.Facts.PaymentIntentID; pi != "" && (ref == nil || ref.InvoiceID == "" || ref.Pending != nil) {
 		commit.Ref = &PaymentRef{AccountID: ev.AccountID, PaymentIntentID: pi, CompanyID: next.CompanyID, InvoiceID: next.ID, Version: 1}
@@ -142,8 +152,8 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 			commit.Ref.Version = ref.Version + 1
 		}
 	}
-	if err := s.store.CommitPaymentEvent(ctx, commit); err != nil {
-		return "", err
+	if err := s.store.CommitEvent(ctx, commit); err != nil {
+		return EventResult{}, err
 	}
 	for _, e := range feed {
 		switch e.Kind {
@@ -153,6 +163,8 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 			s.metrics.Count(ctx, MetricRefundsRecorded, 1)
 		case KindDisputeOpened:
 			s.metrics.Count(ctx, MetricDisputesOpened, 1)
+		case KindPaymentNeedsReview:
+			s.metrics.Count(ctx, MetricPaymentsNeedingReview, 1)
 		}
 	}
 	s.reach(ctx, StepEventRecorded)
@@ -160,16 +172,17 @@ func (s *Service) applyEvent(ctx context.Context, ev *PaymentEvent) (EventOutcom
 	// can't be done now, the delivery fails so Stripe delivers it again;
 	// the redelivery (a duplicate) finishes it.
 	if err := s.followUp(ctx, next, st.Company); err != nil {
-		return "", err
+		return EventResult{}, err
 	}
-	return OutcomeApplied, nil
+	return EventResult{Outcome: OutcomeApplied}, nil
 }
 
 // recordPayment folds the event's facts (and any kept while the invoice was
-// unknown) into the invoice's payment, moves the balance accordingly, marks
-// the link used, and returns the feed entries for what changed.
-func (inv *Invoice) recordPayment(ev *PaymentEvent, pending *Payment, now time.Time) []FeedEntry {
-	netBefore := inv.netPaid()
+// unknown) into the invoice's payment, moves the balance by the one rule
+// (a payment that succeeds lowers it; nothing else does), marks the link
+// used, and returns the feed entries for what changed. A non-empty reason
+// says the event can't be true of this payment: inv must then be dropped.
+func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
 	p := inv.payment(ev.paymentKey())
 	if p == nil && ev.Facts.SessionID != "" {
 		p = inv.payment(ev.Facts.SessionID) // recorded before Stripe gave a PaymentIntent
@@ -180,32 +193,58 @@ func (inv *Invoice) recordPayment(ev *PaymentEvent, pending *Payment, now time.T
 	}
 	before := clonePayment(p)
 	if pending != nil {
-		p.mergePayment(pending, now)
+		p.mergePending(pending, now)
 	}
-	p.merge(ev.Facts, now)
-	if ev.isSessionEvent() {
-		if l := inv.link(ev.Generation); l != nil {
-			p.LinkGeneration = l.Generation
-			switch l.Status {
-			case LinkReplaced, LinkRemoved:
-				p.ViaInactiveLink = true
-			case LinkActive:
-				// Its one checkout is done; Stripe deactivated it
-				// (restrictions.completed_sessions.limit = 1).
-				l.Status, l.EndedAt = LinkCompleted, now
+	f := ev.Facts
+	if link != nil {
+		link = inv.link(link.Generation) // inv's own copy, to mark it used
+		// What the payment is worth to the invoice: the session's total,
+		// or under Adaptive Pricing its source amount and currency.
+		amount, currency := f.Amount, f.Currency
+		if f.SourceCurrency != "" {
+			amount, currency = f.SourceAmount, f.SourceCurrency
+		}
+		switch {
+		case p.Currency == "":
+			if currency != link.Currency || link.Currency != inv.Currency {
+				p.Review = ReviewCurrencyMismatch
+			} else if amount != link.Amount {
+				return nil, RejectAmountMismatch
 			}
+			p.Amount, p.Currency = amount, currency
+		case amount != p.Amount || currency != p.Currency:
+			return nil, RejectAmountMismatch // another session event of this payment said otherwise
+		}
+		p.LinkGeneration = link.Generation
+		switch link.Status {
+		case LinkReplaced, LinkRemoved:
+			p.ViaInactiveLink = true
+		case LinkActive:
+			// Its one checkout is done; Stripe deactivated it
+			// (restrictions.completed_sessions.limit = 1).
+			link.Status, link.EndedAt = LinkCompleted, now
 		}
 	}
-	inv.settleBalance(netBefore)
+	if reason := p.checkFacts(f); reason != "" {
+		return nil, reason
+	}
+	p.merge(f, ev.Created, now)
 
 	entries := changes(&before, p)
+	for _, e := range entries {
+		switch {
+		case e.Kind == KindPaymentSucceeded:
+			inv.applyPayment(e.Amount)
+		case e.NetChange < 0:
+			inv.applyTakeBack(-e.NetChange)
+		case e.NetChange > 0:
+			inv.Overpaid += e.NetChange // a refund that failed: the clinic holds that money again
+		}
+	}
 	status := inv.Status()
 	for i := range entries {
 		e := &entries[i]
 		e.InvoiceID, e.BalanceDue, e.Overpaid, e.Status, e.RecordedAt, e.EventID = inv.ID, inv.BalanceDue, inv.Overpaid, status, now, ev.ID
-		if e.Currency == "" {
-			e.Currency = inv.Currency
-		}
 		if e.Kind == KindPaymentSucceeded {
 			if p.ViaInactiveLink {
 				e.Flags = append(e.Flags, FlagViaInactiveLink)
@@ -215,12 +254,41 @@ func (inv *Invoice) recordPayment(ev *PaymentEvent, pending *Payment, now time.T
 			}
 		}
 	}
-	return entries
+	return entries, ""
+}
+
+// toldAt is facts with the moment Stripe told them.
+type toldAt struct {
+	facts PaymentFacts
+	at    time.Time
+}
+
+// mergePending folds the facts kept while the payment's invoice was
+// unknown into p, one by one, leaving out any that can't be true of it.
+func (p *Payment) mergePending(q *Payment, now time.Time) {
+	if p.ChargedAmount == 0 {
+		p.ChargedAmount, p.ChargedCurrency = q.ChargedAmount, q.ChargedCurrency
+	}
+	told := []toldAt{{facts: PaymentFacts{PaymentIntentID: q.PaymentIntentID, ChargeID: q.ChargeID, State: q.State}}}
+	if s := q.ChargeRefunds; s != nil {
+		told = append(told, toldAt{PaymentFacts{ChargeRefunded: &s.Amount}, s.At})
+	}
+	for i := range q.Refunds {
+		told = append(told, toldAt{PaymentFacts{Refund: &q.Refunds[i]}, q.Refunds[i].UpdatedAt})
+	}
+	for i := range q.Disputes {
+		told = append(told, toldAt{PaymentFacts{Dispute: &q.Disputes[i]}, q.Disputes[i].UpdatedAt})
+	}
+	for _, t := range told {
+		if p.checkFacts(t.facts) == "" {
+			p.merge(t.facts, t.at, now)
+		}
+	}
 }
 
 // keepPending stores a refund's or a dispute's facts on the payment's
 // reference until the payment itself is seen.
-func (s *Service) keepPending(ctx context.Context, rec EventRecord, ev *PaymentEvent, ref *PaymentRef, now time.Time) (EventOutcome, error) {
+func (s *Service) keepPending(ctx context.Context, rec EventRecord, ev *WebhookEvent, ref *PaymentRef, now time.Time) (EventResult, error) {
 	if ev.Facts.PaymentIntentID == "" {
 		return s.ignore(ctx, rec, IgnoredNoPayment)
 	}
@@ -232,38 +300,105 @@ func (s *Service) keepPending(ctx context.Context, rec EventRecord, ev *PaymentE
 			next.Pending = &p
 		}
 	}
-	next.Pending.merge(ev.Facts, now)
-	rec.Outcome = OutcomePending
-	if err := s.store.CommitPaymentEvent(ctx, &PaymentCommit{Event: rec, Ref: next}); err != nil {
-		return "", err
+	if reason := next.Pending.checkFacts(ev.Facts); reason != "" {
+		return s.reject(ctx, rec, reason)
 	}
-	return OutcomePending, nil
+	next.Pending.merge(ev.Facts, ev.Created, now)
+	rec.Outcome = OutcomePending
+	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec, Ref: next}); err != nil {
+		return EventResult{}, err
+	}
+	return EventResult{Outcome: OutcomePending}, nil
+}
+
+// applyAccountEvent keeps the connected account's status on its company
+// current: account.updated (charges enabled, details submitted, what Stripe
+// still asks for) and account.application.deauthorized (the account
+// disconnected the platform: no new links until the platform connects one
+// again).
+func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
+	now := s.clock()
+	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, ReceivedAt: now}
+	st, err := s.store.LoadEventState(ctx, EventKeys{EventID: ev.ID, AccountID: ev.AccountID, AccountOwner: true})
+	if err != nil {
+		return EventResult{}, err
+	}
+	if st.Seen != nil {
+		return s.duplicate(ctx, st.Seen)
+	}
+	c := st.Company
+	if c == nil || c.StripeAccountID != ev.AccountID {
+		return s.ignore(ctx, rec, IgnoredUnknownAccount)
+	}
+	rec.CompanyID = c.ID
+	old := StripeAccount{}
+	if c.Stripe != nil {
+		old = *c.Stripe
+	}
+	next := *c
+	switch ev.Type {
+	case EventAccountUpdated:
+		if ev.Account == nil {
+			return s.reject(ctx, rec, RejectInvalidStatus)
+		}
+		if ev.Created.Before(old.AsOf) {
+			return s.ignore(ctx, rec, IgnoredStale) // Stripe said something newer already
+		}
+		a := *ev.Account
+		a.AsOf, a.CreatedByPlatform, a.Deauthorized = ev.Created, old.CreatedByPlatform, old.Deauthorized
+		next.Stripe = &a
+	case EventAccountDeauthorized:
+		a := old
+		a.Deauthorized = true
+		if ev.Created.After(a.AsOf) {
+			a.AsOf = ev.Created
+		}
+		next.Stripe = &a
+	}
+	next.Version, next.UpdatedAt = c.Version+1, now
+	rec.Outcome = OutcomeApplied
+	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec, Company: &next}); err != nil {
+		return EventResult{}, err
+	}
+	return EventResult{Outcome: OutcomeApplied}, nil
 }
 
 // ignore records an event that must not be applied.
-func (s *Service) ignore(ctx context.Context, rec EventRecord, reason string) (EventOutcome, error) {
+func (s *Service) ignore(ctx context.Context, rec EventRecord, reason string) (EventResult, error) {
 	rec.Outcome, rec.Reason = OutcomeIgnored, reason
-	if err := s.store.CommitPaymentEvent(ctx, &PaymentCommit{Event: rec}); err != nil {
-		return "", err
+	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec}); err != nil {
+		return EventResult{}, err
 	}
 	s.metrics.Count(ctx, MetricWebhookEventsIgnored, 1)
-	return OutcomeIgnored, nil
+	return EventResult{Outcome: OutcomeIgnored, Reason: reason}, nil
+}
+
+// reject records a signed event whose content can't be true (see
+// Reject*): it is never applied, and Stripe is told it was received so it
+// stops delivering it; the metric's alarm asks someone to look.
+func (s *Service) reject(ctx context.Context, rec EventRecord, reason string) (EventResult, error) {
+	rec.Outcome, rec.Reason = OutcomeRejected, reason
+	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec}); err != nil {
+		return EventResult{}, err
+	}
+	s.metrics.Count(ctx, MetricWebhookEventsRejected, 1)
+	return EventResult{Outcome: OutcomeRejected, Reason: reason}, nil
 }
 
 // duplicate answers a second delivery. If the first one's follow-up (ending
 // another link) did not finish, this is the moment to finish it.
-func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventOutcome, error) {
-	if seen.Outcome != OutcomeApplied || seen.CompanyID == "" {
-		return OutcomeDuplicate, nil
+func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventResult, error) {
+	if seen.Outcome != OutcomeApplied || seen.InvoiceID == "" {
+		return EventResult{Outcome: OutcomeDuplicate}, nil
 	}
 	inv, company, err := s.store.GetInvoiceAndCompany(ctx, seen.CompanyID, seen.InvoiceID)
 	if err != nil {
-		return "", err
+		return EventResult{}, err
 	}
 	if err := s.followUp(ctx, inv, company); err != nil {
-		return "", err
+		return EventResult{}, err
 	}
-	return OutcomeDuplicate, nil
+	return EventResult{Outcome: OutcomeDuplicate}, nil
 }
 
 // followUp finishes what a recorded event leaves to do: a half-done link
@@ -325,60 +460,4 @@ func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Comp
 		}
 	}
 	return inv, conflictError()
-}
-
-// Feed page sizes.
-const (
-	DefaultFeedPage = 50
-	MaxFeedPage     = 100
-)
-
-// ListPayments returns the tenant's feed after the cursor (from the start
-// when it is empty), the cursor to continue from, and whether more entries
-// are already there.
-func (s *Service) ListPayments(ctx context.Context, tenant, cursor string, limit int) ([]FeedEntry, string, bool, error) {
-	after, err := decodeCursor(cursor)
-	if err != nil {
-		return nil, "", false, err
-	}
-	if limit == 0 {
-		limit = DefaultFeedPage
-	}
-	if limit < 1 || limit > MaxFeedPage {
-		return nil, "", false, Invalid("limit", "limit must be between 1 and %d", MaxFeedPage)
-	}
-	entries, more, err := s.store.ListFeed(ctx, tenant, after, limit)
-	if err != nil {
-		return nil, "", false, storeError("list feed", err)
-	}
-	next := cursor
-	if len(entries) > 0 {
-		next = EncodeCursor(entries[len(entries)-1].Seq)
-	}
-	return entries, next, more, nil
-}
-
-// EncodeCursor makes the opaque cursor that continues after seq.
-func EncodeCursor(seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte("feed.v1." + strconv.FormatInt(seq, 10)))
-}
-
-func decodeCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	bad := Invalid("after", "after must be a cursor returned by this API")
-	raw, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, bad
-	}
-	n, ok := strings.CutPrefix(string(raw), "feed.v1.")
-	if !ok {
-		return 0, bad
-	}
-	seq, err := strconv.ParseInt(n, 10, 64)
-	if err != nil || seq < 0 {
-		return 0, bad
-	}
-	return seq, nil
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Identifiers come from URLs and tokens; the pattern keeps them safe as parts
@@ -16,22 +18,20 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // ValidID reports whether s is a valid invoice or billing-company id.
 func ValidID(s string) bool { return idPattern.MatchString(s) }
 
-// Language is the language an invoice e-mail and the payment page messages
-// are written in.
-type Language string
-
-// Supported languages.
-const (
-	French  Language = "fr"
-	English Language = "en"
-)
-
-// Valid reports whether l is a supported language.
-func (l Language) Valid() bool { return l == French || l == English }
-
 const dateLayout = "2006-01-02"
 
-// checkText enforces a length in characters and refuses control characters:
+// hiddenRune reports a character that must never reach an e-mail, a PDF or
+// a log from a text field: control characters, line and paragraph
+// separators, and invisible formatting characters (Unicode category Cf:
+// bidirectional controls such as U+202E, which can make "Clinique" read as
+// anything in a From line, zero-width spaces and joiners, the BOM), and the
+// replacement character U+FFFD, which is what broken UTF-8 or a lone
+// surrogate escape decodes to.
+func hiddenRune(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// checkText enforces a length in characters and refuses hidden characters:
 // a CR or LF in a name would otherwise end up in an e-mail header.
 func checkText(field, s string, min, max int) *Error {
 	if !utf8.ValidString(s) {
@@ -50,15 +50,14 @@ func checkText(field, s string, min, max int) *Error {
 	if strings.TrimSpace(s) == "" {
 		return Invalid(field, "%s must not be blank", field)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return Invalid(field, "%s must not contain control characters", field)
-		}
+	if strings.IndexFunc(s, hiddenRune) >= 0 {
+		return Invalid(field, "%s must not contain control, invisible or direction-changing characters", field)
 	}
 	return nil
 }
 
-// checkNote is checkText for free text where line breaks are welcome.
+// checkNote is checkText for free text where line breaks and tabs are
+// welcome.
 func checkNote(field, s string, max int) *Error {
 	if !utf8.ValidString(s) {
 		return Invalid(field, "%s must be valid UTF-8", field)
@@ -66,32 +65,47 @@ func checkNote(field, s string, max int) *Error {
 	if utf8.RuneCountInString(s) > max {
 		return Invalid(field, "%s must have at most %d characters", field, max)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' {
-			return Invalid(field, "%s must not contain control characters", field)
-		}
+	if strings.IndexFunc(s, func(r rune) bool { return hiddenRune(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
+		return Invalid(field, "%s must not contain control, invisible or direction-changing characters", field)
 	}
 	return nil
 }
 
-// checkEmail accepts a bare address (no display name, no comments) that a
-// mail server will take; it also rules out header injection.
-func checkEmail(field, s string) *Error {
+// checkEmail accepts a bare address (no display name, no comments) that SES
+// will take, and returns it as it must be sent: SES does not take SMTPUTF8,
+// so the local part must be ASCII, and an internationalized domain is
+// written in punycode (IDNA 2008, as browsers and mail servers look it up).
+func checkEmail(field, s string) (string, *Error) {
+	bad := Invalid(field, "%s must be a plain e-mail address such as name@example.com", field)
 	if s == "" {
-		return Invalid(field, "%s is required", field)
+		return "", Invalid(field, "%s is required", field)
 	}
-	if len(s) > 254 {
-		return Invalid(field, "%s must have at most 254 characters", field)
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || addr.Address != s || strings.ContainsAny(s, "\r\n\"() <>,;:\\[]") {
-		return Invalid(field, "%s must be a plain e-mail address such as name@example.com", field)
+	if !utf8.ValidString(s) || strings.IndexFunc(s, hiddenRune) >= 0 {
+		return "", bad
 	}
 	at := strings.LastIndexByte(s, '@')
-	if at < 1 || !strings.Contains(s[at+1:], ".") {
-		return Invalid(field, "%s must be a plain e-mail address such as name@example.com", field)
+	if at < 1 {
+		return "", bad
 	}
-	return nil
+	local, domain := s[:at], s[at+1:]
+	for i := 0; i < len(local); i++ {
+		if local[i] >= utf8.RuneSelf {
+			return "", Invalid(field, "%s: the part before @ must be ASCII (e-mail servers may refuse anything else)", field)
+		}
+	}
+	ascii, err := idna.Lookup.ToASCII(domain)
+	if err != nil || !strings.Contains(ascii, ".") {
+		return "", bad
+	}
+	addr := local + "@" + ascii
+	if len(addr) > 254 {
+		return "", Invalid(field, "%s must have at most 254 characters", field)
+	}
+	parsed, err := mail.ParseAddress(addr)
+	if err != nil || parsed.Name != "" || parsed.Address != addr || strings.ContainsAny(addr, "\r\n\"() <>,;:\\[]") {
+		return "", bad
+	}
+	return addr, nil
 }
 
 // parseDate reads a calendar date written YYYY-MM-DD.

@@ -21,6 +21,9 @@ import (
 // invoice, the company and the company's feed head.
 func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billing.EventState, error) {
 	keys := []map[string]types.AttributeValue{key(eventPK(k.EventID), eventSK)}
+	if k.AccountOwner {
+		keys = append(keys, key(accountPK(k.AccountID), accountSK))
+	}
 	if k.PaymentIntentID != "" {
 		keys = append(keys, key(refPK(k.AccountID, k.PaymentIntentID), refSK))
 	}
@@ -49,6 +52,17 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 		}
 		st.Ref = r.ref()
 	}
+	if item := items[accountPK(k.AccountID)+"|"+accountSK]; item != nil && k.AccountOwner {
+		var r accountClaimRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return nil, fmt.Errorf("decode account claim: %w", err)
+		}
+		if st.Company, err = s.GetCompany(ctx, r.CompanyID); errors.Is(err, billing.ErrNotFound) {
+			st.Company = nil
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	if k.CompanyID == "" {
 		return st, nil
 	}
@@ -74,14 +88,14 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 	return st, nil
 }
 
-// CommitPaymentEvent implements billing.Store with one TransactWriteItems.
+// CommitEvent implements billing.Store with one TransactWriteItems.
 // The feed head's condition makes concurrent commits for one company take
 // turns, so entries become visible in sequence order: a reader paging
 // through the feed never skips one that commits later with a lower number.
 // When only the head moved (another event of the company committed first),
 // the entries are renumbered and the write tried again here: what they say
 // does not depend on their number.
-func (s *Store) CommitPaymentEvent(ctx context.Context, c *billing.PaymentCommit) error {
+func (s *Store) CommitEvent(ctx context.Context, c *billing.EventCommit) error {
 	for attempt := 0; ; attempt++ {
 		items, headIndex, err := s.commitItems(c)
 		if err != nil {
@@ -104,7 +118,7 @@ func (s *Store) CommitPaymentEvent(ctx context.Context, c *billing.PaymentCommit
 
 // commitItems builds the transaction; headIndex is the feed head's place in
 // it (-1 without feed entries).
-func (s *Store) commitItems(c *billing.PaymentCommit) ([]types.TransactWriteItem, int, error) {
+func (s *Store) commitItems(c *billing.EventCommit) ([]types.TransactWriteItem, int, error) {
 	var items []types.TransactWriteItem
 	put := func(v any, cond string, values map[string]types.AttributeValue) error {
 		item, err := attributevalue.MarshalMap(v)
@@ -132,12 +146,17 @@ func (s *Store) commitItems(c *billing.PaymentCommit) ([]types.TransactWriteItem
 			return nil, -1, err
 		}
 	}
+	if co := c.Company; co != nil {
+		if err := put(toCompanyRecord(co), "version = :previous", map[string]types.AttributeValue{":previous": num(co.Version - 1)}); err != nil {
+			return nil, -1, err
+		}
+	}
 	if ref := c.Ref; ref != nil {
 		cond, values := "attribute_not_exists(pk)", map[string]types.AttributeValue(nil)
 		if ref.Version > 1 {
 			cond, values = "version = :previous", map[string]types.AttributeValue{":previous": num(ref.Version - 1)}
 		}
-		if err := put(toRefRecord(ref), cond, values); err != nil {
+		if err := put(toRefRecord(ref, c.Event.ReceivedAt), cond, values); err != nil {
 			return nil, -1, err
 		}
 	}
@@ -169,7 +188,7 @@ func (s *Store) commitItems(c *billing.PaymentCommit) ([]types.TransactWriteItem
 // commitFailure classifies a failed commit: a duplicate event, a conflict
 // the domain must re-decide, or a conflict on the feed head alone (or a
 // transaction in flight on the same items) that is worth retrying as is.
-func (s *Store) commitFailure(c *billing.PaymentCommit, err error, headIndex int) (retry bool, _ error) {
+func (s *Store) commitFailure(c *billing.EventCommit, err error, headIndex int) (retry bool, _ error) {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		var conflict *types.TransactionConflictException

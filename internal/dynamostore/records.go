@@ -16,10 +16,12 @@ import (
 const (
 	companySK     = "COMPANY"
 	invoicePrefix = "INV#"
+	accountSK     = "ACCOUNT"
 )
 
 func companyPK(companyID string) string { return "CO#" + companyID }
 func invoiceSK(invoiceID string) string { return invoicePrefix + invoiceID }
+func accountPK(accountID string) string { return "ACCT#" + accountID }
 
 type companyRecord struct {
 	PK              string               `dynamodbav:"pk"`
@@ -30,15 +32,30 @@ type companyRecord struct {
 	DefaultLanguage string               `dynamodbav:"defaultLanguage"`
 	StripeAccountID string               `dynamodbav:"stripeAccountId,omitempty"`
 	Stripe          *stripeAccountRecord `dynamodbav:"stripe,omitempty"`
+	Version         int64                `dynamodbav:"version"`
 	CreatedAt       time.Time            `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time            `dynamodbav:"updatedAt"`
 }
 
 type stripeAccountRecord struct {
-	ChargesEnabled  bool     `dynamodbav:"chargesEnabled"`
-	Country         string   `dynamodbav:"country"`
-	DefaultCurrency string   `dynamodbav:"defaultCurrency"`
-	Warnings        []string `dynamodbav:"warnings"`
+	ChargesEnabled    bool      `dynamodbav:"chargesEnabled"`
+	DetailsSubmitted  bool      `dynamodbav:"detailsSubmitted"`
+	Country           string    `dynamodbav:"country"`
+	DefaultCurrency   string    `dynamodbav:"defaultCurrency"`
+	Warnings          []string  `dynamodbav:"warnings"`
+	Deauthorized      bool      `dynamodbav:"deauthorized,omitempty"`
+	CreatedByPlatform bool      `dynamodbav:"createdByPlatform,omitempty"`
+	AsOf              time.Time `dynamodbav:"asOf"`
+}
+
+// accountClaimRecord says which company holds a Stripe account: one item
+// per account, written in the same transaction as the company, so two
+// companies can never hold one account.
+type accountClaimRecord struct {
+	PK        string `dynamodbav:"pk"`
+	SK        string `dynamodbav:"sk"`
+	AccountID string `dynamodbav:"accountId"`
+	CompanyID string `dynamodbav:"companyId"`
 }
 
 type invoiceRecord struct {
@@ -132,10 +149,11 @@ func toCompanyRecord(c *billing.Company) companyRecord {
 	r := companyRecord{
 		PK: companyPK(c.ID), SK: companySK, ID: c.ID, Name: c.Name, ReplyToEmail: c.ReplyToEmail,
 		DefaultLanguage: string(c.DefaultLanguage), StripeAccountID: c.StripeAccountID,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if s := c.Stripe; s != nil {
-		r.Stripe = &stripeAccountRecord{s.ChargesEnabled, s.Country, s.DefaultCurrency, s.Warnings}
+		r.Stripe = &stripeAccountRecord{s.ChargesEnabled, s.DetailsSubmitted, s.Country, s.DefaultCurrency, s.Warnings,
+			s.Deauthorized, s.CreatedByPlatform, s.AsOf}
 	}
 	return r
 }
@@ -143,10 +161,12 @@ func toCompanyRecord(c *billing.Company) companyRecord {
 func (r *companyRecord) company() *billing.Company {
 	c := &billing.Company{
 		ID: r.ID, Name: r.Name, ReplyToEmail: r.ReplyToEmail, DefaultLanguage: billing.Language(r.DefaultLanguage),
-		StripeAccountID: r.StripeAccountID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		StripeAccountID: r.StripeAccountID, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 	if s := r.Stripe; s != nil {
-		c.Stripe = &billing.StripeAccount{ChargesEnabled: s.ChargesEnabled, Country: s.Country, DefaultCurrency: s.DefaultCurrency, Warnings: s.Warnings}
+		c.Stripe = &billing.StripeAccount{ChargesEnabled: s.ChargesEnabled, DetailsSubmitted: s.DetailsSubmitted,
+			Country: s.Country, DefaultCurrency: s.DefaultCurrency, Warnings: s.Warnings,
+			Deauthorized: s.Deauthorized, CreatedByPlatform: s.CreatedByPlatform, AsOf: s.AsOf}
 		if c.Stripe.Warnings == nil {
 			c.Stripe.Warnings = []string{}
 		}
@@ -244,13 +264,30 @@ type paymentRecord struct {
 	LinkGeneration  int             `dynamodbav:"linkGeneration,omitempty"`
 	Amount          int64           `dynamodbav:"amount"`
 	Currency        string          `dynamodbav:"currency,omitempty"`
+	ChargedAmount   int64           `dynamodbav:"chargedAmount,omitempty"`
+	ChargedCurrency string          `dynamodbav:"chargedCurrency,omitempty"`
 	State           string          `dynamodbav:"state,omitempty"`
-	Refunded        int64           `dynamodbav:"refunded,omitempty"`
+	Review          string          `dynamodbav:"review,omitempty"`
+	Refunds         []refundRecord  `dynamodbav:"refunds,omitempty"`
+	ChargeRefunds   *snapshotRecord `dynamodbav:"chargeRefunds,omitempty"`
 	Disputes        []disputeRecord `dynamodbav:"disputes,omitempty"`
 	ViaInactiveLink bool            `dynamodbav:"viaInactiveLink,omitempty"`
 	RecordedAt      time.Time       `dynamodbav:"recordedAt"`
 	PaidAt          time.Time       `dynamodbav:"paidAt,omitempty"`
 	RefundedAt      time.Time       `dynamodbav:"refundedAt,omitempty"`
+}
+
+type refundRecord struct {
+	ID        string    `dynamodbav:"id"`
+	Amount    int64     `dynamodbav:"amount"`
+	Status    string    `dynamodbav:"status"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	UpdatedAt time.Time `dynamodbav:"updatedAt"`
+}
+
+type snapshotRecord struct {
+	Amount int64     `dynamodbav:"amount"`
+	At     time.Time `dynamodbav:"at"`
 }
 
 type disputeRecord struct {
@@ -263,8 +300,15 @@ type disputeRecord struct {
 func toPaymentRecord(p *billing.Payment) paymentRecord {
 	r := paymentRecord{
 		PaymentIntentID: p.PaymentIntentID, SessionID: p.SessionID, ChargeID: p.ChargeID, LinkID: p.LinkID,
-		LinkGeneration: p.LinkGeneration, Amount: p.Amount, Currency: p.Currency, State: string(p.State),
-		Refunded: p.Refunded, ViaInactiveLink: p.ViaInactiveLink, RecordedAt: p.RecordedAt, PaidAt: p.PaidAt, RefundedAt: p.RefundedAt,
+		LinkGeneration: p.LinkGeneration, Amount: p.Amount, Currency: p.Currency,
+		ChargedAmount: p.ChargedAmount, ChargedCurrency: p.ChargedCurrency, State: string(p.State), Review: p.Review,
+		ViaInactiveLink: p.ViaInactiveLink, RecordedAt: p.RecordedAt, PaidAt: p.PaidAt, RefundedAt: p.RefundedAt,
+	}
+	for _, x := range p.Refunds {
+		r.Refunds = append(r.Refunds, refundRecord{x.ID, x.Amount, string(x.Status), x.CreatedAt, x.UpdatedAt})
+	}
+	if s := p.ChargeRefunds; s != nil {
+		r.ChargeRefunds = &snapshotRecord{s.Amount, s.At}
 	}
 	for _, d := range p.Disputes {
 		r.Disputes = append(r.Disputes, disputeRecord{d.ID, d.Amount, d.Status, d.UpdatedAt})
@@ -275,8 +319,15 @@ func toPaymentRecord(p *billing.Payment) paymentRecord {
 func (r *paymentRecord) payment() billing.Payment {
 	p := billing.Payment{
 		PaymentIntentID: r.PaymentIntentID, SessionID: r.SessionID, ChargeID: r.ChargeID, LinkID: r.LinkID,
-		LinkGeneration: r.LinkGeneration, Amount: r.Amount, Currency: r.Currency, State: billing.PaymentState(r.State),
-		Refunded: r.Refunded, ViaInactiveLink: r.ViaInactiveLink, RecordedAt: r.RecordedAt, PaidAt: r.PaidAt, RefundedAt: r.RefundedAt,
+		LinkGeneration: r.LinkGeneration, Amount: r.Amount, Currency: r.Currency,
+		ChargedAmount: r.ChargedAmount, ChargedCurrency: r.ChargedCurrency, State: billing.PaymentState(r.State), Review: r.Review,
+		ViaInactiveLink: r.ViaInactiveLink, RecordedAt: r.RecordedAt, PaidAt: r.PaidAt, RefundedAt: r.RefundedAt,
+	}
+	for _, x := range r.Refunds {
+		p.Refunds = append(p.Refunds, billing.Refund{ID: x.ID, Amount: x.Amount, Status: billing.RefundStatus(x.Status), CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt})
+	}
+	if s := r.ChargeRefunds; s != nil {
+		p.ChargeRefunds = &billing.Snapshot{Amount: s.Amount, At: s.At}
 	}
 	for _, d := range r.Disputes {
 		p.Disputes = append(p.Disputes, billing.Dispute{ID: d.ID, Amount: d.Amount, Status: d.Status, UpdatedAt: d.UpdatedAt})
@@ -322,6 +373,10 @@ type refRecord struct {
 	InvoiceID       string         `dynamodbav:"invoiceId,omitempty"`
 	Pending         *paymentRecord `dynamodbav:"pending,omitempty"`
 	Version         int64          `dynamodbav:"version"`
+	// ExpiresAt (TTL) is set while the reference only holds facts waiting
+	// for a payment that may never come (a refund of another platform's
+	// charge, a forged event); it is removed once the payment is seen.
+	ExpiresAt int64 `dynamodbav:"expiresAt,omitempty"`
 }
 
 type feedHeadRecord struct {
@@ -336,11 +391,14 @@ type feedRecord struct {
 	InvoiceID       string    `dynamodbav:"invoiceId"`
 	Kind            string    `dynamodbav:"kind"`
 	Amount          int64     `dynamodbav:"amount"`
+	NetChange       int64     `dynamodbav:"netChange"`
 	Currency        string    `dynamodbav:"currency"`
 	BalanceDue      int64     `dynamodbav:"balanceDue"`
 	Overpaid        int64     `dynamodbav:"overpaid"`
 	Status          string    `dynamodbav:"status"`
 	PaymentIntentID string    `dynamodbav:"paymentIntentId,omitempty"`
+	RefundID        string    `dynamodbav:"refundId,omitempty"`
+	Reason          string    `dynamodbav:"reason,omitempty"`
 	DisputeID       string    `dynamodbav:"disputeId,omitempty"`
 	DisputeStatus   string    `dynamodbav:"disputeStatus,omitempty"`
 	EventID         string    `dynamodbav:"eventId"`
@@ -360,9 +418,12 @@ func (r *eventRecord) event() *billing.EventRecord {
 		Reason: r.Reason, CompanyID: r.CompanyID, InvoiceID: r.InvoiceID, ReceivedAt: r.ReceivedAt}
 }
 
-func toRefRecord(ref *billing.PaymentRef) refRecord {
+func toRefRecord(ref *billing.PaymentRef, now time.Time) refRecord {
 	r := refRecord{PK: refPK(ref.AccountID, ref.PaymentIntentID), SK: refSK, AccountID: ref.AccountID,
 		PaymentIntentID: ref.PaymentIntentID, CompanyID: ref.CompanyID, InvoiceID: ref.InvoiceID, Version: ref.Version}
+	if ref.InvoiceID == "" {
+		r.ExpiresAt = now.Add(eventRetention).Unix()
+	}
 	if ref.Pending != nil {
 		p := toPaymentRecord(ref.Pending)
 		r.Pending = &p
@@ -383,17 +444,17 @@ func (r *refRecord) ref() *billing.PaymentRef {
 func toFeedRecord(companyID string, e *billing.FeedEntry) feedRecord {
 	return feedRecord{
 		PK: companyPK(companyID), SK: feedSK(e.Seq), Seq: e.Seq, RecordedAt: e.RecordedAt, InvoiceID: e.InvoiceID,
-		Kind: e.Kind, Amount: e.Amount, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
-		Status: e.Status, PaymentIntentID: e.PaymentIntentID, DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
-		EventID: e.EventID, Flags: e.Flags,
+		Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
+		Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
+		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags,
 	}
 }
 
 func (r *feedRecord) entry() billing.FeedEntry {
 	return billing.FeedEntry{
-		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount,
+		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount, NetChange: r.NetChange,
 		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
-		PaymentIntentID: r.PaymentIntentID, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
+		PaymentIntentID: r.PaymentIntentID, RefundID: r.RefundID, Reason: r.Reason, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
 		EventID: r.EventID, Flags: r.Flags,
 	}
 }

@@ -75,56 +75,88 @@ func (s *Store) GetCompany(ctx context.Context, companyID string) (*billing.Comp
 	return r.company(), nil
 }
 
-// SaveCompany implements billing.Store: one UpdateItem that keeps the first
-// createdAt and returns the stored record.
-func (s *Store) SaveCompany(ctx context.Context, c *billing.Company) (*billing.Company, error) {
-	r := toCompanyRecord(c)
-	values := map[string]types.AttributeValue{}
-	put := func(name string, v any) error {
-		av, err := attributevalue.Marshal(v)
+// SaveCompany implements billing.Store with one TransactWriteItems: the
+// company (conditional on its version), the claim on its Stripe account
+// (which must be free or already its own) and, when the account changed,
+// the release of the previous account's claim.
+func (s *Store) SaveCompany(ctx context.Context, c *billing.Company, previousAccount string) (*billing.Company, error) {
+	item, err := attributevalue.MarshalMap(toCompanyRecord(c))
+	if err != nil {
+		return nil, fmt.Errorf("encode company: %w", err)
+	}
+	put := &types.Put{TableName: &s.table, Item: item}
+	versionCondition(c.Version, &put.ConditionExpression, &put.ExpressionAttributeValues)
+	items := []types.TransactWriteItem{{Put: put}}
+	mine := map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: c.ID}}
+	claimIndex := -1
+	if c.StripeAccountID != "" {
+		claim, err := attributevalue.MarshalMap(accountClaimRecord{
+			PK: accountPK(c.StripeAccountID), SK: accountSK, AccountID: c.StripeAccountID, CompanyID: c.ID,
+		})
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", name, err)
+			return nil, fmt.Errorf("encode account claim: %w", err)
 		}
-		values[":"+name] = av
-		return nil
+		claimIndex = len(items)
+		items = append(items, types.TransactWriteItem{Put: &types.Put{
+			TableName: &s.table, Item: claim,
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR companyId = :me"),
+			ExpressionAttributeValues: mine,
+		}})
 	}
-	for name, v := range map[string]any{
-		"id": r.ID, "name": r.Name, "replyToEmail": r.ReplyToEmail, "defaultLanguage": r.DefaultLanguage,
-		"updatedAt": r.UpdatedAt, "createdAt": r.UpdatedAt,
-	} {
-		if err := put(name, v); err != nil {
-			return nil, err
+	if previousAccount != "" && previousAccount != c.StripeAccountID {
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+			TableName: &s.table, Key: key(accountPK(previousAccount), accountSK),
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR companyId = :me"),
+			ExpressionAttributeValues: mine,
+		}})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) != "ConditionalCheckFailed" {
+				continue
+			}
+			if i == claimIndex {
+				return nil, fmt.Errorf("account %s: %w", c.StripeAccountID, billing.ErrAccountInUse)
+			}
+			return nil, fmt.Errorf("company %s version %d: %w", c.ID, c.Version, billing.ErrVersionConflict)
 		}
 	}
-	update := "SET id = :id, #name = :name, replyToEmail = :replyToEmail, defaultLanguage = :defaultLanguage, " +
-		"updatedAt = :updatedAt, createdAt = if_not_exists(createdAt, :createdAt)"
-	if r.StripeAccountID != "" {
-		if err := put("stripeAccountId", r.StripeAccountID); err != nil {
-			return nil, err
-		}
-		if err := put("stripe", r.Stripe); err != nil {
-			return nil, err
-		}
-		update += ", stripeAccountId = :stripeAccountId, stripe = :stripe"
-	} else {
-		update += " REMOVE stripeAccountId, stripe"
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(r.PK, r.SK),
-		UpdateExpression:          &update,
-		ExpressionAttributeNames:  map[string]string{"#name": "name"},
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
 	if err != nil {
 		return nil, dbError("save company", err)
 	}
-	var saved companyRecord
-	if err := attributevalue.UnmarshalMap(out.Attributes, &saved); err != nil {
-		return nil, fmt.Errorf("decode company: %w", err)
+	saved := *c
+	return &saved, nil
+}
+
+// versionCondition makes a Put conditional on the stored version being
+// version-1 (on no item for version 1).
+func versionCondition(version int64, cond **string, values *map[string]types.AttributeValue) {
+	if version <= 1 {
+		*cond = aws.String("attribute_not_exists(pk)")
+		return
 	}
-	return saved.company(), nil
+	*cond = aws.String("version = :previous")
+	*values = map[string]types.AttributeValue{":previous": &types.AttributeValueMemberN{Value: strconv.FormatInt(version-1, 10)}}
+}
+
+// AccountOwner implements billing.Store.
+func (s *Store) AccountOwner(ctx context.Context, accountID string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(accountPK(accountID), accountSK), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", dbError("get account claim", err)
+	}
+	if out.Item == nil {
+		return "", nil
+	}
+	var r accountClaimRecord
+	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
+		return "", fmt.Errorf("decode account claim: %w", err)
+	}
+	return r.CompanyID, nil
 }
 
 // GetInvoice implements billing.Store.
@@ -216,14 +248,7 @@ func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
 		return fmt.Errorf("encode invoice: %w", err)
 	}
 	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
-	if inv.Version <= 1 {
-		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
-	} else {
-		in.ConditionExpression = aws.String("version = :previous")
-		in.ExpressionAttributeValues = map[string]types.AttributeValue{
-			":previous": &types.AttributeValueMemberN{Value: strconv.FormatInt(inv.Version-1, 10)},
-		}
-	}
+	versionCondition(inv.Version, &in.ConditionExpression, &in.ExpressionAttributeValues)
 	if _, err := s.db.PutItem(ctx, in); err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {

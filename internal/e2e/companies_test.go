@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/clinicpay/payments/infra/upstreamproxy"
@@ -11,9 +12,9 @@ import (
 func TestBillingCompany(t *testing.T) {
 	t.Parallel()
 
-	t.Run("connected account is read at Stripe", func(t *testing.T) {
+	t.Run("the platform connects an account, read at Stripe", func(t *testing.T) {
 		tn := bareTenant(t)
-		r := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, map[string]any{
+		r := call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
 			"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example",
 			"defaultLanguage": "fr", "stripeAccountId": tn.Account,
 		}).want(t, 200)
@@ -56,13 +57,129 @@ func TestBillingCompany(t *testing.T) {
 		}
 	})
 
-	t.Run("disconnecting keeps createdAt", func(t *testing.T) {
+	t.Run("an admin's edit keeps the account; the platform disconnects it", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		before := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200)
 		after := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, `{"name":"Clinique B","replyToEmail":"b@clinique.example","defaultLanguage":"fr"}`).want(t, 200)
-		if after.JSON["stripeAccountId"] != nil || after.str("createdAt") != before.str("createdAt") || after.str("name") != "Clinique B" {
+		if after.str("stripeAccountId") != tn.Account || after.str("createdAt") != before.str("createdAt") || after.str("name") != "Clinique B" {
 			t.Fatalf("before %s after %s", before.Raw, after.Raw)
 		}
+		off := call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), `{"name":"Clinique B","replyToEmail":"b@clinique.example","defaultLanguage":"fr","stripeAccountId":null}`).want(t, 200)
+		if off.JSON["stripeAccountId"] != nil || off.str("createdAt") != before.str("createdAt") {
+			t.Fatalf("disconnected: %s", off.Raw)
+		}
+		// The account is free again: another company may have it.
+		other := bareTenant(t)
+		call(t, "PUT", "/billing-companies/"+other.ID, platformToken(t), map[string]any{
+			"name": "Clinique C", "replyToEmail": "c@clinique.example", "defaultLanguage": "fr", "stripeAccountId": tn.Account,
+		}).want(t, 200)
+	})
+
+	t.Run("only the platform connects an account", func(t *testing.T) {
+		a, b := newTenant(t, "fr"), newTenant(t, "fr")
+		body := func(account any) map[string]any {
+			return map[string]any{"name": "Clinique B", "replyToEmail": "b@clinique.example", "defaultLanguage": "fr", "stripeAccountId": account}
+		}
+		// Clinic B's admin tries to take clinic A's account (so B's
+		// patients would pay into A's), or any other, or to disconnect.
+		call(t, "PUT", "/billing-companies/"+b.ID, b.Admin, body(a.Account)).wantError(t, 403, "forbidden")
+		call(t, "PUT", "/billing-companies/"+b.ID, b.Admin, body("acct_1Whatever")).wantError(t, 403, "forbidden")
+		call(t, "PUT", "/billing-companies/"+b.ID, b.Admin, body(nil)).wantError(t, 403, "forbidden")
+		// Sending its own account back is fine.
+		call(t, "PUT", "/billing-companies/"+b.ID, b.Admin, body(b.Account)).want(t, 200)
+		// The platform can't give A's account to B either, and the answer
+		// says nothing of A.
+		before := len(env.stripe.Requests(nil))
+		r := call(t, "PUT", "/billing-companies/"+b.ID, platformToken(t), body(a.Account)).wantError(t, 409, "stripe_account_in_use")
+		if strings.Contains(string(r.Raw), a.ID) || strings.Contains(string(r.Raw), "Saint-Louis") {
+			t.Fatalf("the answer tells about the other company: %s", r.Raw)
+		}
+		if len(env.stripe.Requests(nil)) != before {
+			t.Fatal("Stripe was asked about an account in use")
+		}
+		got := call(t, "GET", "/billing-companies/"+b.ID, b.Admin, nil).want(t, 200)
+		if got.str("stripeAccountId") != b.Account {
+			t.Fatalf("B changed: %s", got.Raw)
+		}
+		// B's links are still made on B's own account.
+		l := linkedInvoice(t, b, 1000)
+		if calls := stripeCalls(a.Account); countCalls(calls, "POST", "/v1/payment_links") != 0 {
+			t.Fatalf("a link for B was made on A's account (%s)", l.linkID)
+		}
+	})
+
+	t.Run("two platform requests race for one account", func(t *testing.T) {
+		account := "acct_1Race" + strings.ToUpper(randomHex(4))
+		ids := []*tenant{bareTenant(t), bareTenant(t), bareTenant(t), bareTenant(t)}
+		codes := make([]int, len(ids))
+		var wg sync.WaitGroup
+		for i, tn := range ids {
+			wg.Go(func() {
+				codes[i] = call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
+					"name": "Clinique", "replyToEmail": "a@clinique.example", "defaultLanguage": "fr", "stripeAccountId": account,
+				}).Status
+			})
+		}
+		wg.Wait()
+		won := 0
+		for _, c := range codes {
+			if c == 200 {
+				won++
+			} else if c != 409 {
+				t.Fatalf("status %d", c)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%d companies hold the account: %v", won, codes)
+		}
+	})
+
+	t.Run("the platform reads and edits any company; others' tokens don't", func(t *testing.T) {
+		tn := newTenant(t, "fr")
+		call(t, "GET", "/billing-companies/"+tn.ID, platformToken(t), nil).want(t, 200)
+		// A platform token names no tenant: it opens no invoice.
+		call(t, "GET", "/invoices/anything", platformToken(t), nil).wantError(t, 403, "forbidden")
+		call(t, "GET", "/payments", platformToken(t), nil).wantError(t, 403, "forbidden")
+	})
+
+	t.Run("onboarding from the app", func(t *testing.T) {
+		tn := bareTenant(t)
+		call(t, "POST", "/billing-companies/"+tn.ID+"/stripe-onboarding", tn.Admin, nil).wantError(t, 409, "billing_company_not_configured")
+		call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, `{"name":"Clinique D","replyToEmail":"d@clinique.example","defaultLanguage":"fr"}`).want(t, 200)
+		r := call(t, "POST", "/billing-companies/"+tn.ID+"/stripe-onboarding", tn.Admin, nil).want(t, 201)
+		if r.str("url") == "" || r.str("expiresAt") == "" {
+			t.Fatalf("onboarding: %s", r.Raw)
+		}
+		c := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200)
+		account := c.str("stripeAccountId")
+		if account == "" {
+			t.Fatalf("no account bound: %s", c.Raw)
+		}
+		// The account was created on the platform (no Stripe-Account
+		// header) with the company in its metadata, and so was the link.
+		creates := env.stripe.Requests(func(q *upstreamproxy.Request) bool {
+			return q.Method == "POST" && q.Path == "/v1/accounts" && q.Form.Get("metadata[billing_company_id]") == tn.ID
+		})
+		links := env.stripe.Requests(func(q *upstreamproxy.Request) bool {
+			return q.Method == "POST" && q.Path == "/v1/account_links" && q.Form.Get("account") == account
+		})
+		if len(creates) != 1 || len(links) != 1 || creates[0].Header.Get("Stripe-Account") != "" || links[0].Header.Get("Stripe-Account") != "" ||
+			links[0].Form.Get("type") != "account_onboarding" || links[0].Form.Get("refresh_url") == "" || links[0].Form.Get("return_url") == "" {
+			t.Fatalf("Stripe calls: %d creations, %d links", len(creates), len(links))
+		}
+		// Again: a fresh link to the same account.
+		call(t, "POST", "/billing-companies/"+tn.ID+"/stripe-onboarding", tn.Admin, nil).want(t, 201)
+		if again := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200); again.str("stripeAccountId") != account {
+			t.Fatalf("a second account: %s", again.Raw)
+		}
+		// No one else can connect it.
+		other := bareTenant(t)
+		call(t, "PUT", "/billing-companies/"+other.ID, platformToken(t), map[string]any{
+			"name": "Clinique E", "replyToEmail": "e@clinique.example", "defaultLanguage": "fr", "stripeAccountId": account,
+		}).wantError(t, 409, "stripe_account_in_use")
+		// Staff and other clinics' admins can't start it.
+		call(t, "POST", "/billing-companies/"+tn.ID+"/stripe-onboarding", tn.Staff, nil).wantError(t, 403, "forbidden")
+		call(t, "POST", "/billing-companies/"+tn.ID+"/stripe-onboarding", other.Admin, nil).wantError(t, 404, "not_found")
 	})
 
 	t.Run("invalid input changes nothing", func(t *testing.T) {
@@ -113,6 +230,41 @@ func TestBillingCompany(t *testing.T) {
 		}
 	})
 
+	t.Run("bodies are read strictly", func(t *testing.T) {
+		tn := newTenant(t, "fr")
+		for _, tc := range []struct {
+			name, body, contentType string
+			status                  int
+			code, field             string
+		}{
+			{"text/xml", `{"name":"X","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "text/xml", 415, "unsupported_media_type", ""},
+			{"no content type", `{"name":"X","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "-", 415, "unsupported_media_type", ""},
+			{"wrong-case key", `{"Name":"X","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "Name"},
+			{"a key twice", `{"name":"X","name":"Y","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "name"},
+			{"invalid UTF-8", "{\"name\":\"Clinique \xff\",\"replyToEmail\":\"x@clinique.example\",\"defaultLanguage\":\"fr\"}", "", 400, "invalid_request", "body"},
+			{"a lone surrogate", `{"name":"Clinique \udc00","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "name"},
+			{"a right-to-left override", `{"name":"Clinique \u202eeuqinilC","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "name"},
+			{"a zero-width space", `{"name":"Clini\u200bque","replyToEmail":"x@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "name"},
+			{"a non-ASCII local part", `{"name":"Clinique","replyToEmail":"émilie@clinique.example","defaultLanguage":"fr"}`, "", 400, "invalid_request", "replyToEmail"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				hdr := []string{}
+				if tc.contentType != "" {
+					hdr = []string{"Content-Type", strings.TrimPrefix(tc.contentType, "-")}
+				}
+				r := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, []byte(tc.body), hdr...).wantError(t, tc.status, tc.code)
+				if r.str("error", "field") != tc.field {
+					t.Fatalf("field %q, want %q", r.str("error", "field"), tc.field)
+				}
+			})
+		}
+		// An internationalized domain is kept in punycode, as it is sent.
+		r := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, `{"name":"Clinique","replyToEmail":"facturation@clinique-é.ca","defaultLanguage":"fr"}`).want(t, 200)
+		if r.str("replyToEmail") != "facturation@xn--clinique--j4a.ca" {
+			t.Fatalf("reply-to %s", r.str("replyToEmail"))
+		}
+	})
+
 	t.Run("Stripe cannot read the account", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		bad := "acct_1Unreadable" + strings.ToUpper(randomHex(3))
@@ -122,7 +274,7 @@ func TestBillingCompany(t *testing.T) {
 			Header: http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_forbidden1"}},
 			Body:   `{"error":{"type":"invalid_request_error","code":"account_invalid","message":"The provided key does not have access to account '` + bad + `' (or that account does not exist)."}}`,
 		})
-		r := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, map[string]any{
+		r := call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
 			"name": "Clinique", "replyToEmail": "a@clinique.example", "defaultLanguage": "fr", "stripeAccountId": bad,
 		}).wantError(t, 422, "stripe_account_unavailable")
 		if !strings.Contains(r.str("error", "message"), "req_forbidden1") {

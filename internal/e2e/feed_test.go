@@ -60,7 +60,7 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 		t.Fatalf("the reader got %d entries in %d pages, the feed has %d", len(got), pages, len(want))
 	}
 	seen := map[string]bool{}
-	last := map[string]float64{} // per invoice, the balance must rise refund by refund
+	net := map[string]float64{} // per invoice, what the entries say was paid online
 	for i := range want {
 		id := fmt.Sprint(got[i]["eventId"], got[i]["kind"])
 		if got[i]["cursor"] != want[i]["cursor"] || got[i]["eventId"] != want[i]["eventId"] {
@@ -71,10 +71,15 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 		}
 		seen[id] = true
 		inv := got[i]["invoiceId"].(string)
-		if b := got[i]["balanceDue"].(float64); got[i]["kind"] == "refund" && b <= last[inv] {
-			t.Fatalf("invoice %s: balance %v after %v", inv, b, last[inv])
+		net[inv] += got[i]["netChange"].(float64)
+		if got[i]["kind"] == "refund" && (got[i]["netChange"].(float64) >= 0 || got[i]["balanceDue"].(float64) != 0) {
+			t.Fatalf("invoice %s: a refund entry %v", inv, got[i])
 		}
-		last[inv] = got[i]["balanceDue"].(float64)
+	}
+	for _, l := range links {
+		if v := l.view(t); float64(v.num("netPaidOnline")) != net[l.invoiceID] || v.num("netPaidOnline") != 100 {
+			t.Fatalf("invoice %s: the feed adds up to %v, the invoice says %d paid online", l.invoiceID, net[l.invoiceID], v.num("netPaidOnline"))
+		}
 	}
 	t.Logf("200 entries read exactly once in %d pages while they were being recorded", pages)
 

@@ -142,11 +142,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// newTenant makes a billing company with a connected Stripe account.
+// newTenant makes a billing company with a connected Stripe account (the
+// platform connects it, as the seed's flow has it).
 func newTenant(t *testing.T, lang string) *tenant {
 	t.Helper()
 	tn := bareTenant(t)
-	c := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, map[string]any{
+	c := call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
 		"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example",
 		"defaultLanguage": lang, "stripeAccountId": tn.Account,
 	})
@@ -165,6 +166,10 @@ func bareTenant(t *testing.T) *tenant {
 		Staff:   token(t, id, ""),
 	}
 }
+
+// platformToken is a platform operator's token: billing:platform, no
+// tenant claim.
+func platformToken(t *testing.T) string { return token(t, "", "billing:platform") }
 
 func token(t *testing.T, company, scope string) string {
 	t.Helper()

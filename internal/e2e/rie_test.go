@@ -80,6 +80,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	tn := newTenant(t, "fr")
 	staff := map[string]string{"billing_company_id": tn.ID, "iss": localapi.Issuer, "aud": localapi.Audience}
 	admin := map[string]string{"billing_company_id": tn.ID, "scope": "billing:admin"}
+	platform := map[string]string{"scope": "billing:platform"}
 	withLink := linkedInvoice(t, tn, 12500)
 	bare := newInvoice(t, tn)
 	toRemove := linkedInvoice(t, tn, 7000).invoiceID
@@ -98,7 +99,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	}
 	cases := map[string][]check{
 		"PutBillingCompanyFunction": {
-			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, admin, `{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"`+tn.Account+`"}`, nil), 200, false},
+			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, platform, `{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"`+tn.Account+`"}`, nil), 200, false},
 			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, admin, `{"name":""}`, nil), 400, true},
 			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, staff, `{}`, nil), 403, true},
 		},

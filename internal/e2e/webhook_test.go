@@ -42,11 +42,14 @@ func TestWebhookPaymentEffects(t *testing.T) {
 			f[0]["balanceDue"] != float64(0) || f[0]["status"] != "paid" || f[0]["cursor"] == "" {
 			t.Fatalf("feed: %v", f)
 		}
-		// Paid online: no new link, no e-mail with a link, no new amounts.
+		// Paid online: no new link, no e-mail with a link, no new amounts
+		// (a stale replay of the old balance needs If-Match; with it, the
+		// balance can't exceed what is unpaid).
 		call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link", tn.Staff, nil).wantError(t, 409, "invoice_paid")
 		call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).wantError(t, 409, "invoice_paid")
 		call(t, "POST", "/invoices/"+l.invoiceID+"/emails", tn.Staff, map[string]any{"includePaymentLink": true}).wantError(t, 409, "invoice_paid")
-		call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, invoiceBody("F-"+l.invoiceID, 12500, 12500, "fr")).wantError(t, 409, "invoice_paid")
+		call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, invoiceBody("F-"+l.invoiceID, 12500, 12500, "fr")).wantError(t, 428, "precondition_required")
+		call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, invoiceBody("F-"+l.invoiceID, 12500, 12500, "fr"), "If-Match", v.Header.Get("ETag")).wantError(t, 409, "balance_exceeds_unpaid")
 		// Other fields may still change; the receipt can still be e-mailed.
 		b := invoiceBody("F-"+l.invoiceID, 12500, 0, "en")
 		if up := call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, b).want(t, 200); up.str("patient", "language") != "en" || up.str("status") != "paid" {
@@ -90,24 +93,33 @@ func TestWebhookPaymentEffects(t *testing.T) {
 		}
 	})
 
-	t.Run("refunds", func(t *testing.T) {
+	t.Run("refunds never reopen the balance", func(t *testing.T) {
 		l := linkedInvoice(t, tn, 12500)
 		pi := l.pay(t)
 		ch := "ch_" + randomHex(8)
 		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, chargeObject(ch, pi, 12500, 2500))).want(t, 200)
 		v := l.view(t)
-		if v.str("status") != "partially_refunded" || v.num("balanceDue") != 2500 || v.list("payments")[0]["refunded"] != float64(2500) {
+		if v.str("status") != "partially_refunded" || v.num("balanceDue") != 0 || v.num("netPaidOnline") != 10000 || v.list("payments")[0]["refunded"] != float64(2500) {
 			t.Fatalf("partial refund: %s", v.Raw)
 		}
 		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, chargeObject(ch, pi, 12500, 12500))).want(t, 200)
 		v = l.view(t)
-		if v.str("status") != "refunded" || v.num("balanceDue") != 12500 {
+		if v.str("status") != "refunded" || v.num("balanceDue") != 0 || v.num("netPaidOnline") != 0 {
 			t.Fatalf("full refund: %s", v.Raw)
 		}
+		// The patient the clinic refunded is not asked to pay again.
+		call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link", tn.Staff, nil).wantError(t, 409, "invoice_paid")
 		f := feedFor(t, tn, l.invoiceID)
 		if k := kinds(f); !slices.Equal(k, []string{"payment_succeeded", "refund", "refund"}) || f[1]["amount"] != float64(2500) || f[2]["amount"] != float64(10000) ||
-			f[2]["balanceDue"] != float64(12500) || f[2]["status"] != "refunded" {
+			f[2]["netChange"] != float64(-10000) || f[2]["balanceDue"] != float64(0) || f[2]["status"] != "refunded" {
 			t.Fatalf("feed: %v", f)
+		}
+		// Whether the patient owes again is the clinic's decision: a PUT
+		// with If-Match, within what is unpaid.
+		v = l.view(t)
+		call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, invoiceBody("F-"+l.invoiceID, 12500, 12500, "fr"), "If-Match", v.Header.Get("ETag")).want(t, 200)
+		if next := call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link", tn.Staff, nil).want(t, 201); next.num("amount") != 12500 {
+			t.Fatalf("new link: %s", next.Raw)
 		}
 	})
 
@@ -116,7 +128,7 @@ func TestWebhookPaymentEffects(t *testing.T) {
 			status  string
 			balance int64
 			final   string
-		}{{"won", 0, "paid"}, {"lost", 12500, "open"}} {
+		}{{"won", 0, "paid"}, {"lost", 0, "paid"}} {
 			l := linkedInvoice(t, tn, 12500)
 			pi := l.pay(t)
 			dp, ch := "dp_"+randomHex(8), "ch_"+randomHex(8)
@@ -221,14 +233,14 @@ func TestWebhookOutOfOrder(t *testing.T) {
 		refunded int64
 		payment  string
 	}{
-		{"refund before completion", []step{refunded(4000), completed("paid")}, "partially_refunded", 4000, 4000, "succeeded"},
-		{"full refund before partial refund", []step{completed("paid"), refunded(10000), refunded(4000)}, "refunded", 10000, 10000, "succeeded"},
+		{"refund before completion", []step{refunded(4000), completed("paid")}, "partially_refunded", 0, 4000, "succeeded"},
+		{"full refund before partial refund", []step{completed("paid"), refunded(10000), refunded(4000)}, "refunded", 0, 10000, "succeeded"},
 		{"success before processing", []step{succeeded, completed("unpaid")}, "paid", 0, 0, "succeeded"},
 		{"success after failure", []step{completed("unpaid"), failed, succeeded}, "paid", 0, 0, "succeeded"},
 		{"failure after success", []step{completed("unpaid"), succeeded, failed}, "paid", 0, 0, "succeeded"},
 		{"dispute closed before created", []step{completed("paid"), dispute("charge.dispute.closed", "won"), dispute("charge.dispute.created", "needs_response")}, "paid", 0, 0, "succeeded"},
 		{"dispute before completion", []step{dispute("charge.dispute.created", "needs_response"), completed("paid")}, "disputed", 0, 0, "succeeded"},
-		{"refund and dispute before completion", []step{refunded(2000), dispute("charge.dispute.created", "under_review"), dispute("charge.dispute.updated", "needs_response"), completed("paid")}, "disputed", 2000, 2000, "succeeded"},
+		{"refund and dispute before completion", []step{refunded(2000), dispute("charge.dispute.created", "under_review"), dispute("charge.dispute.updated", "needs_response"), completed("paid")}, "disputed", 0, 2000, "succeeded"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

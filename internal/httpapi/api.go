@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -26,8 +27,12 @@ import (
 // Handler handles one HTTP API route.
 type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
 
-// AdminScope is the scope the billing-company routes need.
-const AdminScope = "billing:admin"
+// Scopes. A clinic's admin edits its own billing company; the platform's
+// operators (billing:platform) connect clinics' Stripe accounts.
+const (
+	AdminScope    = "billing:admin"
+	PlatformScope = "billing:platform"
+)
 
 // DefaultTenantClaim names the claim that holds the billing company's id.
 const DefaultTenantClaim = "billing_company_id"
@@ -50,7 +55,7 @@ type Config struct {
 // EventReader verifies a Stripe webhook delivery's signature and reads its
 // event.
 type EventReader interface {
-	Read(ctx context.Context, payload []byte, signature string) (*billing.PaymentEvent, error)
+	Read(ctx context.Context, payload []byte, signature string) (*billing.WebhookEvent, error)
 }
 
 // API serves the routes of the contract.
@@ -85,7 +90,7 @@ type access int
 
 const (
 	tenantAccess access = iota // any token naming a billing company
-	adminAccess                // and the billing:admin scope
+	adminAccess                // and the billing:admin scope, or the platform's billing:platform
 	publicAccess               // no token: Stripe's webhook, signed instead
 )
 
@@ -96,7 +101,7 @@ func (a *API) PutBillingCompany(ctx context.Context, req events.APIGatewayV2HTTP
 		if err := c.decode(&in); err != nil {
 			return result{}, err
 		}
-		co, err := a.svc.PutCompany(ctx, c.tenant, c.pathParam("companyId"), &in)
+		co, err := a.svc.PutCompany(ctx, c.caller, c.pathParam("companyId"), &in)
 		if err != nil {
 			return result{}, err
 		}
@@ -107,7 +112,7 @@ func (a *API) PutBillingCompany(ctx context.Context, req events.APIGatewayV2HTTP
 // GetBillingCompany handles GET /billing-companies/{companyId}.
 func (a *API) GetBillingCompany(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, adminAccess, func(ctx context.Context, c *call) (result, error) {
-		co, err := a.svc.GetCompany(ctx, c.tenant, c.pathParam("companyId"))
+		co, err := a.svc.GetCompany(ctx, c.caller, c.pathParam("companyId"))
 		if err != nil {
 			return result{}, err
 		}
@@ -115,14 +120,29 @@ func (a *API) GetBillingCompany(ctx context.Context, req events.APIGatewayV2HTTP
 	})
 }
 
-// PutInvoice handles PUT /invoices/{invoiceId}.
+// StartStripeOnboarding handles POST /billing-companies/{companyId}/stripe-onboarding.
+func (a *API) StartStripeOnboarding(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, adminAccess, func(ctx context.Context, c *call) (result, error) {
+		link, err := a.svc.StartOnboarding(ctx, c.caller, c.pathParam("companyId"))
+		if err != nil {
+			return result{}, err
+		}
+		return result{http.StatusCreated, onboardingView{URL: link.URL, ExpiresAt: timestamp(link.ExpiresAt)}}, nil
+	})
+}
+
+// PutInvoice handles PUT /invoices/{invoiceId}, with If-Match.
 func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		pre, err := ifMatch(req.Headers["if-match"])
+		if err != nil {
+			return result{}, err
+		}
 		var in billing.InvoiceInput
 		if err := c.decode(&in); err != nil {
 			return result{}, err
 		}
-		inv, created, err := a.svc.PutInvoice(ctx, c.tenant, c.invoiceID(), &in)
+		inv, company, created, err := a.svc.PutInvoice(ctx, c.caller.Tenant, c.invoiceID(), &in, pre)
 		if err != nil {
 			return result{}, err
 		}
@@ -130,25 +150,31 @@ func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		if created {
 			status = http.StatusCreated
 		}
-		return result{status, viewInvoice(inv)}, nil
+		return c.invoice(status, inv, company), nil
 	})
 }
 
 // GetInvoice handles GET /invoices/{invoiceId}.
 func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		inv, err := a.svc.GetInvoice(ctx, c.tenant, c.invoiceID())
+		inv, company, err := a.svc.GetInvoice(ctx, c.caller.Tenant, c.invoiceID())
 		if err != nil {
 			return result{}, err
 		}
-		return result{http.StatusOK, viewInvoice(inv)}, nil
+		return c.invoice(http.StatusOK, inv, company), nil
 	})
+}
+
+// invoice answers with an invoice view and its ETag, for If-Match.
+func (c *call) invoice(status int, inv *billing.Invoice, company *billing.Company) result {
+	c.header = map[string]string{"ETag": inv.ETag()}
+	return result{status, viewInvoice(inv, company)}
 }
 
 // CreatePaymentLink handles POST /invoices/{invoiceId}/payment-link.
 func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		link, created, err := a.svc.CreateLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey)
+		link, created, err := a.svc.CreateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -163,7 +189,7 @@ func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 // RegeneratePaymentLink handles POST /invoices/{invoiceId}/payment-link/regenerate.
 func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		link, err := a.svc.RegenerateLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey)
+		link, err := a.svc.RegenerateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -174,7 +200,7 @@ func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2
 // RemovePaymentLink handles DELETE /invoices/{invoiceId}/payment-link.
 func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		if err := a.svc.RemoveLink(ctx, c.tenant, c.invoiceID(), c.idempotencyKey); err != nil {
+		if err := a.svc.RemoveLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey); err != nil {
 			return result{}, err
 		}
 		return result{http.StatusNoContent, nil}, nil
@@ -189,7 +215,7 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 			return result{}, err
 		}
 		in.RequestKey = c.idempotencyKey
-		sent, link, err := a.svc.SendEmail(ctx, c.tenant, c.invoiceID(), &in)
+		sent, link, err := a.svc.SendEmail(ctx, c.caller.Tenant, c.invoiceID(), &in)
 		if err != nil {
 			return result{}, err
 		}
@@ -221,13 +247,16 @@ func (a *API) StripeWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequ
 			return result{}, err
 		}
 		c.logAttrs = append(c.logAttrs, slog.String("eventId", ev.ID), slog.String("eventType", ev.Type), slog.String("account", ev.AccountID))
-		out, err := a.svc.HandlePaymentEvent(ctx, ev)
+		res, err := a.svc.HandleEvent(ctx, ev)
 		if err != nil {
 			observe.Metrics{}.Count(ctx, MetricWebhookFailures, 1)
 			return result{}, err
 		}
-		c.logAttrs = append(c.logAttrs, slog.String("outcome", string(out)))
-		return result{http.StatusOK, map[string]any{"received": true, "outcome": out}}, nil
+		c.logAttrs = append(c.logAttrs, slog.String("eventOutcome", string(res.Outcome)))
+		if res.Reason != "" {
+			c.logAttrs = append(c.logAttrs, slog.String("eventReason", res.Reason))
+		}
+		return result{http.StatusOK, webhookView{Received: true, Outcome: res.Outcome, Reason: res.Reason}}, nil
 	})
 }
 
@@ -245,7 +274,7 @@ func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPReque
 				limit = -1 // "limit=0" is out of range, not "default"
 			}
 		}
-		entries, next, more, err := a.svc.ListPayments(ctx, c.tenant, req.QueryStringParameters["after"], limit)
+		entries, next, more, err := a.svc.ListPayments(ctx, c.caller.Tenant, req.QueryStringParameters["after"], limit)
 		if err != nil {
 			return result{}, err
 		}
@@ -280,7 +309,11 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, nee
 		if err != nil {
 			return a.fail(c, err)
 		}
-		return respond(res.status, res.body, nil)
+		resp := respond(res.status, res.body, nil)
+		for k, v := range c.header {
+			resp.Headers[k] = v
+		}
+		return resp
 	}
 	if key, ok := req.Headers["idempotency-key"]; ok && need != publicAccess && a.idem != nil && mutating(req) {
 		return a.idempotent(ctx, c, key, run), nil
@@ -363,8 +396,11 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 		slog.Float64("ownMs", ms(max(d-m.UpstreamTime(), 0))),
 		slog.Group("upstream", upstream...),
 	}
-	if c.tenant != "" {
-		attrs = append(attrs, slog.String("tenant", c.tenant))
+	if c.caller.Tenant != "" {
+		attrs = append(attrs, slog.String("tenant", c.caller.Tenant))
+	}
+	if c.caller.Platform {
+		attrs = append(attrs, slog.Bool("platform", true))
 	}
 	if id := c.req.PathParameters["invoiceId"]; id != "" && billing.ValidID(id) {
 		attrs = append(attrs, slog.String("invoiceId", id))
@@ -391,3 +427,27 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 var emailAddress = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
 func redact(s string) string { return emailAddress.ReplaceAllString(s, "[email]") }
+
+// ifMatch reads an If-Match header: the ETags of the invoice versions the
+// client has seen. A weak tag (W/…) never matches, as RFC 9110's strong
+// comparison requires; "*" is refused, since it would satisfy the
+// precondition without naming a version.
+func ifMatch(h string) (billing.Precondition, error) {
+	var p billing.Precondition
+	if strings.TrimSpace(h) == "" {
+		return p, nil
+	}
+	p.Given = true
+	for _, part := range strings.Split(h, ",") {
+		tag := strings.TrimSpace(part)
+		if tag == "*" {
+			return p, billing.Invalid("If-Match", "If-Match must carry the invoice's ETag as GET returned it, not *")
+		}
+		if v, ok := strings.CutPrefix(tag, `"v`); ok && strings.HasSuffix(v, `"`) {
+			if n, err := strconv.ParseInt(strings.TrimSuffix(v, `"`), 10, 64); err == nil && n > 0 {
+				p.Versions = append(p.Versions, n)
+			}
+		}
+	}
+	return p, nil
+}

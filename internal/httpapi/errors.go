@@ -35,6 +35,11 @@ var statusOf = map[billing.Code]int{
 	billing.CodeEmailProviderUnavailable:    http.StatusServiceUnavailable,
 	billing.CodeUnavailable:                 http.StatusServiceUnavailable,
 	billing.CodeInternal:                    http.StatusInternalServerError,
+	billing.CodeUnsupportedMediaType:        http.StatusUnsupportedMediaType,
+	billing.CodeStripeAccountInUse:          http.StatusConflict,
+	billing.CodePreconditionFailed:          http.StatusPreconditionFailed,
+	billing.CodePreconditionRequired:        http.StatusPreconditionRequired,
+	billing.CodeBalanceExceedsUnpaid:        http.StatusConflict,
 }
 
 // errorBody is the contract's error shape.

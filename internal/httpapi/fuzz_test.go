@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func FuzzRequestDecoding(f *testing.F) {
 	f.Add(uint8(2), `{"includePaymentLink":true,"to":"a@example.com","language":"en","message":"hi"}`, false)
 	f.Add(uint8(0), `eyJudW1iZXIiOjF9`, true)
 	f.Fuzz(func(t *testing.T, kind uint8, body string, b64 bool) {
-		c := &call{req: events.APIGatewayV2HTTPRequest{Body: body, IsBase64Encoded: b64}}
+		c := &call{req: events.APIGatewayV2HTTPRequest{Body: body, IsBase64Encoded: b64, Headers: map[string]string{"content-type": "application/json"}}}
 		var validate func() error
 		var inv billing.InvoiceInput
 		switch kind % 3 {
@@ -79,6 +80,10 @@ func FuzzClaims(f *testing.F) {
 	f.Add("clinic-1", "[openid billing:admin]", true)
 	f.Add("../other", "", false)
 	f.Add("", "billing:admin", true)
+	f.Add("null", "billing:admin", true)
+	f.Add("c1", "billing:admin]", true)
+	f.Add("c1", "billing:admin\u00a0x", true)
+	f.Add("", "billing:platform", true)
 	f.Fuzz(func(t *testing.T, tenant, scope string, admin bool) {
 		need := tenantAccess
 		if admin {
@@ -96,11 +101,25 @@ func FuzzClaims(f *testing.F) {
 			}
 			return
 		}
-		if c.tenant != tenant || !billing.ValidID(tenant) {
+		words := scopeWords(scope)
+		if admin && slices.Contains(words, PlatformScope) {
+			if !c.caller.Platform || (c.caller.Tenant != "" && c.caller.Tenant != tenant) {
+				t.Fatalf("platform caller %+v from tenant %q, scope %q", c.caller, tenant, scope)
+			}
+			return
+		}
+		if c.caller.Tenant != tenant || !billing.ValidID(tenant) || tenant == "null" || tenant == "true" || tenant == "false" {
 			t.Fatalf("let in with tenant %q", tenant)
 		}
-		if admin && !strings.Contains(scope, AdminScope) {
+		if admin && !slices.Contains(words, AdminScope) {
 			t.Fatalf("admin route without the scope: %q", scope)
+		}
+		// Each scope word is exact: nothing but the ASCII space separates,
+		// and brackets go only as a pair around the whole claim.
+		for _, w := range words {
+			if strings.Contains(w, " ") || w == "" {
+				t.Fatalf("scope word %q from %q", w, scope)
+			}
 		}
 	})
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -42,6 +43,13 @@ func TestScopes(t *testing.T) {
 		{"[openid billing:admin]", true},
 		{"billing:admin2", false},
 		{"", false},
+		// Only a matched pair of brackets around the whole claim goes, and
+		// only the ASCII space separates words.
+		{"billing:admin]", false},
+		{"[billing:admin", false},
+		{"billing:admin\u00a0x", false},
+		{"openid\tbilling:admin", false},
+		{"openid  billing:admin", true},
 	}
 	for _, tc := range tests {
 		c := &call{req: events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
@@ -63,6 +71,10 @@ func TestDecode(t *testing.T) {
 		code  billing.Code
 		field string
 	}{
+		{`{"TOTAL":1}`, false, billing.CodeInvalidRequest, "TOTAL"},
+		{`{"patient":{"Email":"a@b.co"}}`, false, billing.CodeInvalidRequest, "patient.Email"},
+		{`{"number":"1","number":"2"}`, false, billing.CodeInvalidRequest, "number"},
+		{"{\"number\":\"\xff\"}", false, billing.CodeInvalidRequest, "body"},
 		{`{"number":"1"}`, false, "", ""},
 		{`eyJudW1iZXIiOiIxIn0=`, true, "", ""},
 		{`not base64!`, true, billing.CodeInvalidRequest, "body"},
@@ -75,7 +87,7 @@ func TestDecode(t *testing.T) {
 		{`{"number":"` + strings.Repeat("x", MaxBodyBytes) + `"}`, false, billing.CodePayloadTooLarge, ""},
 	}
 	for _, tc := range tests {
-		c := &call{req: events.APIGatewayV2HTTPRequest{Body: tc.body, IsBase64Encoded: tc.b64}}
+		c := &call{req: events.APIGatewayV2HTTPRequest{Body: tc.body, IsBase64Encoded: tc.b64, Headers: jsonHeaders}}
 		var in billing.InvoiceInput
 		err := c.decode(&in)
 		if tc.code == "" {
@@ -87,6 +99,73 @@ func TestDecode(t *testing.T) {
 		var e *billing.Error
 		if err == nil || !asError(err, &e) || e.Code != tc.code || e.Field != tc.field {
 			t.Errorf("%.40q: %v, want %s %s", tc.body, err, tc.code, tc.field)
+		}
+	}
+}
+
+var jsonHeaders = map[string]string{"content-type": "application/json"}
+
+func TestContentType(t *testing.T) {
+	tests := []struct {
+		contentType string
+		ok          bool
+	}{
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JSON; charset=UTF-8", true},
+		{"", false},
+		{"text/xml", false},
+		{"text/plain", false},
+		{"application/json; charset=latin1", false},
+		{"application/x-www-form-urlencoded", false},
+	}
+	for _, tc := range tests {
+		c := &call{req: events.APIGatewayV2HTTPRequest{Body: `{"number":"1"}`, Headers: map[string]string{"content-type": tc.contentType}}}
+		var in billing.InvoiceInput
+		err := c.decode(&in)
+		if tc.ok != (err == nil) || (!tc.ok && billing.ErrorCode(err) != billing.CodeUnsupportedMediaType) {
+			t.Errorf("%q: %v", tc.contentType, err)
+		}
+	}
+}
+
+func TestTenantClaim(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"clinic-1", true}, {"", false}, {"null", false}, {"true", false}, {"false", false},
+		{"[a b]", false}, {"{}", false}, {"../x", false},
+	} {
+		c := &call{req: events.APIGatewayV2HTTPRequest{RequestContext: events.APIGatewayV2HTTPRequestContext{
+			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{
+				Claims: map[string]string{"billing_company_id": tc.value, "sub": "x"},
+			}},
+		}}}
+		err := c.authenticate(DefaultTenantClaim, tenantAccess)
+		if (err == nil) != tc.ok || (err != nil && billing.ErrorCode(err) != billing.CodeForbidden) {
+			t.Errorf("tenant %q: %v", tc.value, err)
+		}
+	}
+}
+
+func TestIfMatch(t *testing.T) {
+	for _, tc := range []struct {
+		header   string
+		given    bool
+		versions []int64
+		invalid  bool
+	}{
+		{"", false, nil, false},
+		{`"v3"`, true, []int64{3}, false},
+		{`"v3", "v4"`, true, []int64{3, 4}, false},
+		{`W/"v3"`, true, nil, false},
+		{`"3"`, true, nil, false},
+		{`*`, true, nil, true},
+	} {
+		p, err := ifMatch(tc.header)
+		if (err != nil) != tc.invalid || p.Given != tc.given || fmt.Sprint(p.Versions) != fmt.Sprint(tc.versions) {
+			t.Errorf("%q: %+v %v", tc.header, p, err)
 		}
 	}
 }

@@ -30,7 +30,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 	}
 	now := time.Now()
 	rec := &billing.IdempotentRequest{
-		Scope: c.tenant, Key: key, Hash: requestHash(c.req),
+		Scope: c.idempotencyScope(), Key: key, Hash: requestHash(c.req),
 		InProgressUntil: now.Add(defaultInProgress), ExpiresAt: now.Add(billing.IdempotencyRetention),
 	}
 	if dl, ok := ctx.Deadline(); ok {
@@ -58,7 +58,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 	// is done and a retry must not do it again.
 	done := context.WithoutCancel(ctx)
 	if resp.StatusCode >= 500 || resp.Headers["Retry-After"] != "" {
-		if err := a.idem.ReleaseRequest(done, c.tenant, key); err != nil {
+		if err := a.idem.ReleaseRequest(done, c.idempotencyScope(), key); err != nil {
 			a.log.WarnContext(ctx, "idempotency key not released", "error", err.Error())
 		}
 		return resp
@@ -107,4 +107,14 @@ func visibleASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// idempotencyScope is whose keys a request's key is among: its tenant's, or
+// the platform operators' for a platform token that names no tenant ("~"
+// is never in a company id).
+func (c *call) idempotencyScope() string {
+	if c.caller.Tenant == "" {
+		return "~platform"
+	}
+	return c.caller.Tenant
 }

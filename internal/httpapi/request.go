@@ -7,10 +7,12 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -27,10 +29,12 @@ const (
 // call is one request being served.
 type call struct {
 	req            events.APIGatewayV2HTTPRequest
-	tenant         string
+	caller         billing.Caller
 	idempotencyKey string
 	err            error
 	logAttrs       []slog.Attr
+	// header is added to the answer (ETag).
+	header map[string]string
 }
 
 func (c *call) pathParam(name string) string { return c.req.PathParameters[name] }
@@ -39,31 +43,66 @@ func (c *call) invoiceID() string            { return c.pathParam("invoiceId") }
 // authenticate reads the claims the JWT authorizer (API Gateway's, or the
 // local API's) verified and put in the request context. The tenant comes
 // from the token only, never from the path or the body.
+//
+// API Gateway passes every claim flattened to a string: a JSON array becomes
+// "[a b]", null "null", a boolean "true"/"false". A tenant claim that was not
+// a JSON string in the token therefore arrives as one of those renderings,
+// and is refused, as is anything off the id pattern.
 func (c *call) authenticate(tenantClaim string, need access) error {
 	auth := c.req.RequestContext.Authorizer
 	if auth == nil || auth.JWT == nil || len(auth.JWT.Claims) == 0 {
 		return billing.Errorf(billing.CodeUnauthorized, "a valid bearer token is required")
 	}
 	claims := auth.JWT.Claims
-	tenant := claims[tenantClaim]
-	if tenant == "" {
-		return billing.Errorf(billing.CodeForbidden, "the token does not name a billing company (claim %s)", tenantClaim)
+	words := scopeWords(claims["scope"])
+	words = append(words, auth.JWT.Scopes...)
+	c.caller = billing.Caller{Admin: slices.Contains(words, AdminScope), Platform: slices.Contains(words, PlatformScope)}
+	tenant, tenantErr := tenantOf(claims[tenantClaim], tenantClaim)
+	if need == adminAccess && c.caller.Platform {
+		// The platform's operators act on any company, with or without a
+		// tenant claim of their own.
+		if tenantErr == nil {
+			c.caller.Tenant = tenant
+		}
+		return nil
 	}
-	if !billing.ValidID(tenant) {
-		return billing.Errorf(billing.CodeForbidden, "the token's billing company id is not valid")
+	if tenantErr != nil {
+		return tenantErr
 	}
-	c.tenant = tenant
-	if need == adminAccess && !slices.Contains(scopes(claims["scope"], auth.JWT.Scopes), AdminScope) {
+	c.caller.Tenant = tenant
+	if need == adminAccess && !c.caller.Admin {
 		return billing.Errorf(billing.CodeForbidden, "this route needs the %s scope", AdminScope)
 	}
 	return nil
 }
 
-// scopes reads the space-separated scope claim. API Gateway renders a JSON
-// array claim as "[a b]", so brackets are dropped too.
-func scopes(claim string, extra []string) []string {
-	claim = strings.Trim(claim, "[]")
-	return append(strings.Fields(claim), extra...)
+// tenantOf checks the tenant claim's value as API Gateway passed it.
+func tenantOf(v, claim string) (string, error) {
+	switch {
+	case v == "":
+		return "", billing.Errorf(billing.CodeForbidden, "the token does not name a billing company (claim %s)", claim)
+	case v == "null" || v == "true" || v == "false" || strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{") || !billing.ValidID(v):
+		return "", billing.Errorf(billing.CodeForbidden, "the token's billing company id (claim %s) is not valid", claim)
+	}
+	return v, nil
+}
+
+// scopeWords reads the scope claim: space-separated words (RFC 8693
+// section 4.2), or API Gateway's rendering "[a b]" of a JSON array. Only the
+// ASCII space separates (a tab or a no-break space is part of a word, so
+// "billing:admin\u00a0x" is not billing:admin), and brackets are dropped only
+// as a pair around the whole value.
+func scopeWords(claim string) []string {
+	if len(claim) >= 2 && claim[0] == '[' && claim[len(claim)-1] == ']' {
+		claim = claim[1 : len(claim)-1]
+	}
+	var words []string
+	for _, w := range strings.Split(claim, " ") {
+		if w != "" {
+			words = append(words, w)
+		}
+	}
+	return words
 }
 
 // rawBody returns the body's bytes exactly as the client sent them (base64-
@@ -85,9 +124,15 @@ func (c *call) rawBody(max int) ([]byte, error) {
 	return body, nil
 }
 
-// decode reads the JSON body into dst: at most MaxBodyBytes, no unknown
-// fields, nothing after the value.
+// decode reads the JSON body into dst, strictly: Content-Type
+// application/json, valid UTF-8 (encoding/json would quietly turn broken
+// bytes into U+FFFD), at most MaxBodyBytes, field names exactly as the
+// contract writes them (encoding/json would take "TOTAL" for "total") and
+// each once, no unknown fields, nothing after the value.
 func (c *call) decode(dst any) error {
+	if err := checkContentType(c.req.Headers["content-type"]); err != nil {
+		return err
+	}
 	body, err := c.rawBody(MaxBodyBytes)
 	if err != nil {
 		return err
@@ -95,18 +140,105 @@ func (c *call) decode(dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return billing.Invalid("body", "a JSON request body is required")
 	}
+	if !utf8.Valid(body) {
+		return billing.Invalid("body", "the request body must be valid UTF-8")
+	}
+	if err := checkKeys(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
-		if strings.HasPrefix(err.Error(), "json: unknown field ") {
-			if path := unknownField(body, reflect.TypeOf(dst)); path != "" {
-				return billing.Invalid(path, "unknown field %q", path)
-			}
-		}
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return billing.Invalid("body", "the request body must hold one JSON object")
+	}
+	return nil
+}
+
+// checkContentType accepts application/json, with no charset or UTF-8.
+func checkContentType(ct string) error {
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return billing.Errorf(billing.CodeUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return billing.Errorf(billing.CodeUnsupportedMediaType, "the request body must be JSON in UTF-8 (charset=%s is not accepted)", cs)
+	}
+	return nil
+}
+
+// checkKeys walks the body's objects and refuses a key the destination type
+// has no field for, compared exactly, or a key given twice; it names the
+// key by its path ("patient.Email", "lines[0].tax"). Syntax and type errors
+// are left to the decoder, which names them as precisely.
+func checkKeys(body []byte, t reflect.Type) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return walkKeys(dec, t, "")
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
+		t = nil // a type that reads itself (OptionalString): any keys inside are its business
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	delim, ok := tok.(json.Delim)
+	if !ok {
+		return nil
+	}
+	join := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch delim {
+	case '{':
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return nil
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return billing.Invalid(join(key), "%q is given twice", join(key))
+			}
+			seen[key] = true
+			var ft reflect.Type
+			if t != nil && t.Kind() == reflect.Struct {
+				f, ok := jsonField(t, key)
+				if !ok {
+					return billing.Invalid(join(key), "unknown field %q (field names are case-sensitive)", join(key))
+				}
+				ft = f.Type
+			}
+			if err := walkKeys(dec, ft, join(key)); err != nil {
+				return err
+			}
+		}
+		_, _ = dec.Token()
+	case '[':
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := walkKeys(dec, et, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		_, _ = dec.Token()
 	}
 	return nil
 }
@@ -131,59 +263,7 @@ func jsonError(err error) error {
 	return billing.Invalid("body", "the request body is not valid JSON")
 }
 
-// unknownField finds the full path ("patient.ramq") of the first field in
-// body that the type has no place for; encoding/json names only the key.
-func unknownField(body []byte, t reflect.Type) string {
-	var v any
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	return walkUnknown(v, t, "")
-}
-
-func walkUnknown(v any, t reflect.Type, path string) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	switch v := v.(type) {
-	case map[string]any:
-		if t.Kind() != reflect.Struct {
-			return ""
-		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			f, ok := jsonField(t, k)
-			if !ok {
-				return join(k)
-			}
-			if p := walkUnknown(v[k], f.Type, join(k)); p != "" {
-				return p
-			}
-		}
-	case []any:
-		if t.Kind() != reflect.Slice {
-			return ""
-		}
-		for i, x := range v {
-			if p := walkUnknown(x, t.Elem(), path+"["+strconv.Itoa(i)+"]"); p != "" {
-				return p
-			}
-		}
-	}
-	return ""
-}
-
-// jsonField finds the struct field encoding/json would fill for key.
+// jsonField finds the struct field whose JSON name is exactly key.
 func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -191,7 +271,7 @@ func jsonField(t reflect.Type, key string) (reflect.StructField, bool) {
 		if name == "" {
 			name = f.Name
 		}
-		if name != "-" && strings.EqualFold(name, key) {
+		if name != "-" && name == key {
 			return f, true
 		}
 	}

@@ -24,6 +24,8 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.PutBillingCompany }},
 	{Method: "GET", Path: "/billing-companies/{companyId}", Function: "GetBillingCompanyFunction", Dir: "get-billing-company",
 		Handler: func(a *API) Handler { return a.GetBillingCompany }},
+	{Method: "POST", Path: "/billing-companies/{companyId}/stripe-onboarding", Function: "StartStripeOnboardingFunction", Dir: "start-stripe-onboarding",
+		Handler: func(a *API) Handler { return a.StartStripeOnboarding }},
 	{Method: "PUT", Path: "/invoices/{invoiceId}", Function: "PutInvoiceFunction", Dir: "put-invoice",
 		Handler: func(a *API) Handler { return a.PutInvoice }},
 	{Method: "GET", Path: "/invoices/{invoiceId}", Function: "GetInvoiceFunction", Dir: "get-invoice",

@@ -10,17 +10,18 @@ import (
 // so that storage and wire formats can change independently.
 
 type companyView struct {
-	ID              string           `json:"id"`
-	Name            string           `json:"name"`
-	ReplyToEmail    string           `json:"replyToEmail"`
-	DefaultLanguage billing.Language `json:"defaultLanguage"`
-	StripeAccountID *string          `json:"stripeAccountId"`
-	ChargesEnabled  *bool            `json:"chargesEnabled,omitempty"`
-	Country         *string          `json:"country,omitempty"`
-	DefaultCurrency *string          `json:"defaultCurrency,omitempty"`
-	Warnings        []string         `json:"warnings"`
-	CreatedAt       string           `json:"createdAt"`
-	UpdatedAt       string           `json:"updatedAt"`
+	ID               string           `json:"id"`
+	Name             string           `json:"name"`
+	ReplyToEmail     string           `json:"replyToEmail"`
+	DefaultLanguage  billing.Language `json:"defaultLanguage"`
+	StripeAccountID  *string          `json:"stripeAccountId"`
+	ChargesEnabled   *bool            `json:"chargesEnabled,omitempty"`
+	DetailsSubmitted *bool            `json:"detailsSubmitted,omitempty"`
+	Country          *string          `json:"country,omitempty"`
+	DefaultCurrency  *string          `json:"defaultCurrency,omitempty"`
+	Warnings         []string         `json:"warnings"`
+	CreatedAt        string           `json:"createdAt"`
+	UpdatedAt        string           `json:"updatedAt"`
 }
 
 func viewCompany(c *billing.Company) companyView {
@@ -28,33 +29,56 @@ func viewCompany(c *billing.Company) companyView {
 		ID: c.ID, Name: c.Name, ReplyToEmail: c.ReplyToEmail, DefaultLanguage: c.DefaultLanguage,
 		Warnings: c.Warnings(), CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
 	}
-	if c.Connected() {
+	if c.StripeAccountID != "" {
 		v.StripeAccountID = &c.StripeAccountID
-		if s := c.Stripe; s != nil {
-			v.ChargesEnabled, v.Country, v.DefaultCurrency = &s.ChargesEnabled, &s.Country, &s.DefaultCurrency
-		}
+	}
+	if s := c.Stripe; s != nil && c.StripeAccountID != "" {
+		v.ChargesEnabled, v.DetailsSubmitted, v.Country, v.DefaultCurrency = &s.ChargesEnabled, &s.DetailsSubmitted, &s.Country, &s.DefaultCurrency
 	}
 	return v
 }
 
+// onboardingView is the answer to POST /billing-companies/{id}/stripe-onboarding.
+type onboardingView struct {
+	URL       string `json:"url"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// webhookView is the answer to a Stripe delivery.
+type webhookView struct {
+	Received bool                 `json:"received"`
+	Outcome  billing.EventOutcome `json:"outcome"`
+	Reason   string               `json:"reason,omitempty"`
+}
+
 type invoiceView struct {
-	ID          string        `json:"id"`
-	Number      string        `json:"number"`
-	Currency    string        `json:"currency"`
-	Total       int64         `json:"total"`
-	BalanceDue  int64         `json:"balanceDue"`
-	IssuedOn    string        `json:"issuedOn"`
-	DueOn       *string       `json:"dueOn"`
-	Patient     patientView   `json:"patient"`
-	Lines       []lineView    `json:"lines"`
-	Status      string        `json:"status"`
-	Overpaid    int64         `json:"overpaid"`
-	PaymentLink *linkView     `json:"paymentLink"`
-	Links       []linkView    `json:"links"`
-	Emails      []emailView   `json:"emails"`
-	Payments    []paymentView `json:"payments"`
-	CreatedAt   string        `json:"createdAt"`
-	UpdatedAt   string        `json:"updatedAt"`
+	ID            string      `json:"id"`
+	Number        string      `json:"number"`
+	Currency      string      `json:"currency"`
+	Total         int64       `json:"total"`
+	BalanceDue    int64       `json:"balanceDue"`
+	IssuedOn      string      `json:"issuedOn"`
+	DueOn         *string     `json:"dueOn"`
+	Patient       patientView `json:"patient"`
+	Lines         []lineView  `json:"lines"`
+	Status        string      `json:"status"`
+	NetPaidOnline int64       `json:"netPaidOnline"`
+	Overpaid      int64       `json:"overpaid"`
+	PaymentLink   *linkView   `json:"paymentLink"`
+	// PaymentLinkBlocked says why no link can be made now (the error a
+	// link request would get), null when one can.
+	PaymentLinkBlocked *blockerView  `json:"paymentLinkBlocked"`
+	Links              []linkView    `json:"links"`
+	Emails             []emailView   `json:"emails"`
+	Payments           []paymentView `json:"payments"`
+	ETag               string        `json:"etag"`
+	CreatedAt          string        `json:"createdAt"`
+	UpdatedAt          string        `json:"updatedAt"`
+}
+
+type blockerView struct {
+	Code    billing.Code `json:"code"`
+	Message string       `json:"message"`
 }
 
 type patientView struct {
@@ -110,17 +134,23 @@ func viewLink(l *billing.Link) *linkView {
 	return v
 }
 
-func viewInvoice(inv *billing.Invoice) invoiceView {
+// viewInvoice is the invoice as the contract shows it; company (nil when
+// unknown) says whether a link can be made.
+func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 	v := invoiceView{
 		ID: inv.ID, Number: inv.Number, Currency: inv.Currency, Total: inv.Total, BalanceDue: inv.BalanceDue,
 		IssuedOn: inv.IssuedOn,
 		Patient:  patientView{Name: inv.Patient.Name, Email: inv.Patient.Email},
 		Lines:    make([]lineView, 0, len(inv.Lines)),
-		Status:   inv.Status(), Overpaid: inv.Overpaid, PaymentLink: viewLink(inv.ActiveLink()),
+		Status:   inv.Status(), NetPaidOnline: inv.NetPaidOnline(), Overpaid: inv.Overpaid, PaymentLink: viewLink(inv.ActiveLink()),
 		Payments:  make([]paymentView, 0, len(inv.Payments)),
 		Links:     make([]linkView, 0, len(inv.Links)),
 		Emails:    make([]emailView, 0, len(inv.Emails)),
+		ETag:      inv.ETag(),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
+	}
+	if b := billing.LinkBlocker(inv, company); b != nil {
+		v.PaymentLinkBlocked = &blockerView{Code: b.Code, Message: b.Message}
 	}
 	if inv.DueOn != "" {
 		v.DueOn = &inv.DueOn
@@ -159,18 +189,30 @@ func timestamp(t time.Time) string {
 }
 
 type paymentView struct {
-	PaymentIntentID string        `json:"paymentIntentId,omitempty"`
-	SessionID       string        `json:"sessionId,omitempty"`
-	PaymentLinkID   string        `json:"paymentLinkId,omitempty"`
-	Amount          int64         `json:"amount"`
-	Currency        string        `json:"currency"`
+	PaymentIntentID string `json:"paymentIntentId,omitempty"`
+	SessionID       string `json:"sessionId,omitempty"`
+	PaymentLinkID   string `json:"paymentLinkId,omitempty"`
+	Amount          int64  `json:"amount"`
+	Currency        string `json:"currency"`
+	// ChargedAmount and ChargedCurrency: what the patient was charged, when
+	// Stripe's Adaptive Pricing presented another currency.
+	ChargedAmount   int64         `json:"chargedAmount,omitempty"`
+	ChargedCurrency string        `json:"chargedCurrency,omitempty"`
 	Status          string        `json:"status"`
+	Reason          string        `json:"reason,omitempty"`
 	Refunded        int64         `json:"refunded"`
+	Refunds         []refundView  `json:"refunds"`
 	ViaInactiveLink bool          `json:"viaInactiveLink"`
 	Disputes        []disputeView `json:"disputes"`
 	RecordedAt      string        `json:"recordedAt"`
 	PaidAt          string        `json:"paidAt,omitempty"`
 	RefundedAt      string        `json:"refundedAt,omitempty"`
+}
+
+type refundView struct {
+	ID     string `json:"id"`
+	Amount int64  `json:"amount"`
+	Status string `json:"status"`
 }
 
 type disputeView struct {
@@ -183,12 +225,22 @@ type disputeView struct {
 func viewPayment(p *billing.Payment, linkIDs map[int]string) paymentView {
 	v := paymentView{
 		PaymentIntentID: p.PaymentIntentID, SessionID: p.SessionID, PaymentLinkID: p.LinkID, Amount: p.Amount,
-		Currency: p.Currency, Status: string(p.State), Refunded: p.Refunded, ViaInactiveLink: p.ViaInactiveLink,
+		Currency: p.Currency, Status: string(p.State), Refunded: p.Refunded(), ViaInactiveLink: p.ViaInactiveLink,
+		Refunds:  make([]refundView, 0, len(p.Refunds)),
 		Disputes: make([]disputeView, 0, len(p.Disputes)), RecordedAt: timestamp(p.RecordedAt),
 		PaidAt: timestamp(p.PaidAt), RefundedAt: timestamp(p.RefundedAt),
 	}
+	if p.Review != "" && p.State != billing.PaymentFailed {
+		v.Status, v.Reason = "needs_review", p.Review
+	}
+	if p.ChargedCurrency != "" && (p.ChargedCurrency != p.Currency || p.ChargedAmount != p.Amount) {
+		v.ChargedAmount, v.ChargedCurrency = p.ChargedAmount, p.ChargedCurrency
+	}
 	if v.PaymentLinkID == "" {
 		v.PaymentLinkID = linkIDs[p.LinkGeneration]
+	}
+	for _, r := range p.Refunds {
+		v.Refunds = append(v.Refunds, refundView{ID: r.ID, Amount: r.Amount, Status: string(r.Status)})
 	}
 	for _, d := range p.Disputes {
 		v.Disputes = append(v.Disputes, disputeView{ID: d.ID, Amount: d.Amount, Status: d.Status, Open: d.Open()})
@@ -209,11 +261,14 @@ type feedEntryView struct {
 	InvoiceID       string   `json:"invoiceId"`
 	Kind            string   `json:"kind"`
 	Amount          int64    `json:"amount"`
+	NetChange       int64    `json:"netChange"`
 	Currency        string   `json:"currency"`
 	BalanceDue      int64    `json:"balanceDue"`
 	Overpaid        int64    `json:"overpaid"`
 	Status          string   `json:"status"`
 	PaymentIntentID string   `json:"paymentIntentId,omitempty"`
+	RefundID        string   `json:"refundId,omitempty"`
+	Reason          string   `json:"reason,omitempty"`
 	DisputeID       string   `json:"disputeId,omitempty"`
 	DisputeStatus   string   `json:"disputeStatus,omitempty"`
 	EventID         string   `json:"eventId"`
@@ -229,8 +284,9 @@ func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
 		}
 		v.Payments = append(v.Payments, feedEntryView{
 			Cursor: billing.EncodeCursor(e.Seq), RecordedAt: timestamp(e.RecordedAt), InvoiceID: e.InvoiceID,
-			Kind: e.Kind, Amount: e.Amount, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
-			Status: e.Status, PaymentIntentID: e.PaymentIntentID, DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
+			Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
+			Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
+			DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
 			EventID: e.EventID, Flags: flags,
 		})
 	}

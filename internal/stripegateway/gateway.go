@@ -14,6 +14,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/account"
+	"github.com/stripe/stripe-go/v76/accountlink"
 	"github.com/stripe/stripe-go/v76/paymentlink"
 	"github.com/stripe/stripe-go/v76/price"
 
@@ -49,6 +50,11 @@ type Config struct {
 	// connection or a 409/429/5xx that Stripe marks retryable. Retries of a
 	// POST reuse its idempotency key, so they never duplicate an object.
 	MaxNetworkRetries int64
+	// OnboardingRefreshURL and OnboardingReturnURL are where Stripe's
+	// onboarding sends the clinic's admin back (Account Links): the front
+	// end's pages that ask for a new link, and that say onboarding is done.
+	OnboardingRefreshURL string
+	OnboardingReturnURL  string
 }
 
 // RequestTimeout bounds one HTTP attempt; the request's context bounds the
@@ -57,8 +63,9 @@ const RequestTimeout = 8 * time.Second
 
 // Gateway implements billing.PaymentProvider.
 type Gateway struct {
-	backend stripe.Backend
-	keys    KeySource
+	backend    stripe.Backend
+	keys       KeySource
+	onboarding [2]string // refresh and return URLs
 	// Checkpoint, when set, is called after each Stripe call (Step*), so a
 	// test harness can stop a request between two of them.
 	Checkpoint func(ctx context.Context, step string)
@@ -96,7 +103,8 @@ func New(cfg Config) *Gateway {
 	if cfg.BaseURL != "" {
 		bc.URL = stripe.String(cfg.BaseURL)
 	}
-	return &Gateway{backend: stripe.GetBackendWithConfig(stripe.APIBackend, bc), keys: cfg.Keys}
+	return &Gateway{backend: stripe.GetBackendWithConfig(stripe.APIBackend, bc), keys: cfg.Keys,
+		onboarding: [2]string{cfg.OnboardingRefreshURL, cfg.OnboardingReturnURL}}
 }
 
 // withKey runs call with the platform's key; if Stripe refuses the key
@@ -141,10 +149,11 @@ func (g *Gateway) Account(ctx context.Context, accountID string) (*billing.Strip
 
 func accountStatus(a *stripe.Account) *billing.StripeAccount {
 	s := &billing.StripeAccount{
-		ChargesEnabled:  a.ChargesEnabled,
-		Country:         a.Country,
-		DefaultCurrency: string(a.DefaultCurrency),
-		Warnings:        []string{},
+		ChargesEnabled:   a.ChargesEnabled,
+		DetailsSubmitted: a.DetailsSubmitted,
+		Country:          a.Country,
+		DefaultCurrency:  string(a.DefaultCurrency),
+		Warnings:         []string{},
 	}
 	if !a.ChargesEnabled {
 		s.Warnings = append(s.Warnings, billing.WarningChargesNotEnabled)
@@ -160,6 +169,54 @@ func accountStatus(a *stripe.Account) *billing.StripeAccount {
 		}
 	}
 	return s
+}
+
+// CreateAccount implements billing.PaymentProvider: a Standard connected
+// account (the clinic owns it and sees its own Dashboard, as when it
+// connects an existing one), created on the platform, in Canada, with the
+// company's id in its metadata.
+func (g *Gateway) CreateAccount(ctx context.Context, a billing.NewAccount) (string, *billing.StripeAccount, error) {
+	p := &stripe.AccountParams{
+		Type:            stripe.String(string(stripe.AccountTypeStandard)),
+		Country:         stripe.String("CA"),
+		DefaultCurrency: stripe.String(string(stripe.CurrencyCAD)),
+		Email:           stripe.String(a.Email),
+	}
+	p.Context = ctx
+	p.AddMetadata(billing.MetaCompanyID, a.CompanyID)
+	p.SetIdempotencyKey(a.IdempotencyKey)
+	var acct *stripe.Account
+	err := g.withKey(ctx, func(k string) (err error) {
+		acct, err = (&account.Client{B: g.backend, Key: k}).New(p)
+		return err
+	})
+	if err != nil {
+		return "", nil, providerError("create account", err)
+	}
+	return acct.ID, accountStatus(acct), nil
+}
+
+// OnboardingLink implements billing.PaymentProvider.
+func (g *Gateway) OnboardingLink(ctx context.Context, accountID string) (*billing.OnboardingLink, error) {
+	if g.onboarding[0] == "" || g.onboarding[1] == "" {
+		return nil, &billing.Error{Code: billing.CodeInternal, Message: "internal error", Err: errors.New("onboarding refresh and return URLs are not configured")}
+	}
+	p := &stripe.AccountLinkParams{
+		Account:    stripe.String(accountID),
+		Type:       stripe.String(string(stripe.AccountLinkTypeAccountOnboarding)),
+		RefreshURL: stripe.String(g.onboarding[0]),
+		ReturnURL:  stripe.String(g.onboarding[1]),
+	}
+	p.Context = ctx
+	var l *stripe.AccountLink
+	err := g.withKey(ctx, func(k string) (err error) {
+		l, err = (&accountlink.Client{B: g.backend, Key: k}).New(p)
+		return err
+	})
+	if err != nil {
+		return nil, providerError("create account link", err)
+	}
+	return &billing.OnboardingLink{URL: l.URL, ExpiresAt: time.Unix(l.ExpiresAt, 0).UTC()}, nil
 }
 
 // CreateLink implements billing.PaymentProvider: a Price for exactly the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -56,6 +57,7 @@ func NewWebhookReader(secrets SecretSource) *WebhookReader {
 const (
 	RejectSignature  = "bad_signature"
 	RejectStale      = "stale_timestamp"
+	RejectFuture     = "future_timestamp"
 	RejectMalformed  = "malformed_event"
 	RejectAPIVersion = "api_version_mismatch"
 )
@@ -79,7 +81,7 @@ func reject(code billing.Code, reason, msg string, cause error) error {
 
 // Read verifies payload against the Stripe-Signature header and returns the
 // event. It reads the body only after the signature checks out.
-func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature string) (*billing.PaymentEvent, error) {
+func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature string) (*billing.WebhookEvent, error) {
 	secret, err := r.secrets.WebhookSecret(ctx)
 	if err != nil {
 		return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the webhook's signing secret could not be loaded", RetryAfter: time.Second, Err: err}
@@ -98,6 +100,11 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 		}
 		return nil, reject(billing.CodeInvalidSignature, RejectSignature, "the Stripe-Signature header does not match the body", err)
 	}
+	// stripe-go refuses a timestamp too far in the past only; one too far
+	// in the future is as suspect (a captured signature made to last).
+	if at, ok := signedAt(signature); ok && at.After(time.Now().Add(r.tolerance)) {
+		return nil, reject(billing.CodeInvalidSignature, RejectFuture, "the signature's timestamp is in the future", errors.New(at.String()))
+	}
 	var ev stripe.Event
 	if err := json.Unmarshal(payload, &ev); err != nil || ev.ID == "" || ev.Data == nil {
 		return nil, reject(billing.CodeInvalidEvent, RejectMalformed, "the body is not a Stripe event", err)
@@ -107,14 +114,18 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 			fmt.Sprintf("events must use Stripe API version %s (got %q): create the webhook endpoint with that version", stripe.APIVersion, ev.APIVersion),
 			errors.New(ev.APIVersion))
 	}
-	out := &billing.PaymentEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
+	out := &billing.WebhookEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
 	switch out.Type {
 	case billing.EventCheckoutCompleted, billing.EventAsyncSucceeded, billing.EventAsyncFailed:
 		err = readSession(ev.Data.Raw, out)
 	case billing.EventChargeRefunded:
 		err = readCharge(ev.Data.Raw, out)
+	case billing.EventChargeRefundUpdated:
+		err = readRefund(ev.Data.Raw, out)
 	case billing.EventDisputeCreated, billing.EventDisputeUpdated, billing.EventDisputeClosed:
 		err = readDispute(ev.Data.Raw, out)
+	case billing.EventAccountUpdated:
+		err = readAccount(ev.Data.Raw, out)
 	}
 	if err != nil {
 		return nil, reject(billing.CodeInvalidEvent, RejectMalformed, "the event's object is not what its type says", err)
@@ -122,7 +133,7 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 	return out, nil
 }
 
-func readSession(raw json.RawMessage, out *billing.PaymentEvent) error {
+func readSession(raw json.RawMessage, out *billing.WebhookEvent) error {
 	var s stripe.CheckoutSession
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
@@ -135,6 +146,11 @@ func readSession(raw json.RawMessage, out *billing.PaymentEvent) error {
 	out.Generation, _ = strconv.Atoi(s.Metadata[billing.MetaGeneration])
 	f := &out.Facts
 	f.SessionID, f.Amount, f.Currency = s.ID, s.AmountTotal, string(s.Currency)
+	if cc := s.CurrencyConversion; cc != nil {
+		// Adaptive Pricing: the patient paid in their own currency; what
+		// counts toward the invoice is the source amount and currency.
+		f.SourceAmount, f.SourceCurrency = cc.AmountTotal, string(cc.SourceCurrency)
+	}
 	if s.PaymentIntent != nil {
 		f.PaymentIntentID = s.PaymentIntent.ID
 	}
@@ -152,7 +168,7 @@ func readSession(raw json.RawMessage, out *billing.PaymentEvent) error {
 	return nil
 }
 
-func readCharge(raw json.RawMessage, out *billing.PaymentEvent) error {
+func readCharge(raw json.RawMessage, out *billing.WebhookEvent) error {
 	var c stripe.Charge
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return err
@@ -169,11 +185,60 @@ func readCharge(raw json.RawMessage, out *billing.PaymentEvent) error {
 		f.State = billing.PaymentSucceeded // a refunded charge was paid first
 	}
 	refunded := c.AmountRefunded
-	f.Refunded = &refunded
+	f.ChargeRefunded = &refunded
 	return nil
 }
 
-func readDispute(raw json.RawMessage, out *billing.PaymentEvent) error {
+func readRefund(raw json.RawMessage, out *billing.WebhookEvent) error {
+	var r stripe.Refund
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return err
+	}
+	if r.ID == "" {
+		return errors.New("no refund id")
+	}
+	f := &out.Facts
+	f.Currency = string(r.Currency)
+	if r.Charge != nil {
+		f.ChargeID = r.Charge.ID
+	}
+	if r.PaymentIntent != nil {
+		f.PaymentIntentID = r.PaymentIntent.ID
+	}
+	f.Refund = &billing.Refund{ID: r.ID, Amount: r.Amount, Status: billing.RefundStatus(r.Status), CreatedAt: time.Unix(r.Created, 0).UTC()}
+	return nil
+}
+
+func readAccount(raw json.RawMessage, out *billing.WebhookEvent) error {
+	var a stripe.Account
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return err
+	}
+	if a.ID == "" {
+		return errors.New("no account id")
+	}
+	if out.AccountID != "" && a.ID != out.AccountID {
+		return fmt.Errorf("account.updated about %s sent for %s", a.ID, out.AccountID)
+	}
+	out.Account = accountStatus(&a)
+	return nil
+}
+
+// signedAt reads the timestamp (t=) of a Stripe-Signature header.
+func signedAt(header string) (time.Time, bool) {
+	for _, part := range strings.Split(header, ",") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			return time.Unix(n, 0), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func readDispute(raw json.RawMessage, out *billing.WebhookEvent) error {
 	var d stripe.Dispute
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return err

@@ -37,6 +37,9 @@ const (
 	EnvStripeSecretARN     = "STRIPE_SECRET_ARN"
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+	// Where Stripe's onboarding sends a clinic's admin back (Account Links).
+	EnvOnboardingRefreshURL = "STRIPE_ONBOARDING_REFRESH_URL"
+	EnvOnboardingReturnURL  = "STRIPE_ONBOARDING_RETURN_URL"
 
 	// Local runs only (make dev, tests): the secrets themselves and the
 	// stand-in servers' addresses.
@@ -55,6 +58,7 @@ var Reads = map[string][]string{
 	"wiring.Store":          {EnvTableName},
 	"wiring.HTTP":           {EnvTenantClaim},
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
+	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
 }
 

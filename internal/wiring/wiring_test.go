@@ -60,6 +60,10 @@ func TestReads(t *testing.T) {
 			_, err := stripewire.Payments(env, stripewire.NewSecrets(cfg, recording{}.env))
 			return err
 		},
+		"stripewire.Onboarding": func(env wiring.Env) error {
+			_, err := stripewire.Onboarding(env, stripewire.NewSecrets(cfg, recording{}.env))
+			return err
+		},
 		"mailwire.Mailer": func(env wiring.Env) error { _, err := mailwire.Mailer(cfg, env); return err },
 	}
 	for name, build := range builders {

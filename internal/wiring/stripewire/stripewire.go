@@ -61,20 +61,45 @@ func nonEmpty(v, name string) (string, error) {
 
 // Payments builds the Stripe gateway.
 func Payments(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
+	cfg, err := config(env, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return stripegateway.New(cfg), nil
+}
+
+// Onboarding builds the Stripe gateway of the function that starts a
+// clinic's onboarding: Payments, plus the pages Stripe sends the clinic's
+// admin back to.
+func Onboarding(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
+	cfg, err := config(env, secrets)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.OnboardingRefreshURL, err = env.Require(wiring.EnvOnboardingRefreshURL); err != nil {
+		return nil, err
+	}
+	if cfg.OnboardingReturnURL, err = env.Require(wiring.EnvOnboardingReturnURL); err != nil {
+		return nil, err
+	}
+	return stripegateway.New(cfg), nil
+}
+
+func config(env wiring.Env, secrets Secrets) (stripegateway.Config, error) {
 	retries := int64(2)
 	if v := env(wiring.EnvStripeMaxRetries); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("setting %s must be a whole number", wiring.EnvStripeMaxRetries)
+			return stripegateway.Config{}, fmt.Errorf("setting %s must be a whole number", wiring.EnvStripeMaxRetries)
 		}
 		retries = n
 	}
-	return stripegateway.New(stripegateway.Config{
+	return stripegateway.Config{
 		Keys:              secrets,
 		BaseURL:           env(wiring.EnvStripeAPIBase),
 		HTTPClient:        &http.Client{Timeout: stripegateway.RequestTimeout, Transport: observe.Transport(observe.Stripe, nil)},
 		MaxNetworkRetries: retries,
-	}), nil
+	}, nil
 }
 
 // Webhooks builds the reader of Stripe webhook deliveries.

@@ -1,0 +1,23 @@
+// Command start-stripe-onboarding is the Lambda function behind POST /billing-companies/{companyId}/stripe-onboarding.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/stripewire"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	payments := wiring.Must(stripewire.Onboarding(env, stripewire.NewSecrets(awsCfg, env)))
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Metrics: observe.Metrics{}})
+	api := httpapi.New(svc, wiring.HTTP(env, log, store))
+	lambda.Start(api.StartStripeOnboarding)
+}

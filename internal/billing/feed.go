@@ -1,0 +1,210 @@
+package billing
+
+import (
+	"context"
+	"encoding/base64"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Feed entry kinds: every change to the money of an invoice.
+const (
+	KindPaymentProcessing  = "payment_processing"
+	KindPaymentSucceeded   = "payment_succeeded"
+	KindPaymentFailed      = "payment_failed"
+	KindPaymentNeedsReview = "payment_needs_review"
+	KindRefund             = "refund"
+	KindRefundReversed     = "refund_reversed" // a refund failed or was canceled: the money is the clinic's again
+	KindDisputeOpened      = "dispute_opened"
+	KindDisputeUpdated     = "dispute_updated"
+	KindDisputeClosed      = "dispute_closed"
+)
+
+// Flags on feed entries that ask staff to act.
+const (
+	FlagOverpaid        = "overpaid"          // the invoice now holds a credit to refund
+	FlagViaInactiveLink = "via_inactive_link" // paid through a replaced or removed link
+	FlagNeedsReview     = "needs_review"      // about a payment that does not count toward the invoice
+)
+
+// FeedEntry is one change to the money of an invoice, in the order the
+// tenant's changes were recorded. The billing module reads these to keep its
+// own balance in step.
+type FeedEntry struct {
+	// Seq is the entry's place in the tenant's feed, given by the store.
+	Seq        int64
+	RecordedAt time.Time
+	InvoiceID  string
+	Kind       string
+	// Amount is what the entry is about (a payment, a refund, a dispute),
+	// in Currency. NetChange is the change it made to the money the invoice
+	// received online (netPaidOnline), signed: the NetChange of an
+	// invoice's entries add up to what it received. For entries that move
+	// money, Amount is NetChange without its sign.
+	Amount          int64
+	NetChange       int64
+	Currency        string
+	BalanceDue      int64
+	Overpaid        int64
+	Status          string
+	PaymentIntentID string
+	RefundID        string
+	DisputeID       string
+	DisputeStatus   string
+	Reason          string
+	EventID         string
+	Flags           []string
+}
+
+// changes lists the feed entries for the difference between before and
+// after (the same payment, before and after a merge). Money entries are
+// measured as differences of running totals in a fixed order (payment, then
+// refunds, then disputes), so their NetChange add up exactly to
+// after.netPaid() - before.netPaid(), rounding included.
+func changes(before, after *Payment) []FeedEntry {
+	var out []FeedEntry
+	add := func(kind string, amount, net int64) *FeedEntry {
+		out = append(out, FeedEntry{Kind: kind, Amount: amount, NetChange: net, PaymentIntentID: after.PaymentIntentID, Currency: after.Currency})
+		return &out[len(out)-1]
+	}
+	// taken is what refunds and lost disputes took back, in the invoice's
+	// currency, for given totals in the charged currency.
+	taken := func(refunded, lost int64) int64 { return after.inInvoiceCurrency(refunded + lost) }
+	r0, l0, r1, l1 := before.refunded(), before.lost(), after.refunded(), after.lost()
+
+	switch {
+	case after.Review != "" && after.State != PaymentFailed && (before.Review == "" || before.State == "" || before.State == PaymentFailed):
+		// Told once, when the payment first stands as taken.
+		e := add(KindPaymentNeedsReview, after.Amount, 0)
+		e.Reason, e.Flags = after.Review, []string{FlagNeedsReview}
+	case after.State != before.State && after.Review == "":
+		switch after.State {
+		case PaymentProcessing:
+			add(KindPaymentProcessing, after.Amount, 0)
+		case PaymentFailed:
+			add(KindPaymentFailed, after.Amount, 0)
+		case PaymentSucceeded:
+			net := after.Amount - taken(r0, l0)
+			add(KindPaymentSucceeded, after.Amount, net)
+		}
+	}
+	counted := after.counts()
+	if r1 != r0 {
+		net := int64(0)
+		if counted {
+			net = taken(r0, l0) - taken(r1, l0)
+		}
+		kind := KindRefund
+		if r1 < r0 {
+			kind = KindRefundReversed
+		}
+		amount := net
+		if !counted {
+			amount = r1 - r0 // a payment under review: its own currency's figure
+		}
+		e := add(kind, abs(amount), net)
+		if !counted {
+			e.Currency, e.Flags = after.ChargedCurrency, []string{FlagNeedsReview}
+		}
+		for _, r := range after.Refunds {
+			i := slices.IndexFunc(before.Refunds, func(x Refund) bool { return x.ID == r.ID })
+			if i < 0 || before.Refunds[i].Status != r.Status {
+				e.RefundID = r.ID
+			}
+		}
+	}
+	for _, d := range after.Disputes {
+		i := slices.IndexFunc(before.Disputes, func(x Dispute) bool { return x.ID == d.ID })
+		kind := ""
+		switch {
+		case i < 0 && d.Open():
+			kind = KindDisputeOpened
+		case i < 0 || (before.Disputes[i].Open() && !d.Open()):
+			kind = KindDisputeClosed
+		case before.Disputes[i].Status != d.Status:
+			kind = KindDisputeUpdated
+		}
+		if kind == "" {
+			continue
+		}
+		net := int64(0)
+		if counted && d.Lost() && l1 != l0 {
+			net = taken(r1, l0) - taken(r1, l1)
+		}
+		amount := d.Amount
+		if net != 0 {
+			amount = -net
+		}
+		e := add(kind, amount, net)
+		e.DisputeID, e.DisputeStatus = d.ID, d.Status
+		if !counted {
+			e.Currency, e.Flags = after.ChargedCurrency, []string{FlagNeedsReview}
+		}
+	}
+	return out
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// Feed page sizes.
+const (
+	DefaultFeedPage = 50
+	MaxFeedPage     = 100
+)
+
+// ListPayments returns the tenant's feed after the cursor (from the start
+// when it is empty), the cursor to continue from, and whether more entries
+// are already there.
+func (s *Service) ListPayments(ctx context.Context, tenant, cursor string, limit int) ([]FeedEntry, string, bool, error) {
+	after, err := decodeCursor(cursor)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if limit == 0 {
+		limit = DefaultFeedPage
+	}
+	if limit < 1 || limit > MaxFeedPage {
+		return nil, "", false, Invalid("limit", "limit must be between 1 and %d", MaxFeedPage)
+	}
+	entries, more, err := s.store.ListFeed(ctx, tenant, after, limit)
+	if err != nil {
+		return nil, "", false, storeError("list feed", err)
+	}
+	next := cursor
+	if len(entries) > 0 {
+		next = EncodeCursor(entries[len(entries)-1].Seq)
+	}
+	return entries, next, more, nil
+}
+
+// EncodeCursor makes the opaque cursor that continues after seq.
+func EncodeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("feed.v1." + strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	bad := Invalid("after", "after must be a cursor returned by this API")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, bad
+	}
+	n, ok := strings.CutPrefix(string(raw), "feed.v1.")
+	if !ok {
+		return 0, bad
+	}
+	seq, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || seq < 0 {
+		return 0, bad
+	}
+	return seq, nil
+}
