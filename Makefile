@@ -18,6 +18,7 @@ DYNAMODB   := $(TOOLS)/dynamodb-$(DYNAMODB_SIMULATOR_VERSION)/DynamoDBLocal.jar
 STRIPE_MOCK := $(TOOLS_BIN)/stripe-mock-$(STRIPE_MOCK_VERSION)
 SES_LOCAL  := $(TOOLS)/ses-$(SES_LOCAL_VERSION)/node_modules/aws-ses-v2-local/dist/cli.js
 LAMBDA_RIE := $(TOOLS_BIN)/aws-lambda-rie-$(LAMBDA_RIE_VERSION)
+LOOPBACK   := $(TOOLS)/lib/loopback.so
 
 export CLINICPAY_TOOLS := $(TOOLS)
 
@@ -41,7 +42,7 @@ help:
 # ---- tools -----------------------------------------------------------------
 
 .PHONY: tools java
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE)
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) loopback
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
@@ -65,6 +66,16 @@ $(SES_LOCAL):
 	@mkdir -p $(TOOLS)/ses-$(SES_LOCAL_VERSION)
 	cd $(TOOLS)/ses-$(SES_LOCAL_VERSION) && echo '{"private":true}' > package.json && \
 	  npm install --silent --no-audit --no-fund aws-ses-v2-local@$(SES_LOCAL_VERSION)
+
+# DynamoDB Local can't be told which address to listen on; this preloaded
+# shim keeps it on 127.0.0.1 (without a C compiler it listens on all
+# interfaces, on a random port, and make dev says so).
+.PHONY: loopback
+loopback: $(LOOPBACK)
+$(LOOPBACK): infra/loopback/loopback.c
+	@mkdir -p $(dir $@)
+	@if command -v cc >/dev/null 2>&1; then cc -shared -fPIC -O2 -o $@ $< -ldl; \
+	  else echo "no C compiler: DynamoDB Local will listen on every interface"; fi
 
 $(LAMBDA_RIE):
 	@mkdir -p $(TOOLS_BIN) $(TOOLS)/gobin
@@ -94,7 +105,8 @@ FUZZ_TARGETS := \
 	./infra/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
 	./internal/sesmailer:FuzzBuildMIME \
-	./internal/billing:FuzzRenderersMatchTemplates
+	./internal/billing:FuzzRenderersMatchTemplates \
+	./internal/e2e:FuzzInvoiceModel
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:

@@ -16,6 +16,7 @@ require (
 	github.com/stripe/stripe-go/v76 v76.25.0
 	golang.org/x/net v0.62.0
 	gopkg.in/yaml.v3 v3.0.1
+	pgregory.net/rapid v1.3.0
 )
 
 require (

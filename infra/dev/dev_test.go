@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +17,43 @@ import (
 
 	"github.com/clinicpay/payments/infra/localstack"
 )
+
+// servers are the local servers' addresses in the ready line.
+var servers = regexp.MustCompile(`https?://(?:localhost|127\.0\.0\.1):(\d+)`)
+
+// listeningOn reads the kernel's table of listening TCP sockets for the
+// local addresses a port is bound to ("0100007F" is 127.0.0.1).
+func listeningOn(t *testing.T, port string) []string {
+	t.Helper()
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(":%04X", p)
+	var addrs []string
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 3 && f[3] == "0A" && strings.HasSuffix(f[1], want) { // 0A: LISTEN
+				addrs = append(addrs, strings.TrimSuffix(f[1], want))
+			}
+		}
+	}
+	return addrs
+}
+
+// loopback reports 127.0.0.1, ::1 or ::ffff:127.0.0.1 as /proc writes them.
+func loopback(hexAddr string) bool {
+	switch hexAddr {
+	case "0100007F", "00000000000000000000000001000000", "0000000000000000FFFF00000100007F":
+		return true
+	}
+	return false
+}
 
 // assignment is a shell variable the ready output sets (TOKEN=…).
 var assignment = regexp.MustCompile(`^([A-Z_]+)=(\S+)$`)
@@ -51,6 +90,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 
 	vars := map[string]string{}
 	var curls []string
+	ready := ""
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -60,6 +100,9 @@ func TestDevAnswersItsExamples(t *testing.T) {
 		}
 		if strings.HasPrefix(line, "curl ") {
 			curls = append(curls, line)
+		}
+		if strings.HasPrefix(line, "ready:") {
+			ready = line
 		}
 		if strings.HasPrefix(line, "Ctrl-C stops everything") {
 			break
@@ -72,6 +115,12 @@ func TestDevAnswersItsExamples(t *testing.T) {
 		for sc.Scan() {
 		}
 	}()
+	// Every server listens on the loopback address only.
+	for _, port := range servers.FindAllStringSubmatch(ready, -1) {
+		if addrs := listeningOn(t, port[1]); len(addrs) == 0 || slices.ContainsFunc(addrs, func(a string) bool { return !loopback(a) }) {
+			t.Fatalf("port %s listens on %v", port[1], addrs)
+		}
+	}
 	status := regexp.MustCompile(`HTTP_STATUS:(\d{3})$`)
 	for _, c := range curls {
 		sh := exec.Command("bash", "-c", c+` -w 'HTTP_STATUS:%{http_code}'`)

@@ -36,10 +36,17 @@ func run() error {
 	if port == "" {
 		port = "3000"
 	}
+	// Loopback only, unless HOST opens it on purpose (HOST=0.0.0.0): the
+	// dev API takes tokens signed with a published secret. The servers it
+	// starts stay on 127.0.0.1 whatever HOST says.
+	host := os.Getenv("HOST")
+	if host == "" {
+		host = "127.0.0.1"
+	}
 	// Fail before starting anything if the API's port is taken.
-	ln, err := net.Listen("tcp", ":"+port)
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
 	if err != nil {
-		return fmt.Errorf("port %s is taken (set PORT to use another): %w", port, err)
+		return fmt.Errorf("%s:%s is taken (set PORT to use another): %w", host, port, err)
 	}
 
 	tools, err := localstack.FindTools()

@@ -68,6 +68,16 @@ func (t Tools) SESLocal() string {
 	return filepath.Join(t.Dir, "ses-"+SESLocalVersion, "node_modules", "aws-ses-v2-local", "dist", "cli.js")
 }
 
+// Loopback is the shim that keeps DynamoDB Local on 127.0.0.1 (see
+// infra/loopback); "" when it was not built (no C compiler).
+func (t Tools) Loopback() string {
+	p := filepath.Join(t.Dir, "lib", "loopback.so")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
 // LambdaRIE is the Lambda runtime interface emulator binary.
 func (t Tools) LambdaRIE() string {
 	return filepath.Join(t.Dir, "bin", "aws-lambda-rie-"+LambdaRIEVersion)
@@ -111,9 +121,12 @@ func FreePort() (int, error) {
 
 // start runs a command in its own process group (so Stop ends its children
 // too, and it dies with the parent) and waits until ready says yes.
-func start(ctx context.Context, name, url string, ready func(context.Context, string) bool, dir string, argv ...string) (*Server, error) {
+func start(ctx context.Context, name, url string, ready func(context.Context, string) bool, dir string, env []string, argv ...string) (*Server, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logs := &Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -161,16 +174,36 @@ func answers(path string, ok func(int) bool, header ...string) func(context.Cont
 	}
 }
 
-// StartDynamoDB starts DynamoDB Local, in memory.
+// StartDynamoDB starts DynamoDB Local, in memory, on 127.0.0.1 (through
+// the loopback shim, when it was built).
 func StartDynamoDB(ctx context.Context, t Tools) (*Server, error) {
-	return retryPort(func(port int) (*Server, error) {
-		jar := t.DynamoDBJar()
-		dir := filepath.Dir(jar)
-		return start(ctx, "DynamoDB Local", "http://127.0.0.1:"+strconv.Itoa(port),
-			answers("/", func(int) bool { return true }), dir,
-			"java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar,
-			"-inMemory", "-port", strconv.Itoa(port))
-	})
+	return startDynamoDB(ctx, t, "-inMemory")
+}
+
+// StartDynamoDBAt is StartDynamoDB keeping its data in dir (make dev), on
+// port when it is not 0.
+func StartDynamoDBAt(ctx context.Context, t Tools, dir string, port int) (*Server, error) {
+	if port != 0 {
+		return startDynamoDBOn(ctx, t, port, "-dbPath", dir)
+	}
+	return startDynamoDB(ctx, t, "-dbPath", dir)
+}
+
+func startDynamoDB(ctx context.Context, t Tools, storage ...string) (*Server, error) {
+	return retryPort(func(port int) (*Server, error) { return startDynamoDBOn(ctx, t, port, storage...) })
+}
+
+func startDynamoDBOn(ctx context.Context, t Tools, port int, storage ...string) (*Server, error) {
+	jar := t.DynamoDBJar()
+	dir := filepath.Dir(jar)
+	var env []string
+	if shim := t.Loopback(); shim != "" {
+		env = []string{"LD_PRELOAD=" + shim}
+	}
+	argv := []string{"java", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"), "-jar", jar,
+		"-port", strconv.Itoa(port), "-disableTelemetry"}
+	return start(ctx, "DynamoDB Local", "http://127.0.0.1:"+strconv.Itoa(port),
+		answers("/", func(int) bool { return true }), dir, env, append(argv, storage...)...)
 }
 
 // StripeMockKey is the API key used against stripe-mock (any sk_test_ key).
@@ -179,9 +212,12 @@ const StripeMockKey = "sk_test_local"
 // StartStripeMock starts stripe-mock (HTTP only).
 func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
 	return retryPort(func(port int) (*Server, error) {
+		// Given an HTTP address, stripe-mock also serves HTTPS on [::]:12112
+		// unless told where, and also listens on $PORT when it is set (make
+		// dev's own): HTTPS goes to a free loopback port, PORT is cleared.
 		return start(ctx, "stripe-mock", "http://127.0.0.1:"+strconv.Itoa(port),
-			answers("/v1/accounts/acct_ready", func(s int) bool { return s == 200 }, "Authorization", "Bearer "+StripeMockKey), "",
-			t.StripeMock(), "-http-port", strconv.Itoa(port))
+			answers("/v1/accounts/acct_ready", func(s int) bool { return s == 200 }, "Authorization", "Bearer "+StripeMockKey), "", []string{"PORT="},
+			t.StripeMock(), "-http-addr", "127.0.0.1:"+strconv.Itoa(port), "-https-addr", "127.0.0.1:0")
 	})
 }
 
@@ -190,7 +226,7 @@ func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
 func StartSES(ctx context.Context, t Tools) (*Server, error) {
 	return retryPort(func(port int) (*Server, error) {
 		return start(ctx, "aws-ses-v2-local", "http://127.0.0.1:"+strconv.Itoa(port),
-			answers("/health-check", func(s int) bool { return s == 200 }), "",
+			answers("/health-check", func(s int) bool { return s == 200 }), "", nil,
 			"node", t.SESLocal(), "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	})
 }

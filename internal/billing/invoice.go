@@ -160,13 +160,16 @@ func (inv *Invoice) payment(key string) *Payment {
 }
 
 // The one rule for the balance: 0 <= BalanceDue <= MaxBalanceDue(), and only
-// two things move it: a payment that succeeds lowers it (here), and the
-// billing module's PUT sets it. Refunds and lost disputes lower what was
-// paid online and show in the feed, but never reopen the balance by
-// themselves: whether the patient owes again is the clinic's decision.
+// two things move it: money that reaches the clinic lowers it (here: a
+// payment that succeeds, or a refund that failed and so gave the money
+// back), and the billing module's PUT sets it. Refunds and lost disputes
+// lower what was paid online and show in the feed, but never reopen the
+// balance by themselves: whether the patient owes again is the clinic's
+// decision.
 
-// applyPayment lowers the balance by a payment that just succeeded; what it
-// brings beyond the balance is Overpaid, a credit staff must refund.
+// applyPayment lowers the balance by money that just reached the clinic;
+// what it brings beyond the balance is Overpaid, a credit staff must
+// refund.
 func (inv *Invoice) applyPayment(amount int64) {
 	owed := inv.BalanceDue - amount
 	inv.BalanceDue = max(owed, 0)

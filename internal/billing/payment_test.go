@@ -93,14 +93,18 @@ func TestCheckFacts(t *testing.T) {
 		want string
 	}{
 		{"a refund within the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 4000, Status: RefundPending}}, ""},
-		{"refunds beyond the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 4001, Status: RefundPending}}, RejectExceedsPayment},
+		// Refunds that add up to more than the charge may be true for a
+		// while (the failure of an earlier one not delivered yet): kept,
+		// and capped where they are used.
+		{"refunds that add up beyond the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 4001, Status: RefundPending}}, ""},
+		{"a refund beyond the charge", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 10001, Status: RefundPending}}, RejectExceedsPayment},
 		{"a refund of nothing", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 0, Status: RefundPending}}, RejectInvalidAmount},
 		{"a negative refund", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: -5, Status: RefundPending}}, RejectInvalidAmount},
 		{"a refund in another currency", PaymentFacts{Currency: "usd", Refund: &Refund{ID: "re_2", Amount: 10, Status: RefundPending}}, RejectWrongCurrency},
 		{"an unknown refund status", PaymentFacts{Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 10, Status: "lost"}}, RejectInvalidStatus},
 		{"a charge total beyond the charge", PaymentFacts{ChargeID: "ch", Amount: 10000, Currency: "cad", ChargeRefunded: i64(50000)}, RejectExceedsPayment},
 		{"a charge of another amount", PaymentFacts{ChargeID: "ch", Amount: 50000, Currency: "cad", ChargeRefunded: i64(0)}, RejectAmountMismatch},
-		{"a dispute beyond what is left", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 4001, Status: "lost"}}, RejectExceedsPayment},
+		{"a dispute beyond the charge", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 10001, Status: "lost"}}, RejectExceedsPayment},
 		{"an open dispute of the rest", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 4000, Status: "needs_response"}}, ""},
 		{"an unknown dispute status", PaymentFacts{Currency: "cad", Dispute: &Dispute{ID: "dp", Amount: 10, Status: "escalated"}}, RejectInvalidStatus},
 		{"a currency that is no code", PaymentFacts{Currency: "CAD", Refund: &Refund{ID: "re_2", Amount: 10, Status: RefundPending}}, RejectInvalidCurrency},
@@ -112,6 +116,17 @@ func TestCheckFacts(t *testing.T) {
 				t.Fatalf("%q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTakenBackIsCapped: refunds and lost disputes that add up to more
+// than the charge (for a while) never make a payment worth less than 0.
+func TestTakenBackIsCapped(t *testing.T) {
+	p := Payment{Amount: 10000, Currency: "cad", ChargedAmount: 10000, ChargedCurrency: "cad", State: PaymentSucceeded,
+		Refunds:  []Refund{{ID: "re_1", Amount: 8000, Status: RefundSucceeded}, {ID: "re_2", Amount: 8000, Status: RefundPending}},
+		Disputes: []Dispute{{ID: "dp", Amount: 10000, Status: "lost"}}}
+	if got := p.netPaid(); got != 0 {
+		t.Fatalf("net %d", got)
 	}
 }
 

@@ -238,7 +238,11 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 		case e.NetChange < 0:
 			inv.applyTakeBack(-e.NetChange)
 		case e.NetChange > 0:
-			inv.Overpaid += e.NetChange // a refund that failed: the clinic holds that money again
+			// A refund that failed or was canceled: the money came back to
+			// the clinic, as a payment does. It lowers what the clinic
+			// asked of the patient since (so the balance stays within what
+			// is unpaid), and the rest is a credit to give back.
+			inv.applyPayment(e.NetChange)
 		}
 	}
 	status := inv.Status()

@@ -160,7 +160,7 @@ func stripeLinks(account, invoiceID string) (made, active []string) {
 // link; Stripe and the store agree on which (no link payable at Stripe that
 // the store doesn't know, none active in the store that Stripe deactivated);
 // no plan left half done.
-func checkLinks(t *testing.T, tn *tenant, invoiceID string) (made int) {
+func checkLinks(t tb, tn *tenant, invoiceID string) (made int) {
 	t.Helper()
 	v := call(t, "GET", "/invoices/"+invoiceID, tn.Staff, nil).want(t, 200)
 	var inStore []string
@@ -182,7 +182,7 @@ func checkLinks(t *testing.T, tn *tenant, invoiceID string) (made int) {
 }
 
 // storedPlan reads the invoice's item straight from DynamoDB.
-func storedPlan(t *testing.T, companyID, invoiceID string) bool {
+func storedPlan(t tb, companyID, invoiceID string) bool {
 	t.Helper()
 	out, err := env.db.GetItem(context.Background(), &dynamodb.GetItemInput{
 		TableName: aws.String(env.table),

@@ -126,6 +126,16 @@ func run(m *testing.M) (int, error) {
 	return code, nil
 }
 
+// tb is what the helpers need of a test: *testing.T, or the *rapid.T of the
+// property tests.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Fatal(args ...any)
+	Logf(format string, args ...any)
+}
+
 // ---- tenants and tokens ----------------------------------------------------
 
 // tenant is a billing company made for one test.
@@ -144,7 +154,7 @@ func randomHex(n int) string {
 
 // newTenant makes a billing company with a connected Stripe account (the
 // platform connects it, as the seed's flow has it).
-func newTenant(t *testing.T, lang string) *tenant {
+func newTenant(t tb, lang string) *tenant {
 	t.Helper()
 	tn := bareTenant(t)
 	c := call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
@@ -156,7 +166,7 @@ func newTenant(t *testing.T, lang string) *tenant {
 }
 
 // bareTenant has tokens but no billing-company record.
-func bareTenant(t *testing.T) *tenant {
+func bareTenant(t tb) *tenant {
 	t.Helper()
 	id := "clinic-" + randomHex(6)
 	return &tenant{
@@ -169,9 +179,9 @@ func bareTenant(t *testing.T) *tenant {
 
 // platformToken is a platform operator's token: billing:platform, no
 // tenant claim.
-func platformToken(t *testing.T) string { return token(t, "", "billing:platform") }
+func platformToken(t tb) string { return token(t, "", "billing:platform") }
 
-func token(t *testing.T, company, scope string) string {
+func token(t tb, company, scope string) string {
 	t.Helper()
 	tok, err := localapi.IssueToken("", company, scope, time.Hour)
 	if err != nil {
@@ -191,7 +201,7 @@ type response struct {
 }
 
 // want fails the test unless the status is the one expected.
-func (r *response) want(t *testing.T, status int) *response {
+func (r *response) want(t tb, status int) *response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d; body: %s", r.Status, status, r.Raw)
@@ -200,7 +210,7 @@ func (r *response) want(t *testing.T, status int) *response {
 }
 
 // wantError checks the contract's error shape, status and code.
-func (r *response) wantError(t *testing.T, status int, code string) *response {
+func (r *response) wantError(t tb, status int, code string) *response {
 	t.Helper()
 	r.want(t, status)
 	e, _ := r.JSON["error"].(map[string]any)
@@ -245,13 +255,13 @@ func (r *response) list(key string) []map[string]any {
 
 // call sends a request to the local API; body may be nil, a string (sent as
 // is) or a value (sent as JSON).
-func call(t *testing.T, method, path, tok string, body any, header ...string) *response {
+func call(t tb, method, path, tok string, body any, header ...string) *response {
 	t.Helper()
 	return callAPI(t, env.api.URL, method, path, tok, body, header...)
 }
 
 // callAPI is call on another API server (the crash harness's).
-func callAPI(t *testing.T, base, method, path, tok string, body any, header ...string) *response {
+func callAPI(t tb, base, method, path, tok string, body any, header ...string) *response {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -308,7 +318,7 @@ func invoiceBody(number string, total, balance int64, lang string) map[string]an
 }
 
 // newInvoice stores an invoice of 125,00 $ due in full and returns its id.
-func newInvoice(t *testing.T, tn *tenant) string {
+func newInvoice(t tb, tn *tenant) string {
 	t.Helper()
 	id := "inv-" + randomHex(4)
 	call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-2026-0042", 12500, 12500, "fr")).want(t, 201)
@@ -348,7 +358,7 @@ type sesMail struct {
 }
 
 // sesStore is every e-mail aws-ses-v2-local received.
-func sesStore(t *testing.T) []sesMail {
+func sesStore(t tb) []sesMail {
 	t.Helper()
 	resp, err := http.Get(env.stack.SES.URL + "/store")
 	if err != nil {
@@ -365,7 +375,7 @@ func sesStore(t *testing.T) []sesMail {
 }
 
 // mailByID reads SES's store for the e-mail with that message id.
-func mailByID(t *testing.T, messageID string) sesMail {
+func mailByID(t tb, messageID string) sesMail {
 	t.Helper()
 	for _, m := range sesStore(t) {
 		if m.MessageID == messageID {
@@ -377,7 +387,7 @@ func mailByID(t *testing.T, messageID string) sesMail {
 }
 
 // sesReceived counts the e-mails SES's own store holds for a recipient.
-func sesReceived(t *testing.T, to string) int {
+func sesReceived(t tb, to string) int {
 	t.Helper()
 	n := 0
 	for _, m := range sesStore(t) {

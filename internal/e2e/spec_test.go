@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"sync/atomic"
-	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -39,7 +38,7 @@ func loadSpec(servers ...string) error {
 // the operation documents and its body matches the schema. Requests that
 // match no route of the contract (the tests' deliberate wrong paths) are
 // not checked.
-func validateAnswer(t *testing.T, method, url string, resp *http.Response, body []byte) {
+func validateAnswer(t tb, method, url string, resp *http.Response, body []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {

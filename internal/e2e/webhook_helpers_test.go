@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"testing"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -25,7 +24,7 @@ type linked struct {
 }
 
 // linkedInvoice stores an invoice of amount due in full and adds a link.
-func linkedInvoice(t *testing.T, tn *tenant, amount int64) linked {
+func linkedInvoice(t tb, tn *tenant, amount int64) linked {
 	t.Helper()
 	id := "inv-" + randomHex(5)
 	call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-"+id, amount, amount, "fr")).want(t, 201)
@@ -35,7 +34,7 @@ func linkedInvoice(t *testing.T, tn *tenant, amount int64) linked {
 
 // linkGeneration reads the generation the link carries in its metadata, from
 // what Stripe (stripe-mock) was sent when the link was made.
-func linkGeneration(t *testing.T, linkID string) string {
+func linkGeneration(t tb, linkID string) string {
 	t.Helper()
 	for _, r := range env.stripe.Requests(func(r *upstreamproxy.Request) bool {
 		return r.Method == "POST" && r.Path == "/v1/payment_links"
@@ -119,12 +118,12 @@ func sign(payload []byte, secret string, at time.Time) string {
 }
 
 // deliver posts a signed delivery to the webhook.
-func deliver(t *testing.T, payload []byte) *response {
+func deliver(t tb, payload []byte) *response {
 	t.Helper()
 	return deliverSigned(t, payload, sign(payload, localstack.WebhookSecret, time.Now()))
 }
 
-func deliverSigned(t *testing.T, payload []byte, signature string) *response {
+func deliverSigned(t tb, payload []byte, signature string) *response {
 	t.Helper()
 	hdr := []string{}
 	if signature != "" {
@@ -135,7 +134,7 @@ func deliverSigned(t *testing.T, payload []byte, signature string) *response {
 
 // pay delivers a checkout.session.completed (paid) for the link and returns
 // the PaymentIntent id.
-func (l linked) pay(t *testing.T) string {
+func (l linked) pay(t tb) string {
 	t.Helper()
 	pi := "pi_" + randomHex(10)
 	r := deliver(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", l.tn.Account, l.session("cs_test_"+randomHex(10), pi, "paid"))).want(t, http.StatusOK)
@@ -145,13 +144,13 @@ func (l linked) pay(t *testing.T) string {
 	return pi
 }
 
-func (l linked) view(t *testing.T) *response {
+func (l linked) view(t tb) *response {
 	t.Helper()
 	return call(t, "GET", "/invoices/"+l.invoiceID, l.tn.Staff, nil).want(t, 200)
 }
 
 // feed reads the whole feed of a tenant.
-func feed(t *testing.T, tn *tenant) []map[string]any {
+func feed(t tb, tn *tenant) []map[string]any {
 	t.Helper()
 	var all []map[string]any
 	after := ""
@@ -165,7 +164,7 @@ func feed(t *testing.T, tn *tenant) []map[string]any {
 	}
 }
 
-func feedFor(t *testing.T, tn *tenant, invoiceID string) []map[string]any {
+func feedFor(t tb, tn *tenant, invoiceID string) []map[string]any {
 	var out []map[string]any
 	for _, e := range feed(t, tn) {
 		if e["invoiceId"] == invoiceID {
