@@ -94,7 +94,7 @@ FUZZ_TARGETS := \
 	./infra/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
 	./internal/sesmailer:FuzzBuildMIME \
-	./internal/billing:FuzzRenderersMatchTemplates
+	./internal/emails:FuzzInvoiceEmail
 FUZZTIME ?= 30s
 .PHONY: fuzz
 fuzz:
