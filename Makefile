@@ -105,7 +105,7 @@ FUZZ_TARGETS := \
 	./infra/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
 	./internal/sesmailer:FuzzBuildMIME \
-	./internal/billing:FuzzRenderersMatchTemplates \
+	./internal/emails:FuzzInvoiceEmail \
 	./internal/e2e:FuzzInvoiceModel
 FUZZTIME ?= 30s
 .PHONY: fuzz

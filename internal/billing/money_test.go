@@ -40,7 +40,7 @@ func TestFormatDate(t *testing.T) {
 		{English, "2026-02-01", "February 1, 2026"},
 	}
 	for _, tc := range tests {
-		if got := wording(tc.lang).formatDate(tc.in); got != tc.want {
+		if got := formatDate(tc.lang, tc.in); got != tc.want {
 			t.Errorf("%s %s = %q, want %q", tc.lang, tc.in, got, tc.want)
 		}
 	}

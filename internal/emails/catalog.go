@@ -1,0 +1,80 @@
+package emails
+
+// Languages an e-mail is written in. Any other value is read as French, the
+// clinics' default.
+const (
+	French  = "fr"
+	English = "en"
+)
+
+// words is the e-mail wording in one language. The pieces every e-mail
+// shares come first, then each e-mail's own.
+type words struct {
+	Colon       string // French puts a space before a colon
+	Greeting    string
+	Description string
+	Amount      string
+	NoteHeading string
+	Questions   string
+	PayIntro    string
+	PayButton   string
+	PayFallback string
+
+	// The invoice e-mail.
+	InvoiceSubject string // format: invoice number, clinic name
+	InvoiceIntro   string // format: invoice number, clinic name
+	InvoiceNumber  string
+	IssuedOn       string
+	DueOn          string
+	Total          string
+	BalanceDue     string
+}
+
+var catalog = map[string]*words{
+	French: {
+		Colon:       " :",
+		Greeting:    "Bonjour",
+		Description: "Description",
+		Amount:      "Montant",
+		NoteHeading: "Message de la clinique",
+		Questions:   "Pour toute question, répondez à ce courriel ou écrivez à",
+		PayIntro:    "Vous pouvez payer votre facture en ligne, de façon sécurisée, en cliquant sur le bouton ci-dessous. Le paiement en ligne couvre le montant total du solde.",
+		PayButton:   "Payer la facture",
+		PayFallback: "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
+
+		InvoiceSubject: "Facture %s – %s",
+		InvoiceIntro:   "Veuillez trouver ci-dessous le détail de votre facture %s de %s.",
+		InvoiceNumber:  "Numéro de facture",
+		IssuedOn:       "Date de la facture",
+		DueOn:          "Date d'échéance",
+		Total:          "Total",
+		BalanceDue:     "Solde à payer",
+	},
+	English: {
+		Colon:       ":",
+		Greeting:    "Hello",
+		Description: "Description",
+		Amount:      "Amount",
+		NoteHeading: "Message from the clinic",
+		Questions:   "If you have any questions, reply to this e-mail or write to",
+		PayIntro:    "You can pay your invoice online, securely, by clicking the button below. Online payment covers the full balance due.",
+		PayButton:   "Pay Invoice",
+		PayFallback: "If the button does not work, copy this link into your browser:",
+
+		InvoiceSubject: "Invoice %s from %s",
+		InvoiceIntro:   "Please find below the details of your invoice %s from %s.",
+		InvoiceNumber:  "Invoice number",
+		IssuedOn:       "Invoice date",
+		DueOn:          "Due date",
+		Total:          "Total",
+		BalanceDue:     "Balance due",
+	},
+}
+
+// wording returns the language an e-mail is written in and its words.
+func wording(lang string) (string, *words) {
+	if t, ok := catalog[lang]; ok {
+		return lang, t
+	}
+	return French, catalog[French]
+}

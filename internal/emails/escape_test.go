@@ -1,0 +1,267 @@
+package emails
+
+import (
+	"errors"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode"
+
+	"golang.org/x/net/html"
+)
+
+// payloads try to leave the context a value is placed in.
+var payloads = []string{
+	`<script>alert(1)</script>`,
+	`"><img src=x onerror=alert(1)>`,
+	`' onmouseover='alert(1)' x='`,
+	`</title><script>alert(1)</script>`,
+	`</td></tr></table><a href="javascript:alert(1)">x</a>`,
+	`<!-- x --> <![CDATA[ y ]]>`,
+	`&lt;b&gt; &amp; &#34; &#x3c;`,
+	"Clinique\r\nBcc: evil@example.com",
+	"a\x00b\u2028c\u0085d\x7fe\tf",
+	"\xff\xfe invalid UTF-8",
+	`javascript:alert(1)`,
+}
+
+// TestHostileValues puts each payload in each field in turn: the e-mail
+// keeps its structure and shows the value as text, where it belongs.
+func TestHostileValues(t *testing.T) {
+	fields := map[string]func(v *Invoice, s string){
+		"clinic":      func(v *Invoice, s string) { v.Clinic = s },
+		"patient":     func(v *Invoice, s string) { v.PatientName = s },
+		"number":      func(v *Invoice, s string) { v.Number = s },
+		"issuedOn":    func(v *Invoice, s string) { v.IssuedOn = s },
+		"dueOn":       func(v *Invoice, s string) { v.DueOn = s },
+		"description": func(v *Invoice, s string) { v.Lines[1].Description = s },
+		"amount":      func(v *Invoice, s string) { v.Lines[0].Amount = s },
+		"total":       func(v *Invoice, s string) { v.Total = s },
+		"balanceDue":  func(v *Invoice, s string) { v.BalanceDue = s },
+		"note":        func(v *Invoice, s string) { v.NoteLines = []string{s, "", s} },
+		"replyTo":     func(v *Invoice, s string) { v.ReplyTo = s },
+	}
+	for field, set := range fields {
+		for i, p := range payloads {
+			for _, lang := range []string{French, English} {
+				t.Run(field+"/"+strconv.Itoa(i)+"/"+lang, func(t *testing.T) {
+					v := sample(lang)
+					set(&v, p)
+					m := checkRendering(t, v)
+					doc, _ := html.Parse(strings.NewReader(m.HTML))
+					for n := range doc.Descendants() {
+						if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "img") {
+							t.Fatalf("a %s element got in", n.Data)
+						}
+						if n.Type == html.CommentNode {
+							t.Fatal("a comment got in")
+						}
+						for _, a := range n.Attr {
+							if strings.HasPrefix(a.Key, "on") || (a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "mailto:")) {
+								t.Fatalf("attribute %s=%q got in", a.Key, a.Val)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestPayURL: the Pay button only ever carries an https URL; anything else
+// is refused, not rendered.
+func TestPayURL(t *testing.T) {
+	accepted := []string{
+		"https://buy.stripe.com/test_8wM5kA2b3cde",
+		"https://buy.stripe.com/test_1?a=1&b='x'#top",
+		"https://buy.stripe.com/%41%42",
+	}
+	refused := []string{
+		"javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+		"jav&#x09;ascript:alert(1)", "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+		"vbscript:msgbox(1)", "http://buy.stripe.com/test_1", "HTTPS://buy.stripe.com/test_1",
+		"//evil.example/x", "/relative", "https:evil.example", "https://", "https:///path",
+		"https://buy.stripe.com@evil.example/x", "https://buy.stripe.com/x\" onmouseover=\"alert(1)",
+		"https://buy.stripe.com/<script>", "https://buy.stripe.com/x y", "https://buy.stripe.com/x\r\nBcc: a@b.c",
+		"https://buy.stripe.com/é", "https://buy.stripe.com/%zz",
+	}
+	for _, u := range accepted {
+		v := sample(French)
+		v.PayURL = u
+		m := checkRendering(t, v)
+		if !strings.Contains(m.Text, "Payer la facture : "+u+"\n") {
+			t.Errorf("%q: the text part lacks the link", u)
+		}
+	}
+	for _, u := range refused {
+		v := sample(English)
+		v.PayURL = u
+		m, err := InvoiceEmail(v)
+		if !errors.Is(err, ErrUnsafePayURL) || m != (Message{}) {
+			t.Errorf("%q: got %v, want ErrUnsafePayURL and no e-mail", u, err)
+		}
+	}
+}
+
+// TestSubjectIsOneLine: nothing that reaches the Subject header can break
+// it into two headers.
+func TestSubjectIsOneLine(t *testing.T) {
+	v := sample(French)
+	v.Number, v.Clinic = "F-1\r\nBcc: evil@example.com", "Clinique\nX-Evil: 1\u2028\u0085"
+	m := checkRendering(t, v)
+	if m.Subject != "Facture F-1  Bcc: evil@example.com – Clinique X-Evil: 1  " {
+		t.Fatalf("subject %q", m.Subject)
+	}
+}
+
+// TestLanguage: English on demand, French for anything else.
+func TestLanguage(t *testing.T) {
+	for lang, want := range map[string]string{English: "Pay Invoice", French: "Payer la facture", "": "Payer la facture", "de": "Payer la facture", `"><x`: "Payer la facture"} {
+		v := sample(French)
+		v.Language = lang
+		m := checkRendering(t, v)
+		if !strings.Contains(m.HTML, ">"+want+"</a>") || !strings.Contains(m.Text, want) {
+			t.Errorf("language %q: no %q", lang, want)
+		}
+		if wantLang := map[bool]string{true: English, false: French}[lang == English]; !strings.HasPrefix(m.HTML, `<!doctype html><html lang="`+wantLang+`">`) {
+			t.Errorf("language %q: %.60s", lang, m.HTML)
+		}
+	}
+}
+
+// checkRendering renders v and holds the result to its twin: the same
+// e-mail (same language, as many lines and note lines, the same optional
+// parts) rendered with a placeholder for every value. The parsed HTML must
+// have the twin's structure with each value read back exactly where its
+// placeholder was (so no value left its text or attribute context); the Pay
+// button's href must be the URL given, the reply-to link a mailto URL that
+// decodes to the address and holds nothing else; the subject and the text
+// part must be the twin's with the values in place, the subject on one line.
+func checkRendering(t *testing.T, v Invoice) Message {
+	t.Helper()
+	m, err := InvoiceEmail(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw, values := twin(v)
+	want, err := InvoiceEmail(tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := strings.NewReplacer(values...)
+	var structure []string
+	for _, e := range events(t, want.HTML) {
+		if e = r.Replace(e); e != "#" { // an empty value makes no text node
+			structure = append(structure, e)
+		}
+	}
+	if got := events(t, m.HTML); !slices.Equal(got, structure) {
+		i := 0
+		for i < min(len(got), len(structure)) && got[i] == structure[i] {
+			i++
+		}
+		t.Fatalf("the HTML does not read back as its twin, from event %d:\n got: %q\nwant: %q",
+			i, got[i:min(len(got), i+5)], structure[i:min(len(structure), i+5)])
+	}
+	if m.Text != r.Replace(want.Text) {
+		t.Fatalf("text part:\n got: %q\nwant: %q", m.Text, r.Replace(want.Text))
+	}
+	if m.Subject != r.Replace(want.Subject) || strings.IndexFunc(m.Subject, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) >= 0 {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	var hrefs []string
+	doc, _ := html.Parse(strings.NewReader(m.HTML))
+	for n := range doc.Descendants() {
+		for _, a := range n.Attr {
+			if a.Key == "href" {
+				hrefs = append(hrefs, a.Val)
+			}
+		}
+	}
+	if v.PayURL != "" && (len(hrefs) != 2 || hrefs[1] != v.PayURL || !strings.HasPrefix(hrefs[1], "https://")) ||
+		v.PayURL == "" && len(hrefs) != 1 {
+		t.Fatalf("links %q for pay URL %q", hrefs, v.PayURL)
+	}
+	addr, ok := strings.CutPrefix(hrefs[0], "mailto:")
+	decoded, err := url.PathUnescape(addr)
+	if !ok || err != nil || decoded != oneLine(v.ReplyTo) || strings.ContainsAny(addr, "?#&=,;:/ ") {
+		t.Fatalf("reply-to link %q for %q", hrefs[0], v.ReplyTo)
+	}
+	return m
+}
+
+// twin returns v with a placeholder for every value, and the replacements
+// (placeholder, value as shown) that turn the twin's rendering into v's.
+func twin(v Invoice) (Invoice, []string) {
+	var values []string
+	ph := func(s string) string {
+		p := "\uE000" + strconv.Itoa(len(values)/2) + "\uE001"
+		values = append(values, p, oneLine(s))
+		return p
+	}
+	opt := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return ph(s)
+	}
+	tw := Invoice{
+		Language: v.Language, Clinic: ph(v.Clinic), PatientName: ph(v.PatientName), Number: ph(v.Number),
+		IssuedOn: ph(v.IssuedOn), DueOn: opt(v.DueOn), Total: ph(v.Total), BalanceDue: ph(v.BalanceDue),
+		ReplyTo: ph(v.ReplyTo),
+	}
+	for _, l := range v.Lines {
+		tw.Lines = append(tw.Lines, Line{ph(l.Description), ph(l.Amount)})
+	}
+	for _, l := range v.NoteLines {
+		tw.NoteLines = append(tw.NoteLines, ph(l))
+	}
+	if v.PayURL != "" {
+		tw.PayURL = "https://twin.example/pay"
+		values = append(values, tw.PayURL, v.PayURL)
+	}
+	return tw, values
+}
+
+// events lists a parsed document in order: elements with their attributes
+// (hrefs left out: checkRendering looks at them), their ends, and non-empty
+// text.
+func events(t *testing.T, doc string) []string {
+	t.Helper()
+	root, err := html.Parse(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		switch n.Type {
+		case html.ElementNode:
+			e := "<" + n.Data
+			for _, a := range n.Attr {
+				if a.Key != "href" {
+					e += " " + a.Key + "=" + strconv.Quote(a.Val)
+				}
+			}
+			out = append(out, e+">")
+		case html.TextNode:
+			if n.Data != "" {
+				out = append(out, "#"+n.Data)
+			}
+		case html.CommentNode:
+			out = append(out, "<!--"+n.Data+"-->")
+		case html.DoctypeNode:
+			out = append(out, "<!doctype "+n.Data+">")
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if n.Type == html.ElementNode {
+			out = append(out, "</"+n.Data+">")
+		}
+	}
+	walk(root)
+	return out
+}

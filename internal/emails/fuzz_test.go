@@ -1,0 +1,49 @@
+package emails
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzInvoiceEmail: whatever the values, the e-mail is rendered with the
+// structure of its twin and every value reads back intact in its own text
+// context (checkRendering), or — only for a payment link that is not a
+// plain https URL — it is refused. Its seed corpus in
+// testdata/fuzz/FuzzInvoiceEmail runs with every go test; it starts with the
+// inputs that once told the hand-written renderer apart from html/template.
+func FuzzInvoiceEmail(f *testing.F) {
+	f.Add("Marie", "Consultation", "note", "https://buy.stripe.com/test_1", "f@clinique.example", true, false)
+	f.Add("<b>", "&amp;", "a\nb", "mailto:x@y", "a+b@c.d", false, true)
+	f.Add(`"><script>alert(1)</script>`, `' onmouseover='x`, "</p>\r\n<p>", "javascript:alert(1)", `x"@y.z?bcc=a@b.c`, true, true)
+	f.Add("F-1\r\nBcc: evil@example.com", "\x00\u2028\xff", "\r\r\n", "https://buy.stripe.com/x?a='1'&b=\"2\"", "a@b.c#x", false, false)
+	f.Add("x", "y", "", "data:text/html,<script>alert(1)</script>", "", true, false)
+	f.Fuzz(func(t *testing.T, name, desc, note, payURL, replyTo string, due, english bool) {
+		v := Invoice{
+			Language: French, Clinic: "Clinique " + name, PatientName: name, Number: "F-" + name,
+			IssuedOn: desc, Lines: []Line{{desc, name}, {"Rapport", "250,00 $"}}, Total: name, BalanceDue: desc,
+			ReplyTo: replyTo, PayURL: payURL,
+		}
+		if english {
+			v.Language = English
+		}
+		if due {
+			v.DueOn = note
+		}
+		if note != "" {
+			v.NoteLines = strings.Split(note, "\n")
+		}
+		if _, err := InvoiceEmail(v); err != nil {
+			if !errors.Is(err, ErrUnsafePayURL) {
+				t.Fatal(err)
+			}
+			if u, err := url.Parse(payURL); err == nil && strings.HasPrefix(payURL, "https://") && u.Host != "" && u.User == nil &&
+				!strings.ContainsAny(payURL, " \t\r\n\"<>\\^`{|}") && strings.IndexFunc(payURL, func(r rune) bool { return r > '~' || r < ' ' }) < 0 {
+				t.Fatalf("refused a plain https URL %q", payURL)
+			}
+			v.PayURL = ""
+		}
+		checkRendering(t, v)
+	})
+}

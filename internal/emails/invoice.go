@@ -1,0 +1,82 @@
+package emails
+
+import "fmt"
+
+// Invoice is what the invoice e-mail shows. Every value is display text,
+// formatted by the caller in the e-mail's language ("1 250,00 $",
+// "20 novembre 2026"); the e-mail escapes each one where it lands.
+type Invoice struct {
+	Language    string // French or English; anything else is French
+	Clinic      string
+	PatientName string
+	Number      string
+	IssuedOn    string
+	DueOn       string // "" when the invoice has no due date
+	Lines       []Line // none: a summary, totals only
+	Total       string
+	BalanceDue  string
+	NoteLines   []string // the clinic's message, a value per line; none: no message
+	ReplyTo     string   // the clinic's address for questions
+	PayURL      string   // the payment link, https; "" for an e-mail without the Pay button
+}
+
+// invoiceMail is the invoice e-mail's values, prepared once for both parts:
+// the view's values on one line each, its words, and what is made of them.
+type invoiceMail struct {
+	Invoice
+	t       *words
+	subject string
+	intro   string
+	facts   []row
+	totals  []row
+}
+
+// InvoiceEmail renders the invoice e-mail. The subject names the invoice
+// number and the clinic only: subjects show on lock screens and in mail
+// logs. It returns ErrUnsafePayURL for a payment link that is not an https
+// URL.
+func InvoiceEmail(v Invoice) (Message, error) {
+	if v.PayURL != "" {
+		if err := checkPayURL(v.PayURL); err != nil {
+			return Message{}, err
+		}
+	}
+	m := invoiceMail{Invoice: Invoice{
+		Clinic: oneLine(v.Clinic), PatientName: oneLine(v.PatientName), Number: oneLine(v.Number),
+		IssuedOn: oneLine(v.IssuedOn), DueOn: oneLine(v.DueOn), Total: oneLine(v.Total), BalanceDue: oneLine(v.BalanceDue),
+		NoteLines: oneLines(v.NoteLines), ReplyTo: oneLine(v.ReplyTo), PayURL: v.PayURL,
+	}}
+	for _, l := range v.Lines {
+		m.Lines = append(m.Lines, Line{Description: oneLine(l.Description), Amount: oneLine(l.Amount)})
+	}
+	m.Language, m.t = wording(v.Language)
+	m.subject = fmt.Sprintf(m.t.InvoiceSubject, m.Number, m.Clinic)
+	m.intro = fmt.Sprintf(m.t.InvoiceIntro, m.Number, m.Clinic)
+	m.facts = []row{{m.t.InvoiceNumber, m.Number}, {m.t.IssuedOn, m.IssuedOn}}
+	if m.DueOn != "" {
+		m.facts = append(m.facts, row{m.t.DueOn, m.DueOn})
+	}
+	m.totals = []row{{m.t.Total, m.Total}, {m.t.BalanceDue, m.BalanceDue}}
+
+	html, err := renderHTML(invoiceHTML(&m))
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Subject: m.subject, Text: invoiceText(&m), HTML: html}, nil
+}
+
+// invoiceText is the plain-text part, piece for piece as invoiceHTML
+// (invoice.templ).
+func invoiceText(m *invoiceMail) string {
+	x := &text{t: m.t}
+	x.page(m.Clinic)
+	x.greeting(m.PatientName, m.intro)
+	x.facts(m.facts)
+	x.amounts(m.Lines, m.totals)
+	x.note(m.NoteLines)
+	x.contact(m.ReplyTo)
+	if m.PayURL != "" {
+		x.pay(m.PayURL)
+	}
+	return x.String()
+}
