@@ -40,7 +40,7 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java
+.PHONY: tools java poppler
 tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE)
 
 java:
@@ -48,6 +48,14 @@ java:
 	  echo "Java is missing (DynamoDB Local needs it); installing default-jre-headless"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The invoice PDF tests read the PDFs back with poppler-utils (pdftotext,
+# pdfinfo); its pdftoppm draws them as PNG.
+poppler:
+	@command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "pdftotext/pdfinfo/pdftoppm are missing (the invoice PDF tests need them); installing poppler-utils"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 
 $(DYNAMODB):
 	@mkdir -p $(TOOLS)/tmp && cd $(TOOLS)/tmp && \
@@ -77,7 +85,7 @@ $(LAMBDA_RIE):
 dev: tools
 	go run ./infra/dev
 
-test: tools vet
+test: tools poppler vet
 	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:
