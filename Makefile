@@ -37,6 +37,7 @@ help:
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
 	@echo "make tools   install the pinned local servers into .tools/"
+	@echo "make pdf-samples   sample invoice PDFs and PNGs of their pages into .build/pdf/"
 
 # ---- tools -----------------------------------------------------------------
 
@@ -81,7 +82,7 @@ $(LAMBDA_RIE):
 
 # ---- everyday --------------------------------------------------------------
 
-.PHONY: dev test token vet
+.PHONY: dev test token vet pdf-samples
 dev: tools
 	go run ./infra/dev
 
@@ -125,6 +126,12 @@ LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 .PHONY: load
 load: tools
 	go run ./infra/load $(LOAD_FLAGS)
+
+# Sample invoice PDFs and PNGs of their pages, into the git-ignored .build/pdf/,
+# to look at the layout.
+pdf-samples: poppler
+	go test -count=1 -run '^TestSamples$$' ./internal/invoicepdf -args -samples $(CURDIR)/.build/pdf
+	@ls $(CURDIR)/.build/pdf
 
 COMPANY ?= clinic-demo
 SCOPE ?=
