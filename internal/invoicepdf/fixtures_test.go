@@ -38,7 +38,7 @@ func threeLinesEnglish() Document {
 	d.Lines = []Line{
 		{Description: "Initial physiotherapy assessment (right knee)", Amount: "$125.00"},
 		{Description: "Follow-up treatment (45 min) — manual therapy and home exercises", Amount: "$95.00"},
-		{Description: "Knee brace, fitted at the clinic's", Amount: "$1,030.00"},
+		{Description: "Knee brace, fitted at the patient's request", Amount: "$1,030.00"},
 	}
 	d.Total, d.AmountPaid, d.BalanceDue = "$1,250.00", "$200.00", "$1,050.00"
 	return d

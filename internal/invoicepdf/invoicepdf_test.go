@@ -140,7 +140,6 @@ func threeLinesWithPunctuation() Document {
 func TestRenderContent(t *testing.T) {
 	fr := threeLinesWithPunctuation()
 	en := threeLinesEnglish()
-	en.Lines[2].Description = "Knee brace, fitted at the patient's request"
 	frDescriptions := []string{fr.Lines[0].Description, fr.Lines[1].Description, fr.Lines[2].Description}
 	enDescriptions := []string{en.Lines[0].Description, en.Lines[1].Description, en.Lines[2].Description}
 
