@@ -38,10 +38,11 @@ help:
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
 	@echo "make tools   install the pinned local servers into .tools/"
+	@echo "make pdf-samples   sample invoice PDFs and PNGs of their pages into .build/pdf/"
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java
+.PHONY: tools java poppler
 tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) loopback
 
 java:
@@ -49,6 +50,14 @@ java:
 	  echo "Java is missing (DynamoDB Local needs it); installing default-jre-headless"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The invoice PDF tests read the PDFs back with poppler-utils (pdftotext,
+# pdfinfo); its pdftoppm draws them as PNG.
+poppler:
+	@command -v pdftotext >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+	  echo "pdftotext/pdfinfo/pdftoppm are missing (the invoice PDF tests need them); installing poppler-utils"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 
 $(DYNAMODB):
 	@mkdir -p $(TOOLS)/tmp && cd $(TOOLS)/tmp && \
@@ -84,11 +93,11 @@ $(LAMBDA_RIE):
 
 # ---- everyday --------------------------------------------------------------
 
-.PHONY: dev test token vet
+.PHONY: dev test token vet pdf-samples
 dev: tools
 	go run ./infra/dev
 
-test: tools vet
+test: tools poppler vet
 	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:
@@ -129,6 +138,12 @@ LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 .PHONY: load
 load: tools
 	go run ./infra/load $(LOAD_FLAGS)
+
+# Sample invoice PDFs and PNGs of their pages, into the git-ignored .build/pdf/,
+# to look at the layout.
+pdf-samples: poppler
+	go test -count=1 -run '^TestSamples$$' ./internal/invoicepdf -args -samples $(CURDIR)/.build/pdf
+	@ls $(CURDIR)/.build/pdf
 
 COMPANY ?= clinic-demo
 SCOPE ?=
