@@ -127,6 +127,7 @@ type loader struct {
 	paid      []paidRef           // payments delivered (for refunds)
 	delivered map[string][]string // invoice key → PaymentIntents delivered and applied
 	paidLinks map[string]bool     // links a patient completed (Stripe deactivates them itself)
+	netPaid   map[string]int64    // invoice key → netPaidOnline once settled
 }
 
 type tenant struct {
@@ -202,7 +203,7 @@ func (l *loader) injectFaults() {
 }
 
 func (l *loader) setup() error {
-	l.delivered, l.paidLinks = map[string][]string{}, map[string]bool{}
+	l.delivered, l.paidLinks, l.netPaid = map[string][]string{}, map[string]bool{}, map[string]int64{}
 	for i := range l.cfg.Tenants {
 		id := fmt.Sprintf("load-%d-%s", i, randomHex(3))
 		tok, err := localapi.IssueToken("", id, "billing:admin", 2*time.Hour)
@@ -438,7 +439,21 @@ func (l *loader) ops() []op {
 			rotateIfPaid(s, m)
 		}},
 		{"amount_change", 3, func(w *worker, s *slot) {
-			w.send("amount_change", with(200, 409), s.tenant.token, "PUT", "/invoices/"+s.id, invoiceBody("F-"+s.id, 10000, int64(5000+w.rnd.IntN(5001))), "")
+			// As the billing module does: read, then write with If-Match
+			// (412 if a webhook wrote meanwhile; 409 when the new balance
+			// exceeds what is unpaid). Now and then a blind write, which an
+			// invoice with an online payment refuses (428).
+			body := invoiceBody("F-"+s.id, 10000, int64(5000+w.rnd.IntN(5001)))
+			if w.rnd.IntN(4) == 0 {
+				w.send("amount_change_blind", with(200, 409, 428), s.tenant.token, "PUT", "/invoices/"+s.id, body, "")
+				return
+			}
+			status, m, _ := w.send("get", []int{200}, s.tenant.token, "GET", "/invoices/"+s.id, nil, "")
+			if status != 200 {
+				return
+			}
+			etag, _ := m["etag"].(string)
+			w.send("amount_change", with(200, 409, 412), s.tenant.token, "PUT", "/invoices/"+s.id, body, "", "If-Match", etag)
 		}},
 		{"webhook_pay", 14, func(w *worker, s *slot) { w.pay(s) }},
 		{"webhook_refund", 4, func(w *worker, _ *slot) { w.refund() }},
@@ -598,6 +613,12 @@ func (l *loader) checkInvoice(t *tenant, id string, m map[string]any) {
 	if num(m["balanceDue"]) < 0 || num(m["overpaid"]) < 0 {
 		rep.violation("negative_balance", id)
 	}
+	if num(m["balanceDue"]) > max(num(m["total"])-num(m["netPaidOnline"]), 0) {
+		rep.violation("balance_above_unpaid", fmt.Sprintf("%s: balance %d, total %d, paid online %d", id, num(m["balanceDue"]), num(m["total"]), num(m["netPaidOnline"])))
+	}
+	l.mu.Lock()
+	l.netPaid[t.id+"/"+id] = num(m["netPaidOnline"])
+	l.mu.Unlock()
 	payments, _ := m["payments"].([]any)
 	var recorded []string
 	for _, x := range payments {
@@ -622,6 +643,7 @@ func (l *loader) checkInvoice(t *tenant, id string, m map[string]any) {
 func (l *loader) checkFeed(t *tenant) {
 	after, last := "", ""
 	succeeded := map[string]int{}
+	net := map[string]int64{} // per invoice, what the entries say was paid online
 	for {
 		status, m, _ := l.do(t.token, "GET", "/payments?limit=100&after="+after, nil, "")
 		if status != 200 {
@@ -639,6 +661,7 @@ func (l *loader) checkFeed(t *tenant) {
 			if e["kind"] == "payment_succeeded" {
 				succeeded[e["paymentIntentId"].(string)]++
 			}
+			net[e["invoiceId"].(string)] += num(e["netChange"])
 			l.rep.Checked.FeedEntries++
 		}
 		after, _ = m["nextCursor"].(string)
@@ -653,6 +676,9 @@ func (l *loader) checkFeed(t *tenant) {
 			if succeeded[pi] != 1 {
 				l.rep.violation("feed_payment_not_once", pi)
 			}
+		}
+		if paid, ok := l.netPaid[t.id+"/"+id]; ok && net[id] != paid {
+			l.rep.violation("feed_sum_differs", fmt.Sprintf("%s: the feed adds up to %d, the invoice says %d", id, net[id], paid))
 		}
 	}
 }
