@@ -345,8 +345,10 @@ func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (Even
 		if ev.Account == nil {
 			return s.reject(ctx, rec, RejectInvalidStatus)
 		}
-		if ev.Created.Before(old.AsOf) {
-			return s.ignore(ctx, rec, IgnoredStale) // Stripe said something newer already
+		// Stripe said something newer already. Events are stamped to the
+		// second: one of the same second as the last read may be newer.
+		if ev.Created.Before(old.AsOf.Truncate(time.Second)) {
+			return s.ignore(ctx, rec, IgnoredStale)
 		}
 		a := *ev.Account
 		a.AsOf, a.CreatedByPlatform, a.Deauthorized = ev.Created, old.CreatedByPlatform, old.Deauthorized

@@ -233,6 +233,42 @@ func TestBillingCompany(t *testing.T) {
 		}
 	})
 
+	t.Run("account events keep the status current", func(t *testing.T) {
+		tn := newTenant(t, "fr")
+		l := linkedInvoice(t, tn, 5000)
+		acct := stripeFixture(t, "/v1/accounts/"+tn.Account)
+		acct["id"], acct["charges_enabled"], acct["details_submitted"] = tn.Account, true, true
+		acct["requirements"] = map[string]any{"currently_due": []any{}, "past_due": []any{}, "eventually_due": []any{}}
+		r := deliver(t, stripeEvent("evt_"+randomHex(10), "account.updated", tn.Account, acct)).want(t, 200)
+		wantApplied(t, r)
+		c := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200)
+		if c.JSON["chargesEnabled"] != true || c.JSON["detailsSubmitted"] != true || len(c.JSON["warnings"].([]any)) != 0 {
+			t.Fatalf("after account.updated: %s", c.Raw)
+		}
+		// Another account's news changes nothing here.
+		nobody := stripeFixture(t, "/v1/accounts/acct_1Nobody")
+		nobody["id"] = "acct_1Nobody"
+		if r := deliver(t, stripeEvent("evt_"+randomHex(10), "account.updated", "acct_1Nobody", nobody)).want(t, 200); r.str("outcome") != "ignored" {
+			t.Fatalf("another account's event: %s", r.Raw)
+		}
+		app := map[string]any{"id": "ca_" + randomHex(8), "object": "application", "name": "ClinicPay"}
+		wantApplied(t, deliver(t, stripeEvent("evt_"+randomHex(10), "account.application.deauthorized", tn.Account, app)).want(t, 200))
+		c = call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200)
+		if !strings.Contains(string(c.Raw), `"stripe_account_deauthorized"`) {
+			t.Fatalf("after deauthorization: %s", c.Raw)
+		}
+		v := l.view(t)
+		if v.str("paymentLinkBlocked", "code") != "stripe_account_not_connected" {
+			t.Fatalf("the invoice does not say why: %s", v.Raw)
+		}
+		call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).wantError(t, 409, "stripe_account_not_connected")
+		// The platform connects it again (Stripe can read it): links again.
+		call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
+			"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": tn.Account,
+		}).want(t, 200)
+		call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).want(t, 201)
+	})
+
 	t.Run("bodies are read strictly", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		for _, tc := range []struct {
