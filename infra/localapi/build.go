@@ -3,10 +3,12 @@ package localapi
 import (
 	"context"
 	"log/slog"
+	"net/http"
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/stripegateway"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
@@ -15,15 +17,22 @@ import (
 // Option adjusts what BuildAPI builds (test harness hooks).
 type Option func(*options)
 
-type options struct {
-	checkpoint func(ctx context.Context, step string)
+type options struct{ wrap Wrap }
+
+// Wrap lets a test harness put its own layer around the adapters BuildAPI
+// makes, to stop a request at a step (as if its Lambda died) or to watch
+// it, from outside the production code. Nil fields wrap nothing.
+type Wrap struct {
+	Store    func(billing.Store) billing.Store
+	Payments func(billing.PaymentProvider) billing.PaymentProvider
+	Mailer   func(billing.Mailer) billing.Mailer
+	// StripeTransport wraps the HTTP transport of the Stripe gateway.
+	StripeTransport func(http.RoundTripper) http.RoundTripper
 }
 
-// WithCheckpoint calls fn at every named step of the service and of the
-// Stripe gateway (billing.Step*, stripegateway.Step*), so a test can stop a
-// request there as if its Lambda had died.
-func WithCheckpoint(fn func(ctx context.Context, step string)) Option {
-	return func(o *options) { o.checkpoint = fn }
+// WithWrap wraps the adapters BuildAPI makes.
+func WithWrap(w Wrap) Option {
+	return func(o *options) { o.wrap = w }
 }
 
 // BuildAPI wires the adapters from the environment exactly as the functions'
@@ -42,7 +51,11 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 		return nil, err
 	}
 	secrets := stripewire.NewSecrets(awsCfg, env)
-	payments, err := stripewire.Onboarding(env, secrets)
+	payments, err := stripewire.Onboarding(env, secrets, func(c *stripegateway.Config) {
+		if o.wrap.StripeTransport != nil {
+			c.HTTPClient.Transport = o.wrap.StripeTransport(c.HTTPClient.Transport)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -51,8 +64,17 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 		return nil, err
 	}
 	webhooks := stripewire.Webhooks(secrets)
-	payments.Checkpoint = o.checkpoint
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Checkpoint: o.checkpoint, Metrics: observe.Metrics{}})
+	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}}
+	if o.wrap.Store != nil {
+		deps.Store = o.wrap.Store(deps.Store)
+	}
+	if o.wrap.Payments != nil {
+		deps.Payments = o.wrap.Payments(deps.Payments)
+	}
+	if o.wrap.Mailer != nil {
+		deps.Mailer = o.wrap.Mailer(deps.Mailer)
+	}
+	svc := billing.NewService(deps)
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = webhooks
 	return httpapi.New(svc, cfg), nil

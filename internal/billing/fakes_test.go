@@ -98,16 +98,16 @@ func (m *memStore) PutInvoice(_ context.Context, inv *Invoice) error {
 	return nil
 }
 
-func (m *memStore) ReleasePlan(_ context.Context, companyID, id, token string) error {
+func (m *memStore) ReleaseLease(_ context.Context, companyID, id, token string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	inv, ok := m.invoices[companyID+"/"+id]
-	if !ok || inv.Plan == nil || inv.Plan.Token != token {
+	if !ok || inv.Lease == nil || inv.Lease.Token != token {
 		return ErrVersionConflict
 	}
-	p := *inv.Plan
-	p.LeaseUntil = time.Time{}
-	inv.Plan = &p
+	l := *inv.Lease
+	l.Until = time.Time{}
+	inv.Lease = &l
 	inv.Version++
 	m.invoices[companyID+"/"+id] = inv
 	return nil
@@ -200,18 +200,18 @@ func (m *memStore) ListFeed(_ context.Context, companyID string, after int64, li
 // like Stripe, and can fail calls.
 type fakeStripe struct {
 	mu          sync.Mutex
-	links       map[string]CreatedLink // by link idempotency key
+	links       map[string]Link // by link idempotency key
 	active      map[string]bool        // by link id
 	creates     int
 	deactivates int
-	failCreate  func(LinkRequest) error
+	failCreate  func(*NewLink) error
 	failEnd     func(linkID string) error
 	// onCreate runs during CreateLink (to interleave other requests).
 	onCreate func()
 }
 
 func newFakeStripe() *fakeStripe {
-	return &fakeStripe{links: map[string]CreatedLink{}, active: map[string]bool{}}
+	return &fakeStripe{links: map[string]Link{}, active: map[string]bool{}}
 }
 
 func (f *fakeStripe) Account(context.Context, string) (*StripeAccount, error) {
@@ -226,24 +226,25 @@ func (f *fakeStripe) OnboardingLink(_ context.Context, accountID string) (*Onboa
 	return &OnboardingLink{URL: "https://connect.stripe.com/setup/s/" + accountID, ExpiresAt: time.Now().Add(5 * time.Minute)}, nil
 }
 
-func (f *fakeStripe) CreateLink(_ context.Context, req LinkRequest) (CreatedLink, error) {
+func (f *fakeStripe) CreateLink(_ context.Context, n *NewLink) (Link, error) {
 	if f.onCreate != nil {
 		f.onCreate()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failCreate != nil {
-		if err := f.failCreate(req); err != nil {
-			return CreatedLink{}, err
+		if err := f.failCreate(n); err != nil {
+			return Link{}, err
 		}
 	}
-	if l, ok := f.links[req.LinkIdempotencyKey]; ok {
+	key := n.IdempotencyKey(StepLink)
+	if l, ok := f.links[key]; ok {
 		return l, nil
 	}
 	f.creates++
 	id := fmt.Sprintf("plink_%d", len(f.links)+1)
-	l := CreatedLink{ID: id, URL: "https://buy.stripe.com/test_" + id, PriceID: "price_" + id}
-	f.links[req.LinkIdempotencyKey] = l
+	l := n.Made(id, "https://buy.stripe.com/test_"+id, "price_"+id)
+	f.links[key] = l
 	f.active[id] = true
 	return l, nil
 }

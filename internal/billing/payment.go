@@ -389,3 +389,116 @@ func clonePayment(p *Payment) Payment {
 
 // Refunded is what the clinic gave back so far, in the charged currency.
 func (p *Payment) Refunded() int64 { return p.refunded() }
+
+// recordPayment folds the event's facts (and any kept while the invoice was
+// unknown) into the invoice's payment, moves the balance by the one rule
+// (a payment that succeeds lowers it; nothing else does), marks the link
+// used, and returns the feed entries for what changed. A non-empty reason
+// says the event can't be true of this payment: inv must then be dropped.
+func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
+	p := inv.payment(ev.paymentKey())
+	if p == nil && ev.Facts.SessionID != "" {
+		p = inv.payment(ev.Facts.SessionID) // recorded before Stripe gave a PaymentIntent
+	}
+	if p == nil {
+		inv.Payments = append(inv.Payments, Payment{})
+		p = &inv.Payments[len(inv.Payments)-1]
+	}
+	before := clonePayment(p)
+	if pending != nil {
+		p.mergePending(pending, now)
+	}
+	f := ev.Facts
+	if link != nil {
+		link = inv.link(link.Generation) // inv's own copy, to mark it used
+		// What the payment is worth to the invoice: the session's total,
+		// or under Adaptive Pricing its source amount and currency.
+		amount, currency := f.Amount, f.Currency
+		if f.SourceCurrency != "" {
+			amount, currency = f.SourceAmount, f.SourceCurrency
+		}
+		switch {
+		case p.Currency == "":
+			if currency != link.Currency || link.Currency != inv.Currency {
+				p.Review = ReviewCurrencyMismatch
+			} else if amount != link.Amount {
+				return nil, RejectAmountMismatch
+			}
+			p.Amount, p.Currency = amount, currency
+		case amount != p.Amount || currency != p.Currency:
+			return nil, RejectAmountMismatch // another session event of this payment said otherwise
+		}
+		p.LinkGeneration = link.Generation
+		switch link.Status {
+		case LinkReplaced, LinkRemoved:
+			p.ViaInactiveLink = true
+		case LinkActive:
+			// Its one checkout is done; Stripe deactivated it
+			// (restrictions.completed_sessions.limit = 1).
+			link.Status, link.EndedAt = LinkCompleted, now
+		}
+	}
+	if reason := p.checkFacts(f); reason != "" {
+		return nil, reason
+	}
+	p.merge(f, ev.Created, now)
+
+	entries := changes(&before, p)
+	for _, e := range entries {
+		switch {
+		case e.Kind == KindPaymentSucceeded:
+			inv.applyPayment(e.Amount)
+		case e.NetChange < 0:
+			inv.applyTakeBack(-e.NetChange)
+		case e.NetChange > 0:
+			// A refund that failed or was canceled: the money came back to
+			// the clinic, as a payment does. It lowers what the clinic
+			// asked of the patient since (so the balance stays within what
+			// is unpaid), and the rest is a credit to give back.
+			inv.applyPayment(e.NetChange)
+		}
+	}
+	status := inv.Status()
+	for i := range entries {
+		e := &entries[i]
+		e.InvoiceID, e.BalanceDue, e.Overpaid, e.Status, e.RecordedAt, e.EventID = inv.ID, inv.BalanceDue, inv.Overpaid, status, now, ev.ID
+		if e.Kind == KindPaymentSucceeded {
+			if p.ViaInactiveLink {
+				e.Flags = append(e.Flags, FlagViaInactiveLink)
+			}
+			if inv.Overpaid > 0 {
+				e.Flags = append(e.Flags, FlagOverpaid)
+			}
+		}
+	}
+	return entries, ""
+}
+
+// toldAt is facts with the moment Stripe told them.
+type toldAt struct {
+	facts PaymentFacts
+	at    time.Time
+}
+
+// mergePending folds the facts kept while the payment's invoice was
+// unknown into p, one by one, leaving out any that can't be true of it.
+func (p *Payment) mergePending(q *Payment, now time.Time) {
+	if p.ChargedAmount == 0 {
+		p.ChargedAmount, p.ChargedCurrency = q.ChargedAmount, q.ChargedCurrency
+	}
+	told := []toldAt{{facts: PaymentFacts{PaymentIntentID: q.PaymentIntentID, ChargeID: q.ChargeID, State: q.State}}}
+	if s := q.ChargeRefunds; s != nil {
+		told = append(told, toldAt{PaymentFacts{ChargeRefunded: &s.Amount}, s.At})
+	}
+	for i := range q.Refunds {
+		told = append(told, toldAt{PaymentFacts{Refund: &q.Refunds[i]}, q.Refunds[i].UpdatedAt})
+	}
+	for i := range q.Disputes {
+		told = append(told, toldAt{PaymentFacts{Dispute: &q.Disputes[i]}, q.Disputes[i].UpdatedAt})
+	}
+	for _, t := range told {
+		if p.checkFacts(t.facts) == "" {
+			p.merge(t.facts, t.at, now)
+		}
+	}
+}

@@ -1,29 +1,40 @@
 package billing
 
-// messages is the wording of a payment link's Stripe pages in one language
-// (the e-mail's wording lives in internal/emails).
-type messages struct {
-	ProductName  string // format: invoice number
-	InactiveLink string // format: clinic name
-	PaidMessage  string // format: clinic name
+import "fmt"
+
+// PageText is what a payment link's Stripe pages say, in the patient's
+// language: the product's name (the invoice number, nothing else), the
+// message of a link no longer active, and the confirmation after paying.
+// (The e-mails' wording lives in internal/emails.)
+type PageText struct {
+	ProductName         string
+	InactiveMessage     string
+	ConfirmationMessage string
 }
 
-var catalog = map[Language]messages{
+// pageWording is the wording of the pages, per language.
+var pageWording = map[Language]struct{ product, inactive, paid string }{
 	French: {
-		ProductName:  "Facture %s",
-		InactiveLink: "Ce lien de paiement n'est plus actif. Pour payer votre facture, communiquez avec %s.",
-		PaidMessage:  "Merci! Votre paiement a été reçu par %s.",
+		product:  "Facture %s",
+		inactive: "Ce lien de paiement n'est plus actif. Pour payer votre facture, communiquez avec %s.",
+		paid:     "Merci! Votre paiement a été reçu par %s.",
 	},
 	English: {
-		ProductName:  "Invoice %s",
-		InactiveLink: "This payment link is no longer active. To pay your invoice, please contact %s.",
-		PaidMessage:  "Thank you! Your payment was received by %s.",
+		product:  "Invoice %s",
+		inactive: "This payment link is no longer active. To pay your invoice, please contact %s.",
+		paid:     "Thank you! Your payment was received by %s.",
 	},
 }
 
-func wording(lang Language) messages {
-	if m, ok := catalog[lang]; ok {
-		return m
+// pageText writes the pages of a link for an invoice of a clinic.
+func pageText(lang Language, invoiceNumber, clinic string) PageText {
+	w, ok := pageWording[lang]
+	if !ok {
+		w = pageWording[French]
 	}
-	return catalog[French]
+	return PageText{
+		ProductName:         fmt.Sprintf(w.product, invoiceNumber),
+		InactiveMessage:     fmt.Sprintf(w.inactive, clinic),
+		ConfirmationMessage: fmt.Sprintf(w.paid, clinic),
+	}
 }

@@ -25,10 +25,10 @@ type Store interface {
 	// PutInvoice writes inv if the stored version is inv.Version-1, or if no
 	// invoice is stored and inv.Version is 1; otherwise ErrVersionConflict.
 	PutInvoice(ctx context.Context, inv *Invoice) error
-	// ReleasePlan ends the lease of the invoice's plan if the plan is still
-	// the one with token (other writers don't make it fail), keeping the
-	// plan for the next request to finish.
-	ReleasePlan(ctx context.Context, companyID, invoiceID, token string) error
+	// ReleaseLease lets the invoice's lease run out now if it is still the
+	// one with token (else ErrVersionConflict; other writers don't make it
+	// fail), keeping its change for the next request to finish.
+	ReleaseLease(ctx context.Context, companyID, invoiceID, token string) error
 
 	// LoadEventState reads, in one round trip (two when the account's
 	// owner is asked for), what handling a webhook event needs; keys left
@@ -53,8 +53,9 @@ type Store interface {
 type PaymentProvider interface {
 	// Account reads a connected account with the platform's key.
 	Account(ctx context.Context, accountID string) (*StripeAccount, error)
-	// CreateLink creates the Price and the Payment Link.
-	CreateLink(ctx context.Context, req LinkRequest) (CreatedLink, error)
+	// CreateLink creates the Price and the Payment Link, and returns the
+	// link made (n.Made).
+	CreateLink(ctx context.Context, n *NewLink) (Link, error)
 	// DeactivateLink sets active=false. A link Stripe no longer has counts as
 	// deactivated.
 	DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error
@@ -64,29 +65,6 @@ type PaymentProvider interface {
 	// OnboardingLink makes a Stripe Account Link (account_onboarding) where
 	// the clinic enters its details.
 	OnboardingLink(ctx context.Context, accountID string) (*OnboardingLink, error)
-}
-
-// LinkRequest is everything Stripe needs to make one payment link.
-type LinkRequest struct {
-	AccountID string
-	Amount    int64
-	Currency  string
-	// ProductName names the invoice only (e.g. "Facture F-2026-0042").
-	ProductName string
-	// InactiveMessage is shown to a patient who opens the link after it was
-	// deactivated; ConfirmationMessage after paying.
-	InactiveMessage     string
-	ConfirmationMessage string
-	Metadata            map[string]string
-	PriceIdempotencyKey string
-	LinkIdempotencyKey  string
-}
-
-// CreatedLink is the Stripe side of a new link.
-type CreatedLink struct {
-	ID      string
-	URL     string
-	PriceID string
 }
 
 // Mailer sends one e-mail. Errors are *Error with CodeEmailProviderError

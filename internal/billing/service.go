@@ -7,44 +7,19 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/clinicpay/payments/internal/retry"
 )
-
-// Limits that keep one invoice's history (stored with the invoice) small.
-const (
-	MaxLinksPerInvoice  = 100
-	MaxEmailsPerInvoice = 100
-)
-
-// maxAttempts bounds the optimistic-concurrency loops: a request that loses
-// this many conditional writes in a row answers 409 conflict.
-const maxAttempts = 4
-
-// defaultLease is how long a link change may hold an invoice when the
-// context has no deadline (the local API); in Lambda the lease ends with the
-// invocation's deadline, as in Powertools' idempotency records.
-const defaultLease = 30 * time.Second
 
 // Service carries out the use cases. It is safe for concurrent use.
 type Service struct {
-	store      Store
-	payments   PaymentProvider
-	mailer     Mailer
-	now        func() time.Time
-	newToken   func() string
-	checkpoint func(ctx context.Context, step string)
-	metrics    Metrics
+	store    Store
+	payments PaymentProvider
+	mailer   Mailer
+	now      func() time.Time
+	newToken func() string
+	metrics  Metrics
 }
-
-// Steps a request passes, named so a test harness can stop a request there
-// (Deps.Checkpoint) and show that a retry converges whatever the moment a
-// Lambda dies.
-const (
-	StepClaimed       = "claimed"        // the plan is written; no Stripe call yet
-	StepStripeDone    = "stripe_done"    // Stripe did the plan's steps; the store doesn't know
-	StepEmailAccepted = "email_accepted" // SES took the e-mail; it is not recorded
-	StepCommitted     = "committed"      // the store is updated; no answer sent yet
-	StepEventRecorded = "event_recorded" // a webhook event is recorded; its follow-up not done
-)
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
 // may leave Mailer nil, and one that never calls Stripe Payments.
@@ -54,36 +29,42 @@ type Deps struct {
 	Mailer   Mailer
 	// Now defaults to time.Now.
 	Now func() time.Time
-	// Checkpoint, when set, is called at each named step (Step*). Tests
-	// use it to stop a request there; production leaves it nil.
-	Checkpoint func(ctx context.Context, step string)
 	// Metrics counts business events; nil counts nothing.
 	Metrics Metrics
 }
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken, checkpoint: d.Checkpoint}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken, metrics: d.Metrics}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.metrics = d.Metrics
 	if s.metrics == nil {
 		s.metrics = noMetrics{}
 	}
 	return s
 }
 
+// The retry policies of the use cases (internal/retry: jittered waits,
+// bounded by the context's deadline).
+var (
+	// contention: a use case reads, decides and writes conditionally; when
+	// the write loses to a concurrent one, it reads and decides again. Past
+	// these attempts the client gets 409 conflict, with Retry-After.
+	contention = retry.Policy{MaxAttempts: 4, Base: 2 * time.Millisecond, Max: 50 * time.Millisecond, Reserve: time.Second}
+	// commitPolicy: recording what Stripe did, against writers that don't
+	// hold the invoice (webhooks, e-mail records). The work is done at
+	// Stripe, so it is worth insisting.
+	commitPolicy = retry.Policy{MaxAttempts: 12, Base: 5 * time.Millisecond, Max: 100 * time.Millisecond, Reserve: time.Second}
+	// eventPolicy: applying a webhook event against other events and
+	// requests on the same invoice or feed; after it, Stripe redelivers.
+	eventPolicy = retry.Policy{MaxAttempts: 30, Base: 5 * time.Millisecond, Max: 100 * time.Millisecond, Reserve: time.Second}
+)
+
 func randomToken() string {
 	b := make([]byte, 12)
-	_, _ = rand.Read(b)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics instead)
 	return hex.EncodeToString(b)
-}
-
-func (s *Service) reach(ctx context.Context, step string) {
-	if s.checkpoint != nil {
-		s.checkpoint(ctx, step)
-	}
 }
 
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
@@ -94,13 +75,6 @@ var errRetry = errors.New("retry with fresh state")
 
 func conflictError() *Error {
 	return &Error{Code: CodeConflict, Message: "the invoice was changed by another request at the same time; retry", RetryAfter: time.Second}
-}
-
-func checkInvoiceID(id string) error {
-	if !ValidID(id) {
-		return Invalid("invoiceId", "invoiceId must be 1 to 64 letters, digits, '-' or '_'")
-	}
-	return nil
 }
 
 func notFound(what string) *Error {

@@ -83,8 +83,8 @@ func (f *fixture) checkInvariants(t *testing.T) {
 	if len(activeInStore) > 1 || len(atStripe) != len(activeInStore) || (len(atStripe) == 1 && atStripe[0] != activeInStore[0]) {
 		t.Fatalf("active in store %v, at Stripe %v", activeInStore, atStripe)
 	}
-	if inv.Plan != nil {
-		t.Fatalf("plan left behind: %+v", inv.Plan)
+	if inv.Lease != nil {
+		t.Fatalf("plan left behind: %+v", inv.Lease)
 	}
 }
 
@@ -146,7 +146,7 @@ func TestCrashAfterStripeIsRolledForward(t *testing.T) {
 		_, _, _ = f.svc.CreateLink(context.Background(), "c1", "i1", "")
 	}()
 	f.stripe.onCreate, f.store.beforePut = nil, nil
-	if f.invoice(t).Plan == nil {
+	if f.invoice(t).Lease == nil {
 		t.Fatal("the claim should be stored")
 	}
 	// Within the lease: someone else is (apparently) at work.
@@ -166,11 +166,11 @@ func TestCrashAfterStripeIsRolledForward(t *testing.T) {
 	f.checkInvariants(t)
 }
 
-func TestStripeOutageKeepsThePlanForTheNextRequest(t *testing.T) {
+func TestStripeOutageKeepsTheChangeForTheNextRequest(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	calls := 0
-	f.stripe.failCreate = func(LinkRequest) error {
+	f.stripe.failCreate = func(*NewLink) error {
 		calls++
 		if calls == 1 {
 			return &Error{Code: CodePaymentProviderUnavailable, Message: "timeout"}
@@ -181,8 +181,8 @@ func TestStripeOutageKeepsThePlanForTheNextRequest(t *testing.T) {
 		t.Fatalf("first: %v", err)
 	}
 	inv := f.invoice(t)
-	if inv.Plan == nil || !inv.Plan.LeaseUntil.IsZero() {
-		t.Fatalf("the plan should stay with its lease released: %+v", inv.Plan)
+	if inv.Lease == nil || !inv.Lease.Until.IsZero() {
+		t.Fatalf("the plan should stay with its lease released: %+v", inv.Lease)
 	}
 	if _, created, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil || !created {
 		t.Fatalf("retry: %v %v", created, err)

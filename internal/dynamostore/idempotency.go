@@ -13,11 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/idempotency"
 )
 
 // Idempotency keeps Idempotency-Key records in the table, in the tenant's
 // partition (pk CO#<tenant>, sk IDEM#<key>), implementing
-// billing.IdempotencyStore.
+// idempotency.Store.
 type Idempotency struct {
 	db    API
 	table string
@@ -26,7 +27,7 @@ type Idempotency struct {
 // NewIdempotency returns the record keeper on the named table.
 func NewIdempotency(db API, table string) *Idempotency { return &Idempotency{db: db, table: table} }
 
-var _ billing.IdempotencyStore = (*Idempotency)(nil)
+var _ idempotency.Store = (*Idempotency)(nil)
 
 type idempotencyRecord struct {
 	PK              string `dynamodbav:"pk"`
@@ -42,11 +43,11 @@ type idempotencyRecord struct {
 
 func idempotencySK(key string) string { return "IDEM#" + key }
 
-// StartRequest implements billing.IdempotencyStore. The condition lets the
+// StartRequest implements idempotency.Store. The condition lets the
 // write through when no record exists, when the record has expired (TTL
 // deletes late, so its expiry is compared here too), or when it is in
 // progress past its invocation's end (the attempt died).
-func (s *Idempotency) StartRequest(ctx context.Context, rec *billing.IdempotentRequest, now time.Time) (*billing.IdempotentRequest, error) {
+func (s *Idempotency) StartRequest(ctx context.Context, rec *idempotency.Request, now time.Time) (*idempotency.Request, error) {
 	for range 3 {
 		existing, err := s.start(ctx, rec, now)
 		if !errors.Is(err, errReleased) {
@@ -59,9 +60,9 @@ func (s *Idempotency) StartRequest(ctx context.Context, rec *billing.IdempotentR
 // errReleased: the record that blocked the write was gone when read.
 var errReleased = errors.New("idempotency record released meanwhile")
 
-func (s *Idempotency) start(ctx context.Context, rec *billing.IdempotentRequest, now time.Time) (*billing.IdempotentRequest, error) {
+func (s *Idempotency) start(ctx context.Context, rec *idempotency.Request, now time.Time) (*idempotency.Request, error) {
 	item, err := attributevalue.MarshalMap(idempotencyRecord{
-		PK: companyPK(rec.Scope), SK: idempotencySK(rec.Key), Hash: rec.Hash, Status: string(billing.RequestInProgress),
+		PK: companyPK(rec.Scope), SK: idempotencySK(rec.Key), Hash: rec.Hash, Status: string(idempotency.InProgress),
 		InProgressUntil: rec.InProgressUntil.UnixMilli(), ExpiresAt: rec.ExpiresAt.Unix(),
 	})
 	if err != nil {
@@ -75,7 +76,7 @@ func (s *Idempotency) start(ctx context.Context, rec *billing.IdempotentRequest,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":now":        &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)},
 			":nowms":      &types.AttributeValueMemberN{Value: strconv.FormatInt(now.UnixMilli(), 10)},
-			":inprogress": &types.AttributeValueMemberS{Value: string(billing.RequestInProgress)},
+			":inprogress": &types.AttributeValueMemberS{Value: string(idempotency.InProgress)},
 		},
 	})
 	if err == nil {
@@ -98,20 +99,20 @@ func (s *Idempotency) start(ctx context.Context, rec *billing.IdempotentRequest,
 	if err := attributevalue.UnmarshalMap(out.Item, &r); err != nil {
 		return nil, fmt.Errorf("decode idempotency record: %w", err)
 	}
-	existing := &billing.IdempotentRequest{
-		Scope: rec.Scope, Key: rec.Key, Hash: r.Hash, Status: billing.RequestStatus(r.Status),
+	existing := &idempotency.Request{
+		Scope: rec.Scope, Key: rec.Key, Hash: r.Hash, Status: idempotency.Status(r.Status),
 		InProgressUntil: time.UnixMilli(r.InProgressUntil), ExpiresAt: time.Unix(r.ExpiresAt, 0),
 	}
-	if existing.Status == billing.RequestCompleted {
-		existing.Response = &billing.StoredResponse{Status: r.ResponseStatus, ContentType: r.ContentType, Body: r.Body}
+	if existing.Status == idempotency.Completed {
+		existing.Response = &idempotency.StoredResponse{Status: r.ResponseStatus, ContentType: r.ContentType, Body: r.Body}
 	}
 	return existing, nil
 }
 
-// CompleteRequest implements billing.IdempotencyStore.
-func (s *Idempotency) CompleteRequest(ctx context.Context, rec *billing.IdempotentRequest) error {
+// CompleteRequest implements idempotency.Store.
+func (s *Idempotency) CompleteRequest(ctx context.Context, rec *idempotency.Request) error {
 	r := idempotencyRecord{
-		PK: companyPK(rec.Scope), SK: idempotencySK(rec.Key), Hash: rec.Hash, Status: string(billing.RequestCompleted),
+		PK: companyPK(rec.Scope), SK: idempotencySK(rec.Key), Hash: rec.Hash, Status: string(idempotency.Completed),
 		InProgressUntil: rec.InProgressUntil.UnixMilli(), ExpiresAt: rec.ExpiresAt.Unix(),
 	}
 	if rec.Response != nil {
@@ -128,7 +129,7 @@ func (s *Idempotency) CompleteRequest(ctx context.Context, rec *billing.Idempote
 		ConditionExpression:      aws.String("#status = :inprogress AND #hash = :hash"),
 		ExpressionAttributeNames: map[string]string{"#status": "status", "#hash": "hash"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":inprogress": &types.AttributeValueMemberS{Value: string(billing.RequestInProgress)},
+			":inprogress": &types.AttributeValueMemberS{Value: string(idempotency.InProgress)},
 			":hash":       &types.AttributeValueMemberS{Value: rec.Hash},
 		},
 	})
@@ -139,14 +140,14 @@ func (s *Idempotency) CompleteRequest(ctx context.Context, rec *billing.Idempote
 	return nil
 }
 
-// ReleaseRequest implements billing.IdempotencyStore.
+// ReleaseRequest implements idempotency.Store.
 func (s *Idempotency) ReleaseRequest(ctx context.Context, scope, k string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table, Key: key(companyPK(scope), idempotencySK(k)),
 		ConditionExpression:      aws.String("#status = :inprogress"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":inprogress": &types.AttributeValueMemberS{Value: string(billing.RequestInProgress)},
+			":inprogress": &types.AttributeValueMemberS{Value: string(idempotency.InProgress)},
 		},
 	})
 	var ccf *types.ConditionalCheckFailedException

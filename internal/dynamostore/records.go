@@ -74,7 +74,7 @@ type invoiceRecord struct {
 	Emails         []emailRecord   `dynamodbav:"emails,omitempty"`
 	Payments       []paymentRecord `dynamodbav:"payments,omitempty"`
 	Overpaid       int64           `dynamodbav:"overpaid,omitempty"`
-	Plan           *planRecord     `dynamodbav:"plan,omitempty"`
+	Lease          *leaseRecord    `dynamodbav:"lease,omitempty"`
 	LastGeneration int             `dynamodbav:"lastGeneration"`
 	Version        int64           `dynamodbav:"version"`
 	CreatedAt      time.Time       `dynamodbav:"createdAt"`
@@ -118,15 +118,18 @@ type emailRecord struct {
 	RequestKey     string    `dynamodbav:"requestKey,omitempty"`
 }
 
-type planRecord struct {
-	Token      string          `dynamodbav:"token"`
-	LeaseUntil time.Time       `dynamodbav:"leaseUntil"`
-	Create     *linkSpecRecord `dynamodbav:"create,omitempty"`
-	End        *linkEndRecord  `dynamodbav:"end,omitempty"`
-	Email      bool            `dynamodbav:"email,omitempty"`
+type leaseRecord struct {
+	Token  string            `dynamodbav:"token"`
+	Until  time.Time         `dynamodbav:"until"`
+	Change *linkChangeRecord `dynamodbav:"change,omitempty"`
 }
 
-type linkSpecRecord struct {
+type linkChangeRecord struct {
+	Make *newLinkRecord `dynamodbav:"make,omitempty"`
+	End  *linkEndRecord `dynamodbav:"end,omitempty"`
+}
+
+type newLinkRecord struct {
 	RequestKey          string `dynamodbav:"requestKey,omitempty"`
 	Generation          int    `dynamodbav:"generation"`
 	AccountID           string `dynamodbav:"accountId"`
@@ -199,14 +202,17 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
 	}
 	r.Overpaid = inv.Overpaid
-	if p := inv.Plan; p != nil {
-		r.Plan = &planRecord{Token: p.Token, LeaseUntil: p.LeaseUntil, Email: p.Email}
-		if c := p.Create; c != nil {
-			r.Plan.Create = &linkSpecRecord{c.RequestKey, c.Generation, c.AccountID, c.Amount, c.Currency, string(c.Language),
-				c.ProductName, c.InactiveMessage, c.ConfirmationMessage}
-		}
-		if e := p.End; e != nil {
-			r.Plan.End = &linkEndRecord{e.RequestKey, e.Generation, string(e.Status), e.Reason}
+	if l := inv.Lease; l != nil {
+		r.Lease = &leaseRecord{Token: l.Token, Until: l.Until}
+		if c := l.Change; c != nil {
+			r.Lease.Change = &linkChangeRecord{}
+			if n := c.Make; n != nil {
+				r.Lease.Change.Make = &newLinkRecord{n.RequestKey, n.Generation, n.AccountID, n.Amount, n.Currency, string(n.Language),
+					n.Page.ProductName, n.Page.InactiveMessage, n.Page.ConfirmationMessage}
+			}
+			if e := c.End; e != nil {
+				r.Lease.Change.End = &linkEndRecord{e.RequestKey, e.Generation, string(e.Status), e.Reason}
+			}
 		}
 	}
 	return r
@@ -240,17 +246,20 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Payments = append(inv.Payments, r.Payments[i].payment())
 	}
 	inv.Overpaid = r.Overpaid
-	if p := r.Plan; p != nil {
-		inv.Plan = &billing.LinkPlan{Token: p.Token, LeaseUntil: p.LeaseUntil, Email: p.Email}
-		if c := p.Create; c != nil {
-			inv.Plan.Create = &billing.LinkSpec{
-				Generation: c.Generation, AccountID: c.AccountID, Amount: c.Amount, Currency: c.Currency,
-				Language: billing.Language(c.Language), ProductName: c.ProductName,
-				InactiveMessage: c.InactiveMessage, ConfirmationMessage: c.ConfirmationMessage, RequestKey: c.RequestKey,
+	if l := r.Lease; l != nil {
+		inv.Lease = &billing.Lease{Token: l.Token, Until: l.Until}
+		if c := l.Change; c != nil {
+			inv.Lease.Change = &billing.LinkChange{}
+			if n := c.Make; n != nil {
+				inv.Lease.Change.Make = &billing.NewLink{
+					CompanyID: companyID, InvoiceID: r.ID, Generation: n.Generation, AccountID: n.AccountID,
+					Amount: n.Amount, Currency: n.Currency, Language: billing.Language(n.Language), RequestKey: n.RequestKey,
+					Page: billing.PageText{ProductName: n.ProductName, InactiveMessage: n.InactiveMessage, ConfirmationMessage: n.ConfirmationMessage},
+				}
 			}
-		}
-		if e := p.End; e != nil {
-			inv.Plan.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason, RequestKey: e.RequestKey}
+			if e := c.End; e != nil {
+				inv.Lease.Change.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason, RequestKey: e.RequestKey}
+			}
 		}
 	}
 	return inv

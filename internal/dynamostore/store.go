@@ -259,31 +259,31 @@ func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
 	return nil
 }
 
-// ReleasePlan implements billing.Store: an UpdateItem conditional on the
-// plan's token only, so writers that don't hold the invoice can't make it
+// ReleaseLease implements billing.Store: an UpdateItem conditional on the
+// lease's token only, so writers that don't hold the invoice can't make it
 // fail; it moves the version on like every other write.
-func (s *Store) ReleasePlan(ctx context.Context, companyID, invoiceID, token string) error {
-	zero, err := attributevalue.Marshal(time.Time{})
+func (s *Store) ReleaseLease(ctx context.Context, companyID, invoiceID, token string) error {
+	past, err := attributevalue.Marshal(time.Time{})
 	if err != nil {
-		return err
+		return fmt.Errorf("encode time: %w", err)
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      key(companyPK(companyID), invoiceSK(invoiceID)),
-		UpdateExpression:         aws.String("SET #plan.leaseUntil = :zero, version = version + :one"),
-		ConditionExpression:      aws.String("#plan.#token = :token"),
-		ExpressionAttributeNames: map[string]string{"#plan": "plan", "#token": "token"},
+		UpdateExpression:         aws.String("SET #lease.#until = :past, version = version + :one"),
+		ConditionExpression:      aws.String("#lease.#token = :token"),
+		ExpressionAttributeNames: map[string]string{"#lease": "lease", "#until": "until", "#token": "token"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":zero": zero, ":one": &types.AttributeValueMemberN{Value: "1"},
+			":past": past, ":one": &types.AttributeValueMemberN{Value: "1"},
 			":token": &types.AttributeValueMemberS{Value: token},
 		},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("release plan of %s: %w", invoiceID, billing.ErrVersionConflict)
+		return fmt.Errorf("release lease of %s: %w", invoiceID, billing.ErrVersionConflict)
 	}
 	if err != nil {
-		return dbError("release plan", err)
+		return dbError("release lease", err)
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/clinicpay/payments/infra/upstreamproxy"
 )
@@ -61,7 +60,7 @@ func TestUpstreamFaults(t *testing.T) {
 		withLink  bool
 		request   func(id string) req
 		fault     fault
-		viaCrash  bool // send the first attempt through the 2 s-deadline API
+		viaCrash  bool // send the first attempt through the crash API, whose deadline is crashDeadline
 		first     int
 		firstCode string
 		retry     int
@@ -70,7 +69,9 @@ func TestUpstreamFaults(t *testing.T) {
 	}{
 		{"Stripe 500 on the Price", false, create, fault{stripeProxy, stripeTarget("/v1/prices"), upstreamproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
 		{"Stripe 429 on the link", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Status: 429, Body: `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
-		{"Stripe too slow (past the deadline)", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Delay: 5 * time.Second, Times: 1}}, true, 503, "payment_provider_unavailable", 201, 1, -1},
+		// Stripe answers only when the caller gives up: the gateway's call
+		// ends 1.5 s before the invocation's deadline, whatever the speed.
+		{"Stripe too slow (past the deadline)", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Delay: 10 * crashDeadline, Times: 1}}, true, 503, "payment_provider_unavailable", 201, 1, -1},
 		{"Stripe connection dropped on deactivation", true, remove, fault{stripeProxy, stripeTarget("deactivate"), upstreamproxy.Rule{Drop: true}}, false, 503, "payment_provider_unavailable", 204, 1, -1},
 		{"Stripe made the link, the answer was lost", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
 		{"Stripe deactivated, the answer was lost", true, regenerate, fault{stripeProxy, stripeTarget("deactivate"), upstreamproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 2, -1},

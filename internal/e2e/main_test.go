@@ -35,14 +35,18 @@ var env struct {
 	api    *httptest.Server
 	// handlers are the in-process handlers of env.api, by route key.
 	handlers map[string]httpapi.Handler
-	// crashAPI runs the same code with a checkpoint hook: a request armed
-	// with crash.arm freezes at that step for good, as if its Lambda died.
+	// crashAPI runs the same code with the crash harness around its
+	// adapters: a request armed with crash.arm freezes at that step for
+	// good, as if its Lambda died.
 	crashAPI *httptest.Server
 	crash    *crasher
 	db       *dynamodb.Client
 	table    string
 	logs     *localstack.Buffer
 }
+
+// crashDeadline is the crash API's integration timeout.
+const crashDeadline = 10 * time.Second
 
 func TestMain(m *testing.M) {
 	code, err := run(m)
@@ -107,14 +111,16 @@ func run(m *testing.M) (int, error) {
 	}
 
 	env.crash = &crasher{}
-	crashAPI, err := localapi.BuildAPI(ctx, wiring.OS(), log, localapi.WithCheckpoint(env.crash.checkpoint))
+	crashAPI, err := localapi.BuildAPI(ctx, wiring.OS(), log, localapi.WithWrap(env.crash.wrap()))
 	if err != nil {
 		return 0, err
 	}
-	// A short integration timeout: a frozen request's lease (and its
-	// Idempotency-Key) runs out two seconds after it started. The server is
-	// not closed: its frozen requests never end.
-	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: 2 * time.Second}))
+	// A deadline generous enough for a busy machine: a frozen request's
+	// lease and Idempotency-Key are made to run out by expireHolds, not by
+	// waiting. Upstream calls still end 1.5 s before it, which the fault
+	// table's "too slow" row relies on. The server is not closed: its
+	// frozen requests never end.
+	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: crashDeadline}))
 	if err := loadSpec(env.api.URL, env.crashAPI.URL); err != nil {
 		return 0, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/idempotency"
 	"github.com/clinicpay/payments/internal/observe"
 )
 
@@ -47,7 +48,7 @@ type Config struct {
 	Webhooks EventReader
 	// Idempotency keeps the records of requests made with an
 	// Idempotency-Key; without it the header is ignored.
-	Idempotency billing.IdempotencyStore
+	Idempotency idempotency.Store
 	// Function names the function in the business metrics.
 	Function string
 }
@@ -64,7 +65,7 @@ type API struct {
 	tenantClaim string
 	log         *slog.Logger
 	webhooks    EventReader
-	idem        billing.IdempotencyStore
+	idem        idempotency.Store
 	function    string
 }
 

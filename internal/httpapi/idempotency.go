@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/idempotency"
 )
 
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
@@ -29,9 +30,9 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 		return a.fail(c, billing.Invalid("Idempotency-Key", "Idempotency-Key must be 1 to %d visible ASCII characters", MaxIdempotencyKey))
 	}
 	now := time.Now()
-	rec := &billing.IdempotentRequest{
+	rec := &idempotency.Request{
 		Scope: c.idempotencyScope(), Key: key, Hash: requestHash(c.req),
-		InProgressUntil: now.Add(defaultInProgress), ExpiresAt: now.Add(billing.IdempotencyRetention),
+		InProgressUntil: now.Add(defaultInProgress), ExpiresAt: now.Add(idempotency.Retention),
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		rec.InProgressUntil = dl.Add(time.Second)
@@ -44,7 +45,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 		switch {
 		case existing.Hash != rec.Hash:
 			return a.fail(c, billing.Errorf(billing.CodeIdempotencyKeyReused, "this Idempotency-Key was used for another request"))
-		case existing.Status == billing.RequestCompleted && existing.Response != nil:
+		case existing.Status == idempotency.Completed && existing.Response != nil:
 			c.logAttrs = append(c.logAttrs, slog.Bool("replayed", true))
 			return replay(existing.Response)
 		default:
@@ -63,7 +64,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 		}
 		return resp
 	}
-	rec.Response = &billing.StoredResponse{Status: resp.StatusCode, ContentType: resp.Headers["Content-Type"], Body: []byte(resp.Body)}
+	rec.Response = &idempotency.StoredResponse{Status: resp.StatusCode, ContentType: resp.Headers["Content-Type"], Body: []byte(resp.Body)}
 	if err := a.idem.CompleteRequest(done, rec); err != nil {
 		a.log.WarnContext(ctx, "idempotent answer not recorded", "error", err.Error())
 	}
@@ -88,7 +89,7 @@ func requestHash(req events.APIGatewayV2HTTPRequest) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func replay(r *billing.StoredResponse) events.APIGatewayV2HTTPResponse {
+func replay(r *idempotency.StoredResponse) events.APIGatewayV2HTTPResponse {
 	resp := events.APIGatewayV2HTTPResponse{
 		StatusCode: r.Status,
 		Headers:    map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"},

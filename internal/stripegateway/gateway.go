@@ -66,22 +66,6 @@ type Gateway struct {
 	backend    stripe.Backend
 	keys       KeySource
 	onboarding [2]string // refresh and return URLs
-	// Checkpoint, when set, is called after each Stripe call (Step*), so a
-	// test harness can stop a request between two of them.
-	Checkpoint func(ctx context.Context, step string)
-}
-
-// Steps inside the gateway's calls.
-const (
-	StepPriceCreated    = "price_created"
-	StepLinkCreated     = "link_created"
-	StepLinkDeactivated = "link_deactivated"
-)
-
-func (g *Gateway) reach(ctx context.Context, step string) {
-	if g.Checkpoint != nil {
-		g.Checkpoint(ctx, step)
-	}
 }
 
 var _ billing.PaymentProvider = (*Gateway)(nil)
@@ -222,54 +206,53 @@ func (g *Gateway) OnboardingLink(ctx context.Context, accountID string) (*billin
 // CreateLink implements billing.PaymentProvider: a Price for exactly the
 // amount due (its product named after the invoice number only), then a
 // Payment Link for one unit of it that can be completed once.
-func (g *Gateway) CreateLink(ctx context.Context, req billing.LinkRequest) (billing.CreatedLink, error) {
+func (g *Gateway) CreateLink(ctx context.Context, n *billing.NewLink) (billing.Link, error) {
+	meta := n.Metadata()
 	pp := &stripe.PriceParams{
-		Currency:    stripe.String(req.Currency),
-		UnitAmount:  stripe.Int64(req.Amount),
-		ProductData: &stripe.PriceProductDataParams{Name: stripe.String(req.ProductName), Metadata: req.Metadata},
-		Metadata:    req.Metadata,
+		Currency:    stripe.String(n.Currency),
+		UnitAmount:  stripe.Int64(n.Amount),
+		ProductData: &stripe.PriceProductDataParams{Name: stripe.String(n.Page.ProductName), Metadata: meta},
+		Metadata:    meta,
 	}
 	pp.Context = ctx
-	pp.SetStripeAccount(req.AccountID)
-	pp.SetIdempotencyKey(req.PriceIdempotencyKey)
+	pp.SetStripeAccount(n.AccountID)
+	pp.SetIdempotencyKey(n.IdempotencyKey(billing.StepPrice))
 	var p *stripe.Price
 	err := g.withKey(ctx, func(k string) (err error) {
 		p, err = (&price.Client{B: g.backend, Key: k}).New(pp)
 		return err
 	})
 	if err != nil {
-		return billing.CreatedLink{}, providerError("create price", err)
+		return billing.Link{}, providerError("create price", err)
 	}
-	g.reach(ctx, StepPriceCreated)
 
 	lp := &stripe.PaymentLinkParams{
 		LineItems: []*stripe.PaymentLinkLineItemParams{{Price: stripe.String(p.ID), Quantity: stripe.Int64(1)}},
 		// One completed payment, then Stripe shows InactiveMessage.
 		Restrictions:    &stripe.PaymentLinkRestrictionsParams{CompletedSessions: &stripe.PaymentLinkRestrictionsCompletedSessionsParams{Limit: stripe.Int64(1)}},
-		InactiveMessage: stripe.String(req.InactiveMessage),
+		InactiveMessage: stripe.String(n.Page.InactiveMessage),
 		AfterCompletion: &stripe.PaymentLinkAfterCompletionParams{
 			Type:               stripe.String(string(stripe.PaymentLinkAfterCompletionTypeHostedConfirmation)),
-			HostedConfirmation: &stripe.PaymentLinkAfterCompletionHostedConfirmationParams{CustomMessage: stripe.String(req.ConfirmationMessage)},
+			HostedConfirmation: &stripe.PaymentLinkAfterCompletionHostedConfirmationParams{CustomMessage: stripe.String(n.Page.ConfirmationMessage)},
 		},
 		SubmitType: stripe.String(string(stripe.PaymentLinkSubmitTypePay)),
-		Metadata:   req.Metadata,
+		Metadata:   meta,
 		// Copied onto each PaymentIntent, so charge, refund and dispute
 		// events lead back to the invoice.
-		PaymentIntentData: &stripe.PaymentLinkPaymentIntentDataParams{Metadata: req.Metadata},
+		PaymentIntentData: &stripe.PaymentLinkPaymentIntentDataParams{Metadata: meta},
 	}
 	lp.Context = ctx
-	lp.SetStripeAccount(req.AccountID)
-	lp.SetIdempotencyKey(req.LinkIdempotencyKey)
+	lp.SetStripeAccount(n.AccountID)
+	lp.SetIdempotencyKey(n.IdempotencyKey(billing.StepLink))
 	var l *stripe.PaymentLink
 	err = g.withKey(ctx, func(k string) (err error) {
 		l, err = (&paymentlink.Client{B: g.backend, Key: k}).New(lp)
 		return err
 	})
 	if err != nil {
-		return billing.CreatedLink{}, providerError("create payment link", err)
+		return billing.Link{}, providerError("create payment link", err)
 	}
-	g.reach(ctx, StepLinkCreated)
-	return billing.CreatedLink{ID: l.ID, URL: l.URL, PriceID: p.ID}, nil
+	return n.Made(l.ID, l.URL, p.ID), nil
 }
 
 // DeactivateLink implements billing.PaymentProvider.
@@ -289,7 +272,6 @@ func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempot
 		}
 		return providerError("deactivate payment link", err)
 	}
-	g.reach(ctx, StepLinkDeactivated)
 	return nil
 }
 

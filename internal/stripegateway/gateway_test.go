@@ -48,9 +48,9 @@ func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
 	})
 	keys := &rotatingKey{}
 	g := New(Config{Keys: keys, BaseURL: proxy.URL})
-	link, err := g.CreateLink(context.Background(), billing.LinkRequest{
-		AccountID: "acct_1Rotate", Amount: 100, Currency: "cad", ProductName: "Facture 1",
-		InactiveMessage: "x", ConfirmationMessage: "y", PriceIdempotencyKey: "k/price", LinkIdempotencyKey: "k/link",
+	link, err := g.CreateLink(context.Background(), &billing.NewLink{
+		CompanyID: "c1", InvoiceID: "i1", Generation: 1, AccountID: "acct_1Rotate", Amount: 100, Currency: "cad",
+		Page: billing.PageText{ProductName: "Facture 1", InactiveMessage: "x", ConfirmationMessage: "y"},
 	})
 	if err != nil || link.ID == "" {
 		t.Fatalf("%v %+v", err, link)

@@ -59,11 +59,18 @@ func nonEmpty(v, name string) (string, error) {
 	return v, nil
 }
 
+// Option adjusts the gateway's configuration (a test harness wraps its
+// HTTP transport).
+type Option func(*stripegateway.Config)
+
 // Payments builds the Stripe gateway.
-func Payments(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
+func Payments(env wiring.Env, secrets Secrets, opts ...Option) (*stripegateway.Gateway, error) {
 	cfg, err := config(env, secrets)
 	if err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	return stripegateway.New(cfg), nil
 }
@@ -71,7 +78,7 @@ func Payments(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
 // Onboarding builds the Stripe gateway of the function that starts a
 // clinic's onboarding: Payments, plus the pages Stripe sends the clinic's
 // admin back to.
-func Onboarding(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error) {
+func Onboarding(env wiring.Env, secrets Secrets, opts ...Option) (*stripegateway.Gateway, error) {
 	cfg, err := config(env, secrets)
 	if err != nil {
 		return nil, err
@@ -81,6 +88,9 @@ func Onboarding(env wiring.Env, secrets Secrets) (*stripegateway.Gateway, error)
 	}
 	if cfg.OnboardingReturnURL, err = env.Require(wiring.EnvOnboardingReturnURL); err != nil {
 		return nil, err
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	return stripegateway.New(cfg), nil
 }

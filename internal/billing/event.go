@@ -3,28 +3,185 @@ package billing
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
+	"slices"
 	"time"
 )
 
-// maxEventAttempts bounds the retries of one event against concurrent
-// writers; the context's deadline bounds them too.
-const maxEventAttempts = 30
+// Stripe event types the service acts on (Connect events: the connected
+// account is the event's account). Others are acknowledged and ignored.
+const (
+	EventCheckoutCompleted   = "checkout.session.completed"
+	EventAsyncSucceeded      = "checkout.session.async_payment_succeeded"
+	EventAsyncFailed         = "checkout.session.async_payment_failed"
+	EventChargeRefunded      = "charge.refunded"
+	EventChargeRefundUpdated = "charge.refund.updated"
+	EventDisputeCreated      = "charge.dispute.created"
+	EventDisputeUpdated      = "charge.dispute.updated"
+	EventDisputeClosed       = "charge.dispute.closed"
+	EventAccountUpdated      = "account.updated"
+	EventAccountDeauthorized = "account.application.deauthorized"
+)
 
-// backoff sleeps a random, growing while (up to 100 ms) and reports whether
-// there is time left for another attempt.
-func backoff(ctx context.Context, attempt int) bool {
-	ceiling := min(5*time.Millisecond<<min(attempt, 5), 100*time.Millisecond)
-	wait := time.Duration(rand.Int64N(int64(ceiling)))
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+time.Second {
-		return false
-	}
-	select {
-	case <-time.After(wait):
+// HandledEventTypes are the types to select on the Stripe webhook endpoint,
+// exactly the ones the service handles (the README lists the same).
+var HandledEventTypes = []string{
+	EventCheckoutCompleted, EventAsyncSucceeded, EventAsyncFailed,
+	EventChargeRefunded, EventChargeRefundUpdated,
+	EventDisputeCreated, EventDisputeUpdated, EventDisputeClosed,
+	EventAccountUpdated, EventAccountDeauthorized,
+}
+
+// WebhookEvent is a verified Stripe event, as the Stripe adapter reads it.
+type WebhookEvent struct {
+	ID        string
+	Type      string
+	AccountID string // the connected account (Connect events)
+	Created   time.Time
+	// From the Checkout Session's metadata, copied from the link's; empty
+	// for charge and dispute events, which are found through the payment.
+	CompanyID  string
+	InvoiceID  string
+	Generation int
+	Facts      PaymentFacts
+	// Account is what account.updated says of the connected account.
+	Account *StripeAccount
+}
+
+func (ev *WebhookEvent) isSessionEvent() bool {
+	switch ev.Type {
+	case EventCheckoutCompleted, EventAsyncSucceeded, EventAsyncFailed:
 		return true
-	case <-ctx.Done():
-		return false
 	}
+	return false
+}
+
+func (ev *WebhookEvent) isAccountEvent() bool {
+	return ev.Type == EventAccountUpdated || ev.Type == EventAccountDeauthorized
+}
+
+func handled(eventType string) bool { return slices.Contains(HandledEventTypes, eventType) }
+
+// paymentKey identifies the payment an event is about: its PaymentIntent,
+// or the Checkout Session while Stripe has not given one.
+func (ev *WebhookEvent) paymentKey() string {
+	if ev.Facts.PaymentIntentID != "" {
+		return ev.Facts.PaymentIntentID
+	}
+	return ev.Facts.SessionID
+}
+
+// checkShape says why the event can't be a true Stripe event of its type
+// (amounts and currencies a payment must have), or "".
+func (ev *WebhookEvent) checkShape() string {
+	f := ev.Facts
+	switch {
+	case ev.isSessionEvent() || (f.ChargeID != "" && f.Dispute == nil && f.Refund == nil):
+		// A session's total and a charge's amount: a payment of nothing
+		// does not exist.
+		if f.Amount <= 0 || (f.SourceCurrency != "" && f.SourceAmount <= 0) {
+			return RejectInvalidAmount
+		}
+		if !isCurrencyCode(f.Currency) || (f.SourceCurrency != "" && !isCurrencyCode(f.SourceCurrency)) {
+			return RejectInvalidCurrency
+		}
+	case f.Refund != nil || f.Dispute != nil:
+		if !isCurrencyCode(f.Currency) {
+			return RejectInvalidCurrency
+		}
+	}
+	return ""
+}
+
+// EventOutcome says what became of a webhook event.
+type EventOutcome string
+
+// Event outcomes.
+const (
+	OutcomeApplied   EventOutcome = "applied"
+	OutcomeDuplicate EventOutcome = "duplicate"
+	OutcomeIgnored   EventOutcome = "ignored"
+	// OutcomePending: a refund or dispute for a payment whose invoice is not
+	// known yet; it is applied when the payment is.
+	OutcomePending EventOutcome = "pending"
+	// OutcomeRejected: a signed event whose content can't be true (see
+	// Reject*); it is recorded and counted, never applied, and answered 2xx
+	// so Stripe stops delivering it.
+	OutcomeRejected EventOutcome = "rejected"
+)
+
+// EventResult is the outcome of an event and, when it was not applied, why.
+type EventResult struct {
+	Outcome EventOutcome
+	Reason  string
+}
+
+// Reasons an event is ignored.
+const (
+	IgnoredNotHandled      = "event_type_not_handled"
+	IgnoredUnknownInvoice  = "unknown_invoice"
+	IgnoredUnknownLink     = "unknown_link"
+	IgnoredAccountMismatch = "account_mismatch"
+	IgnoredOtherInvoice    = "payment_of_another_invoice"
+	IgnoredNoPayment       = "no_payment"
+	IgnoredUnknownAccount  = "unknown_account"
+	IgnoredStale           = "stale_event"
+)
+
+// EventRecord is kept for every event acted on; its existence is what makes
+// a second delivery a duplicate.
+type EventRecord struct {
+	ID         string
+	Type       string
+	AccountID  string
+	Outcome    EventOutcome
+	Reason     string
+	CompanyID  string
+	InvoiceID  string
+	ReceivedAt time.Time
+}
+
+// PaymentRef ties a PaymentIntent on a connected account to its invoice, so
+// refunds and disputes (which carry only the PaymentIntent) find it. Facts
+// that arrive before the payment itself wait in Pending; such a reference
+// expires (the store gives it a TTL) if its payment never comes.
+type PaymentRef struct {
+	AccountID       string
+	PaymentIntentID string
+	CompanyID       string
+	InvoiceID       string
+	Pending         *Payment
+	Version         int64
+}
+
+// EventKeys says what LoadEventState reads.
+type EventKeys struct {
+	EventID         string
+	CompanyID       string
+	InvoiceID       string
+	AccountID       string
+	PaymentIntentID string
+	// AccountOwner: also read which company holds AccountID, and that
+	// company.
+	AccountOwner bool
+}
+
+// EventState is what handling an event starts from.
+type EventState struct {
+	Seen     *EventRecord
+	Invoice  *Invoice
+	Company  *Company
+	Ref      *PaymentRef
+	FeedHead int64
+}
+
+// EventCommit is everything one event changes, written at once.
+type EventCommit struct {
+	Event    EventRecord
+	Invoice  *Invoice
+	Company  *Company
+	Ref      *PaymentRef
+	FeedHead int64
+	Feed     []FeedEntry
 }
 
 // HandleEvent applies a verified Stripe event exactly once: the event's
@@ -41,7 +198,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 	if ev.isAccountEvent() {
 		apply = s.applyAccountEvent
 	}
-	for attempt := 0; attempt < maxEventAttempts; attempt++ {
+	for range eventPolicy.Attempts(ctx) {
 		res, err := apply(ctx, ev)
 		switch {
 		case errors.Is(err, ErrDuplicateEvent):
@@ -49,12 +206,9 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 		case errors.Is(err, ErrVersionConflict), errors.Is(err, errRetry):
 			// Another event or request wrote first (or took the invoice
 			// first for the follow-up): decide again from what is stored
-			// now, after a short random wait so that writers who collided
-			// don't collide again in step. An event already recorded comes
-			// back as a duplicate, whose follow-up is tried again.
-			if backoff(ctx, attempt) {
-				continue
-			}
+			// now. An event already recorded comes back as a duplicate,
+			// whose follow-up is tried again.
+			continue
 		case ErrorCode(err) == CodeConflict:
 			// The follow-up waits for a request holding the invoice:
 			// Stripe's redelivery (5xx) will find it done or finish it.
@@ -64,7 +218,6 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 		default:
 			return res, nil
 		}
-		break
 	}
 	return EventResult{}, &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
 }
@@ -167,7 +320,6 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 			s.metrics.Count(ctx, MetricPaymentsNeedingReview, 1)
 		}
 	}
-	s.reach(ctx, StepEventRecorded)
 	// A payment through one link leaves no other link payable. If that
 	// can't be done now, the delivery fails so Stripe delivers it again;
 	// the redelivery (a duplicate) finishes it.
@@ -175,119 +327,6 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 		return EventResult{}, err
 	}
 	return EventResult{Outcome: OutcomeApplied}, nil
-}
-
-// recordPayment folds the event's facts (and any kept while the invoice was
-// unknown) into the invoice's payment, moves the balance by the one rule
-// (a payment that succeeds lowers it; nothing else does), marks the link
-// used, and returns the feed entries for what changed. A non-empty reason
-// says the event can't be true of this payment: inv must then be dropped.
-func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
-	p := inv.payment(ev.paymentKey())
-	if p == nil && ev.Facts.SessionID != "" {
-		p = inv.payment(ev.Facts.SessionID) // recorded before Stripe gave a PaymentIntent
-	}
-	if p == nil {
-		inv.Payments = append(inv.Payments, Payment{})
-		p = &inv.Payments[len(inv.Payments)-1]
-	}
-	before := clonePayment(p)
-	if pending != nil {
-		p.mergePending(pending, now)
-	}
-	f := ev.Facts
-	if link != nil {
-		link = inv.link(link.Generation) // inv's own copy, to mark it used
-		// What the payment is worth to the invoice: the session's total,
-		// or under Adaptive Pricing its source amount and currency.
-		amount, currency := f.Amount, f.Currency
-		if f.SourceCurrency != "" {
-			amount, currency = f.SourceAmount, f.SourceCurrency
-		}
-		switch {
-		case p.Currency == "":
-			if currency != link.Currency || link.Currency != inv.Currency {
-				p.Review = ReviewCurrencyMismatch
-			} else if amount != link.Amount {
-				return nil, RejectAmountMismatch
-			}
-			p.Amount, p.Currency = amount, currency
-		case amount != p.Amount || currency != p.Currency:
-			return nil, RejectAmountMismatch // another session event of this payment said otherwise
-		}
-		p.LinkGeneration = link.Generation
-		switch link.Status {
-		case LinkReplaced, LinkRemoved:
-			p.ViaInactiveLink = true
-		case LinkActive:
-			// Its one checkout is done; Stripe deactivated it
-			// (restrictions.completed_sessions.limit = 1).
-			link.Status, link.EndedAt = LinkCompleted, now
-		}
-	}
-	if reason := p.checkFacts(f); reason != "" {
-		return nil, reason
-	}
-	p.merge(f, ev.Created, now)
-
-	entries := changes(&before, p)
-	for _, e := range entries {
-		switch {
-		case e.Kind == KindPaymentSucceeded:
-			inv.applyPayment(e.Amount)
-		case e.NetChange < 0:
-			inv.applyTakeBack(-e.NetChange)
-		case e.NetChange > 0:
-			// A refund that failed or was canceled: the money came back to
-			// the clinic, as a payment does. It lowers what the clinic
-			// asked of the patient since (so the balance stays within what
-			// is unpaid), and the rest is a credit to give back.
-			inv.applyPayment(e.NetChange)
-		}
-	}
-	status := inv.Status()
-	for i := range entries {
-		e := &entries[i]
-		e.InvoiceID, e.BalanceDue, e.Overpaid, e.Status, e.RecordedAt, e.EventID = inv.ID, inv.BalanceDue, inv.Overpaid, status, now, ev.ID
-		if e.Kind == KindPaymentSucceeded {
-			if p.ViaInactiveLink {
-				e.Flags = append(e.Flags, FlagViaInactiveLink)
-			}
-			if inv.Overpaid > 0 {
-				e.Flags = append(e.Flags, FlagOverpaid)
-			}
-		}
-	}
-	return entries, ""
-}
-
-// toldAt is facts with the moment Stripe told them.
-type toldAt struct {
-	facts PaymentFacts
-	at    time.Time
-}
-
-// mergePending folds the facts kept while the payment's invoice was
-// unknown into p, one by one, leaving out any that can't be true of it.
-func (p *Payment) mergePending(q *Payment, now time.Time) {
-	if p.ChargedAmount == 0 {
-		p.ChargedAmount, p.ChargedCurrency = q.ChargedAmount, q.ChargedCurrency
-	}
-	told := []toldAt{{facts: PaymentFacts{PaymentIntentID: q.PaymentIntentID, ChargeID: q.ChargeID, State: q.State}}}
-	if s := q.ChargeRefunds; s != nil {
-		told = append(told, toldAt{PaymentFacts{ChargeRefunded: &s.Amount}, s.At})
-	}
-	for i := range q.Refunds {
-		told = append(told, toldAt{PaymentFacts{Refund: &q.Refunds[i]}, q.Refunds[i].UpdatedAt})
-	}
-	for i := range q.Disputes {
-		told = append(told, toldAt{PaymentFacts{Dispute: &q.Disputes[i]}, q.Disputes[i].UpdatedAt})
-	}
-	for _, t := range told {
-		if p.checkFacts(t.facts) == "" {
-			p.merge(t.facts, t.at, now)
-		}
-	}
 }
 
 // keepPending stores a refund's or a dispute's facts on the payment's
@@ -313,60 +352,6 @@ func (s *Service) keepPending(ctx context.Context, rec EventRecord, ev *WebhookE
 		return EventResult{}, err
 	}
 	return EventResult{Outcome: OutcomePending}, nil
-}
-
-// applyAccountEvent keeps the connected account's status on its company
-// current: account.updated (charges enabled, details submitted, what Stripe
-// still asks for) and account.application.deauthorized (the account
-// disconnected the platform: no new links until the platform connects one
-// again).
-func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
-	now := s.clock()
-	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, ReceivedAt: now}
-	st, err := s.store.LoadEventState(ctx, EventKeys{EventID: ev.ID, AccountID: ev.AccountID, AccountOwner: true})
-	if err != nil {
-		return EventResult{}, err
-	}
-	if st.Seen != nil {
-		return s.duplicate(ctx, st.Seen)
-	}
-	c := st.Company
-	if c == nil || c.StripeAccountID != ev.AccountID {
-		return s.ignore(ctx, rec, IgnoredUnknownAccount)
-	}
-	rec.CompanyID = c.ID
-	old := StripeAccount{}
-	if c.Stripe != nil {
-		old = *c.Stripe
-	}
-	next := *c
-	switch ev.Type {
-	case EventAccountUpdated:
-		if ev.Account == nil {
-			return s.reject(ctx, rec, RejectInvalidStatus)
-		}
-		// Stripe said something newer already. Events are stamped to the
-		// second: one of the same second as the last read may be newer.
-		if ev.Created.Before(old.AsOf.Truncate(time.Second)) {
-			return s.ignore(ctx, rec, IgnoredStale)
-		}
-		a := *ev.Account
-		a.AsOf, a.CreatedByPlatform, a.Deauthorized = ev.Created, old.CreatedByPlatform, old.Deauthorized
-		next.Stripe = &a
-	case EventAccountDeauthorized:
-		a := old
-		a.Deauthorized = true
-		if ev.Created.After(a.AsOf) {
-			a.AsOf = ev.Created
-		}
-		next.Stripe = &a
-	}
-	next.Version, next.UpdatedAt = c.Version+1, now
-	rec.Outcome = OutcomeApplied
-	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec, Company: &next}); err != nil {
-		return EventResult{}, err
-	}
-	return EventResult{Outcome: OutcomeApplied}, nil
 }
 
 // ignore records an event that must not be applied.
@@ -412,10 +397,10 @@ func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventResult
 // due. It fails (so Stripe redelivers) while another request holds the
 // invoice, since that request may have died.
 func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) error {
-	if !inv.needsReconcile() && inv.Plan == nil {
+	if !inv.needsReconcile() && inv.Lease == nil {
 		return nil
 	}
-	inv, err := s.settle(ctx, inv, company)
+	inv, _, _, err := s.settle(ctx, inv, company)
 	if err != nil {
 		return err
 	}
@@ -427,43 +412,4 @@ func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) 
 		return conflictError()
 	}
 	return nil
-}
-
-// needsReconcile reports an active link that no longer asks for what is
-// due, or that must not take a payment while another one clears.
-func (inv *Invoice) needsReconcile() bool {
-	a := inv.ActiveLink()
-	return a != nil && (inv.processing() || a.Amount != inv.BalanceDue || a.Currency != inv.Currency)
-}
-
-// reconcileLink ends the active link when it no longer asks for what is due:
-// the invoice was paid (or a payment is clearing) through another link, or
-// the amount changed under it. A link must never take a second payment.
-func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
-	for range maxAttempts {
-		if !inv.needsReconcile() {
-			return inv, nil
-		}
-		a := inv.ActiveLink()
-		if inv.Plan != nil && s.clock().Before(inv.Plan.LeaseUntil) {
-			return inv, nil // the request holding the invoice reconciles when it is done
-		}
-		reason := ReasonAmountChanged
-		if inv.processing() || inv.PaidOnline() {
-			reason = ReasonPaidOnline
-		}
-		plan := &LinkPlan{End: &LinkEnd{Generation: a.Generation, Status: LinkRemoved, Reason: reason}}
-		if inv.Plan != nil {
-			p := *inv.Plan // a stale plan goes first
-			plan = &p
-		}
-		stored, _, err := s.runPlan(ctx, inv, company, plan, planHooks{})
-		if !errors.Is(err, errRetry) {
-			return stored, err
-		}
-		if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, storeError("read invoice", err)
-		}
-	}
-	return inv, conflictError()
 }

@@ -1,32 +1,36 @@
-package billing
+// Package idempotency holds the records of requests made with an
+// Idempotency-Key, as AWS Lambda Powertools' idempotency utility keeps them:
+// the HTTP layer (httpapi) writes and reads them, the store (dynamostore)
+// keeps them.
+package idempotency
 
 import (
 	"context"
 	"time"
 )
 
-// IdempotencyRetention is how long a request made with an Idempotency-Key is
+// Retention is how long a request made with an Idempotency-Key is
 // remembered.
-const IdempotencyRetention = 24 * time.Hour
+const Retention = 24 * time.Hour
 
-// RequestStatus is where a request made with an Idempotency-Key stands.
-type RequestStatus string
+// Status is where a request made with an Idempotency-Key stands.
+type Status string
 
 // Request statuses, as in Powertools' idempotency records.
 const (
-	RequestInProgress RequestStatus = "INPROGRESS"
-	RequestCompleted  RequestStatus = "COMPLETED"
+	InProgress Status = "INPROGRESS"
+	Completed  Status = "COMPLETED"
 )
 
-// IdempotentRequest is the record of a request made with an Idempotency-Key,
+// Request is the record of a request made with an Idempotency-Key,
 // scoped to the tenant.
-type IdempotentRequest struct {
+type Request struct {
 	Scope string
 	Key   string
 	// Hash is of the method, the path and the body: the same key for
 	// another request is refused.
 	Hash   string
-	Status RequestStatus
+	Status Status
 	// InProgressUntil is the end of the first attempt's invocation: a
 	// record still in progress after it belongs to an attempt that died.
 	InProgressUntil time.Time
@@ -43,13 +47,13 @@ type StoredResponse struct {
 	Body        []byte
 }
 
-// IdempotencyStore keeps IdempotentRequest records.
-type IdempotencyStore interface {
+// Store keeps Request records.
+type Store interface {
 	// StartRequest writes rec (in progress) unless a live record holds the
 	// key; then it returns that record instead and writes nothing.
-	StartRequest(ctx context.Context, rec *IdempotentRequest, now time.Time) (*IdempotentRequest, error)
+	StartRequest(ctx context.Context, rec *Request, now time.Time) (*Request, error)
 	// CompleteRequest stores the answer to replay.
-	CompleteRequest(ctx context.Context, rec *IdempotentRequest) error
+	CompleteRequest(ctx context.Context, rec *Request) error
 	// ReleaseRequest frees the key after an answer worth retrying.
 	ReleaseRequest(ctx context.Context, scope, key string) error
 }

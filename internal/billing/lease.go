@@ -1,0 +1,330 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Lease is a request's hold on an invoice while it works outside the store:
+// at Stripe (a link change) or at SES (an e-mail carrying the active link,
+// which no one may end before it leaves).
+//
+// The lease is written to the invoice (the claim) before the first outside
+// call. That write is conditional on the invoice's version, so two requests
+// can't both work on one invoice, and it leaves a trace when a Lambda dies
+// half-way: the next request on the invoice finds the lease after it has run
+// out and finishes its link change with the same Stripe idempotency keys,
+// which return the same Stripe objects. Only then is the lease removed.
+type Lease struct {
+	// Token identifies the request that holds the lease.
+	Token string
+	// Until is the end of the holder's invocation: a lease still there after
+	// it belongs to a request that died (or gave up on an outage).
+	Until time.Time
+	// Change is the link change the holder carries out; nil while it only
+	// sends an e-mail.
+	Change *LinkChange
+}
+
+// LinkChange is a change to an invoice's links that needs Stripe: make a
+// link, end one, or both (regenerate).
+type LinkChange struct {
+	Make *NewLink
+	End  *LinkEnd
+}
+
+// defaultLease is how long a request may hold an invoice when the context
+// has no deadline (the local API); in Lambda the lease ends with the
+// invocation's deadline, as in Powertools' idempotency records.
+const defaultLease = 30 * time.Second
+
+// leaseFor is how long a claim holds the invoice: until the invocation's
+// deadline (a Lambda that dies can't hold it longer), or defaultLease.
+func leaseFor(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		if d := time.Until(dl) + time.Second; d > 0 {
+			return min(d, 2*defaultLease)
+		}
+	}
+	return defaultLease
+}
+
+// changeHooks let a use case do its own work inside a lease.
+type changeHooks struct {
+	// afterStripe runs once every Stripe step succeeded, while the invoice is
+	// still held (the e-mail is sent here, so no one ends the link it
+	// carries before it leaves). Its error is returned, and finish is
+	// skipped, but the Stripe outcome is recorded all the same.
+	afterStripe func(ctx context.Context, inv *Invoice, made *Link) error
+	// finish applies the use case's own change in the same write that
+	// records the outcome.
+	finish func(inv *Invoice)
+}
+
+// stripeOutcome is what Stripe answered to the steps of a change.
+type stripeOutcome struct {
+	made    *Link
+	makeErr error
+	endErr  error
+}
+
+// settle makes sure no change is half done on the invoice before a new
+// request works on it: a lease that has run out (its request died, or gave
+// up on a Stripe outage) is rolled forward; a live one means another request
+// is at work (409). It also returns the change it finished, if any, and the
+// link that change made.
+func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*Invoice, *LinkChange, *Link, error) {
+	if inv.Lease == nil {
+		return inv, nil, nil, nil
+	}
+	if wait := inv.Lease.Until.Sub(s.clock()); wait > 0 {
+		e := conflictError()
+		e.Message = "another change to this invoice's payment link is in progress; retry in a moment"
+		e.RetryAfter = min(max(wait, time.Second), defaultLease)
+		return nil, nil, nil, e
+	}
+	change := inv.Lease.Change
+	stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+	return stored, change, made, err
+}
+
+// carryOut claims the invoice for change (a new one, or a stale lease's taken
+// over; nil to hold the invoice for an e-mail), carries out its Stripe
+// steps, runs the hooks and records the outcome. It returns the invoice as
+// stored and the link the change made. errRetry means the claim lost
+// against another writer.
+func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, hooks changeHooks) (*Invoice, *Link, error) {
+	claimed, err := s.claim(ctx, inv, change)
+	if err != nil {
+		return nil, nil, err
+	}
+	lease := claimed.Lease
+	out := s.atStripe(ctx, claimed, lease.Change)
+	now := s.clock()
+
+	made := out.made
+	if made != nil {
+		made.CreatedAt = now
+	}
+	endOK := lease.Change != nil && lease.Change.End != nil && out.endErr == nil
+	record := func(inv *Invoice) {
+		if endOK {
+			inv.endLink(lease.Change.End, now)
+		}
+		if made != nil && inv.link(made.Generation) == nil {
+			inv.Links = append(inv.Links, *made)
+		}
+		inv.Lease = nil
+	}
+
+	switch {
+	case out.makeErr == nil && out.endErr == nil:
+		var hookErr error
+		if hooks.afterStripe != nil {
+			hookErr = hooks.afterStripe(ctx, claimed, made)
+		}
+		finish := hooks.finish
+		if hookErr != nil {
+			finish = nil
+		}
+		stored, err := s.commit(ctx, claimed, lease.Token, record, finish)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.countOutcome(ctx, lease.Change, made, endOK)
+		if hookErr != nil {
+			return stored, made, hookErr
+		}
+		// A payment recorded meanwhile may have left the new link asking
+		// for more than is due: end it before anyone can pay it.
+		if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
+			return nil, nil, err
+		}
+		if made != nil {
+			made = stored.link(made.Generation)
+		}
+		return stored, made, nil
+
+	case transient(out.makeErr) || transient(out.endErr):
+		// Stripe's state is unknown: keep the lease so the next request on
+		// the invoice finishes the change with the same idempotency keys,
+		// but let it run out now so that request need not wait for it.
+		return nil, nil, errors.Join(firstError(out.endErr, out.makeErr), s.release(ctx, claimed, lease.Token))
+
+	case out.endErr != nil && made != nil:
+		// The old link can't be deactivated; two payable links for one
+		// invoice must not exist, so the new one is ended straight away.
+		if err := s.payments.DeactivateLink(ctx, made.AccountID, made.ID, deactivationKey(claimed, made.Generation)); err != nil {
+			return nil, nil, errors.Join(err, s.release(ctx, claimed, lease.Token))
+		}
+		// Not the request's result: a retry under its key makes a new one.
+		made.Status, made.Reason, made.EndedAt, made.RequestKey = LinkRemoved, ReasonReplacementFailed, now, ""
+		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
+			return nil, nil, err
+		}
+		s.countOutcome(ctx, lease.Change, made, false)
+		s.metrics.Count(ctx, MetricLinksRemoved, 1)
+		return nil, nil, out.endErr
+
+	default:
+		// Stripe refused a step for good: record what did happen and drop
+		// the lease, so the invoice is free again.
+		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
+			return nil, nil, err
+		}
+		s.countOutcome(ctx, lease.Change, made, endOK)
+		return nil, nil, firstError(out.endErr, out.makeErr)
+	}
+}
+
+// countOutcome counts the links a committed change made and ended.
+func (s *Service) countOutcome(ctx context.Context, change *LinkChange, made *Link, ended bool) {
+	if made != nil {
+		s.metrics.Count(ctx, MetricLinksCreated, 1)
+	}
+	if ended {
+		if change.End.Status == LinkReplaced {
+			s.metrics.Count(ctx, MetricLinksReplaced, 1)
+		} else {
+			s.metrics.Count(ctx, MetricLinksRemoved, 1)
+		}
+	}
+}
+
+// claim writes a fresh lease for change to the invoice.
+func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange) (*Invoice, error) {
+	next := cloneInvoice(inv)
+	next.Lease = &Lease{Token: s.newToken(), Until: s.clock().Add(leaseFor(ctx)), Change: change}
+	if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
+		next.LastGeneration = change.Make.Generation
+	}
+	next.Version++
+	if err := s.store.PutInvoice(ctx, next); err != nil {
+		if !errors.Is(err, ErrVersionConflict) {
+			return nil, storeError("claim invoice", err)
+		}
+		// Lost to another writer, or won without hearing so (the write
+		// landed, its answer was lost and the retried write found it):
+		// the token tells.
+		cur, rerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
+		if rerr == nil && cur.Lease != nil && cur.Lease.Token == next.Lease.Token {
+			return cur, nil
+		}
+		return nil, errRetry
+	}
+	return next, nil
+}
+
+// atStripe runs a change's Stripe steps; ending the old link and making the
+// new one are independent, so they run at the same time.
+func (s *Service) atStripe(ctx context.Context, inv *Invoice, change *LinkChange) stripeOutcome {
+	var out stripeOutcome
+	if change == nil {
+		return out
+	}
+	var wg sync.WaitGroup
+	if change.End != nil {
+		if old := inv.link(change.End.Generation); old != nil && old.Status == LinkActive {
+			wg.Go(func() {
+				out.endErr = s.payments.DeactivateLink(ctx, old.AccountID, old.ID, deactivationKey(inv, old.Generation))
+			})
+		}
+	}
+	if n := change.Make; n != nil {
+		wg.Go(func() {
+			made, err := s.payments.CreateLink(ctx, n)
+			if err != nil {
+				out.makeErr = err
+				return
+			}
+			out.made = &made
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// commit records a change's outcome (only if the lease is still ours: after
+// a takeover the other request has recorded the same Stripe objects) and the
+// use case's own change, retrying on conflicts with concurrent writers.
+func (s *Service) commit(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice)) (*Invoice, error) {
+	cur := inv
+	for range commitPolicy.Attempts(ctx) {
+		ours := cur.Lease != nil && cur.Lease.Token == token
+		if !ours && finish == nil {
+			return cur, nil
+		}
+		next := cloneInvoice(cur)
+		if ours {
+			record(next)
+		}
+		if finish != nil {
+			finish(next)
+		}
+		next.Version++
+		next.UpdatedAt = s.clock()
+		err := s.store.PutInvoice(ctx, next)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrVersionConflict) {
+			return nil, storeError("record link change", err)
+		}
+		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
+			return nil, storeError("read invoice", err)
+		}
+	}
+	return nil, conflictError()
+}
+
+// release lets a lease run out now, keeping its change for the next request
+// to finish, so that request need not wait for the lease's end. It is
+// written even when the request's own time is up.
+func (s *Service) release(ctx context.Context, inv *Invoice, token string) error {
+	err := s.store.ReleaseLease(context.WithoutCancel(ctx), inv.CompanyID, inv.ID, token)
+	if err == nil || errors.Is(err, ErrVersionConflict) {
+		return nil // released, or taken over already: nothing holds the invoice in vain
+	}
+	return storeError("release lease", err)
+}
+
+func cloneInvoice(inv *Invoice) *Invoice {
+	next := *inv
+	next.Lines = slices.Clone(inv.Lines)
+	next.Links = slices.Clone(inv.Links)
+	next.Emails = slices.Clone(inv.Emails)
+	next.Payments = make([]Payment, len(inv.Payments))
+	for i := range inv.Payments {
+		next.Payments[i] = clonePayment(&inv.Payments[i])
+	}
+	if inv.Lease != nil {
+		l := *inv.Lease
+		next.Lease = &l
+	}
+	return &next
+}
+
+// transient reports a failure after which Stripe's state is unknown or a
+// retry may succeed.
+func transient(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch ErrorCode(err) {
+	case CodePaymentProviderError, CodeStripeAccountNotConnected, CodeStripeAccountUnavailable:
+		return false
+	}
+	return true
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
