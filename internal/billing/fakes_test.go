@@ -201,7 +201,7 @@ func (m *memStore) ListFeed(_ context.Context, companyID string, after int64, li
 type fakeStripe struct {
 	mu          sync.Mutex
 	links       map[string]Link // by link idempotency key
-	active      map[string]bool        // by link id
+	active      map[string]bool // by link id
 	creates     int
 	deactivates int
 	failCreate  func(*NewLink) error
