@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/retry"
 )
 
 // LoadEventState implements billing.Store: one BatchGetItem for the event's
@@ -96,7 +96,8 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 // the entries are renumbered and the write tried again here: what they say
 // does not depend on their number.
 func (s *Store) CommitEvent(ctx context.Context, c *billing.EventCommit) error {
-	for attempt := 0; ; attempt++ {
+	var lost error // the last commit's failure, when the head moved under it
+	for range feedHeadPolicy.Attempts(ctx) {
 		items, headIndex, err := s.commitItems(c)
 		if err != nil {
 			return err
@@ -105,16 +106,22 @@ func (s *Store) CommitEvent(ctx context.Context, c *billing.EventCommit) error {
 		if err == nil {
 			return nil
 		}
-		retry, err := s.commitFailure(c, err, headIndex)
-		if !retry || attempt >= 20 {
+		again, err := s.commitFailure(c, err, headIndex)
+		if !again {
 			return err
 		}
+		lost = err
 		if c.FeedHead, err = s.feedHead(ctx, c.Event.CompanyID); err != nil {
 			return err
 		}
-		jitter(attempt)
 	}
+	return lost
 }
+
+// feedHeadPolicy: a commit that lost only the race for the tenant's feed
+// head (another event of the company committed first) is renumbered and
+// written again.
+var feedHeadPolicy = retry.Policy{MaxAttempts: 21, Base: 2 * time.Millisecond, Max: 50 * time.Millisecond, Reserve: time.Second}
 
 // commitItems builds the transaction; headIndex is the feed head's place in
 // it (-1 without feed entries).
@@ -238,13 +245,6 @@ func (s *Store) feedHead(ctx context.Context, companyID string) (int64, error) {
 		}
 	}
 	return r.Seq, nil
-}
-
-// jitter waits a random, growing while (up to 50 ms) before a retry, so
-// writers that collided don't collide again in step.
-func jitter(attempt int) {
-	ceiling := min(2*time.Millisecond<<min(attempt, 5), 50*time.Millisecond)
-	time.Sleep(time.Duration(rand.Int64N(int64(ceiling))))
 }
 
 // ListFeed implements billing.Store with one strongly consistent Query.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -20,6 +20,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/retry"
 )
 
 // API is the part of the DynamoDB client the store uses; tests and the fault
@@ -183,14 +184,16 @@ func decodeInvoice(companyID string, item map[string]types.AttributeValue) (*bil
 	return r.invoice(companyID), nil
 }
 
+// unprocessedPolicy: BatchGetItem may leave keys unprocessed under
+// throttling; the SDK's retryer has backed off already, this waits a little
+// more before asking for the rest.
+var unprocessedPolicy = retry.Policy{MaxAttempts: 5, Base: 25 * time.Millisecond, Max: 400 * time.Millisecond, Reserve: time.Second}
+
 // batchGet reads items by key with consistent reads in one round trip (more
 // if DynamoDB leaves keys unprocessed under throttling), indexed by pk+sk.
 func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
 	found := map[string]map[string]types.AttributeValue{}
-	for attempt := 0; len(keys) > 0; attempt++ {
-		if attempt == 5 {
-			return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
-		}
+	for range unprocessedPolicy.Attempts(ctx) {
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 			RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
 		})
@@ -200,13 +203,11 @@ func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]type
 		for _, item := range out.Responses[s.table] {
 			found[itemKey(item)] = item
 		}
-		keys = out.UnprocessedKeys[s.table].Keys
-		if len(keys) > 0 {
-			// The SDK's retryer has backed off already; wait a little more.
-			time.Sleep(time.Duration(25<<attempt) * time.Millisecond)
+		if keys = out.UnprocessedKeys[s.table].Keys; len(keys) == 0 {
+			return found, nil
 		}
 	}
-	return found, nil
+	return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
 }
 
 func itemKey(item map[string]types.AttributeValue) string {
@@ -302,7 +303,7 @@ func dbError(op string, err error) error {
 	// No answer at all (timeouts, dropped connections, retries spent on
 	// either): the client may retry.
 	var sendErr *smithyhttp.RequestSendError
-	var attempts *retry.MaxAttemptsError
+	var attempts *awsretry.MaxAttemptsError
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &sendErr) || errors.As(err, &attempts) || errors.As(err, &netErr) {
 		return &billing.Error{Code: billing.CodeUnavailable, Message: "the database did not answer in time; retry", RetryAfter: time.Second, Err: fmt.Errorf("%s: %w", op, err)}
