@@ -67,7 +67,7 @@ func run(ctx context.Context, starts, requests int) error {
 		return err
 	}
 	defer stack.Stop()
-	settings := localstack.Settings{TableName: "clinicpay-bench", DynamoDBURL: stack.DynamoDB.URL, StripeURL: stack.Stripe.URL, SESURL: stack.SES.URL, SenderEmail: "factures@clinicpay.bench"}
+	settings := localapi.Settings{TableName: "clinicpay-bench", DynamoDBURL: stack.DynamoDB.URL, StripeURL: stack.Stripe.URL, SESURL: stack.SES.URL, SenderEmail: "factures@clinicpay.bench"}
 	for k, v := range settings.Env() {
 		os.Setenv(k, v)
 	}
@@ -356,7 +356,7 @@ func (b *bencher) paymentEvent(invoiceID, linkID string) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localapi.WebhookSecret)))
 }
 
 // measure runs each operation n times (set-up excluded) and reads the

@@ -60,7 +60,7 @@ func run() error {
 	}
 	defer stack.Stop()
 
-	settings := localstack.Settings{
+	settings := localapi.Settings{
 		TableName:   "clinicpay-local",
 		DynamoDBURL: stack.DynamoDB.URL,
 		StripeURL:   stack.Stripe.URL,
@@ -95,7 +95,7 @@ func run() error {
 	return nil
 }
 
-func printReady(port, secret string, s localstack.Settings, stack *localstack.Stack) {
+func printReady(port, secret string, s localapi.Settings, stack *localstack.Stack) {
 	company := "clinic-demo"
 	admin, _ := localapi.IssueToken(secret, company, "billing:admin", 12*time.Hour)
 	platform, _ := localapi.IssueToken(secret, "", "billing:platform", 12*time.Hour)

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		l.injectFaults()
 	}
 
-	settings := localstack.Settings{TableName: "clinicpay-load", DynamoDBURL: stack.DynamoDB.URL, StripeURL: l.stripe.URL, SESURL: l.ses.URL, SenderEmail: "factures@clinicpay.load"}
+	settings := localapi.Settings{TableName: "clinicpay-load", DynamoDBURL: stack.DynamoDB.URL, StripeURL: l.stripe.URL, SESURL: l.ses.URL, SenderEmail: "factures@clinicpay.load"}
 	for k, v := range settings.Env() {
 		os.Setenv(k, v)
 	}
@@ -562,7 +562,7 @@ func event(eventType, account string, object map[string]any) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localapi.WebhookSecret)))
 }
 
 // check settles every invoice (a DELETE of its link finishes any change cut

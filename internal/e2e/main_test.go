@@ -77,7 +77,7 @@ func run(m *testing.M) (int, error) {
 	defer env.dynamo.Close()
 
 	env.table = "clinicpay-e2e"
-	settings := localstack.Settings{
+	settings := localapi.Settings{
 		TableName:   env.table,
 		DynamoDBURL: env.dynamo.URL,
 		StripeURL:   env.stripe.URL,

@@ -135,7 +135,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			{apiEvent("GET", "/payments", nil, staff, "", nil), 200, true},
 		},
 		"StripeWebhookFunction": {
-			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localstack.WebhookSecret, time.Now())}), 200, true},
+			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localapi.WebhookSecret, time.Now())}), 200, true},
 			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": "t=1,v1=00"}), 400, true},
 		},
 	}

@@ -1,0 +1,335 @@
+package dynamostore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/idempotency"
+)
+
+// The store against DynamoDB Local: what it writes reads back the same, its
+// writes are as conditional as billing.Store says, and its transactions
+// hold under concurrency.
+
+var (
+	db    *dynamodb.Client
+	table = "store-test"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		tools, err := localstack.FindTools()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ctx := context.Background()
+		server, err := localstack.StartDynamoDB(ctx, tools)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer server.Stop()
+		db = dynamodb.New(dynamodb.Options{
+			Region: "ca-central-1", BaseEndpoint: aws.String(server.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		})
+		if err := localstack.CreateTable(ctx, db, table); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+func newStore() *Store { return New(db, table) }
+
+func id(prefix string) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// fullInvoice sets every field an invoice has, so a field the records
+// forget shows as a difference.
+func fullInvoice(company string) *billing.Invoice {
+	return &billing.Invoice{
+		CompanyID: company, ID: id("inv-"), Number: "F-1", Currency: "cad", Total: 12500, BalanceDue: 5000,
+		IssuedOn: "2026-11-20", DueOn: "2026-12-20",
+		Patient: billing.Patient{Name: "Émilie Côté", Email: "emilie@example.com", Language: billing.French},
+		Lines:   []billing.Line{{Description: "Consultation", Amount: 10000}, {Description: "Rapport", Amount: 2500}},
+		Links: []billing.Link{{Generation: 1, ID: "plink_1", URL: "https://buy.stripe.com/1", PriceID: "price_1", AccountID: "acct_1",
+			Amount: 12500, Currency: "cad", Language: billing.French, Status: billing.LinkCompleted, Reason: "",
+			CreatedAt: t0, EndedAt: t0.Add(time.Minute), RequestKey: "k1", EndRequestKey: "k2"}},
+		Emails: []billing.SentEmail{{MessageID: "m1", To: "emilie@example.com", Language: billing.French, SentAt: t0, LinkGeneration: 1, RequestKey: "k3"}},
+		Payments: []billing.Payment{{
+			PaymentIntentID: "pi_1", SessionID: "cs_1", ChargeID: "ch_1", LinkID: "plink_1", LinkGeneration: 1,
+			Amount: 12500, Currency: "cad", ChargedAmount: 9100, ChargedCurrency: "usd", State: billing.PaymentSucceeded,
+			Review: "", ViaInactiveLink: true, RecordedAt: t0, PaidAt: t0, RefundedAt: t0.Add(time.Hour),
+			Refunds:       []billing.Refund{{ID: "re_1", Amount: 100, Status: billing.RefundFailed, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)}},
+			ChargeRefunds: &billing.Snapshot{Amount: 100, At: t0},
+			Disputes:      []billing.Dispute{{ID: "dp_1", Amount: 50, Status: "needs_response", UpdatedAt: t0}},
+		}},
+		Overpaid: 7,
+		Lease: &billing.Lease{Token: "tok", Until: t0.Add(time.Minute), Change: &billing.LinkChange{
+			Make: &billing.NewLink{CompanyID: company, Generation: 2, AccountID: "acct_1", Amount: 5000, Currency: "cad",
+				Language: billing.English, Page: billing.PageText{ProductName: "Invoice F-1", InactiveMessage: "x", ConfirmationMessage: "y"}, RequestKey: "k4"},
+			End: &billing.LinkEnd{Generation: 1, Status: billing.LinkReplaced, Reason: "", RequestKey: "k5"},
+		}},
+		LastGeneration: 2, Version: 1, CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func TestInvoiceReadsBackAsWritten(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	inv := fullInvoice(id("co-"))
+	inv.Lease.Change.Make.InvoiceID = inv.ID
+	if err := s.PutInvoice(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetInvoice(ctx, inv.CompanyID, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, inv) {
+		t.Fatalf("read back\n%+v\nwritten\n%+v", got, inv)
+	}
+}
+
+func TestInvoiceWritesAreConditional(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	inv := fullInvoice(id("co-"))
+	if err := s.PutInvoice(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutInvoice(ctx, inv); !errors.Is(err, billing.ErrVersionConflict) {
+		t.Fatalf("a second version 1: %v", err)
+	}
+	next := *inv
+	next.Version = 2
+	if err := s.PutInvoice(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	stale := *inv
+	stale.Version = 2
+	if err := s.PutInvoice(ctx, &stale); !errors.Is(err, billing.ErrVersionConflict) {
+		t.Fatalf("a stale write: %v", err)
+	}
+	if _, err := s.GetInvoice(ctx, inv.CompanyID, "missing"); !errors.Is(err, billing.ErrNotFound) {
+		t.Fatalf("a missing invoice: %v", err)
+	}
+	// Another company's partition holds nothing of it.
+	if _, err := s.GetInvoice(ctx, "other", inv.ID); !errors.Is(err, billing.ErrNotFound) {
+		t.Fatalf("read from another company: %v", err)
+	}
+}
+
+func TestReleaseLease(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	inv := fullInvoice(id("co-"))
+	if err := s.PutInvoice(ctx, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReleaseLease(ctx, inv.CompanyID, inv.ID, "not-mine"); !errors.Is(err, billing.ErrVersionConflict) {
+		t.Fatalf("released with another token: %v", err)
+	}
+	if err := s.ReleaseLease(ctx, inv.CompanyID, inv.ID, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.GetInvoice(ctx, inv.CompanyID, inv.ID)
+	if !got.Lease.Until.IsZero() || got.Lease.Change == nil || got.Version != 2 {
+		t.Fatalf("after release: %+v version %d", got.Lease, got.Version)
+	}
+}
+
+func TestAnAccountBelongsToOneCompany(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	a, b, acct, other := id("co-"), id("co-"), id("acct_1"), id("acct_2")
+	save := func(company, account, previous string, version int64) error {
+		_, err := s.SaveCompany(ctx, &billing.Company{ID: company, Name: "C", ReplyToEmail: "c@example.com",
+			DefaultLanguage: billing.French, StripeAccountID: account, Version: version, CreatedAt: t0, UpdatedAt: t0}, previous)
+		return err
+	}
+	if err := save(a, acct, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(b, acct, "", 1); !errors.Is(err, billing.ErrAccountInUse) {
+		t.Fatalf("a second company: %v", err)
+	}
+	if owner, _ := s.AccountOwner(ctx, acct); owner != a {
+		t.Fatalf("owner %q", owner)
+	}
+	// b's record was not written by the failed transaction.
+	if _, err := s.GetCompany(ctx, b); !errors.Is(err, billing.ErrNotFound) {
+		t.Fatalf("b: %v", err)
+	}
+	if err := save(a, acct, "", 1); !errors.Is(err, billing.ErrVersionConflict) {
+		t.Fatalf("a stale company write: %v", err)
+	}
+	// a moves to another account: the first one is free again.
+	if err := save(a, other, acct, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := save(b, acct, "", 1); err != nil {
+		t.Fatalf("a freed account: %v", err)
+	}
+}
+
+func TestConcurrentEventsNumberTheFeedWithoutGaps(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	company := id("co-")
+	const events = 12
+	var wg sync.WaitGroup
+	errs := make([]error, events)
+	for i := range events {
+		wg.Go(func() {
+			// As the service does: read the head, commit, and on a lost
+			// race (after the store's own retries) read and try again.
+			for range 20 {
+				head, err := s.feedHead(ctx, company)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				c := &billing.EventCommit{
+					Event:    billing.EventRecord{ID: fmt.Sprintf("evt_%s_%d", company, i), Type: billing.EventChargeRefunded, CompanyID: company, Outcome: billing.OutcomeApplied, ReceivedAt: t0},
+					FeedHead: head,
+					Feed:     []billing.FeedEntry{{InvoiceID: "inv", Kind: billing.KindRefund, Amount: 1, NetChange: -1}, {InvoiceID: "inv", Kind: billing.KindRefund, Amount: 2, NetChange: -2}},
+				}
+				if errs[i] = s.CommitEvent(ctx, c); !errors.Is(errs[i], billing.ErrVersionConflict) {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, more, err := s.ListFeed(ctx, company, 0, 100)
+	if err != nil || more || len(entries) != 2*events {
+		t.Fatalf("%d entries, more %v, %v", len(entries), more, err)
+	}
+	for i, e := range entries {
+		if e.Seq != int64(i+1) {
+			t.Fatalf("entry %d has seq %d", i, e.Seq)
+		}
+	}
+	// A second delivery of an event is refused whole.
+	dup := &billing.EventCommit{Event: billing.EventRecord{ID: fmt.Sprintf("evt_%s_0", company), CompanyID: company, ReceivedAt: t0}}
+	if err := s.CommitEvent(ctx, dup); !errors.Is(err, billing.ErrDuplicateEvent) {
+		t.Fatalf("a duplicate: %v", err)
+	}
+}
+
+func TestPendingReferencesExpire(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	acct, pi := id("acct_"), id("pi_")
+	ref := &billing.PaymentRef{AccountID: acct, PaymentIntentID: pi, Pending: &billing.Payment{State: billing.PaymentSucceeded}, Version: 1}
+	if err := s.CommitEvent(ctx, &billing.EventCommit{Event: billing.EventRecord{ID: id("evt_"), ReceivedAt: t0}, Ref: ref}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key(refPK(acct, pi), refSK)})
+	if err != nil || out.Item["expiresAt"] == nil {
+		t.Fatalf("a reference waiting for its payment has no TTL: %v", err)
+	}
+	// Once the payment is seen, the reference stays.
+	matched := *ref
+	matched.CompanyID, matched.InvoiceID, matched.Pending, matched.Version = "co", "inv", nil, 2
+	if err := s.CommitEvent(ctx, &billing.EventCommit{Event: billing.EventRecord{ID: id("evt_"), ReceivedAt: t0}, Ref: &matched}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key(refPK(acct, pi), refSK)})
+	if out.Item["expiresAt"] != nil {
+		t.Fatal("a matched reference expires")
+	}
+}
+
+func TestIdempotencyRecords(t *testing.T) {
+	s, ctx := newStore().Idempotency(), context.Background()
+	now := time.Now()
+	rec := &idempotency.Request{Scope: id("co-"), Key: "k", Hash: "h", InProgressUntil: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+	if existing, err := s.StartRequest(ctx, rec, now); err != nil || existing != nil {
+		t.Fatalf("first: %v %v", existing, err)
+	}
+	existing, err := s.StartRequest(ctx, rec, now)
+	if err != nil || existing == nil || existing.Status != idempotency.InProgress {
+		t.Fatalf("second while the first runs: %+v %v", existing, err)
+	}
+	rec.Response = &idempotency.StoredResponse{Status: 201, ContentType: "application/json", Body: []byte(`{"a":1}`)}
+	if err := s.CompleteRequest(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	existing, _ = s.StartRequest(ctx, rec, now)
+	if existing == nil || existing.Status != idempotency.Completed || existing.Response.Status != 201 || string(existing.Response.Body) != `{"a":1}` {
+		t.Fatalf("after completion: %+v", existing)
+	}
+	// A completed answer stays; an attempt that answered 5xx frees its key.
+	if err := s.ReleaseRequest(ctx, rec.Scope, rec.Key); err != nil {
+		t.Fatal(err)
+	}
+	if existing, _ := s.StartRequest(ctx, rec, now); existing == nil || existing.Status != idempotency.Completed {
+		t.Fatalf("a completed answer was released: %+v", existing)
+	}
+	failed := &idempotency.Request{Scope: rec.Scope, Key: "k3", Hash: "h", InProgressUntil: now.Add(time.Minute), ExpiresAt: now.Add(time.Hour)}
+	_, _ = s.StartRequest(ctx, failed, now)
+	if err := s.ReleaseRequest(ctx, failed.Scope, failed.Key); err != nil {
+		t.Fatal(err)
+	}
+	if existing, err := s.StartRequest(ctx, failed, now); err != nil || existing != nil {
+		t.Fatalf("after release: %v %v", existing, err)
+	}
+	// A record whose attempt died (past its invocation's end) gives way.
+	dead := &idempotency.Request{Scope: rec.Scope, Key: "k2", Hash: "h", InProgressUntil: now.Add(-time.Second), ExpiresAt: now.Add(time.Hour)}
+	_, _ = s.StartRequest(ctx, dead, now)
+	if existing, err := s.StartRequest(ctx, dead, now); err != nil || existing != nil {
+		t.Fatalf("a dead attempt's record: %+v %v", existing, err)
+	}
+}
+
+// headAlwaysMoves is DynamoDB with another event always committing first
+// for the company: every transaction loses the feed head's race.
+type headAlwaysMoves struct{ API }
+
+func (h headAlwaysMoves) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	reasons := make([]types.CancellationReason, len(in.TransactItems))
+	for i := range reasons {
+		reasons[i].Code = aws.String("None")
+	}
+	reasons[1].Code = aws.String("ConditionalCheckFailed") // the feed head, right after the event record here
+	return nil, &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: reasons}
+}
+
+// TestACommitThatKeepsLosingSaysSo: when every attempt loses the feed
+// head's race, the commit reports a conflict (the service decides again)
+// and never success.
+func TestACommitThatKeepsLosingSaysSo(t *testing.T) {
+	s := New(headAlwaysMoves{db}, table)
+	company := id("co-")
+	c := &billing.EventCommit{
+		Event: billing.EventRecord{ID: id("evt_"), CompanyID: company, Outcome: billing.OutcomeApplied, ReceivedAt: t0},
+		Feed:  []billing.FeedEntry{{InvoiceID: "inv", Kind: billing.KindRefund, Amount: 1, NetChange: -1}},
+	}
+	if err := s.CommitEvent(context.Background(), c); !errors.Is(err, billing.ErrVersionConflict) {
+		t.Fatalf("%v, want a version conflict", err)
+	}
+}
