@@ -158,6 +158,7 @@ FUNCTIONS := \
 	StartStripeOnboardingFunction:start-stripe-onboarding \
 	PutInvoiceFunction:put-invoice \
 	GetInvoiceFunction:get-invoice \
+	ListInvoicesFunction:list-invoices \
 	CreatePaymentLinkFunction:create-payment-link \
 	RegeneratePaymentLinkFunction:regenerate-payment-link \
 	RemovePaymentLinkFunction:remove-payment-link \

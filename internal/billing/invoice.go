@@ -2,11 +2,14 @@ package billing
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Amount limits, in minor units (cents). Stripe's own ceiling for a single
@@ -503,4 +506,99 @@ func checkInvoiceID(id string) error {
 		return Invalid("invoiceId", "invoiceId must be 1 to 64 letters, digits, '-' or '_'")
 	}
 	return nil
+}
+
+// InvoiceSummary is an invoice as a list shows it: its amounts, its status
+// and whether a link is active, without its lines or history.
+type InvoiceSummary struct {
+	ID            string
+	Number        string
+	Currency      string
+	Total         int64
+	BalanceDue    int64
+	NetPaidOnline int64
+	Status        string
+	HasActiveLink bool
+	Patient       Patient
+	IssuedOn      string
+	DueOn         string
+	Version       int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// InvoiceFilter narrows a list of invoices; zero values don't filter.
+type InvoiceFilter struct {
+	Status        string
+	HasActiveLink *bool
+}
+
+// InvoicePage is one page of a tenant's invoices, newest first.
+type InvoicePage struct {
+	Invoices []InvoiceSummary
+	// Next is where the next page starts (the cursor to give back).
+	Next string
+	// More reports invoices past Next.
+	More bool
+}
+
+// Invoice list page sizes.
+const (
+	DefaultInvoicePage = 25
+	MaxInvoicePage     = 100
+)
+
+var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed}
+
+// ListInvoices returns the tenant's invoices, newest first, from the
+// cursor on (the start when it is empty). A page holds at most limit
+// invoices; with filters it may hold fewer while More is true (the store
+// reads a bounded number of invoices per page).
+func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilter, cursor string, limit int) (*InvoicePage, error) {
+	if limit == 0 {
+		limit = DefaultInvoicePage
+	}
+	if limit < 1 || limit > MaxInvoicePage {
+		return nil, Invalid("limit", "limit must be between 1 and %d", MaxInvoicePage)
+	}
+	if f.Status != "" && !slices.Contains(invoiceStatuses, f.Status) {
+		return nil, Invalid("status", "status must be one of open, processing, paid, partially_refunded, refunded, disputed")
+	}
+	after, err := decodeInvoiceCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.store.ListInvoices(ctx, tenant, f, after, limit)
+	if err != nil {
+		return nil, storeError("list invoices", err)
+	}
+	page := &InvoicePage{Invoices: stored.Invoices, Next: cursor, More: stored.More}
+	if stored.Position != "" {
+		page.Next = encodeInvoiceCursor(stored.Position)
+	}
+	return page, nil
+}
+
+// StoredInvoicePage is what the store returns for a page: the invoices, and
+// the position (opaque to the domain) the next page starts after.
+type StoredInvoicePage struct {
+	Invoices []InvoiceSummary
+	Position string
+	More     bool
+}
+
+func encodeInvoiceCursor(position string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("inv.v1." + position))
+}
+
+func decodeInvoiceCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	position, ok := strings.CutPrefix(string(raw), "inv.v1.")
+	if err != nil || !ok || position == "" || !utf8.ValidString(position) || len(position) > 200 {
+		return "", Invalid("after", "after must be a cursor returned by this API")
+	}
+	return position, nil
 }

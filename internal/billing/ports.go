@@ -40,6 +40,11 @@ type Store interface {
 	// the feed entries (numbered after c.FeedHead, which must still be the
 	// tenant's feed head: ErrVersionConflict). It fills the entries' Seq.
 	CommitEvent(ctx context.Context, c *EventCommit) error
+	// ListInvoices returns up to limit of the company's invoices that match
+	// f, newest first, starting after position (from the newest when it is
+	// empty). It reads a bounded number of invoices; Position is where the
+	// next page starts.
+	ListInvoices(ctx context.Context, companyID string, f InvoiceFilter, position string, limit int) (*StoredInvoicePage, error)
 	// ListFeed returns up to limit feed entries of a company after the
 	// sequence number after, in order, and whether more follow.
 	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)

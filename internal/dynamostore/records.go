@@ -79,6 +79,23 @@ type invoiceRecord struct {
 	Version        int64           `dynamodbav:"version"`
 	CreatedAt      time.Time       `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time       `dynamodbav:"updatedAt"`
+
+	// Derived on every write, for the invoice list's index (invoiceOrder
+	// is its sort key: only invoices have it) and its filters.
+	InvoiceOrder  string `dynamodbav:"invoiceOrder"`
+	Status        string `dynamodbav:"status"`
+	HasActiveLink bool   `dynamodbav:"hasActiveLink"`
+	NetPaidOnline int64  `dynamodbav:"netPaidOnline"`
+}
+
+// Index of a company's invoices, newest first (template.yaml's
+// InvoicesByCreation: partition key pk, sort key invoiceOrder).
+const invoicesByCreation = "InvoicesByCreation"
+
+// invoiceOrder sorts invoices by creation, then id: a fixed-width UTC
+// timestamp, so text order is time order.
+func invoiceOrder(created time.Time, id string) string {
+	return created.UTC().Format("2006-01-02T15:04:05.000000000Z") + "#" + id
 }
 
 type patientRecord struct {
@@ -184,6 +201,8 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		IssuedOn: inv.IssuedOn, DueOn: inv.DueOn,
 		Patient:        patientRecord{inv.Patient.Name, inv.Patient.Email, string(inv.Patient.Language)},
 		LastGeneration: inv.LastGeneration, Version: inv.Version, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt,
+		InvoiceOrder: invoiceOrder(inv.CreatedAt, inv.ID), Status: inv.Status(), HasActiveLink: inv.ActiveLink() != nil,
+		NetPaidOnline: inv.NetPaidOnline(),
 	}
 	for _, l := range inv.Lines {
 		r.Lines = append(r.Lines, lineRecord{l.Description, l.Amount})
@@ -465,5 +484,15 @@ func (r *feedRecord) entry() billing.FeedEntry {
 		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
 		PaymentIntentID: r.PaymentIntentID, RefundID: r.RefundID, Reason: r.Reason, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
 		EventID: r.EventID, Flags: r.Flags,
+	}
+}
+
+// summary is an invoice as the list's index holds it.
+func (r *invoiceRecord) summary() billing.InvoiceSummary {
+	return billing.InvoiceSummary{
+		ID: r.ID, Number: r.Number, Currency: r.Currency, Total: r.Total, BalanceDue: r.BalanceDue,
+		NetPaidOnline: r.NetPaidOnline, Status: r.Status, HasActiveLink: r.HasActiveLink,
+		Patient:  billing.Patient{Name: r.Patient.Name, Email: r.Patient.Email, Language: billing.Language(r.Patient.Language)},
+		IssuedOn: r.IssuedOn, DueOn: r.DueOn, Version: r.Version, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clinicpay/payments/infra/upstreamproxy"
 )
 
 func TestInvoicePutAndGet(t *testing.T) {
@@ -116,4 +120,72 @@ func TestInvoicePutAndGet(t *testing.T) {
 			t.Fatalf("a bad request changed the invoice:\n%s\n%s", before.Raw, after.Raw)
 		}
 	})
+}
+
+// TestListInvoices: GET /invoices pages a tenant's invoices newest first
+// through the index, filters by status and active link, and shows nothing
+// of another tenant's.
+func TestListInvoices(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	var ids []string // oldest first
+	for i := range 7 {
+		id := fmt.Sprintf("inv-%d-%s", i, randomHex(3))
+		call(t, "PUT", "/invoices/"+id, tn.Staff, invoiceBody("F-"+id, 1000, 1000, "fr")).want(t, 201)
+		ids = append(ids, id)
+	}
+	// Two with an active link, one of them then paid (no active link).
+	call(t, "POST", "/invoices/"+ids[1]+"/payment-link", tn.Staff, nil).want(t, 201)
+	paid := linkedInvoice(t, tn, 1000)
+	paid.pay(t)
+	ids = append(ids, paid.invoiceID)
+
+	list := func(query string) []string {
+		var got []string
+		after := ""
+		for pages := 0; ; pages++ {
+			r := call(t, "GET", "/invoices?limit=3&after="+after+query, tn.Staff, nil).want(t, 200)
+			for _, inv := range r.list("invoices") {
+				got = append(got, inv["id"].(string))
+			}
+			after = r.str("nextCursor")
+			if r.JSON["hasMore"] != true || pages > 10 {
+				return got
+			}
+		}
+	}
+	newestFirst := slices.Clone(ids)
+	slices.Reverse(newestFirst)
+	if got := list(""); !slices.Equal(got, newestFirst) {
+		t.Fatalf("all, newest first: %v, want %v", got, newestFirst)
+	}
+	if got := list("&hasActiveLink=true"); !slices.Equal(got, []string{ids[1]}) {
+		t.Fatalf("with an active link: %v", got)
+	}
+	if got := list("&status=paid"); !slices.Equal(got, []string{paid.invoiceID}) {
+		t.Fatalf("paid: %v", got)
+	}
+	if got := list("&status=open&hasActiveLink=false"); len(got) != 6 || slices.Contains(got, ids[1]) {
+		t.Fatalf("open without a link: %v", got)
+	}
+	r := call(t, "GET", "/invoices?limit=1", tn.Staff, nil).want(t, 200)
+	first := r.list("invoices")[0]
+	if first["id"] != paid.invoiceID || first["status"] != "paid" || first["hasActiveLink"] != false || first["etag"] == "" ||
+		first["total"] != float64(1000) || first["balanceDue"] != float64(0) || first["netPaidOnline"] != float64(1000) {
+		t.Fatalf("summary: %v", first)
+	}
+	for _, bad := range []string{"status=lost", "hasActiveLink=yes", "limit=0", "limit=101", "after=nope"} {
+		call(t, "GET", "/invoices?"+bad, tn.Staff, nil).wantError(t, 400, "invalid_request")
+	}
+	// Another tenant: none of these, and a cursor of ours shows it nothing.
+	other := newTenant(t, "fr")
+	if r := call(t, "GET", "/invoices?after="+r.str("nextCursor"), other.Staff, nil).want(t, 200); len(r.list("invoices")) != 0 {
+		t.Fatalf("another tenant sees %s", r.Raw)
+	}
+	// The list comes from the index, not a scan of the table.
+	if scans := env.dynamo.Requests(func(q *upstreamproxy.Request) bool {
+		return q.Header.Get("X-Amz-Target") == "DynamoDB_20120810.Scan"
+	}); len(scans) != 0 {
+		t.Fatalf("%d scans", len(scans))
+	}
 }

@@ -155,6 +155,43 @@ func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	})
 }
 
+// ListInvoices handles GET /invoices?status=&hasActiveLink=&after=&limit=.
+func (a *API) ListInvoices(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		q := req.QueryStringParameters
+		limit, err := queryLimit(q, billing.MaxInvoicePage)
+		if err != nil {
+			return result{}, err
+		}
+		f := billing.InvoiceFilter{Status: q["status"]}
+		if v, ok := q["hasActiveLink"]; ok {
+			b, err := strconv.ParseBool(v)
+			if err != nil || (v != "true" && v != "false") {
+				return result{}, billing.Invalid("hasActiveLink", "hasActiveLink must be true or false")
+			}
+			f.HasActiveLink = &b
+		}
+		page, err := a.svc.ListInvoices(ctx, c.caller.Tenant, f, q["after"], limit)
+		if err != nil {
+			return result{}, err
+		}
+		return result{http.StatusOK, viewInvoiceList(page)}, nil
+	})
+}
+
+// queryLimit reads ?limit= (0 when absent, for the default).
+func queryLimit(q map[string]string, most int) (int, error) {
+	v, ok := q["limit"]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > most {
+		return 0, billing.Invalid("limit", "limit must be a whole number between 1 and %d", most)
+	}
+	return n, nil
+}
+
 // GetInvoice handles GET /invoices/{invoiceId}.
 func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
@@ -264,16 +301,9 @@ func (a *API) StripeWebhook(ctx context.Context, req events.APIGatewayV2HTTPRequ
 // ListPayments handles GET /payments?after=<cursor>&limit=<n>.
 func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		limit := 0
-		if v, ok := req.QueryStringParameters["limit"]; ok {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return result{}, billing.Invalid("limit", "limit must be a whole number between 1 and %d", billing.MaxFeedPage)
-			}
-			limit = n
-			if limit == 0 {
-				limit = -1 // "limit=0" is out of range, not "default"
-			}
+		limit, err := queryLimit(req.QueryStringParameters, billing.MaxFeedPage)
+		if err != nil {
+			return result{}, err
 		}
 		entries, next, more, err := a.svc.ListPayments(ctx, c.caller.Tenant, req.QueryStringParameters["after"], limit)
 		if err != nil {

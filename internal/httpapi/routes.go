@@ -26,6 +26,8 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.GetBillingCompany }},
 	{Method: "POST", Path: "/billing-companies/{companyId}/stripe-onboarding", Function: "StartStripeOnboardingFunction", Dir: "start-stripe-onboarding",
 		Handler: func(a *API) Handler { return a.StartStripeOnboarding }},
+	{Method: "GET", Path: "/invoices", Function: "ListInvoicesFunction", Dir: "list-invoices",
+		Handler: func(a *API) Handler { return a.ListInvoices }},
 	{Method: "PUT", Path: "/invoices/{invoiceId}", Function: "PutInvoiceFunction", Dir: "put-invoice",
 		Handler: func(a *API) Handler { return a.PutInvoice }},
 	{Method: "GET", Path: "/invoices/{invoiceId}", Function: "GetInvoiceFunction", Dir: "get-invoice",

@@ -292,3 +292,48 @@ func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
 	}
 	return v
 }
+
+// invoiceListView is the answer to GET /invoices.
+type invoiceListView struct {
+	Invoices   []invoiceSummaryView `json:"invoices"`
+	NextCursor string               `json:"nextCursor"`
+	HasMore    bool                 `json:"hasMore"`
+}
+
+type invoiceSummaryView struct {
+	ID            string      `json:"id"`
+	Number        string      `json:"number"`
+	Currency      string      `json:"currency"`
+	Total         int64       `json:"total"`
+	BalanceDue    int64       `json:"balanceDue"`
+	NetPaidOnline int64       `json:"netPaidOnline"`
+	Status        string      `json:"status"`
+	HasActiveLink bool        `json:"hasActiveLink"`
+	Patient       patientView `json:"patient"`
+	IssuedOn      string      `json:"issuedOn"`
+	DueOn         *string     `json:"dueOn"`
+	ETag          string      `json:"etag"`
+	CreatedAt     string      `json:"createdAt"`
+	UpdatedAt     string      `json:"updatedAt"`
+}
+
+func viewInvoiceList(p *billing.InvoicePage) invoiceListView {
+	v := invoiceListView{Invoices: make([]invoiceSummaryView, 0, len(p.Invoices)), NextCursor: p.Next, HasMore: p.More}
+	for _, s := range p.Invoices {
+		sv := invoiceSummaryView{
+			ID: s.ID, Number: s.Number, Currency: s.Currency, Total: s.Total, BalanceDue: s.BalanceDue,
+			NetPaidOnline: s.NetPaidOnline, Status: s.Status, HasActiveLink: s.HasActiveLink,
+			Patient:  patientView{Name: s.Patient.Name, Email: s.Patient.Email},
+			IssuedOn: s.IssuedOn, ETag: billing.ETagOf(s.Version),
+			CreatedAt: timestamp(s.CreatedAt), UpdatedAt: timestamp(s.UpdatedAt),
+		}
+		if s.DueOn != "" {
+			sv.DueOn = &s.DueOn
+		}
+		if s.Patient.Language != "" {
+			sv.Patient.Language = &s.Patient.Language
+		}
+		v.Invoices = append(v.Invoices, sv)
+	}
+	return v
+}
