@@ -11,6 +11,8 @@ DYNAMODB_SIMULATOR_VERSION := 2.9.30
 STRIPE_MOCK_VERSION        := v0.203.0
 SES_LOCAL_VERSION          := 2.10.2
 LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+# The linter (errcheck, staticcheck: .golangci.yml), run by make test.
+GOLANGCI_LINT_VERSION      := v2.15.0
 
 TOOLS      := $(CURDIR)/.tools
 TOOLS_BIN  := $(TOOLS)/bin
@@ -18,6 +20,7 @@ DYNAMODB   := $(TOOLS)/dynamodb-$(DYNAMODB_SIMULATOR_VERSION)/DynamoDBLocal.jar
 STRIPE_MOCK := $(TOOLS_BIN)/stripe-mock-$(STRIPE_MOCK_VERSION)
 SES_LOCAL  := $(TOOLS)/ses-$(SES_LOCAL_VERSION)/node_modules/aws-ses-v2-local/dist/cli.js
 LAMBDA_RIE := $(TOOLS_BIN)/aws-lambda-rie-$(LAMBDA_RIE_VERSION)
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 export CLINICPAY_TOOLS := $(TOOLS)
 
@@ -36,12 +39,13 @@ help:
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
-	@echo "make tools   install the pinned local servers into .tools/"
+	@echo "make lint    golangci-lint (errcheck, staticcheck), as make test runs it"
+	@echo "make tools   install the pinned local servers and the linter into .tools/"
 
 # ---- tools -----------------------------------------------------------------
 
 .PHONY: tools java
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE)
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT)
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
@@ -71,19 +75,32 @@ $(LAMBDA_RIE):
 	GOBIN=$(TOOLS)/gobin GOFLAGS= go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(LAMBDA_RIE_VERSION)
 	@mv $(TOOLS)/gobin/aws-lambda-rie $@
 
+# Built from source with the Go toolchain, like stripe-mock (no install
+# script); a private GOBIN so concurrent installs don't collide.
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS_BIN)
+	@gobin=$$(mktemp -d $(TOOLS)/gobin-lint.XXXXXX) && \
+	  GOBIN=$$gobin GOFLAGS= go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && \
+	  mv $$gobin/golangci-lint $@ && rm -rf $$gobin
+
 # ---- everyday --------------------------------------------------------------
 
-.PHONY: dev test token vet
+.PHONY: dev test token vet lint
 dev: tools
 	go run ./infra/dev
 
-test: tools vet
+test: tools vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+
+# errcheck and staticcheck (.golangci.yml): no error of a store, Stripe or
+# SES call is dropped, not even with `_ =`.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
 
 # Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
 # run with every `go test`; `make fuzz` explores for FUZZTIME each, and

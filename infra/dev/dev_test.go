@@ -44,7 +44,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 
 	var token string
 	var curls []string

@@ -303,10 +303,16 @@ func (s *Service) commit(ctx context.Context, inv *Invoice, token string, outcom
 
 // release ends the lease on a plan that must be finished later, so the next
 // request need not wait for the lease to run out. Best effort: if it fails,
-// the lease simply runs out.
+// the lease simply runs out; the failure is counted (a denied UpdateItem
+// would otherwise go unseen), a plan taken over meanwhile is not one.
 func (s *Service) release(ctx context.Context, inv *Invoice, token string) {
-	_ = s.store.ReleasePlan(context.WithoutCancel(ctx), inv.CompanyID, inv.ID, token)
+	if err := s.store.ReleasePlan(context.WithoutCancel(ctx), inv.CompanyID, inv.ID, token); err != nil && !errors.Is(err, ErrVersionConflict) {
+		s.metrics.Count(ctx, MetricPlanReleaseFailures, 1)
+	}
 }
+
+// MetricPlanReleaseFailures counts leases that could not be ended early.
+const MetricPlanReleaseFailures = "PlanReleaseFailures"
 
 func newLink(spec *LinkSpec, created CreatedLink, now time.Time) *Link {
 	return &Link{
