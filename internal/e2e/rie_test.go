@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clinicpay/payments/infra/iamcheck"
 	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
@@ -51,15 +51,22 @@ func buildBootstraps(t *testing.T) map[string]string {
 	return out
 }
 
-// startLambda runs a bootstrap under aws-lambda-rie with the process's
-// environment (the local stack's settings).
-func startLambda(t *testing.T, bootstrap string) *lambdarie.Function {
+// startLambda runs a function's bootstrap under aws-lambda-rie with the
+// environment template.yaml gives it (lambdaEnv), its AWS calls going
+// through its own recording endpoint, so they are held against its policy.
+func startLambda(t *testing.T, function, bootstrap string, extraEnv ...string) *lambdarie.Function {
 	t.Helper()
 	tools, err := localstack.FindTools()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn, err := lambdarie.Start(tools.LambdaRIE(), bootstrap, append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25"))
+	endpoint := iamcheck.Endpoint(function, iamcheck.Upstreams{DynamoDB: env.dynamo.URL, SES: env.ses.URL, SecretsManager: env.secrets.URL})
+	t.Cleanup(endpoint.Close)
+	environ, err := lambdaEnv(function, endpoint.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := lambdarie.Start(tools.LambdaRIE(), bootstrap, append(environ, extraEnv...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +89,9 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	admin := map[string]string{"billing_company_id": tn.ID, "scope": "billing:admin"}
 	withLink := linkedInvoice(t, tn, 12500)
 	bare := newInvoice(t, tn)
+	toLink := newInvoice(t, tn)
+	toReprice := linkedInvoice(t, tn, 9000).invoiceID
+	repriceJSON, _ := json.Marshal(invoiceBody("F-"+toReprice, 9000, 4000, "fr"))
 	toRemove := linkedInvoice(t, tn, 7000).invoiceID
 	toEmail := newInvoice(t, tn)
 	paid := linkedInvoice(t, tn, 5000)
@@ -109,6 +119,8 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		"PutInvoiceFunction": {
 			{apiEvent("PUT", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, string(invoiceJSON), nil), 200, true},
 			{apiEvent("PUT", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, `{"total":-1}`, nil), 400, true},
+			// A new balance ends the active link at Stripe first.
+			{apiEvent("PUT", "/invoices/"+toReprice, inv(toReprice), staff, string(repriceJSON), nil), 200, false},
 		},
 		"GetInvoiceFunction": {
 			{apiEvent("GET", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, "", nil), 200, true},
@@ -117,6 +129,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		"CreatePaymentLinkFunction": {
 			{apiEvent("POST", "/invoices/"+withLink.invoiceID+"/payment-link", inv(withLink.invoiceID), staff, "", nil), 200, true},
 			{apiEvent("POST", "/invoices/"+paid.invoiceID+"/payment-link", inv(paid.invoiceID), staff, "", nil), 409, true},
+			{apiEvent("POST", "/invoices/"+toLink+"/payment-link", inv(toLink), staff, "", nil), 201, false},
 		},
 		"RegeneratePaymentLinkFunction": {
 			{apiEvent("POST", "/invoices/"+bare+"/payment-link/regenerate", inv(bare), staff, "", nil), 201, false},
@@ -142,7 +155,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		bootstrap := bootstraps[name]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fn := startLambda(t, bootstrap)
+			fn := startLambda(t, name, bootstrap)
 			for i, c := range checks {
 				got, err := fn.Invoke(c.event)
 				if err != nil {
