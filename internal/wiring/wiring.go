@@ -37,6 +37,7 @@ const (
 	EnvStripeSecretARN     = "STRIPE_SECRET_ARN"
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+	EnvStackName           = "STACK_NAME"
 
 	// Local runs only (make dev, tests): the secrets themselves and the
 	// stand-in servers' addresses.
@@ -53,7 +54,7 @@ const (
 // ones are not deployment settings.
 var Reads = map[string][]string{
 	"wiring.Store":          {EnvTableName},
-	"wiring.HTTP":           {EnvTenantClaim},
+	"wiring.HTTP":           {EnvTenantClaim, EnvStackName},
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
 }
@@ -191,5 +192,9 @@ func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
 	if function == "" {
 		function = "local"
 	}
-	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function}
+	service := env(EnvStackName)
+	if service == "" {
+		service = "local"
+	}
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function, Service: service}
 }
