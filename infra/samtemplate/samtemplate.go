@@ -119,6 +119,8 @@ type Resource struct {
 	Type       string
 	Properties *yaml.Node
 	Metadata   *yaml.Node
+	// Node is the whole entry (DeletionPolicy, Condition…).
+	Node *yaml.Node
 }
 
 // Resources lists the template's resources of a type ("" for all).
@@ -131,7 +133,7 @@ func (t *Template) Resources(typ string) []Resource {
 		if rt == nil || (typ != "" && rt.Value != typ) {
 			continue
 		}
-		out = append(out, Resource{Name: name, Type: rt.Value, Properties: Get(r, "Properties"), Metadata: Get(r, "Metadata")})
+		out = append(out, Resource{Name: name, Type: rt.Value, Properties: Get(r, "Properties"), Metadata: Get(r, "Metadata"), Node: r})
 	}
 	return out
 }
@@ -146,6 +148,8 @@ type Route struct {
 	Path     string
 	// Public: the route opts out of the JWT authorizer (Auth.Authorizer NONE).
 	Public bool
+	// Scopes the JWT authorizer requires (one of them), if any.
+	Scopes []string
 }
 
 // Key is the route key ("PUT /invoices/{invoiceId}").
@@ -164,6 +168,7 @@ func (t *Template) Routes() []Route {
 			p := Get(ev, "Properties")
 			r := Route{Function: fn.Name, Method: strings.ToUpper(value(Get(p, "Method"))), Path: value(Get(p, "Path"))}
 			r.Public = value(Get(p, "Auth", "Authorizer")) == "NONE"
+			r.Scopes = Strings(Get(p, "Auth", "AuthorizationScopes"))
 			routes = append(routes, r)
 		}
 	}
