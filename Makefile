@@ -25,8 +25,12 @@ GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 export CLINICPAY_TOOLS := $(TOOLS)
 
 # Lambda build: arm64 for AWS; `make build-X GOARCH=amd64` to run on this machine.
+# Reproducible: the same source gives the same bytes (no VCS stamp, no
+# paths, no build id), so a function whose code did not change keeps its
+# code hash and is not redeployed, and a checkout owned by another user
+# (CI containers) builds without git's "dubious ownership" stop.
 GOARCH ?= arm64
-LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc -trimpath -ldflags="-s -w -buildid=" -o $(ARTIFACTS_DIR)/bootstrap
+LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -buildvcs=false -tags lambda.norpc -trimpath -ldflags="-s -w -buildid=" -o $(ARTIFACTS_DIR)/bootstrap
 ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
 
 .PHONY: help
@@ -38,7 +42,7 @@ help:
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
-	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
+	@echo "make deploy ENV=dev|prod [CONFIRM=no]   sam build && sam deploy with samconfig.toml's environment (docs/deploy.md)"
 	@echo "make lint    golangci-lint (errcheck, staticcheck), as make test runs it"
 	@echo "make tools   install the pinned local servers and the linter into .tools/"
 
@@ -164,13 +168,16 @@ $(foreach f,$(FUNCTIONS),$(eval $(call lambda_target,$(f))))
 .PHONY: build
 build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 
-# Deploy: sam build && sam deploy with samconfig.toml's environment.
+# Deploy: sam build && sam deploy with samconfig.toml's environment
+# (docs/deploy.md). prod asks before it applies the changeset; a pipeline
+# says CONFIRM=no (sam deploy --no-confirm-changeset).
 ENV ?= dev
+CONFIRM ?=
 .PHONY: deploy
 deploy:
 	@command -v sam >/dev/null || { echo "the AWS SAM CLI is needed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
 	sam build --config-env $(ENV)
-	sam deploy --config-env $(ENV)
+	sam deploy --config-env $(ENV)$(if $(filter no,$(CONFIRM)), --no-confirm-changeset)
 
 .PHONY: clean
 clean:
