@@ -85,7 +85,7 @@ func checkIAM(full bool) bool {
 		lines[i] = "  " + f.Message
 	}
 	sort.Strings(lines)
-	fmt.Printf("iam: each of the %d actions in the policies is needed; without it the check fails:\n%s\n", len(shown), strings.Join(lines, "\n"))
+	fmt.Printf("iam: taking any of these %d actions out of its policy denies a call the tests make:\n%s\n", len(shown), strings.Join(lines, "\n"))
 	return ok
 }
 
