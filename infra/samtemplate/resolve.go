@@ -30,7 +30,11 @@ type noValue struct{}
 // and returns plain values: strings, []any and map[string]any. It knows the
 // functions the template uses (Ref, GetAtt, Sub, If with its conditions,
 // Equals, Not, And, Or, Join, Select, AWS::NoValue); any other is an error.
+// An absent node (nil) resolves to nil.
 func (t *Template) Resolve(n *yaml.Node, s Stack) (any, error) {
+	if n == nil {
+		return nil, nil // an absent property
+	}
 	r := resolver{t: t, s: s, conditions: map[string]bool{}}
 	v, err := r.node(n)
 	if err != nil {

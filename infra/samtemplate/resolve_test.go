@@ -99,6 +99,9 @@ func TestResolve(t *testing.T) {
 			t.Errorf("%s (Stage %s): %#v, want %#v", c.key, c.stack.Params["Stage"], got, c.want)
 		}
 	}
+	if v, err := tpl.Resolve(samtemplate.Get(tpl.Root(), "Values", "absent"), base); v != nil || err != nil {
+		t.Errorf("an absent property: %v, %v", v, err)
+	}
 	for key, want := range map[string]string{"unknown": "FindInMap", "missing": "Nowhere", "noParam": "SenderEmailMissing"} {
 		if _, err := tpl.Resolve(samtemplate.Get(tpl.Root(), "Values", key), base); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one naming %s", key, err, want)
