@@ -11,6 +11,8 @@ DYNAMODB_SIMULATOR_VERSION := 2.9.30
 STRIPE_MOCK_VERSION        := v0.203.0
 SES_LOCAL_VERSION          := 2.10.2
 LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+# The linter (errcheck, staticcheck: .golangci.yml), run by make test.
+GOLANGCI_LINT_VERSION      := v2.15.0
 
 TOOLS      := $(CURDIR)/.tools
 TOOLS_BIN  := $(TOOLS)/bin
@@ -19,12 +21,17 @@ STRIPE_MOCK := $(TOOLS_BIN)/stripe-mock-$(STRIPE_MOCK_VERSION)
 SES_LOCAL  := $(TOOLS)/ses-$(SES_LOCAL_VERSION)/node_modules/aws-ses-v2-local/dist/cli.js
 LAMBDA_RIE := $(TOOLS_BIN)/aws-lambda-rie-$(LAMBDA_RIE_VERSION)
 LOOPBACK   := $(TOOLS)/lib/loopback.so
+GOLANGCI_LINT := $(TOOLS_BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 export CLINICPAY_TOOLS := $(TOOLS)
 
 # Lambda build: arm64 for AWS; `make build-X GOARCH=amd64` to run on this machine.
+# Reproducible: the same source gives the same bytes (no VCS stamp, no
+# paths, no build id), so a function whose code did not change keeps its
+# code hash and is not redeployed, and a checkout owned by another user
+# (CI containers) builds without git's "dubious ownership" stop.
 GOARCH ?= arm64
-LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -tags lambda.norpc -trimpath -ldflags="-s -w -buildid=" -o $(ARTIFACTS_DIR)/bootstrap
+LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) go build -buildvcs=false -tags lambda.norpc -trimpath -ldflags="-s -w -buildid=" -o $(ARTIFACTS_DIR)/bootstrap
 ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
 
 .PHONY: help
@@ -34,16 +41,18 @@ help:
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
+	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…]   the core flow against a running API (Stripe test mode)"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
-	@echo "make deploy ENV=dev|prod   sam build && sam deploy with samconfig.toml's environment"
-	@echo "make tools   install the pinned local servers into .tools/"
+	@echo "make deploy ENV=dev|prod [CONFIRM=no]   sam build && sam deploy with samconfig.toml's environment (docs/deploy.md)"
+	@echo "make lint    golangci-lint (errcheck, staticcheck), as make test runs it"
+	@echo "make tools   install the pinned local servers and the linter into .tools/"
 	@echo "make pdf-samples   sample invoice PDFs and PNGs of their pages into .build/pdf/"
 
 # ---- tools -----------------------------------------------------------------
 
 .PHONY: tools java poppler
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) loopback
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
@@ -91,19 +100,32 @@ $(LAMBDA_RIE):
 	GOBIN=$(TOOLS)/gobin GOFLAGS= go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(LAMBDA_RIE_VERSION)
 	@mv $(TOOLS)/gobin/aws-lambda-rie $@
 
+# Built from source with the Go toolchain, like stripe-mock (no install
+# script); a private GOBIN so concurrent installs don't collide.
+$(GOLANGCI_LINT):
+	@mkdir -p $(TOOLS_BIN)
+	@gobin=$$(mktemp -d $(TOOLS)/gobin-lint.XXXXXX) && \
+	  GOBIN=$$gobin GOFLAGS= go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION) && \
+	  mv $$gobin/golangci-lint $@ && rm -rf $$gobin
+
 # ---- everyday --------------------------------------------------------------
 
-.PHONY: dev test token vet pdf-samples
+.PHONY: dev test token vet lint pdf-samples
 dev: tools
 	go run ./infra/dev
 
-test: tools poppler vet
+test: tools poppler vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+
+# errcheck and staticcheck (.golangci.yml): no error of a store, Stripe or
+# SES call is dropped, not even with `_ =`.
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
 
 # Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
 # run with every `go test`; `make fuzz` explores for FUZZTIME each, and
@@ -145,6 +167,17 @@ pdf-samples: poppler
 	go test -count=1 -run '^TestSamples$$' ./internal/invoicepdf -args -samples $(CURDIR)/.build/pdf
 	@ls $(CURDIR)/.build/pdf
 
+# The core flow against a running API, in Stripe test mode: a deployed
+# stack (docs/deploy.md) or make dev. The tokens reach the command through
+# the environment, not its arguments.
+.PHONY: smoke
+smoke: export SMOKE_TOKEN = $(TOKEN)
+smoke: export SMOKE_ADMIN_TOKEN = $(ADMIN_TOKEN)
+smoke:
+	@if [ -z "$(API)" ] || [ -z "$(TOKEN)" ] || [ -z "$(ADMIN_TOKEN)" ]; then \
+	  echo "usage: make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…]"; exit 2; fi
+	@go run ./cmd/smoke -api "$(API)" $(if $(EMAIL),-email "$(EMAIL)")
+
 COMPANY ?= clinic-demo
 SCOPE ?=
 token:
@@ -176,13 +209,16 @@ $(foreach f,$(FUNCTIONS),$(eval $(call lambda_target,$(f))))
 .PHONY: build
 build: $(foreach f,$(FUNCTIONS),build-$(word 1,$(subst :, ,$(f))))
 
-# Deploy: sam build && sam deploy with samconfig.toml's environment.
+# Deploy: sam build && sam deploy with samconfig.toml's environment
+# (docs/deploy.md). prod asks before it applies the changeset; a pipeline
+# says CONFIRM=no (sam deploy --no-confirm-changeset).
 ENV ?= dev
+CONFIRM ?=
 .PHONY: deploy
 deploy:
 	@command -v sam >/dev/null || { echo "the AWS SAM CLI is needed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
 	sam build --config-env $(ENV)
-	sam deploy --config-env $(ENV)
+	sam deploy --config-env $(ENV)$(if $(filter no,$(CONFIRM)), --no-confirm-changeset)
 
 .PHONY: clean
 clean:

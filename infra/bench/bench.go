@@ -356,7 +356,7 @@ func (b *bencher) paymentEvent(invoiceID, linkID string) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localapi.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
 }
 
 // measure runs each operation n times (set-up excluded) and reads the

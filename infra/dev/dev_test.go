@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
 // servers are the local servers' addresses in the ready line.
@@ -60,7 +62,9 @@ var assignment = regexp.MustCompile(`^([A-Z_]+)=(\S+)$`)
 
 // TestDevAnswersItsExamples runs the dev command as `make dev` does, waits for
 // its ready line, runs every curl command it prints with bash and checks each
-// answer is a success; then stops it with Ctrl-C and checks it exits cleanly.
+// answer is a success, runs `make smoke` against it (the smoke test of a
+// deployed stack, so it can't rot); then stops it with Ctrl-C and checks it
+// exits cleanly.
 func TestDevAnswersItsExamples(t *testing.T) {
 	if _, err := localstack.FindTools(); err != nil {
 		t.Fatal(err)
@@ -86,7 +90,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	defer func() { _ = cmd.Process.Kill() }()
 
 	vars := map[string]string{}
 	var curls []string
@@ -134,6 +138,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 			t.Fatalf("%s\n→ %v %s", c, err, out)
 		}
 	}
+	smokeAgainst(t, "http://localhost:"+strconv.Itoa(port), vars["TOKEN"])
 	_ = cmd.Process.Signal(os.Interrupt)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -144,5 +149,31 @@ func TestDevAnswersItsExamples(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("dev did not stop on Ctrl-C")
+	}
+}
+
+// smokeAgainst runs `make smoke` against the dev API with the tenant of
+// its printed (admin) token, and checks every step passed.
+func smokeAgainst(t *testing.T, api, adminToken string) {
+	t.Helper()
+	staff, err := localapi.IssueToken("", "clinic-demo", "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("make", "-s", "-C", root, "smoke", "API="+api, "TOKEN="+staff, "ADMIN_TOKEN="+adminToken, "EMAIL=smoke@clinicpay.test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make smoke against make dev: %v\n%s", err, out)
+	}
+	for _, want := range []string{"company clinic-demo read", "invoice smoke-", "payment link plink_", "regenerated", "removed", "e-mailed to smoke@clinicpay.test", "clean-up: no payable link left"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("make smoke did not report %q:\n%s", want, out)
+		}
+	}
+	if testing.Verbose() {
+		fmt.Print(string(out))
 	}
 }

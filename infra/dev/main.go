@@ -87,7 +87,7 @@ func run() error {
 	secret := os.Getenv("LOCAL_JWT_SECRET")
 	srv := &http.Server{Handler: localapi.New(api, localapi.Config{Secret: secret}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Shutdown(context.Background())
+	defer func() { _ = srv.Shutdown(context.Background()) }()
 
 	printReady(port, secret, settings, stack)
 	<-ctx.Done()

@@ -562,7 +562,7 @@ func event(eventType, account string, object map[string]any) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localapi.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
 }
 
 // check settles every invoice (a DELETE of its link finishes any change cut

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
@@ -46,6 +48,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	if err != nil {
 		return nil, err
 	}
+	awsCfg.HTTPClient = functionTagging{next: awsCfg.HTTPClient}
 	store, err := wiring.Store(awsCfg, env)
 	if err != nil {
 		return nil, err
@@ -78,4 +81,25 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = webhooks
 	return httpapi.New(svc, cfg), nil
+}
+
+// FunctionHeader carries, on every AWS call the local API's clients make,
+// the function the call is made for (FunctionFrom), or Unattributed when
+// the request's context names none. Local servers ignore it; the tests'
+// recording proxies read it.
+const (
+	FunctionHeader = "X-Clinicpay-Function"
+	Unattributed   = "-"
+)
+
+// functionTagging marks each AWS call with the function it is made for.
+type functionTagging struct{ next aws.HTTPClient }
+
+func (c functionTagging) Do(req *http.Request) (*http.Response, error) {
+	fn := FunctionFrom(req.Context())
+	if fn == "" {
+		fn = Unattributed
+	}
+	req.Header.Set(FunctionHeader, fn)
+	return c.next.Do(req)
 }

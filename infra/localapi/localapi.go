@@ -109,7 +109,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := toEvent(r, route, params, claims, body)
-	ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), httpRequestKey{}, r), s.cfg.Timeout)
+	ctx := WithFunction(context.WithValue(r.Context(), httpRequestKey{}, r), route.Function)
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	resp, err := route.handler(ctx, ev)
 	if err != nil {
@@ -134,6 +135,23 @@ type httpRequestKey struct{}
 func RequestFrom(ctx context.Context) *http.Request {
 	r, _ := ctx.Value(httpRequestKey{}).(*http.Request)
 	return r
+}
+
+type functionKey struct{}
+
+// WithFunction marks a context as a request to one function (its logical
+// id in template.yaml), as the local API does for each route. The AWS
+// clients BuildAPI makes send it along (FunctionHeader), so the calls a
+// function makes can be told apart and checked against its own policy.
+func WithFunction(ctx context.Context, function string) context.Context {
+	return context.WithValue(ctx, functionKey{}, function)
+}
+
+// FunctionFrom returns the function a request's context is for ("" when
+// none: not a request the local API routed).
+func FunctionFrom(ctx context.Context) string {
+	f, _ := ctx.Value(functionKey{}).(string)
+	return f
 }
 
 func (s *Server) match(method, path string) (*boundRoute, map[string]string) {

@@ -5,10 +5,6 @@ import (
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
-// WebhookSecret is the local signing secret of Stripe webhook deliveries
-// (make dev lets STRIPE_WEBHOOK_SECRET override it).
-const WebhookSecret = "whsec_local"
-
 // Settings for running the functions' code against a local stack.
 type Settings struct {
 	TableName   string
@@ -32,7 +28,7 @@ func (s Settings) Env() map[string]string {
 		wiring.EnvStripeAPIKey:        localstack.StripeMockKey,
 		wiring.EnvStripeAPIBase:       s.StripeURL,
 		wiring.EnvSenderEmail:         s.SenderEmail,
-		wiring.EnvStripeWebhookSecret: WebhookSecret,
+		wiring.EnvStripeWebhookSecret: localstack.WebhookSecret,
 		// make dev has no front end at these addresses; Stripe only
 		// needs them to be https URLs in live mode.
 		wiring.EnvOnboardingRefreshURL: "http://localhost:3000/onboarding/refresh",

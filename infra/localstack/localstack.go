@@ -206,6 +206,10 @@ func startDynamoDBOn(ctx context.Context, t Tools, port int, storage ...string) 
 		answers("/", func(int) bool { return true }), dir, env, append(argv, storage...)...)
 }
 
+// WebhookSecret is the local signing secret of Stripe webhook deliveries
+// (make dev lets STRIPE_WEBHOOK_SECRET override it).
+const WebhookSecret = "whsec_local"
+
 // StripeMockKey is the API key used against stripe-mock (any sk_test_ key).
 const StripeMockKey = "sk_test_local"
 

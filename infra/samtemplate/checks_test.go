@@ -38,8 +38,8 @@ func dirOf(function string) string {
 
 // TestFunctionsBuildArm64Bootstraps: every function is built by SAM with
 // the Makefile (BuildMethod makefile), for provided.al2023 on arm64, and
-// its build-<LogicalId> target makes a stripped, static arm64 bootstrap of
-// its own folder.
+// its build-<LogicalId> target makes a stripped, static, reproducible (no
+// VCS stamp, paths or build id) arm64 bootstrap of its own folder.
 func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
 	tpl := load(t)
 	g := tpl.Globals("Function")
@@ -75,7 +75,8 @@ func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
 			continue
 		}
 		cmd := string(out)
-		for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-tags lambda.norpc", "-s -w", "-o /artifacts/bootstrap", "./functions/" + dir} {
+		for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-tags lambda.norpc", "-s -w", "-o /artifacts/bootstrap", "./functions/" + dir,
+			"-buildvcs=false", "-trimpath", "-buildid="} {
 			if !strings.Contains(cmd, want) {
 				t.Errorf("%s: build command lacks %q: %s", fn.Name, want, cmd)
 			}
@@ -180,4 +181,19 @@ func settingsRead(t *testing.T, path string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestPipelineDeploysWithoutPrompt: prod's samconfig asks before applying
+// a changeset; CONFIRM=no is how a pipeline says not to.
+func TestPipelineDeploysWithoutPrompt(t *testing.T) {
+	root, _ := samtemplate.RepoRoot()
+	for confirm, want := range map[string]bool{"no": true, "": false} {
+		out, err := exec.Command("make", "-s", "-n", "-C", root, "deploy", "ENV=prod", "CONFIRM="+confirm).CombinedOutput()
+		if err != nil {
+			t.Fatalf("make -n deploy: %v %s", err, out)
+		}
+		if got := strings.Contains(string(out), "sam deploy --config-env prod --no-confirm-changeset"); got != want {
+			t.Errorf("CONFIRM=%q: --no-confirm-changeset %v, want %v:\n%s", confirm, got, want, out)
+		}
+	}
 }

@@ -29,14 +29,11 @@ func Load(path string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
+	t, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: not a YAML mapping", path)
-	}
-	return &Template{root: doc.Content[0]}, nil
+	return t, nil
 }
 
 // LoadFromRepo parses template.yaml at the root of the repository holding the
@@ -122,6 +119,8 @@ type Resource struct {
 	Type       string
 	Properties *yaml.Node
 	Metadata   *yaml.Node
+	// Node is the whole entry (DeletionPolicy, Condition…).
+	Node *yaml.Node
 }
 
 // Resources lists the template's resources of a type ("" for all).
@@ -134,7 +133,7 @@ func (t *Template) Resources(typ string) []Resource {
 		if rt == nil || (typ != "" && rt.Value != typ) {
 			continue
 		}
-		out = append(out, Resource{Name: name, Type: rt.Value, Properties: Get(r, "Properties"), Metadata: Get(r, "Metadata")})
+		out = append(out, Resource{Name: name, Type: rt.Value, Properties: Get(r, "Properties"), Metadata: Get(r, "Metadata"), Node: r})
 	}
 	return out
 }
@@ -149,6 +148,8 @@ type Route struct {
 	Path     string
 	// Public: the route opts out of the JWT authorizer (Auth.Authorizer NONE).
 	Public bool
+	// Scopes the JWT authorizer requires (one of them), if any.
+	Scopes []string
 }
 
 // Key is the route key ("PUT /invoices/{invoiceId}").
@@ -167,6 +168,7 @@ func (t *Template) Routes() []Route {
 			p := Get(ev, "Properties")
 			r := Route{Function: fn.Name, Method: strings.ToUpper(value(Get(p, "Method"))), Path: value(Get(p, "Path"))}
 			r.Public = value(Get(p, "Auth", "Authorizer")) == "NONE"
+			r.Scopes = Strings(Get(p, "Auth", "AuthorizationScopes"))
 			routes = append(routes, r)
 		}
 	}
@@ -226,4 +228,38 @@ func keySchema(n *yaml.Node) []ddbtypes.KeySchemaElement {
 		out = append(out, ddbtypes.KeySchemaElement{AttributeName: &name, KeyType: ddbtypes.KeyType(value(Get(k, "KeyType")))})
 	}
 	return out
+}
+
+// Parse reads a template from its YAML text.
+func Parse(text []byte) (*Template, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("template: not a YAML mapping")
+	}
+	return &Template{root: doc.Content[0]}, nil
+}
+
+// Root is the template's top-level mapping.
+func (t *Template) Root() *yaml.Node { return t.root }
+
+// Resource returns one resource by logical id (ok false when missing).
+func (t *Template) Resource(name string) (Resource, bool) {
+	for _, r := range t.Resources("") {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+// FunctionProperty is a function's property, or the Globals' when the
+// function does not set it (SAM merges the two that way for scalars).
+func (t *Template) FunctionProperty(fn Resource, keys ...string) *yaml.Node {
+	if v := Get(fn.Properties, keys...); v != nil {
+		return v
+	}
+	return Get(t.Globals("Function"), keys...)
 }

@@ -288,6 +288,7 @@ func (s *Service) release(ctx context.Context, inv *Invoice, token string) error
 	if err == nil || errors.Is(err, ErrVersionConflict) {
 		return nil // released, or taken over already: nothing holds the invoice in vain
 	}
+	s.metrics.Count(ctx, MetricLeaseReleaseFailures, 1)
 	return storeError("release lease", err)
 }
 

@@ -113,6 +113,10 @@ const (
 	// MetricPaymentsNeedingReview counts payments that came in another
 	// currency than their invoice's (an alarm watches it).
 	MetricPaymentsNeedingReview = "PaymentsNeedingReview"
+	// MetricLeaseReleaseFailures counts leases that could not be let run
+	// out early: the invoice waits for the lease's end (up to the
+	// function's timeout), staff see 409 conflict meanwhile.
+	MetricLeaseReleaseFailures = "LeaseReleaseFailures"
 )
 
 type noMetrics struct{}

@@ -79,6 +79,7 @@ func TestUpstreamFaults(t *testing.T) {
 		{"DynamoDB throttles the claim", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), upstreamproxy.Rule{Status: 400, Body: dynamoThrottled, Header: amzJSON}}, false, 503, "service_unavailable", 201, 1, -1},
 		{"DynamoDB down on the read", true, remove, fault{dynamoProxy, dynamoTarget("BatchGetItem"), upstreamproxy.Rule{Status: 500, Body: dynamoDown, Header: amzJSON}}, false, 503, "service_unavailable", 204, 1, -1},
 		{"DynamoDB wrote, the answer was lost", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), upstreamproxy.Rule{After: true, Drop: true, Times: 1}}, false, 201, "", 200, 1, -1},
+		{"Stripe 500 on the e-mail's new link", false, email, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 202, 1, 1},
 		{"SES throttles", false, email, fault{sesProxy, nil, upstreamproxy.Rule{Status: 400, Body: sesThrottled, Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
 		{"SES down", false, email, fault{sesProxy, nil, upstreamproxy.Rule{Status: 500, Body: "<InternalFailure/>", Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
 		// SES has no idempotency: an e-mail accepted but unacknowledged

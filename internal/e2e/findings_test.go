@@ -197,7 +197,7 @@ func TestHostileAndConfusedClients(t *testing.T) {
 		call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, `{"name":"Clinique \u202eeuqinilC","replyToEmail":"a@clinique.example","defaultLanguage":"fr"}`).wantError(t, 400, "invalid_request")
 		l := linkedInvoice(t, tn, 12500)
 		ev := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.fixtureSession(t, "pi_"+randomHex(8), 12500, "cad", "paid"))
-		deliverSigned(t, ev, sign(ev, localapi.WebhookSecret, time.Now().Add(24*time.Hour))).wantError(t, 400, "invalid_signature")
+		deliverSigned(t, ev, sign(ev, localstack.WebhookSecret, time.Now().Add(24*time.Hour))).wantError(t, 400, "invalid_signature")
 		if v := l.view(t); len(v.list("payments")) != 0 {
 			t.Fatalf("an event signed tomorrow was applied: %s", v.Raw)
 		}

@@ -107,6 +107,40 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	})
 
+	// The PUT routes keep the key's contract too: a 503 frees the key, the
+	// retry runs, a repeat is replayed.
+	t.Run("a failed PUT frees the key", func(t *testing.T) {
+		linked := newInvoice(t, tn)
+		call(t, "POST", "/invoices/"+linked+"/payment-link", tn.Staff, nil).want(t, 201)
+		rows := []struct {
+			name, path, tok string
+			body            any
+			stripePath      string
+		}{
+			{"billing company", "/billing-companies/" + tn.ID, platformToken(t), map[string]any{
+				"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": tn.Account,
+			}, "/v1/accounts/" + tn.Account},
+			{"invoice with a new balance", "/invoices/" + linked, tn.Staff, invoiceBody("F-"+linked, 12500, 6000, "fr"), "/v1/payment_links/"},
+		}
+		for _, row := range rows {
+			key := "put-fail-" + randomHex(8)
+			rule := env.stripe.Inject(upstreamproxy.Rule{
+				Match: func(r *upstreamproxy.Request) bool {
+					return r.Header.Get("Stripe-Account") == tn.Account && strings.HasPrefix(r.Path, row.stripePath) ||
+						r.Path == row.stripePath
+				},
+				Status: http.StatusInternalServerError, Body: `{"error":{"type":"api_error","message":"boom"}}`, Header: jsonHeader,
+			})
+			call(t, "PUT", row.path, row.tok, row.body, "Idempotency-Key", key).wantError(t, 503, "payment_provider_unavailable")
+			env.stripe.Remove(rule)
+			first := call(t, "PUT", row.path, row.tok, row.body, "Idempotency-Key", key).want(t, 200)
+			again := call(t, "PUT", row.path, row.tok, row.body, "Idempotency-Key", key).want(t, 200)
+			if first.Header.Get("Idempotent-Replayed") != "" || again.Header.Get("Idempotent-Replayed") != "true" || string(again.Raw) != string(first.Raw) {
+				t.Fatalf("%s: retry %s %s, repeat %s %s", row.name, first.Header.Get("Idempotent-Replayed"), first.Raw, again.Header.Get("Idempotent-Replayed"), again.Raw)
+			}
+		}
+	})
+
 	t.Run("an e-mail is sent once per key", func(t *testing.T) {
 		id := newInvoice(t, tn)
 		to := "once-" + randomHex(6) + "@example.com"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -13,9 +12,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clinicpay/payments/infra/iamcheck"
 	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/upstreamproxy"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
@@ -51,15 +52,22 @@ func buildBootstraps(t *testing.T) map[string]string {
 	return out
 }
 
-// startLambda runs a bootstrap under aws-lambda-rie with the process's
-// environment (the local stack's settings).
-func startLambda(t *testing.T, bootstrap string) *lambdarie.Function {
+// startLambda runs a function's bootstrap under aws-lambda-rie with the
+// environment template.yaml gives it (lambdaEnv), its AWS calls going
+// through its own recording endpoint, so they are held against its policy.
+func startLambda(t *testing.T, function, bootstrap string, extraEnv ...string) *lambdarie.Function {
 	t.Helper()
 	tools, err := localstack.FindTools()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fn, err := lambdarie.Start(tools.LambdaRIE(), bootstrap, append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25"))
+	endpoint := iamcheck.Endpoint(function, iamcheck.Upstreams{DynamoDB: env.dynamo.URL, SES: env.ses.URL, SecretsManager: env.secrets.URL})
+	t.Cleanup(endpoint.Close)
+	environ, err := lambdaEnv(function, endpoint.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := lambdarie.Start(tools.LambdaRIE(), bootstrap, append(environ, extraEnv...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,12 +91,29 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	platform := map[string]string{"scope": "billing:platform"}
 	withLink := linkedInvoice(t, tn, 12500)
 	bare := newInvoice(t, tn)
+	toLink := newInvoice(t, tn)
+	toReprice := linkedInvoice(t, tn, 9000).invoiceID
+	repriceJSON, _ := json.Marshal(invoiceBody("F-"+toReprice, 9000, 4000, "fr"))
 	toRemove := linkedInvoice(t, tn, 7000).invoiceID
 	toEmail := newInvoice(t, tn)
 	paid := linkedInvoice(t, tn, 5000)
 	paidEvent := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, paid.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid"))
 	deliver(t, paidEvent).want(t, 200)
 	invoiceJSON, _ := json.Marshal(invoiceBody("F-"+withLink.invoiceID, 12500, 12500, "fr"))
+	// A clinic without a Stripe account, for onboarding; its first attempt
+	// meets a Stripe outage (its Idempotency-Key is freed), the second
+	// connects it.
+	newcomer := bareTenant(t)
+	call(t, "PUT", "/billing-companies/"+newcomer.ID, newcomer.Admin, `{"name":"Clinique Neuve","replyToEmail":"n@clinique.example","defaultLanguage":"fr"}`).want(t, 200)
+	outage := env.stripe.Inject(upstreamproxy.Rule{
+		Match: func(r *upstreamproxy.Request) bool {
+			return r.Path == "/v1/accounts" && r.Form.Get("metadata[billing_company_id]") == newcomer.ID
+		},
+		Times: 1, Status: 500, Body: `{"error":{"type":"api_error","message":"boom"}}`, Header: jsonHeader,
+	})
+	t.Cleanup(func() { env.stripe.Remove(outage) })
+	newcomerAdmin := map[string]string{"billing_company_id": newcomer.ID, "scope": "billing:admin"}
+	onboarding := map[string]string{"companyId": newcomer.ID}
 	inv := func(id string) map[string]string { return map[string]string{"invoiceId": id} }
 	company := map[string]string{"companyId": tn.ID}
 
@@ -103,6 +128,14 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, admin, `{"name":""}`, nil), 400, true},
 			{apiEvent("PUT", "/billing-companies/"+tn.ID, company, staff, `{}`, nil), 403, true},
 		},
+		"StartStripeOnboardingFunction": {
+			{apiEvent("POST", "/billing-companies/"+newcomer.ID+"/stripe-onboarding", onboarding, newcomerAdmin, "", map[string]string{"idempotency-key": "onboard-" + randomHex(6)}), 503, false},
+			{apiEvent("POST", "/billing-companies/"+newcomer.ID+"/stripe-onboarding", onboarding, newcomerAdmin, "", nil), 201, false},
+			{apiEvent("POST", "/billing-companies/"+newcomer.ID+"/stripe-onboarding", onboarding, staff, "", nil), 403, true},
+		},
+		"ListInvoicesFunction": {
+			{apiEvent("GET", "/invoices", nil, staff, "", nil), 200, false}, // other tests add invoices meanwhile
+		},
 		"GetBillingCompanyFunction": {
 			{apiEvent("GET", "/billing-companies/"+tn.ID, company, admin, "", nil), 200, false},
 			{apiEvent("GET", "/billing-companies/other", map[string]string{"companyId": "other"}, admin, "", nil), 404, true},
@@ -110,6 +143,8 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		"PutInvoiceFunction": {
 			{apiEvent("PUT", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, string(invoiceJSON), nil), 200, true},
 			{apiEvent("PUT", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, `{"total":-1}`, nil), 400, true},
+			// A new balance ends the active link at Stripe first.
+			{apiEvent("PUT", "/invoices/"+toReprice, inv(toReprice), staff, string(repriceJSON), nil), 200, false},
 		},
 		"GetInvoiceFunction": {
 			{apiEvent("GET", "/invoices/"+withLink.invoiceID, inv(withLink.invoiceID), staff, "", nil), 200, true},
@@ -118,6 +153,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		"CreatePaymentLinkFunction": {
 			{apiEvent("POST", "/invoices/"+withLink.invoiceID+"/payment-link", inv(withLink.invoiceID), staff, "", nil), 200, true},
 			{apiEvent("POST", "/invoices/"+paid.invoiceID+"/payment-link", inv(paid.invoiceID), staff, "", nil), 409, true},
+			{apiEvent("POST", "/invoices/"+toLink+"/payment-link", inv(toLink), staff, "", nil), 201, false},
 		},
 		"RegeneratePaymentLinkFunction": {
 			{apiEvent("POST", "/invoices/"+bare+"/payment-link/regenerate", inv(bare), staff, "", nil), 201, false},
@@ -135,7 +171,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			{apiEvent("GET", "/payments", nil, staff, "", nil), 200, true},
 		},
 		"StripeWebhookFunction": {
-			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localapi.WebhookSecret, time.Now())}), 200, true},
+			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localstack.WebhookSecret, time.Now())}), 200, true},
 			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": "t=1,v1=00"}), 400, true},
 		},
 	}
@@ -143,7 +179,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		bootstrap := bootstraps[name]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			fn := startLambda(t, bootstrap)
+			fn := startLambda(t, name, bootstrap)
 			for i, c := range checks {
 				got, err := fn.Invoke(c.event)
 				if err != nil {

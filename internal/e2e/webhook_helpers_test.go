@@ -10,7 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/localstack"
 	"github.com/clinicpay/payments/infra/upstreamproxy"
 )
 
@@ -120,7 +120,7 @@ func sign(payload []byte, secret string, at time.Time) string {
 // deliver posts a signed delivery to the webhook.
 func deliver(t tb, payload []byte) *response {
 	t.Helper()
-	return deliverSigned(t, payload, sign(payload, localapi.WebhookSecret, time.Now()))
+	return deliverSigned(t, payload, sign(payload, localstack.WebhookSecret, time.Now()))
 }
 
 func deliverSigned(t tb, payload []byte, signature string) *response {

@@ -49,8 +49,10 @@ type Config struct {
 	// Idempotency keeps the records of requests made with an
 	// Idempotency-Key; without it the header is ignored.
 	Idempotency idempotency.Store
-	// Function names the function in the business metrics.
+	// Function names the function in the business metrics; Service the
+	// stack, the dimension every metric has.
 	Function string
+	Service  string
 }
 
 // EventReader verifies a Stripe webhook delivery's signature and reads its
@@ -67,11 +69,12 @@ type API struct {
 	webhooks    EventReader
 	idem        idempotency.Store
 	function    string
+	service     string
 }
 
 // New returns the API over svc.
 func New(svc *billing.Service, cfg Config) *API {
-	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks, idem: cfg.Idempotency, function: cfg.Function}
+	a := &API{svc: svc, tenantClaim: cfg.TenantClaim, log: cfg.Logger, webhooks: cfg.Webhooks, idem: cfg.Idempotency, function: cfg.Function, service: cfg.Service}
 	if a.tenantClaim == "" {
 		a.tenantClaim = DefaultTenantClaim
 	}
@@ -328,7 +331,8 @@ func (a *API) serve(ctx context.Context, req events.APIGatewayV2HTTPRequest, nee
 			resp = a.fail(c, &billing.Error{Code: billing.CodeInternal, Message: "internal error"})
 		}
 		a.logRequest(ctx, c, resp.StatusCode, time.Since(start), measured)
-		observe.WriteMetrics(ctx, a.log, a.function, measured)
+		countFailure(ctx, c.err, resp.StatusCode)
+		observe.WriteMetrics(ctx, a.log, a.service, a.function, measured)
 	}()
 	if need != publicAccess {
 		if err := c.authenticate(a.tenantClaim, need); err != nil {
@@ -402,6 +406,30 @@ const (
 	MetricWebhookRejects  = "WebhookRejects"  // deliveries refused: bad signature, not an event, wrong version
 	MetricWebhookFailures = "WebhookFailures" // deliveries answered 5xx (Stripe retries them)
 )
+
+// Failures a clinic notices, counted for the alarms: a route's 5xx
+// answers, and requests that failed on Stripe or on SES.
+const (
+	MetricServerErrors    = observe.MetricServerErrors
+	MetricStripeErrors    = "StripeErrors"
+	MetricEmailSendErrors = "EmailSendErrors"
+)
+
+var failureMetrics = map[billing.Code]string{
+	billing.CodePaymentProviderError:       MetricStripeErrors,
+	billing.CodePaymentProviderUnavailable: MetricStripeErrors,
+	billing.CodeEmailProviderError:         MetricEmailSendErrors,
+	billing.CodeEmailProviderUnavailable:   MetricEmailSendErrors,
+}
+
+func countFailure(ctx context.Context, err error, status int) {
+	if status >= 500 {
+		observe.Metrics{}.Count(ctx, MetricServerErrors, 1)
+	}
+	if name, ok := failureMetrics[billing.ErrorCode(err)]; ok && err != nil {
+		observe.Metrics{}.Count(ctx, name, 1)
+	}
+}
 
 // logRequest writes the request's one log line: what was asked, what came
 // of it, how long it took and where the time went (each upstream's calls and

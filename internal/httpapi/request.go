@@ -227,7 +227,9 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 		}
-		_, _ = dec.Token()
+		if _, err := dec.Token(); err != nil {
+			return nil // a syntax error: the decoder names it
+		}
 	case '[':
 		var et reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
@@ -238,7 +240,9 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 				return err
 			}
 		}
-		_, _ = dec.Token()
+		if _, err := dec.Token(); err != nil {
+			return nil
+		}
 	}
 	return nil
 }

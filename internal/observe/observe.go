@@ -8,7 +8,9 @@
 package observe
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"sort"
 	"sync"
@@ -135,8 +137,9 @@ type Count struct {
 type Metrics struct{}
 
 // Count adds n to a business metric of the request in ctx.
-func (Metrics) Count(ctx context.Context, name string, n int) {
-	r := From(ctx)
+func (Metrics) Count(ctx context.Context, name string, n int) { From(ctx).count(name, n) }
+
+func (r *Request) count(name string, n int) {
 	if r == nil {
 		return
 	}
@@ -158,8 +161,31 @@ type awsClient struct {
 func (c awsClient) Do(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := c.next.Do(req)
-	From(req.Context()).call(c.service, start)
+	r := From(req.Context())
+	r.call(c.service, start)
+	if c.service == DynamoDB && resp != nil && resp.StatusCode == http.StatusBadRequest && r != nil {
+		resp.Body = countConditionalFailures(r, resp.Body)
+	}
 	return resp, err
+}
+
+// MetricConditionalCheckFailures counts DynamoDB writes that lost their
+// condition (a conditional write, or a transaction with one). A few are the
+// normal outcome of concurrent requests; a storm means contention or a
+// retry loop.
+const MetricConditionalCheckFailures = "ConditionalCheckFailures"
+
+// countConditionalFailures reads a DynamoDB error answer (small) to count
+// a lost condition, and gives the SDK the same bytes.
+func countConditionalFailures(r *Request, body io.ReadCloser) io.ReadCloser {
+	b, err := io.ReadAll(io.LimitReader(body, 64<<10))
+	if closeErr := body.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil && bytes.Contains(b, []byte("ConditionalCheckFailed")) {
+		r.count(MetricConditionalCheckFailures, 1)
+	}
+	return io.NopCloser(bytes.NewReader(b))
 }
 
 // Transport wraps an http.RoundTripper to time its calls.

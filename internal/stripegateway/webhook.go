@@ -143,7 +143,9 @@ func readSession(raw json.RawMessage, out *billing.WebhookEvent) error {
 	}
 	out.CompanyID = s.Metadata[billing.MetaCompanyID]
 	out.InvoiceID = s.Metadata[billing.MetaInvoiceID]
-	out.Generation, _ = strconv.Atoi(s.Metadata[billing.MetaGeneration])
+	if g, err := strconv.Atoi(s.Metadata[billing.MetaGeneration]); err == nil {
+		out.Generation = g // absent or not a number: 0, no link of ours
+	}
 	f := &out.Facts
 	f.SessionID, f.Amount, f.Currency = s.ID, s.AmountTotal, string(s.Currency)
 	if cc := s.CurrencyConversion; cc != nil {

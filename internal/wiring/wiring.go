@@ -37,6 +37,7 @@ const (
 	EnvStripeSecretARN     = "STRIPE_SECRET_ARN"
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
+	EnvStackName           = "STACK_NAME"
 	// Where Stripe's onboarding sends a clinic's admin back (Account Links).
 	EnvOnboardingRefreshURL = "STRIPE_ONBOARDING_REFRESH_URL"
 	EnvOnboardingReturnURL  = "STRIPE_ONBOARDING_RETURN_URL"
@@ -56,7 +57,7 @@ const (
 // ones are not deployment settings.
 var Reads = map[string][]string{
 	"wiring.Store":          {EnvTableName},
-	"wiring.HTTP":           {EnvTenantClaim},
+	"wiring.HTTP":           {EnvTenantClaim, EnvStackName},
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
 	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
@@ -195,5 +196,9 @@ func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
 	if function == "" {
 		function = "local"
 	}
-	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function}
+	service := env(EnvStackName)
+	if service == "" {
+		service = "local"
+	}
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function, Service: service}
 }

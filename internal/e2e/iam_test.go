@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/clinicpay/payments/infra/iamcheck"
+	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+// The local stack as template.yaml's intrinsic functions see it: the
+// parameter values and resources the policies and environments resolve to.
+const (
+	iamAccountID = "000000000000" // the account of localstack.LocalStripeSecretARN
+	iamTable     = "clinicpay-e2e"
+)
+
+var iamStack = samtemplate.Stack{
+	Params: map[string]string{
+		"StripeSecretArn":            localstack.LocalStripeSecretARN,
+		"SenderEmail":                "factures@clinicpay.test",
+		"SesIdentity":                "clinicpay.test",
+		"SesConfigurationSet":        "clinicpay-e2e",
+		"JwtIssuer":                  localapi.Issuer,
+		"JwtAudience":                localapi.Audience,
+		"CorsAllowedOrigins":         "http://localhost:3000",
+		"StripeOnboardingRefreshUrl": "http://localhost:3000/onboarding/refresh",
+		"StripeOnboardingReturnUrl":  "http://localhost:3000/onboarding/done",
+		"AlarmEmail":                 "oncall@clinicpay.test",
+	},
+	Region: "ca-central-1", AccountID: iamAccountID, Partition: "aws", StackName: "clinicpay-e2e", URLSuffix: "amazonaws.com",
+	Refs:  map[string]string{"Table": iamTable},
+	Attrs: map[string]string{"Table.Arn": "arn:aws:dynamodb:ca-central-1:" + iamAccountID + ":table/" + iamTable},
+}
+
+var iamAccount = iamcheck.Account{ID: iamAccountID, Partition: "aws", SESIdentities: []string{iamStack.Params["SesIdentity"]}}
+
+// checkIAM holds every AWS call the suite made on a function's behalf (in
+// process and under aws-lambda-rie) against that function's policy in
+// template.yaml: each must be allowed. After a full run (no -run filter)
+// each action of each policy must also be needed by some call: taking it
+// out must make the check fail, naming it, so that the policies are exactly
+// what the code uses. It prints what it found and reports success.
+func checkIAM(full bool) bool {
+	fail := func(format string, args ...any) bool {
+		fmt.Fprintf(os.Stderr, "iam: "+format+"\n", args...)
+		return false
+	}
+	tpl, err := samtemplate.LoadFromRepo()
+	if err != nil {
+		return fail("%v", err)
+	}
+	policies, err := iamcheck.Policies(tpl, iamStack)
+	if err != nil {
+		return fail("%v", err)
+	}
+	calls, errs := iamcheck.Calls(iamAccount, env.dynamo, env.ses, env.secrets)
+	ok := true
+	for _, err := range errs {
+		ok = fail("%v", err)
+	}
+	functions := map[string]int{}
+	for _, c := range calls {
+		if c.Function == localapi.Unattributed {
+			ok = fail("%s was made with no function in its context (localapi.WithFunction): it is checked against no policy", c.API)
+		}
+		functions[c.Function]++
+	}
+	for _, f := range iamcheck.Denied(policies, calls) {
+		ok = fail("%s", f)
+	}
+	fmt.Printf("iam: %d AWS calls of %d functions held against their policies in template.yaml\n", len(calls), len(functions))
+	if !full {
+		return ok
+	}
+	shown, unused := iamcheck.Necessity(policies, calls)
+	for _, f := range unused {
+		ok = fail("%s", f)
+	}
+	lines := make([]string, len(shown))
+	for i, f := range shown {
+		lines[i] = "  " + f.Message
+	}
+	sort.Strings(lines)
+	fmt.Printf("iam: taking any of these %d actions out of its policy denies a call the tests make:\n%s\n", len(shown), strings.Join(lines, "\n"))
+	return ok
+}
+
+// lambdaEnv is the environment of a function run under aws-lambda-rie: what
+// template.yaml sets for it (resolved for the local stack), AWS's endpoints
+// pointed at the function's own recording endpoint, and the local
+// stand-ins' settings; none of the other functions' settings, and no
+// Stripe secrets: it reads them from Secrets Manager, as in AWS.
+func lambdaEnv(function, endpoint string) ([]string, error) {
+	tpl, err := samtemplate.LoadFromRepo()
+	if err != nil {
+		return nil, err
+	}
+	deployed := map[string]bool{}
+	var own map[string]any
+	for _, fn := range tpl.Resources("AWS::Serverless::Function") {
+		vars := samtemplate.Get(fn.Properties, "Environment", "Variables")
+		for _, k := range samtemplate.Keys(vars) {
+			deployed[k] = true
+		}
+		if fn.Name == function && vars != nil {
+			v, err := tpl.Resolve(vars, iamStack)
+			if err != nil {
+				return nil, fmt.Errorf("%s: Environment: %w", function, err)
+			}
+			own, _ = v.(map[string]any)
+		}
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if deployed[k] || strings.HasPrefix(k, "AWS_ENDPOINT_URL_") || k == wiring.EnvStripeAPIKey || k == wiring.EnvStripeWebhookSecret {
+			continue
+		}
+		out = append(out, kv)
+	}
+	for k, v := range own {
+		out = append(out, k+"="+fmt.Sprint(v))
+	}
+	return append(out,
+		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
+		"AWS_ENDPOINT_URL_SES="+endpoint,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+endpoint,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=25",
+	), nil
+}
