@@ -16,8 +16,8 @@ import (
 	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localstack"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/infra/upstreamproxy"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
 
