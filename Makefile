@@ -6,13 +6,10 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# Pinned versions of the local stand-ins for AWS and Stripe.
-DYNAMODB_SIMULATOR_VERSION := 2.9.30
-STRIPE_MOCK_VERSION        := v0.203.0
-SES_LOCAL_VERSION          := 2.10.2
-LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
-# The linter (errcheck, staticcheck: .golangci.yml), run by make test.
-GOLANGCI_LINT_VERSION      := v2.15.0
+# Pinned versions of the local stand-ins for AWS and Stripe and of the
+# linter (errcheck, staticcheck: .golangci.yml), written once, in the file
+# infra/localservers reads too.
+include infra/localservers/versions.mk
 
 TOOLS      := $(CURDIR)/.tools
 TOOLS_BIN  := $(TOOLS)/bin
@@ -112,7 +109,7 @@ $(GOLANGCI_LINT):
 
 .PHONY: dev test token vet lint pdf-samples
 dev: tools
-	go run ./infra/dev
+	go run ./cmd/dev
 
 test: tools poppler vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...
@@ -153,13 +150,13 @@ fuzz:
 BENCH_FLAGS ?= -starts 25 -requests 300
 .PHONY: bench
 bench: tools
-	go run ./infra/bench $(BENCH_FLAGS)
+	go run ./cmd/bench $(BENCH_FLAGS)
 
 # Mixed traffic against a private local stack, then every invariant checked.
 LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 .PHONY: load
 load: tools
-	go run ./infra/load $(LOAD_FLAGS)
+	go run ./cmd/load $(LOAD_FLAGS)
 
 # Sample invoice PDFs and PNGs of their pages, into the git-ignored .build/pdf/,
 # to look at the layout.
@@ -181,7 +178,7 @@ smoke:
 COMPANY ?= clinic-demo
 SCOPE ?=
 token:
-	@go run ./infra/token -company "$(COMPANY)" -scope "$(SCOPE)"
+	@go run ./cmd/token -company "$(COMPANY)" -scope "$(SCOPE)"
 
 # ---- Lambda builds (SAM BuildMethod: makefile) -------------------------------
 

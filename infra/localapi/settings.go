@@ -1,7 +1,7 @@
 package localapi
 
 import (
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -25,10 +25,10 @@ func (s Settings) Env() map[string]string {
 		"AWS_ENDPOINT_URL_DYNAMODB":   s.DynamoDBURL,
 		"AWS_ENDPOINT_URL_SES":        s.SESURL,
 		wiring.EnvTableName:           s.TableName,
-		wiring.EnvStripeAPIKey:        localstack.StripeMockKey,
+		wiring.EnvStripeAPIKey:        localservers.StripeMockKey,
 		wiring.EnvStripeAPIBase:       s.StripeURL,
 		wiring.EnvSenderEmail:         s.SenderEmail,
-		wiring.EnvStripeWebhookSecret: localstack.WebhookSecret,
+		wiring.EnvStripeWebhookSecret: localservers.WebhookSecret,
 		// make dev has no front end at these addresses; Stripe only
 		// needs them to be https URLs in live mode.
 		wiring.EnvOnboardingRefreshURL: "http://localhost:3000/onboarding/refresh",

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/idempotency"
 )
@@ -33,13 +33,13 @@ var (
 
 func TestMain(m *testing.M) {
 	os.Exit(func() int {
-		tools, err := localstack.FindTools()
+		tools, err := localservers.FindTools()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		ctx := context.Background()
-		server, err := localstack.StartDynamoDB(ctx, tools)
+		server, err := localservers.StartDynamoDB(ctx, tools)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 			Region: "ca-central-1", BaseEndpoint: aws.String(server.URL),
 			Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 		})
-		if err := localstack.CreateTable(ctx, db, table); err != nil {
+		if err := localservers.CreateTable(ctx, db, table); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}

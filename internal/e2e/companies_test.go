@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 func TestBillingCompany(t *testing.T) {
@@ -29,7 +29,7 @@ func TestBillingCompany(t *testing.T) {
 		if !strings.Contains(string(r.Raw), `"charges_not_enabled"`) {
 			t.Fatalf("no charges_not_enabled warning: %s", r.Raw)
 		}
-		reads := env.stripe.Requests(func(q *upstreamproxy.Request) bool {
+		reads := env.stripe.Requests(func(q *faultproxy.Request) bool {
 			return q.Method == "GET" && q.Path == "/v1/accounts/"+tn.Account
 		})
 		if len(reads) != 1 {
@@ -90,7 +90,7 @@ func TestBillingCompany(t *testing.T) {
 		// The platform can't give A's account to B either, and the answer
 		// says nothing of A.
 		readsOfA := func() int {
-			return len(env.stripe.Requests(func(q *upstreamproxy.Request) bool { return q.Path == "/v1/accounts/"+a.Account }))
+			return len(env.stripe.Requests(func(q *faultproxy.Request) bool { return q.Path == "/v1/accounts/"+a.Account }))
 		}
 		before := readsOfA()
 		r := call(t, "PUT", "/billing-companies/"+b.ID, platformToken(t), body(a.Account)).wantError(t, 409, "stripe_account_in_use")
@@ -160,10 +160,10 @@ func TestBillingCompany(t *testing.T) {
 		}
 		// The account was created on the platform (no Stripe-Account
 		// header) with the company in its metadata, and so was the link.
-		creates := env.stripe.Requests(func(q *upstreamproxy.Request) bool {
+		creates := env.stripe.Requests(func(q *faultproxy.Request) bool {
 			return q.Method == "POST" && q.Path == "/v1/accounts" && q.Form.Get("metadata[billing_company_id]") == tn.ID
 		})
-		links := env.stripe.Requests(func(q *upstreamproxy.Request) bool {
+		links := env.stripe.Requests(func(q *faultproxy.Request) bool {
 			return q.Method == "POST" && q.Path == "/v1/account_links" && q.Form.Get("account") == account
 		})
 		if len(creates) != 1 || len(links) != 1 || creates[0].Header.Get("Stripe-Account") != "" || links[0].Header.Get("Stripe-Account") != "" ||
@@ -307,8 +307,8 @@ func TestBillingCompany(t *testing.T) {
 	t.Run("Stripe cannot read the account", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		bad := "acct_1Unreadable" + strings.ToUpper(randomHex(3))
-		env.stripe.Inject(upstreamproxy.Rule{
-			Match:  func(r *upstreamproxy.Request) bool { return r.Path == "/v1/accounts/"+bad },
+		env.stripe.Inject(faultproxy.Rule{
+			Match:  func(r *faultproxy.Request) bool { return r.Path == "/v1/accounts/"+bad },
 			Status: http.StatusForbidden,
 			Header: http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_forbidden1"}},
 			Body:   `{"error":{"type":"invalid_request_error","code":"account_invalid","message":"The provided key does not have access to account '` + bad + `' (or that account does not exist)."}}`,

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 )
 
 // crashOp is one kind of request, with what the world looks like before it.
@@ -127,7 +127,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				hdr := []string{"Idempotency-Key", key}
 				tok := tn.Staff
 				if r.webhook {
-					hdr, tok = []string{"Stripe-Signature", sign(r.body.([]byte), localstack.WebhookSecret, time.Now())}, ""
+					hdr, tok = []string{"Stripe-Signature", sign(r.body.([]byte), localservers.WebhookSecret, time.Now())}, ""
 				}
 				if !crashAt(t, step, r.method, r.path, tok, r.body, hdr...) {
 					t.Fatalf("the request never reached %s", step)
@@ -140,7 +140,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				// The retry: same request, same key (Stripe: same event,
 				// signed anew).
 				if r.webhook {
-					hdr = []string{"Stripe-Signature", sign(r.body.([]byte), localstack.WebhookSecret, time.Now())}
+					hdr = []string{"Stripe-Signature", sign(r.body.([]byte), localservers.WebhookSecret, time.Now())}
 				}
 				got := retryUntilSettled(t, r.method, r.path, tok, r.body, hdr...)
 				got.want(t, op.want)

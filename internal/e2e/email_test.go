@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 var payButton = regexp.MustCompile(`<a href="([^"]+)"[^>]*data-role="pay-invoice"[^>]*>([^<]+)</a>`)
@@ -176,17 +176,17 @@ func TestInvoiceEmail(t *testing.T) {
 	t.Run("SES refuses or throttles", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		id := newInvoice(t, tn)
-		to := func(addr string) func(r *upstreamproxy.Request) bool {
-			return func(r *upstreamproxy.Request) bool { return r.Form.Get("Destinations.member.1") == addr }
+		to := func(addr string) func(r *faultproxy.Request) bool {
+			return func(r *faultproxy.Request) bool { return r.Form.Get("Destinations.member.1") == addr }
 		}
 		rejected := "rejected-" + tn.ID + "@example.com"
-		env.ses.Inject(upstreamproxy.Rule{Match: to(rejected), Status: http.StatusBadRequest,
+		env.ses.Inject(faultproxy.Rule{Match: to(rejected), Status: http.StatusBadRequest,
 			Header: http.Header{"Content-Type": {"text/xml"}},
 			Body:   `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>MessageRejected</Code><Message>Email address is not verified.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`})
 		call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, map[string]any{"to": rejected, "includePaymentLink": true}).wantError(t, 502, "email_provider_error")
 
 		throttled := "throttled-" + tn.ID + "@example.com"
-		env.ses.Inject(upstreamproxy.Rule{Match: to(throttled), Status: http.StatusBadRequest,
+		env.ses.Inject(faultproxy.Rule{Match: to(throttled), Status: http.StatusBadRequest,
 			Header: http.Header{"Content-Type": {"text/xml"}},
 			Body:   `<ErrorResponse xmlns="http://ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Maximum sending rate exceeded.</Message></Error><RequestId>r-2</RequestId></ErrorResponse>`})
 		r := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, map[string]any{"to": throttled}).wantError(t, 503, "email_provider_unavailable")

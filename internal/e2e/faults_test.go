@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 const (
@@ -19,17 +19,17 @@ var (
 	jsonHeader   = http.Header{"Content-Type": {"application/json"}, "Request-Id": {"req_fault"}}
 	amzJSON      = http.Header{"Content-Type": {"application/x-amz-json-1.0"}}
 	xmlHeader    = http.Header{"Content-Type": {"text/xml"}}
-	stripeTarget = func(path string) func(string, string) func(*upstreamproxy.Request) bool {
-		return func(account, invoiceID string) func(*upstreamproxy.Request) bool {
-			return func(r *upstreamproxy.Request) bool {
+	stripeTarget = func(path string) func(string, string) func(*faultproxy.Request) bool {
+		return func(account, invoiceID string) func(*faultproxy.Request) bool {
+			return func(r *faultproxy.Request) bool {
 				return r.Header.Get("Stripe-Account") == account && strings.Contains(r.Header.Get("Idempotency-Key"), "/"+invoiceID+"/") &&
 					(r.Path == path || (path == "deactivate" && strings.HasPrefix(r.Path, "/v1/payment_links/")))
 			}
 		}
 	}
-	dynamoTarget = func(op string) func(string, string) func(*upstreamproxy.Request) bool {
-		return func(_, invoiceID string) func(*upstreamproxy.Request) bool {
-			return func(r *upstreamproxy.Request) bool {
+	dynamoTarget = func(op string) func(string, string) func(*faultproxy.Request) bool {
+		return func(_, invoiceID string) func(*faultproxy.Request) bool {
+			return func(r *faultproxy.Request) bool {
 				return r.Header.Get("X-Amz-Target") == "DynamoDB_20120810."+op && strings.Contains(string(r.Body), invoiceID)
 			}
 		}
@@ -42,13 +42,13 @@ var (
 func TestUpstreamFaults(t *testing.T) {
 	t.Parallel()
 	type fault struct {
-		proxy func() *upstreamproxy.Proxy
-		match func(account, invoiceID string) func(*upstreamproxy.Request) bool
-		rule  upstreamproxy.Rule
+		proxy func() *faultproxy.Proxy
+		match func(account, invoiceID string) func(*faultproxy.Request) bool
+		rule  faultproxy.Rule
 	}
-	stripeProxy := func() *upstreamproxy.Proxy { return env.stripe.Proxy }
-	dynamoProxy := func() *upstreamproxy.Proxy { return env.dynamo }
-	sesProxy := func() *upstreamproxy.Proxy { return env.ses }
+	stripeProxy := func() *faultproxy.Proxy { return env.stripe.Proxy }
+	dynamoProxy := func() *faultproxy.Proxy { return env.dynamo }
+	sesProxy := func() *faultproxy.Proxy { return env.ses }
 	type req struct{ method, path string }
 	create := func(id string) req { return req{"POST", "/invoices/" + id + "/payment-link"} }
 	regenerate := func(id string) req { return req{"POST", "/invoices/" + id + "/payment-link/regenerate"} }
@@ -67,24 +67,24 @@ func TestUpstreamFaults(t *testing.T) {
 		links     int // Payment Links made at Stripe in all
 		emails    int // e-mails that reached SES (-1: not an e-mail row)
 	}{
-		{"Stripe 500 on the Price", false, create, fault{stripeProxy, stripeTarget("/v1/prices"), upstreamproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
-		{"Stripe 429 on the link", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Status: 429, Body: `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
+		{"Stripe 500 on the Price", false, create, fault{stripeProxy, stripeTarget("/v1/prices"), faultproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
+		{"Stripe 429 on the link", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), faultproxy.Rule{Status: 429, Body: `{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Too many requests"}}`, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
 		// Stripe answers only when the caller gives up: the gateway's call
 		// ends 1.5 s before the invocation's deadline, whatever the speed.
-		{"Stripe too slow (past the deadline)", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Delay: 10 * crashDeadline, Times: 1}}, true, 503, "payment_provider_unavailable", 201, 1, -1},
-		{"Stripe connection dropped on deactivation", true, remove, fault{stripeProxy, stripeTarget("deactivate"), upstreamproxy.Rule{Drop: true}}, false, 503, "payment_provider_unavailable", 204, 1, -1},
-		{"Stripe made the link, the answer was lost", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
-		{"Stripe deactivated, the answer was lost", true, regenerate, fault{stripeProxy, stripeTarget("deactivate"), upstreamproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 2, -1},
-		{"Stripe refuses to deactivate", true, regenerate, fault{stripeProxy, stripeTarget("deactivate"), upstreamproxy.Rule{Times: 1, Status: 400, Body: `{"error":{"type":"invalid_request_error","message":"This payment link cannot be updated."}}`, Header: jsonHeader}}, false, 502, "payment_provider_error", 201, 3, -1},
-		{"DynamoDB throttles the claim", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), upstreamproxy.Rule{Status: 400, Body: dynamoThrottled, Header: amzJSON}}, false, 503, "service_unavailable", 201, 1, -1},
-		{"DynamoDB down on the read", true, remove, fault{dynamoProxy, dynamoTarget("BatchGetItem"), upstreamproxy.Rule{Status: 500, Body: dynamoDown, Header: amzJSON}}, false, 503, "service_unavailable", 204, 1, -1},
-		{"DynamoDB wrote, the answer was lost", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), upstreamproxy.Rule{After: true, Drop: true, Times: 1}}, false, 201, "", 200, 1, -1},
-		{"Stripe 500 on the e-mail's new link", false, email, fault{stripeProxy, stripeTarget("/v1/payment_links"), upstreamproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 202, 1, 1},
-		{"SES throttles", false, email, fault{sesProxy, nil, upstreamproxy.Rule{Status: 400, Body: sesThrottled, Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
-		{"SES down", false, email, fault{sesProxy, nil, upstreamproxy.Rule{Status: 500, Body: "<InternalFailure/>", Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
+		{"Stripe too slow (past the deadline)", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), faultproxy.Rule{Delay: 10 * crashDeadline, Times: 1}}, true, 503, "payment_provider_unavailable", 201, 1, -1},
+		{"Stripe connection dropped on deactivation", true, remove, fault{stripeProxy, stripeTarget("deactivate"), faultproxy.Rule{Drop: true}}, false, 503, "payment_provider_unavailable", 204, 1, -1},
+		{"Stripe made the link, the answer was lost", false, create, fault{stripeProxy, stripeTarget("/v1/payment_links"), faultproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 1, -1},
+		{"Stripe deactivated, the answer was lost", true, regenerate, fault{stripeProxy, stripeTarget("deactivate"), faultproxy.Rule{After: true, Drop: true}}, false, 503, "payment_provider_unavailable", 201, 2, -1},
+		{"Stripe refuses to deactivate", true, regenerate, fault{stripeProxy, stripeTarget("deactivate"), faultproxy.Rule{Times: 1, Status: 400, Body: `{"error":{"type":"invalid_request_error","message":"This payment link cannot be updated."}}`, Header: jsonHeader}}, false, 502, "payment_provider_error", 201, 3, -1},
+		{"DynamoDB throttles the claim", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), faultproxy.Rule{Status: 400, Body: dynamoThrottled, Header: amzJSON}}, false, 503, "service_unavailable", 201, 1, -1},
+		{"DynamoDB down on the read", true, remove, fault{dynamoProxy, dynamoTarget("BatchGetItem"), faultproxy.Rule{Status: 500, Body: dynamoDown, Header: amzJSON}}, false, 503, "service_unavailable", 204, 1, -1},
+		{"DynamoDB wrote, the answer was lost", false, create, fault{dynamoProxy, dynamoTarget("PutItem"), faultproxy.Rule{After: true, Drop: true, Times: 1}}, false, 201, "", 200, 1, -1},
+		{"Stripe 500 on the e-mail's new link", false, email, fault{stripeProxy, stripeTarget("/v1/payment_links"), faultproxy.Rule{Status: 500, Body: stripeDown, Header: jsonHeader}}, false, 503, "payment_provider_unavailable", 202, 1, 1},
+		{"SES throttles", false, email, fault{sesProxy, nil, faultproxy.Rule{Status: 400, Body: sesThrottled, Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
+		{"SES down", false, email, fault{sesProxy, nil, faultproxy.Rule{Status: 500, Body: "<InternalFailure/>", Header: xmlHeader}}, false, 503, "email_provider_unavailable", 202, 1, 1},
 		// SES has no idempotency: an e-mail accepted but unacknowledged
 		// is sent again by the SDK's retry (the documented exception).
-		{"SES accepted, the answer was lost", false, email, fault{sesProxy, nil, upstreamproxy.Rule{After: true, Drop: true, Times: 1}}, false, 202, "", 202, 1, 2},
+		{"SES accepted, the answer was lost", false, email, fault{sesProxy, nil, faultproxy.Rule{After: true, Drop: true, Times: 1}}, false, 202, "", 202, 1, 2},
 	}
 	tn := newTenant(t, "fr")
 	for _, row := range rows {
@@ -103,7 +103,7 @@ func TestUpstreamFaults(t *testing.T) {
 			if row.fault.match != nil {
 				rule.Match = row.fault.match(tn.Account, id)
 			} else {
-				rule.Match = func(r *upstreamproxy.Request) bool { return r.Form.Get("Destinations.member.1") == to }
+				rule.Match = func(r *faultproxy.Request) bool { return r.Form.Get("Destinations.member.1") == to }
 			}
 			injected := row.fault.proxy().Inject(rule)
 			rq := row.request(id)

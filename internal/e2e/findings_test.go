@@ -11,7 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 )
 
 // stripeFixture is one of Stripe's own objects, as stripe-mock serves it
@@ -20,7 +20,7 @@ import (
 func stripeFixture(t tb, path string) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("GET", env.stack.Stripe.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+localstack.StripeMockKey)
+	req.Header.Set("Authorization", "Bearer "+localservers.StripeMockKey)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestHostileAndConfusedClients(t *testing.T) {
 		call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, `{"name":"Clinique \u202eeuqinilC","replyToEmail":"a@clinique.example","defaultLanguage":"fr"}`).wantError(t, 400, "invalid_request")
 		l := linkedInvoice(t, tn, 12500)
 		ev := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.fixtureSession(t, "pi_"+randomHex(8), 12500, "cad", "paid"))
-		deliverSigned(t, ev, sign(ev, localstack.WebhookSecret, time.Now().Add(24*time.Hour))).wantError(t, 400, "invalid_signature")
+		deliverSigned(t, ev, sign(ev, localservers.WebhookSecret, time.Now().Add(24*time.Hour))).wantError(t, 400, "invalid_signature")
 		if v := l.view(t); len(v.list("payments")) != 0 {
 			t.Fatalf("an event signed tomorrow was applied: %s", v.Raw)
 		}

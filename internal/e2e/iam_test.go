@@ -6,23 +6,23 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/clinicpay/payments/infra/iamcheck"
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/harness/iamcheck"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
 // The local stack as template.yaml's intrinsic functions see it: the
 // parameter values and resources the policies and environments resolve to.
 const (
-	iamAccountID = "000000000000" // the account of localstack.LocalStripeSecretARN
+	iamAccountID = "000000000000" // the account of localservers.LocalStripeSecretARN
 	iamTable     = "clinicpay-e2e"
 )
 
 var iamStack = samtemplate.Stack{
 	Params: map[string]string{
-		"StripeSecretArn":            localstack.LocalStripeSecretARN,
+		"StripeSecretArn":            localservers.LocalStripeSecretARN,
 		"SenderEmail":                "factures@clinicpay.test",
 		"SesIdentity":                "clinicpay.test",
 		"SesConfigurationSet":        "clinicpay-e2e",

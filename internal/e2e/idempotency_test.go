@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // linksMade counts the Payment Links created at Stripe for an invoice.
@@ -67,19 +67,27 @@ func TestIdempotencyKey(t *testing.T) {
 	t.Run("a request while the first is running", func(t *testing.T) {
 		id := newInvoice(t, tn)
 		key := "slow-" + randomHex(8)
-		env.stripe.Inject(upstreamproxy.Rule{
-			Match: func(r *upstreamproxy.Request) bool {
+		// The first request is held at Stripe until the second has its answer.
+		atStripe, release := make(chan struct{}), make(chan struct{})
+		env.stripe.Inject(faultproxy.Rule{
+			Match: func(r *faultproxy.Request) bool {
 				return r.Header.Get("Stripe-Account") == tn.Account && strings.Contains(r.Header.Get("Idempotency-Key"), "/"+id+"/")
 			},
-			Times: 1, Delay: 1500 * time.Millisecond,
+			Times: 1, Reached: atStripe, Hold: release,
 		})
 		var first *response
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			first = call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key)
 		})
-		time.Sleep(400 * time.Millisecond)
+		select {
+		case <-atStripe:
+		case <-time.After(2 * time.Minute): // a hang, not a slow machine
+			close(release)
+			t.Fatal("the first request never reached Stripe")
+		}
 		second := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil, "Idempotency-Key", key).wantError(t, 409, "request_in_progress")
+		close(release)
 		if second.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After")
 		}
@@ -94,8 +102,8 @@ func TestIdempotencyKey(t *testing.T) {
 	t.Run("a failed first attempt frees the key", func(t *testing.T) {
 		id := newInvoice(t, tn)
 		key := "fail-" + randomHex(8)
-		env.stripe.Inject(upstreamproxy.Rule{
-			Match: func(r *upstreamproxy.Request) bool {
+		env.stripe.Inject(faultproxy.Rule{
+			Match: func(r *faultproxy.Request) bool {
 				return strings.Contains(r.Header.Get("Idempotency-Key"), "/"+id+"/") && r.Path == "/v1/prices"
 			},
 			Times: 1, Status: http.StatusInternalServerError, Body: `{"error":{"type":"api_error","message":"boom"}}`,
@@ -124,8 +132,8 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 		for _, row := range rows {
 			key := "put-fail-" + randomHex(8)
-			rule := env.stripe.Inject(upstreamproxy.Rule{
-				Match: func(r *upstreamproxy.Request) bool {
+			rule := env.stripe.Inject(faultproxy.Rule{
+				Match: func(r *faultproxy.Request) bool {
 					return r.Header.Get("Stripe-Account") == tn.Account && strings.HasPrefix(r.Path, row.stripePath) ||
 						r.Path == row.stripePath
 				},

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 func TestInvoicePutAndGet(t *testing.T) {
@@ -183,7 +183,7 @@ func TestListInvoices(t *testing.T) {
 		t.Fatalf("another tenant sees %s", r.Raw)
 	}
 	// The list comes from the index, not a scan of the table.
-	if scans := env.dynamo.Requests(func(q *upstreamproxy.Request) bool {
+	if scans := env.dynamo.Requests(func(q *faultproxy.Request) bool {
 		return q.Header.Get("X-Amz-Target") == "DynamoDB_20120810.Scan"
 	}); len(scans) != 0 {
 		t.Fatalf("%d scans", len(scans))

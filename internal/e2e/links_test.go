@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // TestLinkLifecycle walks the staff's path: add a link, add it again, generate
@@ -99,7 +99,7 @@ func TestLinkLifecycle(t *testing.T) {
 // checkLinkRequest asserts what the Payment Link and its Price asked Stripe.
 func checkLinkRequest(t *testing.T, tn *tenant, invoiceID string) {
 	t.Helper()
-	var price, link *upstreamproxy.Request
+	var price, link *faultproxy.Request
 	for _, c := range stripeCalls(tn.Account) {
 		switch {
 		case c.Method == "POST" && c.Path == "/v1/prices":
@@ -138,7 +138,7 @@ func checkLinkRequest(t *testing.T, tn *tenant, invoiceID string) {
 		t.Errorf("inactive message not in French: %q", msg)
 	}
 	// Nothing about the patient or the care goes to Stripe.
-	for _, r := range []*upstreamproxy.Request{price, link} {
+	for _, r := range []*faultproxy.Request{price, link} {
 		body := string(r.Body)
 		for _, secret := range []string{"Marie", "Tremblay", "marie%40example.com", "Consultation"} {
 			if strings.Contains(body, secret) {
@@ -197,8 +197,8 @@ func TestLinkErrors(t *testing.T) {
 	t.Run("Stripe refuses", func(t *testing.T) {
 		tn := newTenant(t, "fr")
 		id := newInvoice(t, tn)
-		env.stripe.Inject(upstreamproxy.Rule{
-			Match: func(r *upstreamproxy.Request) bool {
+		env.stripe.Inject(faultproxy.Rule{
+			Match: func(r *faultproxy.Request) bool {
 				return r.Header.Get("Stripe-Account") == tn.Account && r.Path == "/v1/prices"
 			},
 			Times:  1,
@@ -222,8 +222,8 @@ func TestLinkErrors(t *testing.T) {
 	t.Run("Stripe unavailable", func(t *testing.T) {
 		tn := newTenant(t, "en")
 		id := newInvoice(t, tn)
-		env.stripe.Inject(upstreamproxy.Rule{
-			Match: func(r *upstreamproxy.Request) bool {
+		env.stripe.Inject(faultproxy.Rule{
+			Match: func(r *faultproxy.Request) bool {
 				return r.Header.Get("Stripe-Account") == tn.Account && r.Path == "/v1/payment_links"
 			},
 			Times:  1,
@@ -245,7 +245,7 @@ func TestLinkErrors(t *testing.T) {
 		if countCalls(stripeCalls(tn.Account), "POST", "/v1/payment_links") != 2 {
 			t.Fatal("the retry should have asked for the link again")
 		}
-		prices := env.stripe.Requests(func(r *upstreamproxy.Request) bool {
+		prices := env.stripe.Requests(func(r *faultproxy.Request) bool {
 			return r.Header.Get("Stripe-Account") == tn.Account && r.Path == "/v1/prices"
 		})
 		if len(prices) != 2 || prices[0].Header.Get("Idempotency-Key") != prices[1].Header.Get("Idempotency-Key") {
@@ -301,8 +301,8 @@ func TestAmountChangeDeactivatesLink(t *testing.T) {
 
 	// If Stripe can't deactivate the link, the amounts don't change.
 	third := call(t, "POST", "/invoices/"+id+"/payment-link", tn.Staff, nil).want(t, 201)
-	env.stripe.Inject(upstreamproxy.Rule{
-		Match:  func(r *upstreamproxy.Request) bool { return r.Path == "/v1/payment_links/"+third.str("id") },
+	env.stripe.Inject(faultproxy.Rule{
+		Match:  func(r *faultproxy.Request) bool { return r.Path == "/v1/payment_links/"+third.str("id") },
 		Times:  1,
 		Status: http.StatusServiceUnavailable,
 		Body:   `{"error":{"type":"api_error","message":"unavailable"}}`,

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -30,13 +30,13 @@ import (
 // env is the running local stack shared by the tests of this package. Each
 // test works in its own billing companies, so tests run in parallel.
 var env struct {
-	stack  *localstack.Stack
-	stripe *upstreamproxy.Stripe
-	ses    *upstreamproxy.Proxy
-	dynamo *upstreamproxy.Proxy
+	stack  *localservers.Stack
+	stripe *faultproxy.Stripe
+	ses    *faultproxy.Proxy
+	dynamo *faultproxy.Proxy
 	// secrets records the functions' reads of the Stripe secret (those run
 	// under aws-lambda-rie read it as in AWS, through STRIPE_SECRET_ARN).
-	secrets *upstreamproxy.Proxy
+	secrets *faultproxy.Proxy
 	api     *httptest.Server
 	// handlers are the in-process handlers of env.api, by route key.
 	handlers map[string]httpapi.Handler
@@ -47,7 +47,7 @@ var env struct {
 	crash    *crasher
 	db       *dynamodb.Client
 	table    string
-	logs     *localstack.Buffer
+	logs     *localservers.Buffer
 }
 
 // crashDeadline is the crash API's integration timeout.
@@ -64,25 +64,25 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) (int, error) {
 	ctx := context.Background()
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
 	if err != nil {
 		return 0, err
 	}
-	stack, err := localstack.Start(ctx, tools)
+	stack, err := localservers.Start(ctx, tools)
 	if err != nil {
 		return 0, err
 	}
 	defer stack.Stop()
 	env.stack = stack
-	env.stripe = upstreamproxy.NewStripe(stack.Stripe.URL)
+	env.stripe = faultproxy.NewStripe(stack.Stripe.URL)
 	defer env.stripe.Close()
-	env.ses = upstreamproxy.New(stack.SES.URL)
+	env.ses = faultproxy.New(stack.SES.URL)
 	defer env.ses.Close()
-	env.dynamo = upstreamproxy.New(stack.DynamoDB.URL)
+	env.dynamo = faultproxy.New(stack.DynamoDB.URL)
 	defer env.dynamo.Close()
-	secretsManager := localstack.NewSecretsManager(map[string]string{localstack.LocalStripeSecretARN: localstack.LocalStripeSecret})
+	secretsManager := localservers.NewSecretsManager(map[string]string{localservers.LocalStripeSecretARN: localservers.LocalStripeSecret})
 	defer secretsManager.Close()
-	env.secrets = upstreamproxy.New(secretsManager.URL)
+	env.secrets = faultproxy.New(secretsManager.URL)
 	defer env.secrets.Close()
 
 	env.table = iamTable
@@ -106,10 +106,10 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	env.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
-	if err := localstack.CreateTable(ctx, env.db, env.table); err != nil {
+	if err := localservers.CreateTable(ctx, env.db, env.table); err != nil {
 		return 0, err
 	}
-	env.logs = &localstack.Buffer{}
+	env.logs = &localservers.Buffer{}
 	log := slog.New(slog.NewJSONHandler(env.logs, nil))
 	api, err := localapi.BuildAPI(ctx, wiring.OS(), log)
 	if err != nil {
@@ -354,11 +354,11 @@ func newInvoice(t tb, tn *tenant) string {
 // ---- what the upstreams were asked ---------------------------------------
 
 // stripeCalls returns the calls made on a connected account.
-func stripeCalls(account string) []*upstreamproxy.Request {
-	return env.stripe.Requests(func(r *upstreamproxy.Request) bool { return r.Header.Get("Stripe-Account") == account })
+func stripeCalls(account string) []*faultproxy.Request {
+	return env.stripe.Requests(func(r *faultproxy.Request) bool { return r.Header.Get("Stripe-Account") == account })
 }
 
-func countCalls(calls []*upstreamproxy.Request, method, pathPrefix string) int {
+func countCalls(calls []*faultproxy.Request, method, pathPrefix string) int {
 	n := 0
 	for _, c := range calls {
 		if c.Method == method && strings.HasPrefix(c.Path, pathPrefix) {
@@ -428,7 +428,7 @@ func sesReceived(t tb, to string) int {
 
 // sesSendsTo counts SendRawEmail calls that reached SES for a recipient.
 func sesSendsTo(to string) int {
-	return len(env.ses.Requests(func(r *upstreamproxy.Request) bool {
+	return len(env.ses.Requests(func(r *faultproxy.Request) bool {
 		return r.Form != nil && r.Form.Get("Destinations.member.1") == to && !r.Injected
 	}))
 }

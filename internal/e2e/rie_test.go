@@ -12,12 +12,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/clinicpay/payments/infra/iamcheck"
-	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/internal/harness/iamcheck"
+	"github.com/clinicpay/payments/internal/harness/lambdarie"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
 
@@ -57,7 +57,10 @@ func buildBootstraps(t *testing.T) map[string]string {
 // through its own recording endpoint, so they are held against its policy.
 func startLambda(t *testing.T, function, bootstrap string, extraEnv ...string) *lambdarie.Function {
 	t.Helper()
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
+	if err == nil {
+		err = localservers.Require(tools.LambdaRIE())
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +108,8 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	// connects it.
 	newcomer := bareTenant(t)
 	call(t, "PUT", "/billing-companies/"+newcomer.ID, newcomer.Admin, `{"name":"Clinique Neuve","replyToEmail":"n@clinique.example","defaultLanguage":"fr"}`).want(t, 200)
-	outage := env.stripe.Inject(upstreamproxy.Rule{
-		Match: func(r *upstreamproxy.Request) bool {
+	outage := env.stripe.Inject(faultproxy.Rule{
+		Match: func(r *faultproxy.Request) bool {
 			return r.Path == "/v1/accounts" && r.Form.Get("metadata[billing_company_id]") == newcomer.ID
 		},
 		Times: 1, Status: 500, Body: `{"error":{"type":"api_error","message":"boom"}}`, Header: jsonHeader,
@@ -171,7 +174,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			{apiEvent("GET", "/payments", nil, staff, "", nil), 200, true},
 		},
 		"StripeWebhookFunction": {
-			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localstack.WebhookSecret, time.Now())}), 200, true},
+			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localservers.WebhookSecret, time.Now())}), 200, true},
 			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": "t=1,v1=00"}), 400, true},
 		},
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/clinicpay/payments/infra/localstack"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // linked is an invoice with an active payment link, as a patient would pay it.
@@ -36,7 +36,7 @@ func linkedInvoice(t tb, tn *tenant, amount int64) linked {
 // what Stripe (stripe-mock) was sent when the link was made.
 func linkGeneration(t tb, linkID string) string {
 	t.Helper()
-	for _, r := range env.stripe.Requests(func(r *upstreamproxy.Request) bool {
+	for _, r := range env.stripe.Requests(func(r *faultproxy.Request) bool {
 		return r.Method == "POST" && r.Path == "/v1/payment_links"
 	}) {
 		var obj struct{ ID string }
@@ -120,7 +120,7 @@ func sign(payload []byte, secret string, at time.Time) string {
 // deliver posts a signed delivery to the webhook.
 func deliver(t tb, payload []byte) *response {
 	t.Helper()
-	return deliverSigned(t, payload, sign(payload, localstack.WebhookSecret, time.Now()))
+	return deliverSigned(t, payload, sign(payload, localservers.WebhookSecret, time.Now()))
 }
 
 func deliverSigned(t tb, payload []byte, signature string) *response {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 )
 
 func TestWebhookPaymentEffects(t *testing.T) {
@@ -288,11 +288,11 @@ func TestWebhookRejections(t *testing.T) {
 		{"no signature", good, "", 400, "invalid_signature"},
 		{"forged signature", good, "t=" + strconv.FormatInt(now.Unix(), 10) + ",v1=" + strings.Repeat("ab", 32), 400, "invalid_signature"},
 		{"wrong secret", good, sign(good, "whsec_not_ours", now), 400, "invalid_signature"},
-		{"stale timestamp", good, sign(good, localstack.WebhookSecret, now.Add(-6*time.Minute)), 400, "invalid_signature"},
-		{"body changed after signing", append([]byte(nil), good...), sign(append(append([]byte(nil), good...), ' '), localstack.WebhookSecret, now), 400, "invalid_signature"},
-		{"truncated JSON", truncated, sign(truncated, localstack.WebhookSecret, now), 400, "invalid_event"},
-		{"other API version", oldVersion, sign(oldVersion, localstack.WebhookSecret, now), 400, "invalid_event"},
-		{"1 MiB body", huge, sign(huge, localstack.WebhookSecret, now), 413, "payload_too_large"},
+		{"stale timestamp", good, sign(good, localservers.WebhookSecret, now.Add(-6*time.Minute)), 400, "invalid_signature"},
+		{"body changed after signing", append([]byte(nil), good...), sign(append(append([]byte(nil), good...), ' '), localservers.WebhookSecret, now), 400, "invalid_signature"},
+		{"truncated JSON", truncated, sign(truncated, localservers.WebhookSecret, now), 400, "invalid_event"},
+		{"other API version", oldVersion, sign(oldVersion, localservers.WebhookSecret, now), 400, "invalid_event"},
+		{"1 MiB body", huge, sign(huge, localservers.WebhookSecret, now), 413, "payload_too_large"},
 	}
 	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {

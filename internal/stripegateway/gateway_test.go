@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/localstack"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // rotatingKey serves an old key until asked to refresh.
@@ -30,19 +30,19 @@ func (k *rotatingKey) RefreshStripeKey(ctx context.Context) (string, error) {
 // key refused (401) at the proxy, the gateway reads the key again once and
 // the call succeeds with the new one.
 func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
 	if err != nil {
 		t.Fatal(err)
 	}
-	mock, err := localstack.StartStripeMock(context.Background(), tools)
+	mock, err := localservers.StartStripeMock(context.Background(), tools)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mock.Stop()
-	proxy := upstreamproxy.NewStripe(mock.URL)
+	proxy := faultproxy.NewStripe(mock.URL)
 	defer proxy.Close()
-	proxy.Inject(upstreamproxy.Rule{
-		Match:  func(r *upstreamproxy.Request) bool { return r.Header.Get("Authorization") == "Bearer sk_test_old" },
+	proxy.Inject(faultproxy.Rule{
+		Match:  func(r *faultproxy.Request) bool { return r.Header.Get("Authorization") == "Bearer sk_test_old" },
 		Status: http.StatusUnauthorized, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_***old"}}`,
 	})
@@ -60,8 +60,8 @@ func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
 	}
 	// A key refused even after a refresh is a provider error without
 	// Stripe's text.
-	proxy.Inject(upstreamproxy.Rule{
-		Match:  func(r *upstreamproxy.Request) bool { return r.Header.Get("Authorization") == "Bearer sk_test_new" },
+	proxy.Inject(faultproxy.Rule{
+		Match:  func(r *faultproxy.Request) bool { return r.Header.Get("Authorization") == "Bearer sk_test_new" },
 		Status: http.StatusUnauthorized, Header: http.Header{"Content-Type": {"application/json"}},
 		Body: `{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_***new"}}`,
 	})

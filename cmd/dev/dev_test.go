@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
@@ -66,7 +66,9 @@ var assignment = regexp.MustCompile(`^([A-Z_]+)=(\S+)$`)
 // deployed stack, so it can't rot); then stops it with Ctrl-C and checks it
 // exits cleanly.
 func TestDevAnswersItsExamples(t *testing.T) {
-	if _, err := localstack.FindTools(); err != nil {
+	if tools, err := localservers.FindTools(); err != nil {
+		t.Fatal(err)
+	} else if err := tools.RequireAll(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -76,7 +78,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	port, err := localstack.FreePort()
+	port, err := localservers.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/clinicpay/payments/infra/iampolicy"
 	"github.com/clinicpay/payments/infra/samtemplate"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // Policies reads every function's inline policies from the template,
@@ -36,7 +36,7 @@ func Policies(t *samtemplate.Template, s samtemplate.Stack) (map[string]*iampoli
 }
 
 // Calls reads every call the proxies recorded that a function made.
-func Calls(acct Account, proxies ...*upstreamproxy.Proxy) ([]Call, []error) {
+func Calls(acct Account, proxies ...*faultproxy.Proxy) ([]Call, []error) {
 	var calls []Call
 	var errs []error
 	for _, p := range proxies {

@@ -26,10 +26,10 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/harness/lambdarie"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -41,7 +41,10 @@ func run(ctx context.Context, starts, requests int) error {
 	if err != nil {
 		return err
 	}
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
+	if err == nil {
+		err = tools.RequireAll()
+	}
 	if err != nil {
 		return err
 	}
@@ -62,7 +65,7 @@ func run(ctx context.Context, starts, requests int) error {
 	}
 
 	fmt.Fprintln(os.Stderr, "bench: starting DynamoDB Local, stripe-mock, SES…")
-	stack, err := localstack.Start(ctx, tools)
+	stack, err := localservers.Start(ctx, tools)
 	if err != nil {
 		return err
 	}
@@ -76,7 +79,7 @@ func run(ctx context.Context, starts, requests int) error {
 		return err
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
-	if err := localstack.CreateTable(ctx, db, settings.TableName); err != nil {
+	if err := localservers.CreateTable(ctx, db, settings.TableName); err != nil {
 		return err
 	}
 	env := append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=25")
@@ -125,7 +128,7 @@ func buildAll(root, tmp, arch string) (map[string]string, error) {
 			dir := filepath.Join(tmp, arch, fn)
 			bootstrap, err := filepath.Join(dir, "bootstrap"), error(nil)
 			if fn == hello {
-				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./infra/bench/hello")
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./cmd/bench/hello")
 				cmd.Dir = root
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 				if b, berr := cmd.CombinedOutput(); berr != nil {
@@ -356,7 +359,7 @@ func (b *bencher) paymentEvent(invoiceID, linkID string) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localservers.WebhookSecret)))
 }
 
 // measure runs each operation n times (set-up excluded) and reads the

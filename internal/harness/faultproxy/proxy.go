@@ -1,9 +1,9 @@
-// Package upstreamproxy is the test harness's view of an upstream server
+// Package faultproxy is the test harness's view of an upstream server
 // (stripe-mock, aws-ses-v2-local, DynamoDB Local): a reverse proxy that
 // records every request and can fail, delay or drop the calls a rule
 // matches. Tests point the functions at the proxy and assert on what the
 // real server was asked.
-package upstreamproxy
+package faultproxy
 
 import (
 	"bytes"
@@ -43,6 +43,12 @@ type Rule struct {
 	Skip, Times int
 	// Delay holds the call before it goes on (or fails).
 	Delay time.Duration
+	// Reached, when set, is closed when the first matching call arrives;
+	// Hold, when set, keeps every matching call waiting until it is closed
+	// (or the caller gives up). Together they order a test's steps by
+	// events, not by the clock: "while the first request is at Stripe…".
+	Reached chan struct{}
+	Hold    <-chan struct{}
 	// Status and Body answer instead of the upstream when Status != 0.
 	Status int
 	Body   string
@@ -185,6 +191,22 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	}
 
 	rule := p.pickRule(req)
+	if rule != nil && rule.Reached != nil {
+		p.mu.Lock()
+		select {
+		case <-rule.Reached:
+		default:
+			close(rule.Reached)
+		}
+		p.mu.Unlock()
+	}
+	if rule != nil && rule.Hold != nil {
+		select {
+		case <-rule.Hold:
+		case <-hr.Context().Done():
+			return
+		}
+	}
 	if rule != nil && rule.Delay > 0 {
 		select {
 		case <-time.After(rule.Delay):

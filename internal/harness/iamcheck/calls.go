@@ -3,7 +3,7 @@
 // servers do not enforce IAM, so the tests do.
 //
 // The calls are recorded by the recording proxies in front of the local
-// servers (infra/upstreamproxy). Each call names its function in
+// servers (internal/harness/faultproxy). Each call names its function in
 // localapi.FunctionHeader: the local API's AWS clients set it from the
 // request's context (in process), and each function run under
 // aws-lambda-rie gets its own endpoint (Endpoint) that sets it. A call is
@@ -25,7 +25,7 @@ import (
 
 	"github.com/clinicpay/payments/infra/iampolicy"
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // Account is what a call's ARNs are built with, besides the region its
@@ -51,7 +51,7 @@ type Call struct {
 // Parse reads a recorded request to DynamoDB, SES or Secrets Manager. ok is
 // false for a request no function made (the tests' own calls carry no
 // FunctionHeader).
-func Parse(r *upstreamproxy.Request, acct Account) (c Call, ok bool, err error) {
+func Parse(r *faultproxy.Request, acct Account) (c Call, ok bool, err error) {
 	c.Function = r.Header.Get(localapi.FunctionHeader)
 	if c.Function == "" {
 		return c, false, nil

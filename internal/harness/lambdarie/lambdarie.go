@@ -19,7 +19,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
 
@@ -37,23 +37,23 @@ func Build(repoRoot, function, arch, dir string) (string, error) {
 type Function struct {
 	invokeURL string
 	cmd       *exec.Cmd
-	logs      *localstack.Buffer
+	logs      *localservers.Buffer
 }
 
 // Start runs bootstrap under the emulator with env, on free ports. The
 // bootstrap starts (its init runs) on the first invocation, as in Lambda.
 func Start(rie, bootstrap string, env []string) (*Function, error) {
-	port, err := localstack.FreePort()
+	port, err := localservers.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := localstack.FreePort()
+	apiPort, err := localservers.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	f := &Function{
 		invokeURL: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations",
-		logs:      &localstack.Buffer{},
+		logs:      &localservers.Buffer{},
 	}
 	f.cmd = exec.Command(rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
@@ -77,7 +77,7 @@ func (f *Function) Stop() {
 // Logs is what the emulator and the function printed.
 func (f *Function) Logs() string { return f.logs.String() }
 
-var client = &http.Client{Timeout: 30 * time.Second}
+var client = &http.Client{Timeout: 2 * time.Minute}
 
 // Invoke sends an event (a value, or JSON bytes) as Lambda's frontend does,
 // waiting for the emulator to listen, and returns the function's answer.
@@ -89,7 +89,7 @@ func (f *Function) Invoke(event any) (events.APIGatewayV2HTTPResponse, error) {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a hang, not a slow machine
 	for {
 		resp, err := client.Post(f.invokeURL, "application/json", bytes.NewReader(body))
 		if err != nil {

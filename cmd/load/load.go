@@ -25,8 +25,8 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -49,23 +49,23 @@ type op struct {
 
 // Run starts a private local stack, drives it and checks it.
 func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(logw, "load: starting DynamoDB Local, stripe-mock, SES…")
-	stack, err := localstack.Start(ctx, tools)
+	stack, err := localservers.Start(ctx, tools)
 	if err != nil {
 		return nil, err
 	}
 	defer stack.Stop()
 
 	l := &loader{cfg: cfg, rep: newReport(cfg), links: map[string]linkInfo{}}
-	l.stripe = upstreamproxy.NewStripe(stack.Stripe.URL)
+	l.stripe = faultproxy.NewStripe(stack.Stripe.URL)
 	defer l.stripe.Close()
 	l.stripe.StopRecording()
 	l.stripe.Observe(l.observeStripe)
-	l.ses = upstreamproxy.New(stack.SES.URL)
+	l.ses = faultproxy.New(stack.SES.URL)
 	defer l.ses.Close()
 	l.ses.StopRecording()
 	if cfg.FaultRate > 0 {
@@ -83,7 +83,7 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 		return nil, err
 	}
 	l.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
-	if err := localstack.CreateTable(ctx, l.db, settings.TableName); err != nil {
+	if err := localservers.CreateTable(ctx, l.db, settings.TableName); err != nil {
 		return nil, err
 	}
 	// The service's error lines (5xx) go to logw: a violation must be
@@ -113,8 +113,8 @@ type loader struct {
 	rep    *Report
 	base   string
 	client *http.Client
-	stripe *upstreamproxy.Stripe
-	ses    *upstreamproxy.Proxy
+	stripe *faultproxy.Stripe
+	ses    *faultproxy.Proxy
 	db     *dynamodb.Client
 
 	tenants []*tenant
@@ -162,7 +162,7 @@ func randomHex(n int) string {
 }
 
 // observeStripe keeps what Stripe did to links, from its answers.
-func (l *loader) observeStripe(r *upstreamproxy.Request) {
+func (l *loader) observeStripe(r *faultproxy.Request) {
 	if r.Method != "POST" || r.Status != 200 || r.Injected || !strings.HasPrefix(r.Path, "/v1/payment_links") {
 		return
 	}
@@ -186,9 +186,9 @@ func (l *loader) observeStripe(r *upstreamproxy.Request) {
 }
 
 func (l *loader) injectFaults() {
-	fail := func(p *upstreamproxy.Proxy, status int, body string, h http.Header) {
-		p.Inject(upstreamproxy.Rule{
-			Match: func(*upstreamproxy.Request) bool {
+	fail := func(p *faultproxy.Proxy, status int, body string, h http.Header) {
+		p.Inject(faultproxy.Rule{
+			Match: func(*faultproxy.Request) bool {
 				if mrand.Float64() >= l.cfg.FaultRate {
 					return false
 				}
@@ -562,7 +562,7 @@ func event(eventType, account string, object map[string]any) []byte {
 
 func sign(payload []byte) string {
 	now := time.Now()
-	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localstack.WebhookSecret)))
+	return fmt.Sprintf("t=%d,v1=%s", now.Unix(), hex.EncodeToString(webhook.ComputeSignature(now, payload, localservers.WebhookSecret)))
 }
 
 // check settles every invoice (a DELETE of its link finishes any change cut

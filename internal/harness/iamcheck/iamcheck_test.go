@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/ses/types"
 
-	"github.com/clinicpay/payments/infra/iamcheck"
 	"github.com/clinicpay/payments/infra/samtemplate"
-	"github.com/clinicpay/payments/infra/upstreamproxy"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/internal/harness/iamcheck"
 )
 
 // A template with the policy grammar of template.yaml: the e-mail
@@ -88,7 +88,7 @@ var account = iamcheck.Account{ID: "123456789012", Partition: "aws", SESIdentiti
 
 // record makes real SDK calls for two functions, each through its own
 // Endpoint, into one recording proxy, and returns what it recorded.
-func record(t *testing.T, configurationSet string) *upstreamproxy.Proxy {
+func record(t *testing.T, configurationSet string) *faultproxy.Proxy {
 	t.Helper()
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
@@ -100,7 +100,7 @@ func record(t *testing.T, configurationSet string) *upstreamproxy.Proxy {
 		_, _ = w.Write([]byte(`{"SecretString":"{}"}`))
 	}))
 	t.Cleanup(upstream.Close)
-	proxy := upstreamproxy.New(upstream.URL)
+	proxy := faultproxy.New(upstream.URL)
 	t.Cleanup(proxy.Close)
 	up := iamcheck.Upstreams{DynamoDB: proxy.URL, SES: proxy.URL, SecretsManager: proxy.URL}
 	cfg := aws.Config{Region: "ca-central-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}

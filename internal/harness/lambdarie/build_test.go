@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/lambdarie"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/harness/lambdarie"
 )
 
 // The function the build tests build (any would do; the smallest is

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localstack"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -49,12 +49,12 @@ func run() error {
 		return fmt.Errorf("%s:%s is taken (set PORT to use another): %w", host, port, err)
 	}
 
-	tools, err := localstack.FindTools()
+	tools, err := localservers.FindTools()
 	if err != nil {
 		return err
 	}
 	fmt.Println("starting DynamoDB Local, stripe-mock and aws-ses-v2-local…")
-	stack, err := localstack.Start(ctx, tools)
+	stack, err := localservers.Start(ctx, tools)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := localstack.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") }), settings.TableName); err != nil {
+	if err := localservers.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") }), settings.TableName); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -95,7 +95,7 @@ func run() error {
 	return nil
 }
 
-func printReady(port, secret string, s localapi.Settings, stack *localstack.Stack) {
+func printReady(port, secret string, s localapi.Settings, stack *localservers.Stack) {
 	company := "clinic-demo"
 	admin, _ := localapi.IssueToken(secret, company, "billing:admin", 12*time.Hour)
 	platform, _ := localapi.IssueToken(secret, "", "billing:platform", 12*time.Hour)

@@ -1,12 +1,13 @@
-// Package localstack starts the local stand-ins for the services the
+// Package localservers starts the local stand-ins for the services the
 // functions use, each on a free loopback port: DynamoDB Local (AWS's own,
 // Java), stripe-mock (Stripe's own) and aws-ses-v2-local. Tests start their
 // own stack and stop it afterwards; `make dev` starts one for a developer.
-package localstack
+package localservers
 
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -22,19 +24,36 @@ import (
 	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
-// Pinned versions; the Makefile installs exactly these (keep in step).
-const (
-	DynamoDBSimulatorVersion = "2.9.30"
-	StripeMockVersion        = "v0.203.0"
-	SESLocalVersion          = "2.10.2"
-	LambdaRIEVersion         = "v0.0.0-20261030222936-bef5c4ba774d"
+// Pinned versions, read from versions.mk: the Makefile installs exactly
+// these and includes the same file.
+var (
+	DynamoDBSimulatorVersion = pinned("DYNAMODB_SIMULATOR_VERSION")
+	StripeMockVersion        = pinned("STRIPE_MOCK_VERSION")
+	SESLocalVersion          = pinned("SES_LOCAL_VERSION")
+	LambdaRIEVersion         = pinned("LAMBDA_RIE_VERSION")
 )
+
+//go:embed versions.mk
+var versionsMk string
+
+// pinned reads NAME's value from versions.mk; a name that is not there is
+// a programming error, found by the first test that starts.
+func pinned(name string) string {
+	for _, line := range strings.Split(versionsMk, "\n") {
+		k, v, ok := strings.Cut(line, ":=")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	panic("infra/localservers/versions.mk has no " + name)
+}
 
 // Tools is the folder `make tools` installs into.
 type Tools struct{ Dir string }
 
-// FindTools locates the tools: $CLINICPAY_TOOLS, else .tools at the
-// repository root. It fails with the command to run when they are missing.
+// FindTools locates the tools folder: $CLINICPAY_TOOLS, else .tools at the
+// repository root. Each server checks its own tool when it starts, so a test
+// that needs only stripe-mock runs where only stripe-mock is installed.
 func FindTools() (Tools, error) {
 	dir := os.Getenv("CLINICPAY_TOOLS")
 	if dir == "" {
@@ -44,13 +63,22 @@ func FindTools() (Tools, error) {
 		}
 		dir = filepath.Join(root, ".tools")
 	}
-	t := Tools{Dir: dir}
-	for _, p := range []string{t.DynamoDBJar(), t.StripeMock(), t.SESLocal()} {
+	return Tools{Dir: dir}, nil
+}
+
+// Require fails, with the command to run, when a tool is not installed.
+func Require(paths ...string) error {
+	for _, p := range paths {
 		if _, err := os.Stat(p); err != nil {
-			return Tools{}, fmt.Errorf("%s is missing: run `make tools` (or `make test`, which installs them)", p)
+			return fmt.Errorf("%s is missing: run `make tools` (or `make test`, which installs them)", p)
 		}
 	}
-	return t, nil
+	return nil
+}
+
+// RequireAll fails when any of the local servers' tools is missing.
+func (t Tools) RequireAll() error {
+	return Require(t.DynamoDBJar(), t.StripeMock(), t.SESLocal(), t.LambdaRIE())
 }
 
 // DynamoDBJar is DynamoDB Local's jar.
@@ -195,6 +223,9 @@ func startDynamoDB(ctx context.Context, t Tools, storage ...string) (*Server, er
 
 func startDynamoDBOn(ctx context.Context, t Tools, port int, storage ...string) (*Server, error) {
 	jar := t.DynamoDBJar()
+	if err := Require(jar); err != nil {
+		return nil, err
+	}
 	dir := filepath.Dir(jar)
 	var env []string
 	if shim := t.Loopback(); shim != "" {
@@ -215,6 +246,9 @@ const StripeMockKey = "sk_test_local"
 
 // StartStripeMock starts stripe-mock (HTTP only).
 func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
+	if err := Require(t.StripeMock()); err != nil {
+		return nil, err
+	}
 	return retryPort(func(port int) (*Server, error) {
 		// Given an HTTP address, stripe-mock also serves HTTPS on [::]:12112
 		// unless told where, and also listens on $PORT when it is set (make
@@ -228,6 +262,9 @@ func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
 // StartSES starts aws-ses-v2-local; its web page shows the mail it took and
 // GET /store returns it as JSON.
 func StartSES(ctx context.Context, t Tools) (*Server, error) {
+	if err := Require(t.SESLocal()); err != nil {
+		return nil, err
+	}
 	return retryPort(func(port int) (*Server, error) {
 		return start(ctx, "aws-ses-v2-local", "http://127.0.0.1:"+strconv.Itoa(port),
 			answers("/health-check", func(s int) bool { return s == 200 }), "", nil,

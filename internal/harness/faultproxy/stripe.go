@@ -1,4 +1,4 @@
-package upstreamproxy
+package faultproxy
 
 import (
 	"crypto/rand"

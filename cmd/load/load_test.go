@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// TestShortLoadRun runs the load generator on a fixed amount of work, with
+// faults injected, so it keeps working between `make load` runs; any
+// invariant broken fails it. It checks invariants, never throughput: the
+// work is a number of requests, and the duration is only a guard against a
+// hang, far beyond what the slowest machine needs (`make load` measures).
+func TestShortLoadRun(t *testing.T) {
+	const requests = 400
+	rep, err := Run(context.Background(), Config{
+		Duration: 5 * time.Minute, MaxRequests: requests, Workers: 8, Tenants: 2, Invoices: 10, FaultRate: 0.02,
+	}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Print(os.Stdout)
+	if rep.Requests == 0 {
+		t.Fatal("no request was made")
+	}
+	if v := rep.Violations(); v > 0 {
+		t.Fatalf("%d invariant violations: %v", v, rep.Invariants)
+	}
+}

@@ -1,0 +1,10 @@
+# The pinned versions of the local stand-ins for AWS and Stripe, and of the
+# linter: the one place they are written. The Makefile includes this file
+# (`make tools` installs exactly these into .tools/) and infra/localservers
+# embeds it (the tests look for exactly these), so they cannot drift.
+# Format: NAME := value, one per line.
+DYNAMODB_SIMULATOR_VERSION := 2.9.30
+STRIPE_MOCK_VERSION        := v0.203.0
+SES_LOCAL_VERSION          := 2.10.2
+LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+GOLANGCI_LINT_VERSION      := v2.15.0
