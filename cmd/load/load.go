@@ -592,7 +592,7 @@ func (l *loader) check() {
 		l.checkFeed(t)
 	}
 	l.checkStripe()
-	l.checkPlans()
+	l.checkLeases()
 }
 
 func num(v any) int64 { f, _ := v.(float64); return int64(f) }
@@ -696,13 +696,14 @@ func (l *loader) checkStripe() {
 	l.rep.Checked.StripeLinks = len(l.links)
 }
 
-// checkPlans scans the table for a link change left half done.
-func (l *loader) checkPlans() {
+// checkLeases scans the table for an invoice still under a lease: a link
+// change or an e-mail left half done.
+func (l *loader) checkLeases() {
 	var start map[string]typesAV
 	for {
 		out, err := l.db.Scan(context.Background(), &dynamodb.ScanInput{
 			TableName: aws.String("clinicpay-load"), ProjectionExpression: aws.String("pk, sk"),
-			FilterExpression: aws.String("attribute_exists(#plan)"), ExpressionAttributeNames: map[string]string{"#plan": "plan"},
+			FilterExpression: aws.String("attribute_exists(#lease)"), ExpressionAttributeNames: map[string]string{"#lease": "lease"},
 			ExclusiveStartKey: start,
 		})
 		if err != nil {
@@ -710,7 +711,7 @@ func (l *loader) checkPlans() {
 			return
 		}
 		for range out.Items {
-			l.rep.violation("plan_left", "")
+			l.rep.violation("lease_left", "")
 		}
 		if out.LastEvaluatedKey == nil {
 			return

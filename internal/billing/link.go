@@ -55,7 +55,7 @@ type Link struct {
 	CreatedAt time.Time
 	EndedAt   time.Time // zero while active
 	// RequestKey and EndRequestKey are the Idempotency-Keys of the requests
-	// that made and ended the link (see service.go's note on idempotency).
+	// that made and ended the link (doc.go: why the key is kept in two layers).
 	RequestKey    string
 	EndRequestKey string
 }

@@ -69,7 +69,7 @@ func (f *fixture) invoice(t *testing.T) *Invoice {
 }
 
 // checkInvariants: at most one active link, the same one at Stripe and in the
-// store, and no plan left behind.
+// store, and no lease left behind.
 func (f *fixture) checkInvariants(t *testing.T) {
 	t.Helper()
 	inv := f.invoice(t)
@@ -84,7 +84,7 @@ func (f *fixture) checkInvariants(t *testing.T) {
 		t.Fatalf("active in store %v, at Stripe %v", activeInStore, atStripe)
 	}
 	if inv.Lease != nil {
-		t.Fatalf("plan left behind: %+v", inv.Lease)
+		t.Fatalf("lease left behind: %+v", inv.Lease)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestConcurrentRegeneratesLeaveOneActiveLink(t *testing.T) {
 }
 
 // A request that dies after Stripe made the link but before the store knew
-// leaves its plan; once the lease runs out the next request finishes it with
+// leaves its lease; once the lease runs out the next request finishes it with
 // the same idempotency key, so no second link is made.
 func TestCrashAfterStripeIsRolledForward(t *testing.T) {
 	f := newFixture(t)
@@ -182,7 +182,7 @@ func TestStripeOutageKeepsTheChangeForTheNextRequest(t *testing.T) {
 	}
 	inv := f.invoice(t)
 	if inv.Lease == nil || !inv.Lease.Until.IsZero() {
-		t.Fatalf("the plan should stay with its lease released: %+v", inv.Lease)
+		t.Fatalf("the change should stay with its lease run out: %+v", inv.Lease)
 	}
 	if _, created, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil || !created {
 		t.Fatalf("retry: %v %v", created, err)

@@ -27,7 +27,7 @@ type crashRequest struct {
 // TestCrashAtEveryStep kills each request at each of its steps (the process
 // stops there for good) and then retries it, as a client or Stripe would.
 // The fault table: every row must end with the invariants of checkLinks
-// (at most one active link; Stripe and the store agree; no plan left) plus
+// (at most one active link; Stripe and the store agree; no lease left) plus
 // the row's own.
 func TestCrashAtEveryStep(t *testing.T) {
 	t.Parallel()

@@ -236,7 +236,7 @@ func TestChecks(t *testing.T) {
 				t.Errorf("unused: %v", unused)
 			}
 
-			// The ReleasePlan case: UpdateItem missing from the policy.
+			// The ReleaseLease case: UpdateItem missing from the policy.
 			tpl2, err := samtemplate.Parse([]byte(strings.Replace(template, " dynamodb:UpdateItem,", "", 1)))
 			if err != nil {
 				t.Fatal(err)
