@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -205,33 +204,14 @@ func randomHex(n int) string {
 type bencher struct {
 	ctx      context.Context
 	handlers map[string]httpapi.Handler
-	logs     *lockedBuffer
+	logs     *localservers.Buffer
 	tenant   string
 	account  string
 	claims   map[string]string
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
-
 func newBencher(ctx context.Context) (*bencher, error) {
-	logs := &lockedBuffer{}
+	logs := &localservers.Buffer{}
 	api, err := localapi.BuildAPI(ctx, wiring.OS(), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		return nil, err
@@ -370,10 +350,10 @@ func (b *bencher) measure(n int) map[string]*opStats {
 		st := &opStats{calls: map[string][]int{}, statuses: map[int]int{}}
 		for range n {
 			do := op.prepare()
-			b.logs.take()
+			b.logs.Take()
 			resp := do()
 			st.statuses[resp.StatusCode]++
-			line := lastRequestLine(b.logs.take())
+			line := lastRequestLine(b.logs.Take())
 			if line == nil {
 				continue
 			}
