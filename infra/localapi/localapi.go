@@ -44,6 +44,8 @@ type Config struct {
 	// TenantClaim names the claim holding the billing company's id
 	// (httpapi.DefaultTenantClaim when empty).
 	TenantClaim string
+	// CORS, when set, is answered as API Gateway does (CORSFromTemplate).
+	CORS *CORS
 }
 
 // maxPayload is API Gateway's request size limit.
@@ -81,6 +83,12 @@ func New(api *httpapi.API, cfg Config) *Server {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c := s.cfg.CORS; c != nil {
+		if c.preflight(w, r) {
+			return
+		}
+		c.actual(w.Header(), r)
+	}
 	if r.Method == http.MethodGet && r.URL.Path == "/openapi.yaml" {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(docs.OpenAPI)
