@@ -1,6 +1,9 @@
 package billing
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // PageText is what a payment link's Stripe pages say, in the patient's
 // language: the product's name (the invoice number, nothing else), the
@@ -37,4 +40,17 @@ func pageText(lang Language, invoiceNumber, clinic string) PageText {
 		InactiveMessage:     fmt.Sprintf(w.inactive, clinic),
 		ConfirmationMessage: fmt.Sprintf(w.paid, clinic),
 	}
+}
+
+// PageLanguage is the language a link's pages were written in, read from
+// the product name this package wrote (make dev's checkout stand-in shows
+// Stripe's page in the patient's language, as the patient's browser would).
+// ok is false for a name written elsewhere.
+func PageLanguage(productName string) (lang Language, ok bool) {
+	for l, w := range pageWording {
+		if prefix, _, _ := strings.Cut(w.product, "%s"); strings.HasPrefix(productName, prefix) {
+			return l, true
+		}
+	}
+	return "", false
 }

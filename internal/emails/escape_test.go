@@ -70,13 +70,15 @@ func TestHostileValues(t *testing.T) {
 	}
 }
 
-// TestPayURL: the Pay button only ever carries an https URL; anything else
+// TestPayURL: the Pay button only ever carries an https URL, or plain http
+// to this machine's loopback name (make dev's local checkout); anything else
 // is refused, not rendered.
 func TestPayURL(t *testing.T) {
 	accepted := []string{
 		"https://buy.stripe.com/test_8wM5kA2b3cde",
 		"https://buy.stripe.com/test_1?a=1&b='x'#top",
 		"https://buy.stripe.com/%41%42",
+		"http://localhost:3001/pay/plink_1", "http://127.0.0.1:3001/pay/plink_1", "http://localhost/pay/plink_1",
 	}
 	refused := []string{
 		"javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
@@ -86,6 +88,8 @@ func TestPayURL(t *testing.T) {
 		"https://buy.stripe.com@evil.example/x", "https://buy.stripe.com/x\" onmouseover=\"alert(1)",
 		"https://buy.stripe.com/<script>", "https://buy.stripe.com/x y", "https://buy.stripe.com/x\r\nBcc: a@b.c",
 		"https://buy.stripe.com/é", "https://buy.stripe.com/%zz",
+		"http://localhost.evil.example/pay", "http://localhost@evil.example/pay", "http://evil.example/?localhost",
+		"http://127.0.0.2/pay", "http://[::1]:3001/pay", "http://127.0.0.1.nip.io/pay", "http:///localhost",
 	}
 	for _, u := range accepted {
 		v := sample(French)
@@ -180,7 +184,7 @@ func checkRendering(t *testing.T, v Invoice) Message {
 			}
 		}
 	}
-	if v.PayURL != "" && (len(hrefs) != 2 || hrefs[1] != v.PayURL || !strings.HasPrefix(hrefs[1], "https://")) ||
+	if v.PayURL != "" && (len(hrefs) != 2 || hrefs[1] != v.PayURL || checkPayURL(hrefs[1]) != nil) ||
 		v.PayURL == "" && len(hrefs) != 1 {
 		t.Fatalf("links %q for pay URL %q", hrefs, v.PayURL)
 	}
