@@ -3,7 +3,6 @@ package e2e
 import (
 	cryptorand "crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"pgregory.net/rapid"
+
+	"github.com/clinicpay/payments/infra/localstripe"
 )
 
 // FuzzInvoiceModel is the stateful property test of the money rules. rapid
@@ -425,7 +426,7 @@ func (m *model) sessionEvent(p *mPayment, typ, status string) []byte {
 	l := linked{tn: m.tn, invoiceID: m.invoiceID, linkID: p.link.id, generation: p.link.gen, amount: p.amount}
 	s := l.session(p.cs, p.pi, status)
 	s["currency"] = p.currency
-	return stripeEventAt("evt_"+randomHex(10), typ, m.tn.Account, s, m.tick())
+	return localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, s, m.tick())
 }
 
 var stateRank = map[string]int{"": 0, "processing": 1, "failed": 2, "succeeded": 3}
@@ -509,7 +510,7 @@ func (m *model) refund(t *rapid.T) {
 	}
 	obj := map[string]any{"id": rf.id, "object": "refund", "amount": rf.amount, "charge": p.ch, "created": rf.created.Unix(),
 		"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "reason": nil, "status": rf.status}
-	payload := stripeEventAt("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick())
+	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick())
 	amount := rf.amount
 	m.send(t, &event{payload: payload, moneyBack: true, apply: func(t *rapid.T, r *response) {
 		switch {
@@ -526,7 +527,7 @@ func (m *model) refund(t *rapid.T) {
 		total := p.refunded()
 		charge := chargeObject(p.ch, p.pi, p.amount, total)
 		charge["currency"] = p.currency
-		m.send(t, &event{payload: stripeEventAt("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick()), moneyBack: true, apply: func(t *rapid.T, r *response) {
+		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick()), moneyBack: true, apply: func(t *rapid.T, r *response) {
 			if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 				t.Fatalf("charge.refunded answered %s", r.Raw)
 			}
@@ -559,7 +560,7 @@ func (m *model) dispute(t *rapid.T) {
 	typ := map[bool]string{true: "charge.dispute.closed", false: "charge.dispute.updated"}[slices.Contains([]string{"won", "lost", "warning_closed"}, p.dispute.status)]
 	obj := disputeObject(p.dispute.id, p.ch, p.pi, p.dispute.amount, p.dispute.status)
 	obj["currency"] = p.currency
-	m.send(t, &event{payload: stripeEventAt("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick()), apply: func(t *rapid.T, r *response) {
+	m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick()), apply: func(t *rapid.T, r *response) {
 		if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 			t.Fatalf("dispute answered %s", r.Raw)
 		}
@@ -580,20 +581,20 @@ func (m *model) foreign(t *rapid.T) {
 	case 0:
 		s := ld.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid")
 		s["currency"] = l.currency
-		payload = stripeEventAt("evt_"+randomHex(10), "checkout.session.completed", m.other.Account, s, m.tick())
+		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.other.Account, s, m.tick())
 	case 1:
 		if paid := m.succeeded(); len(paid) > 0 {
 			p := paid[0]
 			obj := map[string]any{"id": "re_" + randomHex(8), "object": "refund", "amount": p.amount, "charge": p.ch, "created": m.tick().Unix(),
 				"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "status": "succeeded"}
-			payload = stripeEventAt("evt_"+randomHex(10), "charge.refund.updated", m.other.Account, obj, m.tick())
+			payload = localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.other.Account, obj, m.tick())
 		} else {
 			t.Skip("nothing paid")
 		}
 	case 2:
 		s := ld.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid")
 		s["metadata"].(map[string]any)["invoice_id"] = m.otherInvoice
-		payload = stripeEventAt("evt_"+randomHex(10), "checkout.session.completed", m.tn.Account, s, m.tick())
+		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.tn.Account, s, m.tick())
 	}
 	r := deliver(t, payload).want(t, 200)
 	if out := r.str("outcome"); out != "ignored" && out != "pending" {
@@ -682,16 +683,6 @@ func (m *model) converged(t *rapid.T) {
 	if got := m.view(t).num("netPaidOnline"); got != want {
 		t.Fatalf("paid online %d, Stripe's facts say %d", got, want)
 	}
-}
-
-// stripeEventAt is stripeEvent created at a given moment (the model's clock,
-// so refunds and charge totals are told in a true order).
-func stripeEventAt(id, eventType, account string, object map[string]any, created time.Time) []byte {
-	var ev map[string]any
-	_ = json.Unmarshal(stripeEvent(id, eventType, account, object), &ev)
-	ev["created"] = created.Unix()
-	b, _ := json.Marshal(ev)
-	return b
 }
 
 // TestInvoiceModelExplore runs the property with rapid's own random inputs

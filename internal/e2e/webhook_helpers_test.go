@@ -1,16 +1,12 @@
 package e2e
 
 import (
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"time"
 
-	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/webhook"
-
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
@@ -48,73 +44,34 @@ func linkGeneration(t tb, linkID string) string {
 	return ""
 }
 
-// sessionObject is a Checkout Session as Stripe sends it in events for API
-// version 2023-10-16, for a session of link l.
+// session is a Checkout Session of link l, as Stripe sends it in events
+// (infra/localstripe holds the shapes, for these tests and make dev alike).
 func (l linked) session(sessionID, paymentIntent, paymentStatus string) map[string]any {
-	return map[string]any{
-		"id": sessionID, "object": "checkout.session",
-		"after_expiration": nil, "allow_promotion_codes": false,
-		"amount_subtotal": l.amount, "amount_total": l.amount,
-		"automatic_tax":              map[string]any{"enabled": false, "status": nil},
-		"billing_address_collection": "auto", "cancel_url": nil, "client_reference_id": nil,
-		"consent": nil, "consent_collection": nil, "created": time.Now().Add(-time.Minute).Unix(),
-		"currency": "cad", "custom_fields": []any{}, "custom_text": map[string]any{"shipping_address": nil, "submit": nil, "terms_of_service_acceptance": nil},
-		"customer": nil, "customer_creation": "if_required",
-		"customer_details": map[string]any{"address": nil, "email": "patient@example.com", "name": "Patient", "phone": nil, "tax_exempt": "none", "tax_ids": []any{}},
-		"customer_email":   nil, "expires_at": time.Now().Add(23 * time.Hour).Unix(), "invoice": nil,
-		"invoice_creation": map[string]any{"enabled": false, "invoice_data": map[string]any{}},
-		"livemode":         false, "locale": "auto",
-		"metadata": map[string]any{"billing_company_id": l.tn.ID, "invoice_id": l.invoiceID, "link_generation": l.generation},
-		"mode":     "payment", "payment_intent": paymentIntent, "payment_link": l.linkID,
-		"payment_method_collection": "if_required", "payment_method_configuration_details": nil,
-		"payment_method_options": map[string]any{}, "payment_method_types": []any{"card", "acss_debit"},
-		"payment_status": paymentStatus, "phone_number_collection": map[string]any{"enabled": false},
-		"recovered_from": nil, "setup_intent": nil, "shipping_address_collection": nil, "shipping_cost": nil,
-		"shipping_details": nil, "shipping_options": []any{}, "status": "complete", "submit_type": "pay",
-		"subscription": nil, "success_url": "https://buy.stripe.com/success", "total_details": map[string]any{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
-		"ui_mode": "hosted", "url": nil,
-	}
+	return localstripe.Session(localstripe.SessionFacts{
+		ID: sessionID, PaymentIntent: paymentIntent, PaymentStatus: paymentStatus, LinkID: l.linkID,
+		Amount: l.amount, Currency: "cad", Email: "patient@example.com",
+		Metadata: map[string]string{"billing_company_id": l.tn.ID, "invoice_id": l.invoiceID, "link_generation": l.generation},
+	})
 }
 
 // chargeObject is a Charge as charge.refunded sends it.
 func chargeObject(chargeID, paymentIntent string, amount, refunded int64) map[string]any {
-	return map[string]any{
-		"id": chargeID, "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": refunded,
-		"balance_transaction": "txn_" + randomHex(8), "captured": true, "created": time.Now().Add(-time.Hour).Unix(),
-		"currency": "cad", "customer": nil, "description": nil, "disputed": false, "livemode": false,
-		"metadata": map[string]any{}, "outcome": map[string]any{"network_status": "approved_by_network", "type": "authorized"},
-		"paid": true, "payment_intent": paymentIntent, "payment_method": "pm_" + randomHex(8),
-		"refunded": refunded >= amount, "status": "succeeded",
-		"refunds": map[string]any{"object": "list", "data": []any{}, "has_more": false, "total_count": 0, "url": "/v1/charges/" + chargeID + "/refunds"},
-	}
+	return localstripe.Charge(chargeID, paymentIntent, "cad", amount, refunded)
 }
 
 // disputeObject is a Dispute as charge.dispute.* events send it.
 func disputeObject(disputeID, chargeID, paymentIntent string, amount int64, status string) map[string]any {
-	return map[string]any{
-		"id": disputeID, "object": "dispute", "amount": amount, "balance_transactions": []any{}, "charge": chargeID,
-		"created": time.Now().Add(-time.Hour).Unix(), "currency": "cad", "evidence": map[string]any{},
-		"evidence_details":     map[string]any{"due_by": time.Now().Add(7 * 24 * time.Hour).Unix(), "has_evidence": false, "past_due": false, "submission_count": 0},
-		"is_charge_refundable": false, "livemode": false, "metadata": map[string]any{},
-		"payment_intent": paymentIntent, "reason": "fraudulent", "status": status,
-	}
+	return localstripe.Dispute(disputeID, chargeID, paymentIntent, "cad", amount, status)
 }
 
-// stripeEvent wraps an object in a Connect event, as Stripe sends it.
+// stripeEvent wraps an object in a Connect event created now.
 func stripeEvent(id, eventType, account string, object map[string]any) []byte {
-	ev := map[string]any{
-		"id": id, "object": "event", "account": account, "api_version": stripe.APIVersion,
-		"created": time.Now().Unix(), "data": map[string]any{"object": object},
-		"livemode": false, "pending_webhooks": 1,
-		"request": map[string]any{"id": nil, "idempotency_key": nil}, "type": eventType,
-	}
-	b, _ := json.Marshal(ev)
-	return b
+	return localstripe.Event(id, eventType, account, object, time.Now())
 }
 
 // sign makes the Stripe-Signature header for payload.
 func sign(payload []byte, secret string, at time.Time) string {
-	return fmt.Sprintf("t=%d,v1=%s", at.Unix(), hex.EncodeToString(webhook.ComputeSignature(at, payload, secret)))
+	return localstripe.Sign(payload, secret, at)
 }
 
 // deliver posts a signed delivery to the webhook.

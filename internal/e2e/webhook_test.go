@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localstripe"
 )
 
 func TestWebhookPaymentEffects(t *testing.T) {
@@ -247,8 +248,12 @@ func TestWebhookOutOfOrder(t *testing.T) {
 			t.Parallel()
 			l := linkedInvoice(t, tn, 10000)
 			pi, cs, ch, dp := "pi_"+randomHex(8), "cs_test_"+randomHex(8), "ch_"+randomHex(8), "dp_"+randomHex(8)
+			// Every event carries the same creation second, as when Stripe
+			// sends them close together: the order of arrival is the only
+			// order, whatever the clock says while the test runs.
+			created := time.Now().Add(-time.Minute)
 			for _, s := range tc.steps {
-				deliver(t, stripeEvent("evt_"+randomHex(8), s.typ, tn.Account, s.object(l, pi, cs, ch, dp))).want(t, 200)
+				deliver(t, localstripe.Event("evt_"+randomHex(8), s.typ, tn.Account, s.object(l, pi, cs, ch, dp), created)).want(t, 200)
 			}
 			v := l.view(t)
 			p := v.list("payments")

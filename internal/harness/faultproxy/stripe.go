@@ -24,8 +24,27 @@ import (
 // Stripe's OpenAPI spec, is stripe-mock's own answer.
 type Stripe struct {
 	*Proxy
-	mu     sync.Mutex
-	replay map[string]idempotentAnswer
+	mu      sync.Mutex
+	replay  map[string]idempotentAnswer
+	linkURL func(id string) string
+	onReply func(r *Request, status int, body []byte)
+}
+
+// StripeOption configures a Stripe proxy.
+type StripeOption func(*Stripe)
+
+// WithLinkURL makes each payment link's URL (make dev points them at its
+// local checkout page); the default has Stripe's shape,
+// https://buy.stripe.com/test_….
+func WithLinkURL(url func(linkID string) string) StripeOption {
+	return func(s *Stripe) { s.linkURL = url }
+}
+
+// WithReplyHook calls fn with every answer stripe-mock gave (as rewritten
+// here), before the caller gets it: a local Stripe keeps the state
+// stripe-mock does not, and has it before anyone can use the answer.
+func WithReplyHook(fn func(r *Request, status int, body []byte)) StripeOption {
+	return func(s *Stripe) { s.onReply = fn }
 }
 
 type idempotentAnswer struct {
@@ -36,8 +55,12 @@ type idempotentAnswer struct {
 }
 
 // NewStripe starts a Stripe proxy in front of stripe-mock.
-func NewStripe(stripeMock string) *Stripe {
-	s := &Stripe{Proxy: New(stripeMock), replay: map[string]idempotentAnswer{}}
+func NewStripe(stripeMock string, opts ...StripeOption) *Stripe {
+	s := &Stripe{Proxy: New(stripeMock), replay: map[string]idempotentAnswer{},
+		linkURL: func(id string) string { return "https://buy.stripe.com/test_" + strings.TrimPrefix(id, "plink_") }}
+	for _, o := range opts {
+		o(s)
+	}
 	s.before = s.replayed
 	s.after = s.remember
 	return s
@@ -73,8 +96,11 @@ func (s *Stripe) replayed(r *Request) (int, http.Header, []byte, bool) {
 }
 
 func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []byte {
-	body = distinctLinkURL(r, body)
+	body = s.distinctLinkURL(r, body)
 	body = distinctAccountID(r, body)
+	if s.onReply != nil {
+		s.onReply(r, status, body)
+	}
 	if scope := idempotencyScope(r); scope != "" && status < 500 && status != http.StatusTooManyRequests {
 		s.mu.Lock()
 		if _, ok := s.replay[scope]; !ok {
@@ -85,9 +111,9 @@ func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []
 	return body
 }
 
-// distinctLinkURL gives each payment link the URL shape Stripe uses
-// (https://buy.stripe.com/test_…), derived from its id.
-func distinctLinkURL(r *Request, body []byte) []byte {
+// distinctLinkURL gives each payment link a URL of its own, derived from its
+// id (stripe-mock returns one fixture URL).
+func (s *Stripe) distinctLinkURL(r *Request, body []byte) []byte {
 	if !strings.HasPrefix(r.Path, "/v1/payment_links") {
 		return body
 	}
@@ -96,7 +122,7 @@ func distinctLinkURL(r *Request, body []byte) []byte {
 		return body
 	}
 	id, _ := obj["id"].(string)
-	obj["url"] = "https://buy.stripe.com/test_" + strings.TrimPrefix(id, "plink_")
+	obj["url"] = s.linkURL(id)
 	out, err := json.Marshal(obj)
 	if err != nil {
 		return body
