@@ -59,7 +59,7 @@ func makeLink(s *State, linkID string, amount string) {
 		"line_items[0][price]": {"price_1"}, "line_items[0][quantity]": {"1"},
 		"restrictions[completed_sessions][limit]": {"1"}, "inactive_message": {"Ce lien n'est plus actif."},
 		"after_completion[hosted_confirmation][custom_message]": {"Merci!"},
-		"metadata[billing_company_id]":                         {"clinic-1"}, "metadata[invoice_id]": {"F-1"}, "metadata[link_generation]": {"3"},
+		"metadata[billing_company_id]":                          {"clinic-1"}, "metadata[invoice_id]": {"F-1"}, "metadata[link_generation]": {"3"},
 	}
 	s.Observe(http.MethodPost, "/v1/payment_links", http.Header{"Stripe-Account": {"acct_1Clinic"}}, link, 200,
 		[]byte(`{"id":"`+linkID+`","object":"payment_link","url":"http://localhost:3001/pay/`+linkID+`"}`))
