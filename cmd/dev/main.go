@@ -1,24 +1,35 @@
 // Command dev runs the whole service on this machine (make dev): DynamoDB
-// Local, stripe-mock and aws-ses-v2-local on free ports, the table created
-// from template.yaml, and the local API on http://localhost:$PORT (3000).
+// Local (its data kept in .dev/ across restarts; RESET=1 starts empty),
+// stripe-mock behind the local Stripe (infra/localstripe: each link's own
+// checkout page, payments' signed events), aws-ses-v2-local, the table
+// created from template.yaml, the local API on http://localhost:$PORT
+// (3000), with CORS as the template configures it, and the staff console
+// and mailbox on http://localhost:$CONSOLE_PORT (3001).
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/clinicpay/payments/infra/devconsole"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localstripe"
+	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -29,41 +40,123 @@ func main() {
 	}
 }
 
-func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	port := os.Getenv("PORT")
-	if port == "" {
-		port = "3000"
-	}
+// config is make dev's settings, from the environment.
+type config struct {
+	host                        string
+	apiPort, consolePort, mail  int
+	dataDir                     string
+	reset                       bool
+	corsOrigins                 []string
+	secret                      string
+	company                     string
+	apiBase, consoleBase, mailB string
+}
+
+func readConfig() (config, error) {
+	c := config{host: os.Getenv("HOST"), secret: os.Getenv("LOCAL_JWT_SECRET"), company: "clinic-demo"}
 	// Loopback only, unless HOST opens it on purpose (HOST=0.0.0.0): the
 	// dev API takes tokens signed with a published secret. The servers it
 	// starts stay on 127.0.0.1 whatever HOST says.
-	host := os.Getenv("HOST")
-	if host == "" {
-		host = "127.0.0.1"
+	if c.host == "" {
+		c.host = "127.0.0.1"
 	}
-	// Fail before starting anything if the API's port is taken.
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+	for _, p := range []struct {
+		name string
+		def  int
+		dst  *int
+	}{{"PORT", 3000, &c.apiPort}, {"CONSOLE_PORT", 3001, &c.consolePort}, {"MAIL_PORT", 3002, &c.mail}} {
+		*p.dst = p.def
+		if v := os.Getenv(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				return c, fmt.Errorf("%s=%q is not a port", p.name, v)
+			}
+			*p.dst = n
+		}
+	}
+	c.dataDir = os.Getenv("DEV_DATA")
+	if c.dataDir == "" {
+		root, err := samtemplate.RepoRoot()
+		if err != nil {
+			return c, err
+		}
+		c.dataDir = filepath.Join(root, ".dev")
+	}
+	c.reset = os.Getenv("RESET") == "1"
+	c.apiBase = "http://localhost:" + strconv.Itoa(c.apiPort)
+	c.consoleBase = "http://localhost:" + strconv.Itoa(c.consolePort)
+	c.mailB = "http://localhost:" + strconv.Itoa(c.mail)
+	// The one CORS setting: the template's CorsAllowedOrigins parameter in
+	// AWS, CORS_ALLOWED_ORIGINS here (comma-separated), where the console's
+	// own origin is always allowed besides (it is a front end on another
+	// port).
+	c.corsOrigins = []string{c.consoleBase, "http://127.0.0.1:" + strconv.Itoa(c.consolePort)}
+	for _, o := range strings.Split(os.Getenv("CORS_ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.corsOrigins = append(c.corsOrigins, o)
+		}
+	}
+	return c, nil
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := readConfig()
 	if err != nil {
-		return fmt.Errorf("%s:%s is taken (set PORT to use another): %w", host, port, err)
+		return err
+	}
+	// Fail before starting anything if a fixed port is taken.
+	apiLn, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.apiPort)))
+	if err != nil {
+		return fmt.Errorf("port %d is taken (set PORT to use another): %w", cfg.apiPort, err)
+	}
+	consoleLn, err := net.Listen("tcp", net.JoinHostPort(cfg.host, strconv.Itoa(cfg.consolePort)))
+	if err != nil {
+		return fmt.Errorf("port %d is taken (set CONSOLE_PORT to use another): %w", cfg.consolePort, err)
+	}
+	if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(cfg.mail)); err != nil {
+		return fmt.Errorf("port %d is taken (set MAIL_PORT to use another): %w", cfg.mail, err)
+	} else {
+		ln.Close()
 	}
 
+	if cfg.reset {
+		fmt.Printf("RESET=1: removing %s, starting empty\n", cfg.dataDir)
+		if err := os.RemoveAll(cfg.dataDir); err != nil {
+			return err
+		}
+	}
 	tools, err := localservers.FindTools()
 	if err != nil {
 		return err
 	}
 	fmt.Println("starting DynamoDB Local, stripe-mock and aws-ses-v2-local…")
-	stack, err := localservers.Start(ctx, tools)
+	stack, err := startServers(ctx, tools, cfg)
 	if err != nil {
 		return err
 	}
 	defer stack.Stop()
 
+	// The local Stripe: stripe-mock behind a proxy that gives each link its
+	// own URL (its checkout page on the console's port), replays idempotent
+	// requests, and tells the local Stripe what the service made.
+	stripeState, err := localstripe.Open(filepath.Join(cfg.dataDir, "stripe.json"))
+	if err != nil {
+		return err
+	}
+	stripeProxy := faultproxy.NewStripe(stack.Stripe.URL,
+		faultproxy.WithLinkURL(func(id string) string { return cfg.consoleBase + "/pay/" + id }),
+		faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
+			stripeState.Observe(r.Method, r.Path, r.Header, r.Form, status, body)
+		}))
+	stripeProxy.StopRecording()
+	defer stripeProxy.Close()
+
 	settings := localapi.Settings{
 		TableName:   "clinicpay-local",
 		DynamoDBURL: stack.DynamoDB.URL,
-		StripeURL:   stack.Stripe.URL,
+		StripeURL:   stripeProxy.URL,
 		SESURL:      stack.SES.URL,
 		SenderEmail: "factures@clinicpay.local",
 	}
@@ -76,7 +169,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := localservers.CreateTable(ctx, dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") }), settings.TableName); err != nil {
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
+	if err := localservers.CreateTable(ctx, db, settings.TableName); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -84,40 +178,97 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	secret := os.Getenv("LOCAL_JWT_SECRET")
-	srv := &http.Server{Handler: localapi.New(api, localapi.Config{Secret: secret}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Shutdown(context.Background()) }()
+	cors, err := localapi.CORSFromTemplate(cfg.corsOrigins)
+	if err != nil {
+		return err
+	}
+	apiSrv := &http.Server{Handler: localapi.New(api, localapi.Config{Secret: cfg.secret, CORS: cors}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = apiSrv.Serve(apiLn) }()
+	defer func() { _ = apiSrv.Shutdown(context.Background()) }()
 
-	printReady(port, secret, settings, stack)
+	mailbox := &devconsole.Mailbox{SESURL: stack.SES.URL, Path: filepath.Join(cfg.dataDir, "mailbox.json")}
+	if err := mailbox.Load(); err != nil {
+		return err
+	}
+	// SES keeps mail in memory: copy it to the kept mailbox before SES stops.
+	defer func() { _ = mailbox.Sync(context.Background()) }()
+	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe", Secret: os.Getenv(wiring.EnvStripeWebhookSecret)}
+	clinics := clinicNames(db, settings.TableName)
+	consoleSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: devconsole.New(devconsole.Config{
+		APIBase: cfg.apiBase, Company: cfg.company, Mailbox: mailbox, Stripe: sim, Log: log,
+		Checkout: &localstripe.Checkout{Sim: sim, ClinicName: clinics, Log: log},
+		Token: func(company string) (string, time.Time, error) {
+			exp := time.Now().Add(12 * time.Hour)
+			tok, err := localapi.IssueToken(cfg.secret, company, "billing:admin", 12*time.Hour)
+			return tok, exp, err
+		},
+	})}
+	go func() { _ = consoleSrv.Serve(consoleLn) }()
+	defer func() { _ = consoleSrv.Shutdown(context.Background()) }()
+
+	seeded, err := seedDemo(ctx, "http://127.0.0.1:"+strconv.Itoa(cfg.apiPort), cfg.secret, cfg.company)
+	if err != nil {
+		return fmt.Errorf("demo data: %w", err)
+	}
+	printReady(cfg, stack, seeded)
 	<-ctx.Done()
-	fmt.Println("\nstopping…")
+	fmt.Println("\nstopping… (data kept in " + cfg.dataDir + "; make dev RESET=1 starts empty)")
 	return nil
 }
 
-func printReady(port, secret string, s localapi.Settings, stack *localservers.Stack) {
-	company := "clinic-demo"
-	admin, _ := localapi.IssueToken(secret, company, "billing:admin", 12*time.Hour)
-	platform, _ := localapi.IssueToken(secret, "", "billing:platform", 12*time.Hour)
-	base := "http://localhost:" + port
+// startServers starts the three local servers: DynamoDB Local keeping its
+// data in the data folder, aws-ses-v2-local on the fixed mail port.
+func startServers(ctx context.Context, tools localservers.Tools, cfg config) (*localservers.Stack, error) {
+	var s localservers.Stack
+	var errs [3]error
+	done := make(chan struct{}, 3)
+	go func() {
+		s.DynamoDB, errs[0] = localservers.StartDynamoDBAt(ctx, tools, filepath.Join(cfg.dataDir, "dynamodb"), 0)
+		done <- struct{}{}
+	}()
+	go func() { s.Stripe, errs[1] = localservers.StartStripeMock(ctx, tools); done <- struct{}{} }()
+	go func() { s.SES, errs[2] = localservers.StartSESAt(ctx, tools, cfg.mail); done <- struct{}{} }()
+	for range 3 {
+		<-done
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		s.Stop()
+		return nil, err
+	}
+	return &s, nil
+}
+
+func printReady(cfg config, stack *localservers.Stack, seeded bool) {
+	admin, _ := localapi.IssueToken(cfg.secret, cfg.company, "billing:admin", 12*time.Hour)
+	platform, _ := localapi.IssueToken(cfg.secret, "", "billing:platform", 12*time.Hour)
+	demo := "demo data kept from the last run"
+	if seeded {
+		demo = "demo clinic and three invoices created"
+	}
 	fmt.Printf(`
-ready: API on %[1]s  (DynamoDB Local %[2]s, stripe-mock %[3]s, sent mail at %[4]s)
+ready: API %[1]s · console %[2]s · mail %[3]s  (DynamoDB Local %[4]s, stripe-mock %[5]s; data in %[6]s, %[7]s)
 
-Try it. TOKEN is for billing company %[5]q with the billing:admin scope; PLATFORM_TOKEN
-is the platform operator's (billing:platform), who connects a clinic's Stripe account;
-both valid 12 h. make token COMPANY=<id> [SCOPE="billing:admin"] prints others
-(COMPANY= SCOPE=billing:platform for the platform's).
+Open %[2]s for the staff console: the invoices of %[8]q, each invoice's payment link,
+e-mails and payments; every link opens a local checkout page (card, pre-authorized debit,
+decline) that sends Stripe's signed events to the webhook. make pay INVOICE=<id> [OUTCOME=…]
+does the same from a terminal. The mailbox is in the console, and at %[3]s.
 
-  TOKEN=%[6]s
-  PLATFORM_TOKEN=%[7]s
+TOKEN is for billing company %[8]q with the billing:admin scope; PLATFORM_TOKEN is the
+platform operator's (billing:platform), who connects a clinic's Stripe account; both valid
+12 h. make token COMPANY=<id> [SCOPE="billing:admin"] prints others.
 
-  curl -sS -X PUT %[1]s/billing-companies/%[5]s -H "Authorization: Bearer $PLATFORM_TOKEN" -H 'Content-Type: application/json' -d '{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"acct_1DemoClinic"}'
-  curl -sS -X PUT %[1]s/invoices/F-2026-0042 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"number":"F-2026-0042","currency":"cad","total":12500,"balanceDue":12500,"issuedOn":"2026-11-20","dueOn":"2026-12-20","patient":{"name":"Marie Tremblay","email":"marie@example.com","language":"fr"},"lines":[{"description":"Consultation","amount":12500}]}'
-  curl -sS -X POST %[1]s/invoices/F-2026-0042/payment-link -H "Authorization: Bearer $TOKEN"
-  curl -sS -X POST %[1]s/invoices/F-2026-0042/emails -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"includePaymentLink":true}'
-  curl -sS %[1]s/invoices/F-2026-0042 -H "Authorization: Bearer $TOKEN"
+  TOKEN=%[9]s
+  PLATFORM_TOKEN=%[10]s
 
-Sent mail: open %[4]s in a browser (JSON at %[4]s/store).
+  curl -sS -X PUT %[1]s/billing-companies/%[8]s -H "Authorization: Bearer $PLATFORM_TOKEN" -H 'Content-Type: application/json' -d '{"name":"Clinique Saint-Louis","replyToEmail":"facturation@clinique.example","defaultLanguage":"fr","stripeAccountId":"acct_1DemoClinic"}'
+  curl -sS -X PUT %[1]s/invoices/F-2026-0100 -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"number":"F-2026-0100","currency":"cad","total":12500,"balanceDue":12500,"issuedOn":"2026-11-20","dueOn":"2026-12-20","patient":{"name":"Marie Tremblay","email":"marie@example.com","language":"fr"},"lines":[{"description":"Consultation","amount":12500}]}'
+  curl -sS -X POST %[1]s/invoices/F-2026-0100/payment-link -H "Authorization: Bearer $TOKEN"
+  curl -sS -X POST %[1]s/invoices/F-2026-0100/emails -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"includePaymentLink":true}'
+  curl -sS %[1]s/invoices/F-2026-0100 -H "Authorization: Bearer $TOKEN"
+  curl -sS '%[1]s/invoices?limit=5' -H "Authorization: Bearer $TOKEN"
+
+CORS: the API answers browsers from %[11]s (CORS_ALLOWED_ORIGINS).
 Ctrl-C stops everything.
-`, base, stack.DynamoDB.URL, stack.Stripe.URL, stack.SES.URL, company, admin, platform)
+`, cfg.apiBase, cfg.consoleBase, cfg.mailB, stack.DynamoDB.URL, stack.Stripe.URL, cfg.dataDir, demo, cfg.company, admin, platform,
+		strings.Join(cfg.corsOrigins, ", "))
 }

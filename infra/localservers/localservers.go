@@ -209,12 +209,16 @@ func StartDynamoDB(ctx context.Context, t Tools) (*Server, error) {
 }
 
 // StartDynamoDBAt is StartDynamoDB keeping its data in dir (make dev), on
-// port when it is not 0.
+// port when it is not 0. One database for every access key and region
+// (-sharedDb), so a developer's own AWS CLI sees the same tables.
 func StartDynamoDBAt(ctx context.Context, t Tools, dir string, port int) (*Server, error) {
-	if port != 0 {
-		return startDynamoDBOn(ctx, t, port, "-dbPath", dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
-	return startDynamoDB(ctx, t, "-dbPath", dir)
+	if port != 0 {
+		return startDynamoDBOn(ctx, t, port, "-dbPath", dir, "-sharedDb")
+	}
+	return startDynamoDB(ctx, t, "-dbPath", dir, "-sharedDb")
 }
 
 func startDynamoDB(ctx context.Context, t Tools, storage ...string) (*Server, error) {
@@ -259,17 +263,20 @@ func StartStripeMock(ctx context.Context, t Tools) (*Server, error) {
 	})
 }
 
-// StartSES starts aws-ses-v2-local; its web page shows the mail it took and
-// GET /store returns it as JSON.
+// StartSES starts aws-ses-v2-local on a free port; its web page shows the
+// mail it took and GET /store returns it as JSON.
 func StartSES(ctx context.Context, t Tools) (*Server, error) {
+	return retryPort(func(port int) (*Server, error) { return StartSESAt(ctx, t, port) })
+}
+
+// StartSESAt starts aws-ses-v2-local on port (make dev's fixed mail page).
+func StartSESAt(ctx context.Context, t Tools, port int) (*Server, error) {
 	if err := Require(t.SESLocal()); err != nil {
 		return nil, err
 	}
-	return retryPort(func(port int) (*Server, error) {
-		return start(ctx, "aws-ses-v2-local", "http://127.0.0.1:"+strconv.Itoa(port),
-			answers("/health-check", func(s int) bool { return s == 200 }), "", nil,
-			"node", t.SESLocal(), "--host", "127.0.0.1", "--port", strconv.Itoa(port))
-	})
+	return start(ctx, "aws-ses-v2-local", "http://127.0.0.1:"+strconv.Itoa(port),
+		answers("/health-check", func(s int) bool { return s == 200 }), "", nil,
+		"node", t.SESLocal(), "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 }
 
 // retryPort starts a server on a free port, trying another port if one was

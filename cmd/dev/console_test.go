@@ -1,0 +1,362 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/clinicpay/payments/infra/samtemplate"
+)
+
+// browser starts headless Chromium (Debian's; make test installs it) and
+// returns a tab.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium is missing: run make chromium (make test installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 900),
+		chromedp.Flag("lang", "fr-CA"))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses its sandbox to root (CI)
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	// A guard against a hang, not a measure of speed.
+	actx, cancel = context.WithTimeout(actx, 8*time.Minute)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// newTab opens a tab (or attaches to one, with WithTargetID). Its first
+// action runs on the tab's own context: chromedp ties the tab to the
+// context of its first run, and the steps' guards are shorter-lived.
+func newTab(t *testing.T, parent context.Context, opts ...chromedp.ContextOption) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(parent, opts...)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
+// screenshots go to .build/screenshots (git-ignored), numbered in order.
+type shooter struct {
+	dir string
+	n   int
+}
+
+func newShooter(t *testing.T) *shooter {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, ".build", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &shooter{dir: dir}
+}
+
+func (s *shooter) shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	s.n++
+	if err := os.WriteFile(filepath.Join(s.dir, fmt.Sprintf("%02d-%s.png", s.n, name)), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepGuard bounds one step: a step that hangs fails the test in minutes,
+// not at the whole test's guard. It is no measure of speed.
+const stepGuard = 90 * time.Second
+
+func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepGuard)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepGuard)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return v
+}
+
+// until evaluates js until it is true: the console redraws after each
+// answer, so the test waits for the page, not for a duration.
+func until(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepGuard)
+	defer cancel()
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepGuard)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("the text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// TestConsoleInABrowser clicks through the product as staff and a patient
+// would, in Chromium, against make dev: open an invoice, add a payment
+// link, generate a new one (the URL changes, the old one is listed as
+// replaced), send it by e-mail, open the mailbox, click Pay Invoice, pay by
+// card on the local checkout and see the invoice paid; then, in English, a
+// second invoice paid by pre-authorized debit (processing, then paid) and
+// partly refunded; the invoice window by keyboard alone; and a page on
+// another origin calling the API (CORS).
+func TestConsoleInABrowser(t *testing.T) {
+	// A page on another origin, allowed by the one CORS setting, and one
+	// that is not.
+	page := `<!doctype html><title>front end</title><p>another origin</p>`
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(page)) }))
+	defer other.Close()
+	stranger := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte(page)) }))
+	defer stranger.Close()
+
+	d := startDev(t, t.TempDir(), "CORS_ALLOWED_ORIGINS="+other.URL)
+	ctx := browser(t)
+	s := newShooter(t)
+
+	ok := t.Run("link, new link, e-mail, mailbox, card payment", func(t *testing.T) {
+		do(t, ctx, "open the console", chromedp.Navigate(d.console+"/#/invoices"),
+			chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice="F-2026-0042"]`)))
+		if got := text(t, ctx, "h1"); got != "Factures" {
+			t.Fatalf("the console opens on %q", got)
+		}
+		s.shot(t, ctx, "invoice-list")
+
+		do(t, ctx, "open an invoice", chromedp.Click(chromedp.CSS(`tr[data-invoice="F-2026-0042"] a`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)))
+		s.shot(t, ctx, "invoice-window")
+
+		do(t, ctx, "add a payment link", chromedp.Click(chromedp.CSS(`[data-action="add"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid="link-url"]`)))
+		first := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
+		if !strings.HasPrefix(first, d.console+"/pay/plink_") {
+			t.Fatalf("the link's URL is %q", first)
+		}
+		s.shot(t, ctx, "link-added")
+
+		do(t, ctx, "generate a new link", chromedp.Click(chromedp.CSS(`[data-action="regenerate"]`)))
+		until(t, ctx, "a new URL", fmt.Sprintf(`document.querySelector('[data-testid="link-url"]')?.value.startsWith(%q) && document.querySelector('[data-testid="link-url"]').value !== %q`, d.console+"/pay/", first))
+		second := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
+		firstID := first[strings.LastIndex(first, "/")+1:]
+		until(t, ctx, "the old link listed as replaced", fmt.Sprintf(`!!document.querySelector('tr[data-link=%q][data-status="replaced"]')`, firstID))
+		s.shot(t, ctx, "link-regenerated")
+
+		do(t, ctx, "open the e-mail form", chromedp.Click(chromedp.CSS(`[data-action="send"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		s.shot(t, ctx, "email-form")
+		do(t, ctx, "send the e-mail", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+		until(t, ctx, "the e-mail listed", `document.querySelectorAll('table.emails tbody tr').length === 1 && !document.querySelector('dialog[open]')`)
+		s.shot(t, ctx, "email-sent")
+
+		do(t, ctx, "open the mailbox", chromedp.Click(chromedp.CSS(`[data-nav="mailbox"]`)), chromedp.WaitVisible(chromedp.CSS(`tr[data-message] a`)))
+		if got := text(t, ctx, `tr[data-message] td`); got != "marie.tremblay@example.com" {
+			t.Fatalf("the mailbox's e-mail went to %q", got)
+		}
+		s.shot(t, ctx, "mailbox")
+		do(t, ctx, "open the e-mail", chromedp.Click(chromedp.CSS(`tr[data-message] a`)), chromedp.WaitVisible(chromedp.CSS(`iframe.mail`)))
+		until(t, ctx, "the e-mail's HTML", `!!document.querySelector('iframe.mail').contentDocument?.querySelector('a[href*="/pay/"]')`)
+		if href := eval[string](t, ctx, `document.querySelector('iframe.mail').contentDocument.querySelector('a[href*="/pay/"]').href`); href != second {
+			t.Fatalf("Pay Invoice leads to %q, want the new link %q", href, second)
+		}
+		s.shot(t, ctx, "email-as-the-patient-sees-it")
+
+		// Pay Invoice opens the local checkout in a new tab, as a mail
+		// reader would.
+		tabs := chromedp.WaitNewTarget(ctx, func(i *target.Info) bool { return strings.Contains(i.URL, "/pay/") })
+		frame, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("iframe.mail")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		do(t, ctx, "click Pay Invoice", chromedp.Click(chromedp.CSS(`a[href*="/pay/"]`), chromedp.FromNode(frame[0])))
+		var pay context.Context
+		select {
+		case id := <-tabs:
+			pay = newTab(t, ctx, chromedp.WithTargetID(id))
+		case <-time.After(stepGuard):
+			t.Fatal("Pay Invoice opened no tab")
+		}
+		do(t, pay, "the checkout page", chromedp.WaitVisible(chromedp.CSS(`[data-testid="pay-card"]`)))
+		if got := text(t, pay, "h1") + " " + text(t, pay, `[data-testid="amount"]`) + " " + text(t, pay, ".clinic"); !strings.Contains(got, "Facture F-2026-0042") ||
+			!strings.Contains(got, "125,00") || !strings.Contains(got, "Clinique Saint-Louis") {
+			t.Fatalf("the checkout shows %q", got)
+		}
+		s.shot(t, pay, "checkout")
+		do(t, pay, "pay by card", chromedp.Click(chromedp.CSS(`[data-testid="pay-card"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="paid"]`)))
+		s.shot(t, pay, "checkout-paid")
+		// The link is used: opened again, it shows Stripe's inactive message.
+		do(t, pay, "the used link", chromedp.Navigate(second), chromedp.WaitVisible(chromedp.CSS(`[data-testid="inactive"]`)))
+		if got := text(t, pay, `[data-testid="inactive"]`); !strings.Contains(got, "n'est plus actif") {
+			t.Fatalf("a used link says %q", got)
+		}
+
+		do(t, ctx, "back to the invoice", chromedp.Navigate(d.console+"/#/invoices/F-2026-0042"), chromedp.WaitVisible(chromedp.CSS(`.badge`)))
+		until(t, ctx, "the invoice paid", `document.querySelector('h1 + .badge, .titlebar .badge')?.dataset.status === 'paid'`)
+		if got := text(t, ctx, `[data-testid="balance"]`); !strings.HasPrefix(got, "0,00") {
+			t.Fatalf("balance %q after paying", got)
+		}
+		if n := eval[int](t, ctx, `document.querySelectorAll('article.payment[data-status="succeeded"]').length`); n != 1 {
+			t.Fatalf("%d payments listed", n)
+		}
+		s.shot(t, ctx, "invoice-paid")
+	})
+
+	ok = ok && t.Run("in English: pre-authorized debit, then a partial refund", func(t *testing.T) {
+		do(t, ctx, "switch to English", chromedp.Navigate(d.console+"/#/invoices"), chromedp.WaitVisible(chromedp.CSS(`[data-lang="en"]`)),
+			chromedp.Click(chromedp.CSS(`[data-lang="en"]`)))
+		until(t, ctx, "English", `document.documentElement.lang === 'en' && document.querySelector('h1')?.textContent === 'Invoices'`)
+		s.shot(t, ctx, "invoice-list-english")
+		do(t, ctx, "open the second invoice", chromedp.Click(chromedp.CSS(`tr[data-invoice="F-2026-0043"] a`)),
+			chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)),
+			chromedp.Click(chromedp.CSS(`[data-action="add"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="link-url"]`)))
+		link := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
+
+		pay := newTab(t, ctx)
+		do(t, pay, "the checkout page", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS(`[data-testid="pay-pad"]`)))
+		if got := text(t, pay, "h1") + " " + text(t, pay, `[data-testid="amount"]`); !strings.Contains(got, "Invoice F-2026-0043") || !strings.Contains(got, "$180.00") {
+			t.Fatalf("the English patient's checkout shows %q", got)
+		}
+		do(t, pay, "pay by pre-authorized debit", chromedp.Click(chromedp.CSS(`[data-testid="pay-pad"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="processing"]`)))
+		s.shot(t, pay, "checkout-debit-processing")
+
+		do(t, ctx, "the invoice processing", chromedp.Reload())
+		until(t, ctx, "processing", `document.querySelector('.titlebar .badge')?.dataset.status === 'processing'`)
+		s.shot(t, ctx, "invoice-processing")
+
+		do(t, pay, "the debit clears", chromedp.Click(chromedp.CSS(`[data-testid="debit-succeeds"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="paid"]`)))
+		do(t, ctx, "reload", chromedp.Reload())
+		until(t, ctx, "paid", `document.querySelector('.titlebar .badge')?.dataset.status === 'paid'`)
+		s.shot(t, ctx, "invoice-paid-by-debit")
+
+		do(t, ctx, "open the refund form", chromedp.Click(chromedp.CSS(`article.payment [data-action^="refund-"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open] input`)))
+		do(t, ctx, "refund $50.00", chromedp.SetValue(chromedp.CSS(`dialog[open] input`), "50.00"))
+		s.shot(t, ctx, "refund-form")
+		do(t, ctx, "refund", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+		until(t, ctx, "partially refunded", `document.querySelector('.titlebar .badge')?.dataset.status === 'partially_refunded'`)
+		if got := text(t, ctx, `article.payment [data-testid="refunded"]`); got != "$50.00" {
+			t.Fatalf("refunded %q", got)
+		}
+		if got := text(t, ctx, `[data-testid="balance"]`); got != "$0.00" {
+			t.Fatalf("a refund reopened the balance: %q", got)
+		}
+		s.shot(t, ctx, "invoice-partially-refunded")
+	})
+
+	ok = ok && t.Run("the invoice window by keyboard alone", func(t *testing.T) {
+		do(t, ctx, "open the third invoice", chromedp.Navigate(d.console+"/#/invoices/F-2026-0044"), chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)))
+		until(t, ctx, "the title focused", `document.activeElement?.tagName === 'H1'`)
+		// Tab from the title to each button of the window, in the order
+		// they appear, and press it with Enter.
+		tabTo := func(action string) []string {
+			t.Helper()
+			var path []string
+			for range 30 {
+				do(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+				got := eval[string](t, ctx, `(() => { const e = document.activeElement; return (e.dataset.action || e.tagName + ':' + (e.textContent || e.value || '').trim().slice(0, 20)); })()`)
+				path = append(path, got)
+				if got == action {
+					if outline := eval[string](t, ctx, `getComputedStyle(document.activeElement).outlineStyle`); outline == "none" {
+						t.Fatalf("%s has focus but shows none", action)
+					}
+					return path
+				}
+			}
+			t.Fatalf("Tab never reached %s: %v", action, path)
+			return nil
+		}
+		t.Logf("Tab order to the first button: %v", tabTo("add"))
+		do(t, ctx, "Enter on Add a payment link", chromedp.KeyEvent(kb.Enter))
+		until(t, ctx, "a link", `!!document.querySelector('[data-testid="link-url"]') && document.activeElement?.dataset.action === 'regenerate' || document.activeElement?.tagName === 'H1'`)
+		first := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
+		do(t, ctx, "focus the title again", chromedp.Focus(chromedp.CSS("h1")))
+		tabTo("regenerate")
+		do(t, ctx, "Enter on Generate new link", chromedp.KeyEvent(kb.Enter))
+		until(t, ctx, "a new link", fmt.Sprintf(`document.querySelector('[data-testid="link-url"]')?.value !== %q`, first))
+		tabTo("remove")
+		do(t, ctx, "Enter on Remove link", chromedp.KeyEvent(kb.Enter))
+		until(t, ctx, "no link", `!document.querySelector('[data-testid="link-url"]') && !!document.querySelector('[data-action="add"]')`)
+		tabTo("send")
+		do(t, ctx, "Enter on Send by e-mail", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		if got := eval[string](t, ctx, `document.activeElement.closest('dialog') ? 'in' : 'out'`); got != "in" {
+			t.Fatal("the e-mail form opened without focus in it")
+		}
+		do(t, ctx, "Escape closes it", chromedp.KeyEvent(kb.Escape))
+		until(t, ctx, "focus back on the button", `!document.querySelector('dialog[open]') && document.activeElement?.dataset.action === 'send'`)
+		s.shot(t, ctx, "keyboard-focus")
+	})
+
+	_ = ok && t.Run("a page on another origin calls the API", func(t *testing.T) {
+		tab := newTab(t, ctx)
+		// A PUT with If-Match, an Idempotency-Key and JSON is preflighted;
+		// the answer's ETag must be readable.
+		call := fmt.Sprintf(`(async () => {
+			const h = {Authorization: 'Bearer %s'};
+			const inv = await fetch('%s/invoices/F-2026-0044', {headers: h});
+			const etag = inv.headers.get('ETag');
+			const body = await inv.json();
+			const put = await fetch('%s/invoices/F-2026-0044', {method: 'PUT', headers: {...h, 'Content-Type': 'application/json',
+				'If-Match': etag, 'Idempotency-Key': crypto.randomUUID()}, body: JSON.stringify({number: body.number, currency: body.currency,
+				total: body.total, balanceDue: body.balanceDue, issuedOn: body.issuedOn, dueOn: '2027-01-15', patient: {name: body.patient.name, email: body.patient.email, language: body.patient.language},
+				lines: body.lines})});
+			return [inv.status, etag, put.status, put.headers.get('ETag')].join(' ');
+		})()`, d.vars["TOKEN"], d.api, d.api)
+		do(t, tab, "open the other origin", chromedp.Navigate(other.URL))
+		got := eval[string](t, tab, call)
+		f := strings.Fields(got)
+		if len(f) != 4 || f[0] != "200" || !strings.HasPrefix(f[1], `"v`) || f[2] != "200" || f[3] == f[1] || !strings.HasPrefix(f[3], `"v`) {
+			t.Fatalf("from an allowed origin: %q (GET status, its ETag, PUT status, the new ETag)", got)
+		}
+		do(t, tab, "open an origin not allowed", chromedp.Navigate(stranger.URL))
+		if got := eval[string](t, tab, call+`.catch(e => 'blocked: ' + e.name)`); got != "blocked: TypeError" {
+			t.Fatalf("from an origin not allowed: %q", got)
+		}
+	})
+	d.stop(t)
+}

@@ -1,0 +1,80 @@
+// A client of the public HTTP API (docs/openapi.yaml), as a front end would
+// write it: a bearer token, JSON bodies, an Idempotency-Key on every change
+// (a retry of the same click is answered once), If-Match where the contract
+// takes it, and the contract's error body turned into an ApiError.
+
+export class ApiError extends Error {
+  constructor(status, code, message, retryAfter) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+export class Api {
+  constructor(base, token) {
+    this.base = base.replace(/\/$/, '');
+    this.token = token;
+  }
+
+  async call(method, path, { body, headers = {}, idempotent = method !== 'GET' } = {}) {
+    const h = { Authorization: `Bearer ${this.token}`, ...headers };
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    if (idempotent) h['Idempotency-Key'] = crypto.randomUUID();
+    let resp;
+    try {
+      resp = await fetch(this.base + path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, 'network_error', e.message);
+    }
+    if (resp.status === 204) return null;
+    const text = await resp.text();
+    let json = null;
+    try { json = text ? JSON.parse(text) : null; } catch { /* not JSON: reported below */ }
+    if (!resp.ok) {
+      const err = json?.error ?? {};
+      throw new ApiError(resp.status, err.code ?? (json?.message ? 'unauthorized' : 'error'), err.message ?? json?.message ?? text,
+        resp.headers.get('Retry-After'));
+    }
+    return json;
+  }
+
+  listInvoices({ status, hasActiveLink, after, limit = 25 } = {}) {
+    const q = new URLSearchParams({ limit: String(limit) });
+    if (status) q.set('status', status);
+    if (hasActiveLink) q.set('hasActiveLink', hasActiveLink);
+    if (after) q.set('after', after);
+    return this.call('GET', `/invoices?${q}`);
+  }
+
+  getInvoice(id) { return this.call('GET', `/invoices/${encodeURIComponent(id)}`); }
+
+  putInvoice(id, body, etag) {
+    return this.call('PUT', `/invoices/${encodeURIComponent(id)}`, { body, headers: etag ? { 'If-Match': etag } : {} });
+  }
+
+  addLink(id) { return this.call('POST', `/invoices/${encodeURIComponent(id)}/payment-link`); }
+  regenerateLink(id) { return this.call('POST', `/invoices/${encodeURIComponent(id)}/payment-link/regenerate`); }
+  removeLink(id) { return this.call('DELETE', `/invoices/${encodeURIComponent(id)}/payment-link`); }
+
+  sendEmail(id, body) { return this.call('POST', `/invoices/${encodeURIComponent(id)}/emails`, { body }); }
+
+  getCompany(id) { return this.call('GET', `/billing-companies/${encodeURIComponent(id)}`); }
+  putCompany(id, body) { return this.call('PUT', `/billing-companies/${encodeURIComponent(id)}`, { body }); }
+}
+
+// local calls make dev's own endpoints (same origin as the console).
+export async function local(method, path, body) {
+  const resp = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const err = json?.error ?? {};
+    throw new ApiError(resp.status, err.code ?? 'error', err.message ?? resp.statusText);
+  }
+  return json;
+}

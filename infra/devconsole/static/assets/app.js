@@ -1,0 +1,451 @@
+// The staff console: the invoice list, the invoice window (its payment link,
+// e-mails and payments), the mailbox and the clinic's settings. Every
+// business call goes to the public API (api.js); only the mailbox and the
+// local Stripe's simulations use make dev's /_local/ endpoints.
+
+import { Api, ApiError, local } from './api.js';
+import { h, field, dialog } from './dom.js';
+import { t, lang, setLang, money, parseMoney, date, has } from './i18n.js';
+
+const main = document.getElementById('main');
+const toast = document.getElementById('toast');
+let api;
+let session;
+
+// ---------------------------------------------------------------- shell
+
+function say(message, kind = 'ok') {
+  toast.className = `toast ${kind}`;
+  toast.setAttribute('role', kind === 'error' ? 'alert' : 'status');
+  toast.textContent = message;
+}
+
+function explain(e) {
+  if (e instanceof ApiError && e.status === 0) return t('error.network', { message: e.message });
+  if (e instanceof ApiError) return t('error', { status: e.status, code: e.code, message: e.message });
+  return String(e.message ?? e);
+}
+
+// act runs a click's work: the button is busy meanwhile, the outcome is
+// announced, the view is drawn again.
+async function act(button, work, done) {
+  button.disabled = true;
+  button.setAttribute('aria-busy', 'true');
+  try {
+    const result = await work();
+    if (done) say(typeof done === 'function' ? done(result) : done);
+    await route({ keepFocus: button.dataset.action });
+    return result;
+  } catch (e) {
+    say(explain(e), 'error');
+    button.disabled = false;
+    button.removeAttribute('aria-busy');
+    return null;
+  }
+}
+
+function translateShell() {
+  document.documentElement.lang = lang();
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-attr]')) {
+    const [attr, key] = el.dataset.i18nAttr.split(':');
+    el.setAttribute(attr, t(key));
+  }
+  for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+}
+
+function heading(text) {
+  return h('h1', { tabindex: '-1' }, text);
+}
+
+function badge(status) {
+  const key = `status.${status}`;
+  return h('span', { class: `badge ${status}`, 'data-status': status }, has(key) ? t(key) : status);
+}
+
+function show(view, keepFocus) {
+  main.replaceChildren(...[view].flat());
+  const again = keepFocus && main.querySelector(`[data-action="${keepFocus}"]:not([disabled])`);
+  if (again) again.focus();
+  else (main.querySelector('h1') ?? main).focus();
+}
+
+// ---------------------------------------------------------------- routes
+
+// generation counts routings: a view that arrives after the person moved
+// on (two quick clicks) is dropped, never drawn over the newer one.
+let generation = 0;
+
+async function route({ keepFocus } = {}) {
+  const mine = ++generation;
+  const current = () => mine === generation;
+  const [path, query] = location.hash.replace(/^#/, '').split('?');
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === (parts[0] || 'invoices')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  try {
+    let view;
+    if (parts[0] === 'invoices' && parts[1]) view = await invoiceWindow(parts[1]);
+    else if (parts[0] === 'mailbox' && parts[1]) view = await mailView(parts[1]);
+    else if (parts[0] === 'mailbox') view = await mailbox();
+    else if (parts[0] === 'settings') view = await settings();
+    else view = await invoiceList(new URLSearchParams(query));
+    if (current()) show(view, keepFocus);
+  } catch (e) {
+    if (current()) show([heading(t('error', { status: e.status ?? '', code: e.code ?? '', message: '' })), h('p', { role: 'alert' }, explain(e))]);
+  }
+}
+
+// ---------------------------------------------------------------- invoice list
+
+const statuses = ['open', 'processing', 'paid', 'partially_refunded', 'refunded', 'disputed'];
+
+async function invoiceList(q) {
+  const status = q.get('status') ?? '';
+  const link = q.get('hasActiveLink') ?? '';
+  const rows = [];
+  const tbody = h('tbody');
+  const more = h('button', { type: 'button', class: 'more', hidden: true }, t('invoices.more'));
+  let cursor = '';
+  async function page() {
+    const r = await api.listInvoices({ status, hasActiveLink: link, after: cursor });
+    for (const inv of r.invoices) {
+      rows.push(inv);
+      tbody.append(h('tr', { 'data-invoice': inv.id },
+        h('th', { scope: 'row' }, h('a', { href: `#/invoices/${encodeURIComponent(inv.id)}` }, inv.number)),
+        h('td', {}, inv.patient.name),
+        h('td', {}, date(inv.issuedOn)),
+        h('td', { class: 'num' }, money(inv.total, inv.currency)),
+        h('td', { class: 'num' }, money(inv.balanceDue, inv.currency)),
+        h('td', {}, badge(inv.status)),
+        h('td', {}, inv.hasActiveLink ? t('invoices.hasLink') : t('invoices.noLink'))));
+    }
+    cursor = r.nextCursor;
+    more.hidden = !r.hasMore;
+  }
+  more.addEventListener('click', async () => { more.disabled = true; await page().catch((e) => say(explain(e), 'error')); more.disabled = false; });
+  await page();
+
+  const filter = (name, value) => {
+    const next = new URLSearchParams(q);
+    if (value) next.set(name, value); else next.delete(name);
+    location.hash = `#/invoices${next.size ? '?' + next : ''}`;
+  };
+  const statusSelect = h('select', { onchange: (e) => filter('status', e.target.value) },
+    h('option', { value: '' }, t('invoices.any')),
+    statuses.map((s) => h('option', { value: s, selected: s === status }, t(`status.${s}`))));
+  const linkSelect = h('select', { onchange: (e) => filter('hasActiveLink', e.target.value) },
+    h('option', { value: '' }, t('invoices.any')),
+    h('option', { value: 'true', selected: link === 'true' }, t('invoices.withLink')),
+    h('option', { value: 'false', selected: link === 'false' }, t('invoices.withoutLink')));
+
+  return [
+    h('div', { class: 'titlebar' }, heading(t('invoices.title')),
+      h('button', { type: 'button', class: 'primary', 'data-action': 'new-invoice', onclick: newInvoice }, t('invoices.new'))),
+    h('fieldset', { class: 'filters' }, h('legend', {}, t('invoices.filters')),
+      field(t('invoices.status'), statusSelect), field(t('invoices.link'), linkSelect)),
+    rows.length === 0 ? h('p', {}, t('invoices.none')) :
+      h('table', { class: 'invoices' },
+        h('caption', {}, t('invoices.caption')),
+        h('thead', {}, h('tr', {}, ['invoices.number', 'invoices.patient', 'invoices.issued', 'invoices.total', 'invoices.balance', 'invoices.status', 'invoices.link']
+          .map((k) => h('th', { scope: 'col' }, t(k))))),
+        tbody),
+    more,
+  ];
+}
+
+async function newInvoice() {
+  const today = new Date().toISOString().slice(0, 10);
+  const stamp = today.replaceAll('-', '').slice(2) + '-' + String(Date.now() % 100000).padStart(5, '0');
+  const number = h('input', { name: 'number', required: true, value: `F-${stamp}`, maxlength: 64, autocomplete: 'off' });
+  const name = h('input', { name: 'name', required: true, autocomplete: 'off' });
+  const email = h('input', { name: 'email', type: 'email', required: true, autocomplete: 'off' });
+  const language = h('select', { name: 'language' }, h('option', { value: 'fr' }, t('lang.fr')), h('option', { value: 'en', selected: lang() === 'en' }, t('lang.en')));
+  const description = h('input', { name: 'description', required: true, value: 'Consultation' });
+  const amount = h('input', { name: 'amount', required: true, inputmode: 'decimal', autocomplete: 'off' });
+  const due = h('input', { name: 'dueOn', type: 'date' });
+  const created = await dialog(t('new.title'), [
+    field(t('new.number'), number), field(t('new.patientName'), name), field(t('new.patientEmail'), email),
+    field(t('new.language'), language), field(t('new.description'), description),
+    field(t('new.amount'), amount, t('new.amountHint')), field(t('new.dueOn'), due),
+  ], t('new.create'), t('cancel'), async () => {
+    const cents = parseMoney(amount.value);
+    if (cents === null || cents <= 0) throw new Error(t('new.amountHint'));
+    const id = number.value.trim().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+    const body = {
+      number: number.value.trim(), currency: 'cad', total: cents, balanceDue: cents, issuedOn: today,
+      patient: { name: name.value.trim(), email: email.value.trim(), language: language.value },
+      lines: [{ description: description.value.trim(), amount: cents }],
+    };
+    if (due.value) body.dueOn = due.value;
+    await api.putInvoice(id, body).catch((e) => { throw new Error(explain(e)); });
+    return { id, number: body.number };
+  });
+  if (created) {
+    say(t('new.created', created));
+    location.hash = `#/invoices/${encodeURIComponent(created.id)}`;
+  }
+}
+
+// ---------------------------------------------------------------- invoice window
+
+function facts(pairs) {
+  return h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function section(title, ...content) {
+  const id = `s-${title.replace(/\W+/g, '-').toLowerCase()}`;
+  return h('section', { 'aria-labelledby': id }, h('h2', { id }, title), content);
+}
+
+async function invoiceWindow(id) {
+  const inv = await api.getInvoice(id);
+  const cur = inv.currency;
+  return [
+    h('p', {}, h('a', { href: '#/invoices' }, t('back'))),
+    h('div', { class: 'titlebar' }, heading(t('invoice.title', { number: inv.number })), badge(inv.status)),
+    h('div', { class: 'columns' },
+      section(t('invoice.patient'), facts([
+        [t('invoice.patient'), inv.patient.name],
+        ['E-mail', inv.patient.email],
+        [t('invoice.language'), inv.patient.language ? t(`lang.${inv.patient.language}`) : t('lang.default')],
+        [t('invoice.issued'), date(inv.issuedOn)],
+        [t('invoice.due'), date(inv.dueOn)],
+      ])),
+      section(t('invoice.balance'), facts([
+        [t('invoice.total'), money(inv.total, cur)],
+        [t('invoice.balance'), h('strong', { 'data-testid': 'balance' }, money(inv.balanceDue, cur))],
+        [t('invoice.netPaid'), money(inv.netPaidOnline, cur)],
+        inv.overpaid > 0 && [t('invoice.overpaid'), money(inv.overpaid, cur)],
+      ]))),
+    section(t('invoice.lines'), h('table', {},
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('invoice.description')), h('th', { scope: 'col', class: 'num' }, t('invoice.amount')))),
+      h('tbody', {}, inv.lines.map((l) => h('tr', {}, h('td', {}, l.description), h('td', { class: 'num' }, money(l.amount, cur))))))),
+    linkSection(inv),
+    emailsSection(inv),
+    paymentsSection(inv),
+    historySection(inv),
+  ];
+}
+
+function linkSection(inv) {
+  const link = inv.paymentLink;
+  const buttons = [];
+  let body;
+  if (link) {
+    const url = h('input', { type: 'text', readonly: true, value: link.url, class: 'url', 'data-testid': 'link-url' });
+    const copy = h('button', { type: 'button', 'data-action': 'copy', onclick: async () => {
+      try { await navigator.clipboard.writeText(link.url); say(t('link.copied')); } catch { url.select(); document.execCommand('copy'); say(t('link.copied')); }
+    } }, t('link.copy'));
+    body = [
+      h('div', { class: 'urlrow' }, field(t('link.url'), url), copy,
+        h('a', { href: link.url, target: '_blank', rel: 'noopener', class: 'button', 'data-testid': 'link-open' }, t('link.open'))),
+      facts([[t('link.amount'), money(link.amount, link.currency)], [t('history.created'), date(link.createdAt)]]),
+    ];
+    const regen = h('button', { type: 'button', 'data-action': 'regenerate', onclick: () => act(regen, () => api.regenerateLink(inv.id), t('link.regenerated')) }, t('link.regenerate'));
+    const remove = h('button', { type: 'button', class: 'danger', 'data-action': 'remove', onclick: () => act(remove, () => api.removeLink(inv.id), t('link.removed')) }, t('link.remove'));
+    buttons.push(regen, remove);
+  } else {
+    body = [h('p', {}, t('link.none'))];
+    const add = h('button', { type: 'button', class: 'primary', 'data-action': 'add', onclick: () => act(add, () => api.addLink(inv.id), t('link.added')) }, t('link.add'));
+    if (inv.paymentLinkBlocked) {
+      const b = inv.paymentLinkBlocked;
+      const why = h('p', { class: 'blocked', id: 'link-blocked', 'data-code': b.code },
+        t('link.blocked', { message: has(`blocked.${b.code}`) ? t(`blocked.${b.code}`) : b.message }));
+      add.disabled = true;
+      add.setAttribute('aria-describedby', 'link-blocked');
+      body.push(why);
+    }
+    buttons.push(add);
+  }
+  const send = h('button', { type: 'button', 'data-action': 'send', onclick: () => sendEmail(inv) }, t('email.send'));
+  buttons.push(send);
+  return section(t('link.title'), body, h('div', { class: 'actions', role: 'group', 'aria-label': t('link.title') }, buttons));
+}
+
+async function sendEmail(inv) {
+  const to = h('input', { type: 'email', required: true, value: inv.patient.email, autocomplete: 'off' });
+  const language = h('select', {},
+    h('option', { value: '' }, t('lang.default')),
+    ['fr', 'en'].map((l) => h('option', { value: l, selected: l === inv.patient.language }, t(`lang.${l}`))));
+  const include = h('input', { type: 'checkbox', checked: Boolean(inv.paymentLink) || !inv.paymentLinkBlocked });
+  const message = h('textarea', { rows: 4, maxlength: 1000 });
+  const sent = await dialog(t('email.title'), [
+    field(t('email.to'), to), field(t('email.language'), language),
+    h('div', { class: 'field check' }, include, h('label', { for: include.id = 'include-link' }, t('email.includeLink'))),
+    field(t('email.message'), message, t('email.messageHint')),
+  ], t('email.submit'), t('cancel'), async () => {
+    const body = { includePaymentLink: include.checked };
+    if (to.value.trim() !== inv.patient.email) body.to = to.value.trim();
+    if (language.value) body.language = language.value;
+    if (message.value.trim()) body.message = message.value.trim();
+    return api.sendEmail(inv.id, body).catch((e) => { throw new Error(explain(e)); });
+  });
+  if (sent) {
+    await route({ keepFocus: 'send' });
+    say(t('email.sent', { to: sent.to }));
+  }
+}
+
+function emailsSection(inv) {
+  if (inv.emails.length === 0) return section(t('emails.title'), h('p', {}, t('emails.none')));
+  return section(t('emails.title'), h('table', { class: 'emails' },
+    h('thead', {}, h('tr', {}, ['emails.sentAt', 'emails.to', 'emails.language', 'emails.link', 'emails.status'].map((k) => h('th', { scope: 'col' }, t(k))), h('td', {}))),
+    h('tbody', {}, inv.emails.map((e) => h('tr', {},
+      h('td', {}, date(e.sentAt)), h('td', {}, e.to), h('td', {}, t(`lang.${e.language}`)),
+      h('td', {}, e.paymentLinkId ? h('code', {}, e.paymentLinkId) : '—'),
+      h('td', {}, t(`emails.${e.deliveryStatus ?? 'sent'}`)),
+      h('td', {}, h('a', { href: `#/mailbox/${encodeURIComponent(e.messageId)}` }, t('email.open'))))))));
+}
+
+function paymentsSection(inv) {
+  if (inv.payments.length === 0) return section(t('payments.title'), h('p', {}, t('payments.none')));
+  return section(t('payments.title'), inv.payments.map((p) => {
+    const status = p.status;
+    const sims = [];
+    const sim = (key, action, work) => {
+      const b = h('button', { type: 'button', 'data-action': `${action}-${p.paymentIntentId}`, onclick: () => act(b, work, (r) => t('sim.done', { events: r.deliveries.map((d) => `${d.type} → ${d.outcome || d.status}`).join(', ') })) }, t(key));
+      sims.push(b);
+    };
+    const pi = encodeURIComponent(p.paymentIntentId);
+    if (status === 'processing') {
+      sim('sim.clear', 'clear', () => local('POST', `/_local/stripe/payments/${pi}/settle`, { outcome: 'succeeded' }));
+      sim('sim.fail', 'fail', () => local('POST', `/_local/stripe/payments/${pi}/settle`, { outcome: 'failed' }));
+    }
+    if (status === 'succeeded' || status === 'needs_review') {
+      const left = p.amount - p.refunded;
+      if (left > 0) {
+        const b = h('button', { type: 'button', 'data-action': `refund-${p.paymentIntentId}`, onclick: () => refund(b, p) }, t('sim.refund'));
+        sims.push(b);
+      }
+      const open = p.disputes.find((d) => d.open);
+      if (!p.disputes.length) sim('sim.disputeOpen', 'dispute-open', () => local('POST', `/_local/stripe/payments/${pi}/dispute`, { action: 'open' }));
+      if (open) {
+        sim('sim.disputeWon', 'dispute-won', () => local('POST', `/_local/stripe/payments/${pi}/dispute`, { action: 'won' }));
+        sim('sim.disputeLost', 'dispute-lost', () => local('POST', `/_local/stripe/payments/${pi}/dispute`, { action: 'lost' }));
+      }
+    }
+    const statusText = has(`paystatus.${status}`) ? t(`paystatus.${status}`) : status;
+    return h('article', { class: 'payment', 'data-payment': p.paymentIntentId, 'data-status': status },
+      h('h3', {}, money(p.amount, p.currency), ' — ', statusText, p.reason ? ` (${p.reason})` : ''),
+      facts([
+        [t('payments.reference'), h('code', {}, p.paymentIntentId || p.sessionId)],
+        p.paidAt && [t('payments.paidAt'), date(p.paidAt)],
+        p.chargedCurrency && [t('payments.charged'), money(p.chargedAmount, p.chargedCurrency)],
+        [t('payments.refunded'), h('span', { 'data-testid': 'refunded' }, money(p.refunded, p.currency))],
+        p.refunds.length > 0 && [t('payments.refunds'), h('ul', {}, p.refunds.map((r) => h('li', {}, money(r.amount, p.currency), ` — ${r.status}`)))],
+        p.disputes.length > 0 && [t('payments.disputes'), h('ul', {}, p.disputes.map((d) => h('li', {}, money(d.amount, p.currency), ` — ${d.status}`)))],
+      ]),
+      sims.length > 0 && h('div', { class: 'actions sim', role: 'group', 'aria-label': t('sim.title') }, h('span', { class: 'simlabel' }, t('sim.title')), sims));
+  }));
+}
+
+async function refund(button, p) {
+  const left = p.amount - p.refunded;
+  const amount = h('input', { inputmode: 'decimal', required: true, autocomplete: 'off', value: money(left, p.currency).replace(/[^\d.,]/g, '') });
+  const r = await dialog(t('refund.title'), [field(t('refund.amount'), amount, t('refund.hint', { max: money(left, p.currency) }))],
+    t('refund.submit'), t('cancel'), async () => {
+      const cents = parseMoney(amount.value);
+      if (cents === null || cents <= 0 || cents > left) throw new Error(t('refund.hint', { max: money(left, p.currency) }));
+      return local('POST', `/_local/stripe/payments/${encodeURIComponent(p.paymentIntentId)}/refund`, { amount: cents })
+        .catch((e) => { throw new Error(explain(e)); });
+    });
+  if (r) {
+    await route({ keepFocus: button.dataset.action });
+    say(t('sim.done', { events: r.deliveries.map((d) => `${d.type} → ${d.outcome || d.status}`).join(', ') }));
+  }
+}
+
+function historySection(inv) {
+  if (inv.links.length === 0) return section(t('history.title'), h('p', {}, t('history.none')));
+  return section(t('history.title'), h('table', { class: 'history' },
+    h('thead', {}, h('tr', {}, ['history.created', 'history.link', 'history.status', 'history.reason', 'history.ended'].map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', {}, [...inv.links].reverse().map((l) => h('tr', { 'data-link': l.id, 'data-status': l.status },
+      h('td', {}, date(l.createdAt)), h('td', {}, h('code', { title: l.url }, l.id)),
+      h('td', {}, has(`linkstatus.${l.status}`) ? t(`linkstatus.${l.status}`) : l.status),
+      h('td', {}, l.reason ?? ''), h('td', {}, l.endedAt ? date(l.endedAt) : '—'))))));
+}
+
+// ---------------------------------------------------------------- mailbox
+
+async function mailbox() {
+  const r = await local('GET', '/_local/mailbox');
+  return [
+    heading(t('mailbox.title')),
+    r.emails.length === 0 ? h('p', {}, t('mailbox.none')) :
+      h('table', { class: 'mailbox' },
+        h('thead', {}, h('tr', {}, ['mailbox.subject', 'mailbox.to', 'mailbox.at'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, r.emails.map((m) => h('tr', { 'data-message': m.messageId },
+          h('th', { scope: 'row' }, h('a', { href: `#/mailbox/${encodeURIComponent(m.messageId)}` }, m.subject)),
+          h('td', {}, m.to.join(', ')), h('td', {}, date(m.at)))))),
+  ];
+}
+
+async function mailView(id) {
+  const m = await local('GET', `/_local/mailbox/${encodeURIComponent(id)}`);
+  // The e-mail's HTML runs no script (sandbox) and its links open a tab.
+  const frame = h('iframe', { sandbox: 'allow-popups allow-popups-to-escape-sandbox allow-same-origin', title: t('mailbox.frame', { subject: m.subject }), class: 'mail' });
+  frame.srcdoc = `<base target="_blank">${m.body.html ?? ''}`;
+  return [
+    h('p', {}, h('a', { href: '#/mailbox' }, t('mailbox.back'))),
+    heading(m.subject),
+    facts([
+      [t('mailbox.from'), m.from], [t('mailbox.to'), m.destination.to.join(', ')],
+      m.replyTo?.length > 0 && [t('mailbox.replyTo'), m.replyTo.join(', ')], [t('mailbox.at'), date(new Date(m.at * 1000).toISOString())],
+      m.attachments?.length > 0 && [t('mailbox.attachments'), m.attachments.map((a) => `${a.filename ?? a.contentType} (${a.size} o)`).join(', ')],
+    ]),
+    section(t('mailbox.html'), frame),
+    section(t('mailbox.text'), h('pre', { class: 'text' }, m.body.text ?? '')),
+    h('details', {}, h('summary', {}, t('mailbox.headers')),
+      h('table', { class: 'headers' }, h('tbody', {}, (m.headers ?? []).map((x) => h('tr', {}, h('th', { scope: 'row' }, x.name), h('td', {}, x.value)))))),
+  ];
+}
+
+// ---------------------------------------------------------------- settings
+
+async function settings() {
+  const c = await api.getCompany(session.companyId);
+  const name = h('input', { required: true, value: c.name, autocomplete: 'organization' });
+  const reply = h('input', { type: 'email', required: true, value: c.replyToEmail, autocomplete: 'email' });
+  const language = h('select', {}, ['fr', 'en'].map((l) => h('option', { value: l, selected: l === c.defaultLanguage }, t(`lang.${l}`))));
+  const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, t('settings.save'));
+  const form = h('form', { class: 'settings', onsubmit: (e) => {
+    e.preventDefault();
+    act(save, () => api.putCompany(c.id, { name: name.value.trim(), replyToEmail: reply.value.trim(), defaultLanguage: language.value }), t('settings.saved'));
+  } }, field(t('settings.name'), name), field(t('settings.replyTo'), reply), field(t('settings.language'), language), save);
+  const yesNo = (b) => (b ? t('yes') : t('no'));
+  return [
+    heading(t('settings.title')),
+    form,
+    section(t('settings.stripe'), c.stripeAccountId ? facts([
+      [t('settings.account'), h('code', {}, c.stripeAccountId)],
+      [t('settings.charges'), yesNo(c.chargesEnabled)], [t('settings.details'), yesNo(c.detailsSubmitted)],
+      [t('settings.country'), c.country ?? '—'], [t('settings.currency'), (c.defaultCurrency ?? '—').toUpperCase()],
+    ]) : h('p', {}, t('settings.notConnected')),
+    c.warnings.length > 0 && [h('h3', {}, t('settings.warnings')), h('ul', {}, c.warnings.map((w) => h('li', {}, h('code', {}, w))))],
+    c.warnings.includes('charges_not_enabled') && h('p', { class: 'hint' }, t('settings.devWarning'))),
+  ];
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  setLang(lang());
+  translateShell();
+  for (const b of document.querySelectorAll('[data-lang]')) {
+    b.addEventListener('click', () => { setLang(b.dataset.lang); translateShell(); route({ keepFocus: null }).then(() => b.focus()); });
+  }
+  session = await local('GET', '/_local/session');
+  api = new Api(session.apiBase, session.token);
+  window.addEventListener('hashchange', () => {
+    // A confirmation belongs to the view it was said on; an error stays
+    // until the next message.
+    if (toast.classList.contains('ok')) toast.textContent = '';
+    route();
+  });
+  await route();
+}
+
+start().catch((e) => say(explain(e), 'error'));

@@ -1,0 +1,179 @@
+// The console's wording, in French and English, and the formats of money
+// and dates. Money is integer minor units from the API to the screen: it is
+// formatted here and never computed with floats.
+
+const words = {
+  fr: {
+    skip: 'Aller au contenu', console: 'console', menu: 'Menu',
+    'nav.invoices': 'Factures', 'nav.mailbox': 'Courrier', 'nav.settings': 'Clinique',
+    devnote: "Console locale de make dev : elle appelle l'API publique avec un jeton, comme un front end le ferait.",
+    loading: 'Chargement…',
+    'invoices.title': 'Factures', 'invoices.filters': 'Filtres', 'invoices.status': 'Statut', 'invoices.link': 'Lien de paiement',
+    'invoices.any': 'Tous', 'invoices.withLink': 'Avec un lien actif', 'invoices.withoutLink': 'Sans lien actif',
+    'invoices.number': 'Numéro', 'invoices.patient': 'Patient', 'invoices.issued': 'Émise le', 'invoices.total': 'Total',
+    'invoices.balance': 'Solde dû', 'invoices.more': 'Afficher plus', 'invoices.none': 'Aucune facture.',
+    'invoices.new': 'Nouvelle facture', 'invoices.caption': 'Factures, les plus récentes d\u2019abord',
+    'invoices.hasLink': 'lien actif', 'invoices.noLink': 'aucun',
+    'status.open': 'À payer', 'status.processing': 'En traitement', 'status.paid': 'Payée', 'status.partially_refunded': 'Remboursée en partie',
+    'status.refunded': 'Remboursée', 'status.disputed': 'Contestée',
+    'new.title': 'Nouvelle facture', 'new.number': 'Numéro de facture', 'new.patientName': 'Nom du patient', 'new.patientEmail': 'Courriel du patient',
+    'new.language': 'Langue du patient', 'new.description': 'Description', 'new.amount': 'Montant ($)', 'new.amountHint': 'Par exemple 125,00',
+    'new.dueOn': 'Échéance', 'new.create': 'Créer la facture', 'new.created': 'Facture {number} créée.',
+    cancel: 'Annuler', close: 'Fermer', back: '← Factures',
+    'invoice.title': 'Facture {number}', 'invoice.patient': 'Patient', 'invoice.language': 'Langue', 'invoice.issued': 'Émise le',
+    'invoice.due': 'Échéance', 'invoice.total': 'Total', 'invoice.balance': 'Solde dû', 'invoice.netPaid': 'Payé en ligne (net)',
+    'invoice.overpaid': 'Trop-perçu', 'invoice.lines': 'Lignes', 'invoice.description': 'Description', 'invoice.amount': 'Montant',
+    'link.title': 'Lien de paiement', 'link.url': 'Adresse du lien', 'link.copy': 'Copier', 'link.copied': 'Lien copié.',
+    'link.open': 'Ouvrir le lien', 'link.none': 'Aucun lien de paiement actif.', 'link.add': 'Ajouter un lien de paiement',
+    'link.regenerate': 'Générer un nouveau lien', 'link.remove': 'Retirer le lien', 'link.added': 'Lien de paiement ajouté.',
+    'link.regenerated': 'Nouveau lien généré; l\u2019ancien est désactivé.', 'link.removed': 'Lien retiré; il est désactivé chez Stripe.',
+    'link.amount': 'Montant demandé', 'link.blocked': 'Impossible d\u2019ajouter un lien : {message}',
+    'blocked.invoice_paid': 'la facture a été payée en ligne.', 'blocked.payment_processing': 'un paiement de cette facture est en traitement.',
+    'blocked.nothing_due': 'le solde est nul.', 'blocked.limit_reached': 'cette facture a atteint le nombre maximal de liens; communiquez avec le soutien.',
+    'blocked.stripe_account_not_connected': 'la clinique n\u2019a pas de compte Stripe connecté.',
+    'blocked.billing_company_not_configured': 'la clinique n\u2019est pas encore configurée.',
+    'history.title': 'Historique des liens', 'history.created': 'Créé le', 'history.link': 'Lien', 'history.status': 'État',
+    'history.reason': 'Raison', 'history.ended': 'Terminé le', 'history.none': 'Aucun lien pour l\u2019instant.',
+    'linkstatus.active': 'actif', 'linkstatus.replaced': 'remplacé', 'linkstatus.removed': 'retiré', 'linkstatus.paid': 'payé',
+    'linkstatus.completed': 'utilisé', 'linkstatus.expired': 'expiré',
+    'email.send': 'Envoyer par courriel', 'email.title': 'Envoyer la facture par courriel', 'email.to': 'Destinataire',
+    'email.language': 'Langue du courriel', 'email.includeLink': 'Ajouter un lien de paiement (bouton « Payer la facture »)',
+    'email.message': 'Message au patient (facultatif)', 'email.messageHint': '1000 caractères au plus; aucun renseignement de santé.',
+    'email.submit': 'Envoyer', 'email.sent': 'Courriel envoyé à {to}.', 'email.open': 'Voir dans le courrier',
+    'emails.title': 'Courriels envoyés', 'emails.sentAt': 'Envoyé le', 'emails.to': 'À', 'emails.language': 'Langue',
+    'emails.link': 'Lien', 'emails.status': 'État', 'emails.none': 'Aucun courriel envoyé.', 'emails.sent': 'envoyé',
+    'emails.delivered': 'livré', 'emails.bounced': 'refusé', 'emails.complained': 'signalé comme pourriel', 'emails.delayed': 'retardé',
+    'payments.title': 'Paiements', 'payments.none': 'Aucun paiement en ligne.', 'payments.amount': 'Montant', 'payments.status': 'État',
+    'payments.paidAt': 'Payé le', 'payments.refunded': 'Remboursé', 'payments.refunds': 'Remboursements', 'payments.disputes': 'Contestations',
+    'payments.reference': 'Référence', 'payments.charged': 'Facturé au patient',
+    'paystatus.succeeded': 'réussi', 'paystatus.processing': 'en traitement', 'paystatus.failed': 'échoué', 'paystatus.needs_review': 'à vérifier',
+    'sim.title': 'Simuler chez Stripe (local)', 'sim.refund': 'Rembourser…', 'sim.disputeOpen': 'Ouvrir une contestation',
+    'sim.disputeWon': 'Contestation gagnée', 'sim.disputeLost': 'Contestation perdue', 'sim.clear': 'Le débit passe', 'sim.fail': 'Le débit échoue',
+    'sim.done': 'Événement Stripe envoyé : {events}.',
+    'refund.title': 'Rembourser le paiement', 'refund.amount': 'Montant à rembourser ($)', 'refund.hint': 'Au plus {max}.', 'refund.submit': 'Rembourser',
+    'mailbox.title': 'Courrier reçu par SES (local)', 'mailbox.none': 'Aucun courriel reçu.', 'mailbox.subject': 'Objet', 'mailbox.to': 'À',
+    'mailbox.at': 'Reçu le', 'mailbox.html': 'Tel que le patient le voit', 'mailbox.text': 'Texte brut', 'mailbox.headers': 'En-têtes',
+    'mailbox.from': 'De', 'mailbox.replyTo': 'Répondre à', 'mailbox.back': '← Courrier', 'mailbox.attachments': 'Pièces jointes',
+    'mailbox.frame': 'Le courriel {subject}',
+    'settings.title': 'La clinique', 'settings.name': 'Nom de la clinique', 'settings.replyTo': 'Adresse de réponse',
+    'settings.language': 'Langue par défaut', 'settings.save': 'Enregistrer', 'settings.saved': 'Clinique enregistrée.',
+    'settings.stripe': 'Connexion Stripe', 'settings.account': 'Compte Stripe', 'settings.notConnected': 'Aucun compte Stripe connecté.',
+    'settings.charges': 'Paiements acceptés', 'settings.details': 'Renseignements fournis', 'settings.country': 'Pays',
+    'settings.currency': 'Devise par défaut', 'settings.warnings': 'Avertissements', 'yes': 'oui', 'no': 'non',
+    'settings.devWarning': 'En local, stripe-mock répond toujours avec le même compte de démonstration, dont les paiements ne sont pas activés : cet avertissement est attendu avec make dev.',
+    'lang.fr': 'Français', 'lang.en': 'Anglais', 'lang.default': 'Langue de la clinique',
+    'error': 'Erreur {status} ({code}) : {message}', 'error.network': 'L\u2019API ne répond pas : {message}',
+  },
+  en: {
+    skip: 'Skip to content', console: 'console', menu: 'Menu',
+    'nav.invoices': 'Invoices', 'nav.mailbox': 'Mailbox', 'nav.settings': 'Clinic',
+    devnote: 'make dev\u2019s local console: it calls the public API with a token, as a front end would.',
+    loading: 'Loading…',
+    'invoices.title': 'Invoices', 'invoices.filters': 'Filters', 'invoices.status': 'Status', 'invoices.link': 'Payment link',
+    'invoices.any': 'Any', 'invoices.withLink': 'With an active link', 'invoices.withoutLink': 'Without an active link',
+    'invoices.number': 'Number', 'invoices.patient': 'Patient', 'invoices.issued': 'Issued on', 'invoices.total': 'Total',
+    'invoices.balance': 'Balance due', 'invoices.more': 'Show more', 'invoices.none': 'No invoices.',
+    'invoices.new': 'New invoice', 'invoices.caption': 'Invoices, newest first',
+    'invoices.hasLink': 'active link', 'invoices.noLink': 'none',
+    'status.open': 'Open', 'status.processing': 'Processing', 'status.paid': 'Paid', 'status.partially_refunded': 'Partially refunded',
+    'status.refunded': 'Refunded', 'status.disputed': 'Disputed',
+    'new.title': 'New invoice', 'new.number': 'Invoice number', 'new.patientName': 'Patient\u2019s name', 'new.patientEmail': 'Patient\u2019s e-mail',
+    'new.language': 'Patient\u2019s language', 'new.description': 'Description', 'new.amount': 'Amount ($)', 'new.amountHint': 'For example 125.00',
+    'new.dueOn': 'Due on', 'new.create': 'Create the invoice', 'new.created': 'Invoice {number} created.',
+    cancel: 'Cancel', close: 'Close', back: '← Invoices',
+    'invoice.title': 'Invoice {number}', 'invoice.patient': 'Patient', 'invoice.language': 'Language', 'invoice.issued': 'Issued on',
+    'invoice.due': 'Due on', 'invoice.total': 'Total', 'invoice.balance': 'Balance due', 'invoice.netPaid': 'Paid online (net)',
+    'invoice.overpaid': 'Overpaid', 'invoice.lines': 'Lines', 'invoice.description': 'Description', 'invoice.amount': 'Amount',
+    'link.title': 'Payment link', 'link.url': 'Link address', 'link.copy': 'Copy', 'link.copied': 'Link copied.',
+    'link.open': 'Open the link', 'link.none': 'No active payment link.', 'link.add': 'Add a payment link',
+    'link.regenerate': 'Generate new link', 'link.remove': 'Remove link', 'link.added': 'Payment link added.',
+    'link.regenerated': 'New link generated; the old one is deactivated.', 'link.removed': 'Link removed; it is deactivated at Stripe.',
+    'link.amount': 'Amount asked', 'link.blocked': 'No link can be added: {message}',
+    'blocked.invoice_paid': 'the invoice was paid online.', 'blocked.payment_processing': 'a payment of this invoice is processing.',
+    'blocked.nothing_due': 'nothing is due.', 'blocked.limit_reached': 'this invoice reached the most links it may have; contact support.',
+    'blocked.stripe_account_not_connected': 'the clinic has no connected Stripe account.',
+    'blocked.billing_company_not_configured': 'the clinic is not set up yet.',
+    'history.title': 'Link history', 'history.created': 'Created', 'history.link': 'Link', 'history.status': 'Status',
+    'history.reason': 'Reason', 'history.ended': 'Ended', 'history.none': 'No link yet.',
+    'linkstatus.active': 'active', 'linkstatus.replaced': 'replaced', 'linkstatus.removed': 'removed', 'linkstatus.paid': 'paid',
+    'linkstatus.completed': 'used', 'linkstatus.expired': 'expired',
+    'email.send': 'Send by e-mail', 'email.title': 'Send the invoice by e-mail', 'email.to': 'To',
+    'email.language': 'E-mail language', 'email.includeLink': 'Add a payment link (the “Pay Invoice” button)',
+    'email.message': 'Message to the patient (optional)', 'email.messageHint': 'At most 1000 characters; no health details.',
+    'email.submit': 'Send', 'email.sent': 'E-mail sent to {to}.', 'email.open': 'See it in the mailbox',
+    'emails.title': 'E-mails sent', 'emails.sentAt': 'Sent', 'emails.to': 'To', 'emails.language': 'Language',
+    'emails.link': 'Link', 'emails.status': 'Status', 'emails.none': 'No e-mail sent.', 'emails.sent': 'sent',
+    'emails.delivered': 'delivered', 'emails.bounced': 'bounced', 'emails.complained': 'marked as spam', 'emails.delayed': 'delayed',
+    'payments.title': 'Payments', 'payments.none': 'No online payment.', 'payments.amount': 'Amount', 'payments.status': 'Status',
+    'payments.paidAt': 'Paid', 'payments.refunded': 'Refunded', 'payments.refunds': 'Refunds', 'payments.disputes': 'Disputes',
+    'payments.reference': 'Reference', 'payments.charged': 'Charged to the patient',
+    'paystatus.succeeded': 'succeeded', 'paystatus.processing': 'processing', 'paystatus.failed': 'failed', 'paystatus.needs_review': 'needs review',
+    'sim.title': 'Simulate at Stripe (local)', 'sim.refund': 'Refund…', 'sim.disputeOpen': 'Open a dispute',
+    'sim.disputeWon': 'Dispute won', 'sim.disputeLost': 'Dispute lost', 'sim.clear': 'The debit clears', 'sim.fail': 'The debit fails',
+    'sim.done': 'Stripe event sent: {events}.',
+    'refund.title': 'Refund the payment', 'refund.amount': 'Amount to refund ($)', 'refund.hint': 'At most {max}.', 'refund.submit': 'Refund',
+    'mailbox.title': 'Mail received by SES (local)', 'mailbox.none': 'No e-mail received.', 'mailbox.subject': 'Subject', 'mailbox.to': 'To',
+    'mailbox.at': 'Received', 'mailbox.html': 'As the patient sees it', 'mailbox.text': 'Plain text', 'mailbox.headers': 'Headers',
+    'mailbox.from': 'From', 'mailbox.replyTo': 'Reply to', 'mailbox.back': '← Mailbox', 'mailbox.attachments': 'Attachments',
+    'mailbox.frame': 'The e-mail {subject}',
+    'settings.title': 'The clinic', 'settings.name': 'Clinic name', 'settings.replyTo': 'Reply-to address',
+    'settings.language': 'Default language', 'settings.save': 'Save', 'settings.saved': 'Clinic saved.',
+    'settings.stripe': 'Stripe connection', 'settings.account': 'Stripe account', 'settings.notConnected': 'No Stripe account connected.',
+    'settings.charges': 'Charges enabled', 'settings.details': 'Details submitted', 'settings.country': 'Country',
+    'settings.currency': 'Default currency', 'settings.warnings': 'Warnings', 'yes': 'yes', 'no': 'no',
+    'settings.devWarning': 'Locally, stripe-mock always answers with the same demo account, whose charges are not enabled: this warning is expected under make dev.',
+    'lang.fr': 'French', 'lang.en': 'English', 'lang.default': 'The clinic\u2019s language',
+    'error': 'Error {status} ({code}): {message}', 'error.network': 'The API does not answer: {message}',
+  },
+};
+
+let current = localStorage.getItem('clinicpay.lang') === 'en' ? 'en' : 'fr';
+
+export function lang() { return current; }
+
+export function setLang(l) {
+  current = l === 'en' ? 'en' : 'fr';
+  localStorage.setItem('clinicpay.lang', current);
+  document.documentElement.lang = current;
+}
+
+// t is the wording of key in the current language, {name} filled from vars.
+export function t(key, vars = {}) {
+  const s = words[current][key] ?? words.fr[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+export function has(key) { return key in words[current]; }
+
+const locales = { fr: 'fr-CA', en: 'en-CA' };
+
+// money formats integer minor units; only the formatter divides.
+export function money(minor, currency) {
+  const cur = (currency || 'cad').toUpperCase();
+  const digits = new Intl.NumberFormat('en', { style: 'currency', currency: cur }).resolvedOptions().maximumFractionDigits;
+  const f = new Intl.NumberFormat(locales[current], { style: 'currency', currency: cur });
+  // BigInt keeps the integer exact; the formatter takes a decimal string.
+  const n = BigInt(minor);
+  const neg = n < 0n;
+  const abs = neg ? -n : n;
+  const scale = 10n ** BigInt(digits);
+  const whole = abs / scale;
+  const frac = (abs % scale).toString().padStart(digits, '0');
+  return f.format(`${neg ? '-' : ''}${whole}${digits ? '.' + frac : ''}`);
+}
+
+// parseMoney reads what a person types ("125", "125.5", "125,50") as
+// integer minor units (two decimals), or null. No floating point.
+export function parseMoney(text) {
+  const s = String(text).trim().replace(/\s|\u00a0|\$/g, '');
+  const m = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(s);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+export function date(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso.length === 10 ? iso + 'T12:00:00Z' : iso);
+  const opts = iso.length === 10 ? { dateStyle: 'long', timeZone: 'UTC' } : { dateStyle: 'medium', timeStyle: 'short' };
+  return new Intl.DateTimeFormat(locales[current], opts).format(d);
+}
