@@ -33,7 +33,8 @@ ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
 
 .PHONY: help
 help:
-	@echo "make dev     start DynamoDB Local, stripe-mock, SES local and the API on http://localhost:$${PORT:-3000}"
+	@echo "make dev [RESET=1]   the whole service locally: API :3000, staff console :3001, mail :3002 (data kept in .dev/; RESET=1 starts empty)"
+	@echo "make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>]   a payment at make dev's local Stripe"
 	@echo "make test    run every test (unit and integration against the local servers)"
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
@@ -48,7 +49,7 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java poppler
+.PHONY: tools java poppler chromium
 tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback
 
 java:
@@ -64,6 +65,13 @@ poppler:
 	  echo "pdftotext/pdfinfo/pdftoppm are missing (the invoice PDF tests need them); installing poppler-utils"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+
+# The console's browser test drives Debian's Chromium.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "chromium is missing (the console's browser test needs it); installing it"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 $(DYNAMODB):
 	@mkdir -p $(TOOLS)/tmp && cd $(TOOLS)/tmp && \
@@ -107,11 +115,16 @@ $(GOLANGCI_LINT):
 
 # ---- everyday --------------------------------------------------------------
 
-.PHONY: dev test token vet lint pdf-samples
+.PHONY: dev pay test token vet lint pdf-samples
+# PORT, CONSOLE_PORT, MAIL_PORT, RESET=1, CORS_ALLOWED_ORIGINS, DEV_DATA: see
+# the README.
 dev: tools
 	go run ./cmd/dev
 
-test: tools poppler vet lint
+pay:
+	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)"
+
+test: tools poppler chromium vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...
 
 vet:

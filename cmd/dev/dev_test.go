@@ -216,25 +216,46 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	}
 	smokeAgainst(t, d.api, d.vars["TOKEN"])
 	code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"])
+	// Before make pay: the link of the curl examples, for after the restart.
 	var inv struct {
 		PaymentLink *struct{ URL string } `json:"paymentLink"`
-		Emails      []any                 `json:"emails"`
 	}
 	if err := json.Unmarshal([]byte(body), &inv); code != 200 || err != nil || inv.PaymentLink == nil || !strings.HasPrefix(inv.PaymentLink.URL, d.console+"/pay/plink_") {
 		t.Fatalf("the example invoice: %d %s", code, body)
+	}
+	// make pay plays the patient, the bank and Stripe from a terminal.
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ outcome, want, status string }{
+		{"paid", "checkout.session.completed                 → 200 applied", `"status":"paid"`},
+		{"refund:2500", "charge.refunded                            → 200 applied", `"status":"partially_refunded"`},
+		{"dispute:lost", "charge.dispute.closed                      → 200 applied", `"status":"partially_refunded"`},
+		{"bogus", "OUTCOME must be", `"status":"partially_refunded"`},
+	} {
+		out, _ := exec.Command("make", "-s", "-C", root, "pay", "INVOICE=F-2026-0100", "OUTCOME="+step.outcome, "CONSOLE_PORT="+d.consolePort).CombinedOutput()
+		if !strings.Contains(string(out), step.want) {
+			t.Fatalf("make pay OUTCOME=%s said:\n%s", step.outcome, out)
+		}
+		if _, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"]); !strings.Contains(body, step.status) {
+			t.Fatalf("after make pay OUTCOME=%s: %s", step.outcome, body)
+		}
 	}
 	d.stop(t)
 
 	// Started again on the same data: the invoice, its link's page and the
 	// e-mail it was sent in are all still there.
 	d = startDev(t, dir)
-	if code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"]); code != 200 || !strings.Contains(body, `"emails":[{`) {
+	if code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"]); code != 200 || !strings.Contains(body, `"emails":[{`) || !strings.Contains(body, `"status":"partially_refunded"`) {
 		t.Fatalf("after a restart: %d %s", code, body)
 	}
 	// (The link's URL names the first run's port; make dev's are fixed.)
 	linkID := inv.PaymentLink.URL[strings.LastIndex(inv.PaymentLink.URL, "/")+1:]
 	if resp, err := http.Get(d.console + "/pay/" + linkID); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("the link's page after a restart: %v %v", resp, err)
+	} else if b, _ := io.ReadAll(resp.Body); !strings.Contains(string(b), "n&#39;est plus actif") {
+		t.Fatalf("the paid link's page after a restart does not show its inactive message:\n%s", b)
 	}
 	if resp, err := http.Get(d.console + "/_local/mailbox"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("mailbox: %v", err)

@@ -1,0 +1,88 @@
+// Command pay is make pay: an invoice's payment happens at make dev's local
+// Stripe as a patient, their bank or Stripe would bring it about, and the
+// signed events go to the webhook, as the local checkout page does.
+//
+//	make pay INVOICE=F-2026-0042 [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=clinic-demo]
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+)
+
+func main() {
+	invoice := flag.String("invoice", "", "the invoice's id")
+	outcome := flag.String("outcome", "paid", "paid, processing, failed, declined, refund[:<cents>] or dispute:<open|won|lost>")
+	company := flag.String("company", "clinic-demo", "the billing company")
+	console := flag.String("console", "", "make dev's console (default http://localhost:$CONSOLE_PORT, 3001)")
+	flag.Parse()
+	if *invoice == "" {
+		fmt.Fprintln(os.Stderr, "usage: make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=<id>]")
+		os.Exit(2)
+	}
+	if *console == "" {
+		port := os.Getenv("CONSOLE_PORT")
+		if port == "" {
+			port = "3001"
+		}
+		*console = "http://localhost:" + port
+	}
+	if err := run(*console, *company, *invoice, *outcome); err != nil {
+		fmt.Fprintln(os.Stderr, "make pay:", err)
+		os.Exit(1)
+	}
+}
+
+type delivery struct {
+	Type    string `json:"type"`
+	Status  int    `json:"status"`
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason"`
+}
+
+func run(console, company, invoice, outcome string) error {
+	body, _ := json.Marshal(map[string]string{"company": company, "invoice": invoice, "outcome": outcome})
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Post(console+"/_local/stripe/pay", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("is make dev running? %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Payment *struct {
+			PaymentIntent string `json:"paymentIntent"`
+			Amount        int64  `json:"amount"`
+			Currency      string `json:"currency"`
+			Method        string `json:"method"`
+			Status        string `json:"status"`
+		} `json:"payment"`
+		Deliveries []delivery                      `json:"deliveries"`
+		Error      *struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return fmt.Errorf("make dev answered %d: %s", resp.StatusCode, raw)
+	}
+	for _, d := range out.Deliveries {
+		line := fmt.Sprintf("  %-42s → %d %s", d.Type, d.Status, d.Outcome)
+		if d.Reason != "" {
+			line += " (" + d.Reason + ")"
+		}
+		fmt.Println(line)
+	}
+	if out.Error != nil {
+		return fmt.Errorf("%s: %s", out.Error.Code, out.Error.Message)
+	}
+	if p := out.Payment; p != nil {
+		fmt.Printf("payment %s: %d %s by %s, %s\n", p.PaymentIntent, p.Amount, p.Currency, p.Method, p.Status)
+	} else {
+		fmt.Println("declined: no payment; the link still takes one")
+	}
+	return nil
+}
