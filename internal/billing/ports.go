@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"time"
 )
 
 // Store keeps billing companies and invoices. Every invoice write is
@@ -89,6 +90,69 @@ type OutgoingEmail struct {
 	Text     string
 	HTML     string
 	Language Language
+	// Ref names the e-mail for the delivery events SES sends back about it
+	// (MailRefHeader): "<company>/<invoice>/<key>/<attempt>", ids only. It
+	// lets an event find the invoice, and an e-mail whose sending was not
+	// recorded (the process died after SES took it) be recorded from its
+	// event instead of being sent twice.
+	Ref string
+	// Attachments are files sent with the e-mail (the invoice as a PDF).
+	Attachments []Attachment
+}
+
+// MailRefHeader is the header that carries OutgoingEmail.Ref. SES's
+// delivery events (SES → EventBridge) repeat every header of the e-mail.
+const MailRefHeader = "X-Clinicpay-Mail"
+
+// Attachment is a file attached to an e-mail.
+type Attachment struct {
+	Filename    string // ASCII, no path: "facture-F-2026-0042.pdf"
+	ContentType string // "application/pdf"
+	Data        []byte
+}
+
+// MaxEmailSize is SES's limit on a message, encoded (10 MB); the mailer
+// refuses a bigger one rather than let SES fail it.
+const MaxEmailSize = 10_000_000
+
+// EmailEventType is what SES says happened to an e-mail.
+type EmailEventType string
+
+// The SES event types the service acts on (SES's eventType, lower-cased).
+const (
+	EmailEventSend             EmailEventType = "send"
+	EmailEventDelivery         EmailEventType = "delivery"
+	EmailEventBounce           EmailEventType = "bounce"
+	EmailEventComplaint        EmailEventType = "complaint"
+	EmailEventReject           EmailEventType = "reject"
+	EmailEventDeliveryDelay    EmailEventType = "delivery_delay"
+	EmailEventRenderingFailure EmailEventType = "rendering_failure"
+)
+
+// EmailEvent is one SES event about an e-mail the service sent, as the
+// adapter reads it from SES's event JSON (SES → EventBridge).
+type EmailEvent struct {
+	// ID is the event's own id (EventBridge's): a second delivery of the
+	// same event has the same id.
+	ID   string
+	Type EmailEventType
+	// MessageID is SES's id of the e-mail (what Mailer.Send returned).
+	MessageID string
+	// Ref is the e-mail's MailRefHeader, "" when absent (not ours).
+	Ref string
+	// Recipients are the addresses the event is about (the bounced ones
+	// for a bounce, the complaining ones for a complaint; every recipient
+	// otherwise).
+	Recipients []string
+	// At is when it happened, by SES's clock (the delivery's, bounce's or
+	// complaint's timestamp; the mail's for send and reject).
+	At time.Time
+	// BounceType is Permanent, Transient or Undetermined; BounceSubType
+	// SES's subtype (General, NoEmail, Suppressed, OnAccountSuppressionList,
+	// MailboxFull, …). Empty for other events.
+	BounceType, BounceSubType string
+	// ComplaintType is the feedback type of a complaint (abuse, …), if any.
+	ComplaintType string
 }
 
 // Metrics counts business events (links created, e-mails sent, payments
