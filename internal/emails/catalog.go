@@ -20,14 +20,16 @@ type words struct {
 	PayButton   string
 	PayFallback string
 
+	// The labels of an invoice's facts and totals.
+	InvoiceNumber string
+	IssuedOn      string
+	DueOn         string
+	Total         string
+	BalanceDue    string
+
 	// The invoice e-mail.
 	InvoiceSubject string // format: invoice number, clinic name
 	InvoiceIntro   string // format: invoice number, clinic name
-	InvoiceNumber  string
-	IssuedOn       string
-	DueOn          string
-	Total          string
-	BalanceDue     string
 }
 
 var catalog = map[string]*words{
@@ -42,13 +44,14 @@ var catalog = map[string]*words{
 		PayButton:   "Payer la facture",
 		PayFallback: "Si le bouton ne fonctionne pas, copiez ce lien dans votre navigateur :",
 
+		InvoiceNumber: "Numéro de facture",
+		IssuedOn:      "Date de la facture",
+		DueOn:         "Date d'échéance",
+		Total:         "Total",
+		BalanceDue:    "Solde à payer",
+
 		InvoiceSubject: "Facture %s – %s",
 		InvoiceIntro:   "Veuillez trouver ci-dessous le détail de votre facture %s de %s.",
-		InvoiceNumber:  "Numéro de facture",
-		IssuedOn:       "Date de la facture",
-		DueOn:          "Date d'échéance",
-		Total:          "Total",
-		BalanceDue:     "Solde à payer",
 	},
 	English: {
 		Colon:       ":",
@@ -61,13 +64,14 @@ var catalog = map[string]*words{
 		PayButton:   "Pay Invoice",
 		PayFallback: "If the button does not work, copy this link into your browser:",
 
+		InvoiceNumber: "Invoice number",
+		IssuedOn:      "Invoice date",
+		DueOn:         "Due date",
+		Total:         "Total",
+		BalanceDue:    "Balance due",
+
 		InvoiceSubject: "Invoice %s from %s",
 		InvoiceIntro:   "Please find below the details of your invoice %s from %s.",
-		InvoiceNumber:  "Invoice number",
-		IssuedOn:       "Invoice date",
-		DueOn:          "Due date",
-		Total:          "Total",
-		BalanceDue:     "Balance due",
 	},
 }
 

@@ -41,28 +41,45 @@ func InvoiceEmail(v Invoice) (Message, error) {
 			return Message{}, err
 		}
 	}
-	m := invoiceMail{Invoice: Invoice{
-		Clinic: oneLine(v.Clinic), PatientName: oneLine(v.PatientName), Number: oneLine(v.Number),
-		IssuedOn: oneLine(v.IssuedOn), DueOn: oneLine(v.DueOn), Total: oneLine(v.Total), BalanceDue: oneLine(v.BalanceDue),
-		NoteLines: oneLines(v.NoteLines), ReplyTo: oneLine(v.ReplyTo), PayURL: v.PayURL,
-	}}
-	for _, l := range v.Lines {
-		m.Lines = append(m.Lines, Line{Description: oneLine(l.Description), Amount: oneLine(l.Amount)})
-	}
+	m := invoiceMail{Invoice: invoiceValues(v)}
 	m.Language, m.t = wording(v.Language)
 	m.subject = fmt.Sprintf(m.t.InvoiceSubject, m.Number, m.Clinic)
 	m.intro = fmt.Sprintf(m.t.InvoiceIntro, m.Number, m.Clinic)
-	m.facts = []row{{m.t.InvoiceNumber, m.Number}, {m.t.IssuedOn, m.IssuedOn}}
-	if m.DueOn != "" {
-		m.facts = append(m.facts, row{m.t.DueOn, m.DueOn})
-	}
-	m.totals = []row{{m.t.Total, m.Total}, {m.t.BalanceDue, m.BalanceDue}}
+	m.facts = invoiceFacts(m.t, &m.Invoice)
+	m.totals = invoiceTotals(m.t, &m.Invoice)
 
 	html, err := renderHTML(invoiceHTML(&m))
 	if err != nil {
 		return Message{}, err
 	}
 	return Message{Subject: m.subject, Text: invoiceText(&m), HTML: html}, nil
+}
+
+// invoiceValues is v with every value on one line (oneLine), for the
+// e-mails that show an invoice (the invoice, the reminder). The payment link
+// is kept as given: the caller checks it (checkPayURL). The language is
+// left to wording.
+func invoiceValues(v Invoice) Invoice {
+	return Invoice{
+		Clinic: oneLine(v.Clinic), PatientName: oneLine(v.PatientName), Number: oneLine(v.Number),
+		IssuedOn: oneLine(v.IssuedOn), DueOn: oneLine(v.DueOn), Total: oneLine(v.Total), BalanceDue: oneLine(v.BalanceDue),
+		Lines: oneLineItems(v.Lines), NoteLines: oneLines(v.NoteLines), ReplyTo: oneLine(v.ReplyTo), PayURL: v.PayURL,
+	}
+}
+
+// invoiceFacts are an invoice's facts: its number, its date and its due
+// date if it has one.
+func invoiceFacts(t *words, v *Invoice) []row {
+	facts := []row{{label: t.InvoiceNumber, value: v.Number}, {label: t.IssuedOn, value: v.IssuedOn}}
+	if v.DueOn != "" {
+		facts = append(facts, row{label: t.DueOn, value: v.DueOn})
+	}
+	return facts
+}
+
+// invoiceTotals are an invoice's totals: its total and its balance due.
+func invoiceTotals(t *words, v *Invoice) []row {
+	return []row{{label: t.Total, value: v.Total}, {label: t.BalanceDue, value: v.BalanceDue}}
 }
 
 // invoiceText is the plain-text part, piece for piece as invoiceHTML

@@ -84,6 +84,15 @@ func oneLines(ss []string) []string {
 	return out
 }
 
+// oneLineItems is oneLine for each line's description and amount.
+func oneLineItems(lines []Line) []Line {
+	var out []Line
+	for _, l := range lines {
+		out = append(out, Line{Description: oneLine(l.Description), Amount: oneLine(l.Amount)})
+	}
+	return out
+}
+
 // checkPayURL accepts an absolute https URL with a host, no user info, and
 // only the characters RFC 3986 allows: what Stripe's links are.
 func checkPayURL(s string) error {
