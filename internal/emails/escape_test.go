@@ -49,22 +49,28 @@ func TestHostileValues(t *testing.T) {
 				t.Run(field+"/"+strconv.Itoa(i)+"/"+lang, func(t *testing.T) {
 					v := sample(lang)
 					set(&v, p)
-					m := checkRendering(t, v)
-					doc, _ := html.Parse(strings.NewReader(m.HTML))
-					for n := range doc.Descendants() {
-						if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "img") {
-							t.Fatalf("a %s element got in", n.Data)
-						}
-						if n.Type == html.CommentNode {
-							t.Fatal("a comment got in")
-						}
-						for _, a := range n.Attr {
-							if strings.HasPrefix(a.Key, "on") || (a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "mailto:")) {
-								t.Fatalf("attribute %s=%q got in", a.Key, a.Val)
-							}
-						}
-					}
+					checkInert(t, checkRendering(t, v))
 				})
+			}
+		}
+	}
+}
+
+// checkInert fails if an e-mail's HTML holds a script, an image, a comment,
+// an event handler or a link other than https or mailto.
+func checkInert(t *testing.T, m Message) {
+	t.Helper()
+	doc, _ := html.Parse(strings.NewReader(m.HTML))
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "img") {
+			t.Fatalf("a %s element got in", n.Data)
+		}
+		if n.Type == html.CommentNode {
+			t.Fatal("a comment got in")
+		}
+		for _, a := range n.Attr {
+			if strings.HasPrefix(a.Key, "on") || (a.Key == "href" && !strings.HasPrefix(a.Val, "https://") && !strings.HasPrefix(a.Val, "mailto:")) {
+				t.Fatalf("attribute %s=%q got in", a.Key, a.Val)
 			}
 		}
 	}
@@ -137,12 +143,7 @@ func TestLanguage(t *testing.T) {
 
 // checkRendering renders v and holds the result to its twin: the same
 // e-mail (same language, as many lines and note lines, the same optional
-// parts) rendered with a placeholder for every value. The parsed HTML must
-// have the twin's structure with each value read back exactly where its
-// placeholder was (so no value left its text or attribute context); the Pay
-// button's href must be the URL given, the reply-to link a mailto URL that
-// decodes to the address and holds nothing else; the subject and the text
-// part must be the twin's with the values in place, the subject on one line.
+// parts) rendered with a placeholder for every value (checkTwin).
 func checkRendering(t *testing.T, v Invoice) Message {
 	t.Helper()
 	m, err := InvoiceEmail(v)
@@ -154,6 +155,20 @@ func checkRendering(t *testing.T, v Invoice) Message {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkTwin(t, m, want, values, v.PayURL, v.ReplyTo)
+	return m
+}
+
+// checkTwin holds an e-mail m to want, its twin rendered with placeholders
+// that values (placeholder, value as shown) replace. The parsed HTML must
+// have the twin's structure with each value read back exactly where its
+// placeholder was (so no value left its text or attribute context); the Pay
+// button's href must be payURL (no Pay button when it is ""), the reply-to
+// link a mailto URL that decodes to replyTo and holds nothing else; the
+// subject and the text part must be the twin's with the values in place,
+// the subject on one line.
+func checkTwin(t *testing.T, m, want Message, values []string, payURL, replyTo string) {
+	t.Helper()
 	r := strings.NewReplacer(values...)
 	var structure []string
 	for _, e := range events(t, want.HTML) {
@@ -184,49 +199,62 @@ func checkRendering(t *testing.T, v Invoice) Message {
 			}
 		}
 	}
-	if v.PayURL != "" && (len(hrefs) != 2 || hrefs[1] != v.PayURL || checkPayURL(hrefs[1]) != nil) ||
-		v.PayURL == "" && len(hrefs) != 1 {
-		t.Fatalf("links %q for pay URL %q", hrefs, v.PayURL)
+	if payURL != "" && (len(hrefs) != 2 || hrefs[1] != payURL || checkPayURL(hrefs[1]) != nil) ||
+		payURL == "" && len(hrefs) != 1 {
+		t.Fatalf("links %q for pay URL %q", hrefs, payURL)
 	}
 	addr, ok := strings.CutPrefix(hrefs[0], "mailto:")
 	decoded, err := url.PathUnescape(addr)
-	if !ok || err != nil || decoded != oneLine(v.ReplyTo) || strings.ContainsAny(addr, "?#&=,;:/ ") {
-		t.Fatalf("reply-to link %q for %q", hrefs[0], v.ReplyTo)
+	if !ok || err != nil || decoded != oneLine(replyTo) || strings.ContainsAny(addr, "?#&=,;:/ ") {
+		t.Fatalf("reply-to link %q for %q", hrefs[0], replyTo)
 	}
-	return m
 }
 
 // twin returns v with a placeholder for every value, and the replacements
 // (placeholder, value as shown) that turn the twin's rendering into v's.
 func twin(v Invoice) (Invoice, []string) {
-	var values []string
-	ph := func(s string) string {
-		p := "\uE000" + strconv.Itoa(len(values)/2) + "\uE001"
-		values = append(values, p, oneLine(s))
-		return p
-	}
-	opt := func(s string) string {
-		if s == "" {
-			return ""
-		}
-		return ph(s)
-	}
+	var p placeholders
 	tw := Invoice{
-		Language: v.Language, Clinic: ph(v.Clinic), PatientName: ph(v.PatientName), Number: ph(v.Number),
-		IssuedOn: ph(v.IssuedOn), DueOn: opt(v.DueOn), Total: ph(v.Total), BalanceDue: ph(v.BalanceDue),
-		ReplyTo: ph(v.ReplyTo),
-	}
-	for _, l := range v.Lines {
-		tw.Lines = append(tw.Lines, Line{ph(l.Description), ph(l.Amount)})
+		Language: v.Language, Clinic: p.of(v.Clinic), PatientName: p.of(v.PatientName), Number: p.of(v.Number),
+		IssuedOn: p.of(v.IssuedOn), DueOn: p.opt(v.DueOn), Total: p.of(v.Total), BalanceDue: p.of(v.BalanceDue),
+		ReplyTo: p.of(v.ReplyTo), Lines: p.lines(v.Lines),
 	}
 	for _, l := range v.NoteLines {
-		tw.NoteLines = append(tw.NoteLines, ph(l))
+		tw.NoteLines = append(tw.NoteLines, p.of(l))
 	}
 	if v.PayURL != "" {
 		tw.PayURL = "https://twin.example/pay"
-		values = append(values, tw.PayURL, v.PayURL)
+		p.values = append(p.values, tw.PayURL, v.PayURL)
 	}
-	return tw, values
+	return tw, p.values
+}
+
+// placeholders makes a twin's values: a placeholder for each value, and the
+// replacements (placeholder, value as shown) in values.
+type placeholders struct{ values []string }
+
+// of is a placeholder for s.
+func (p *placeholders) of(s string) string {
+	ph := "\uE000" + strconv.Itoa(len(p.values)/2) + "\uE001"
+	p.values = append(p.values, ph, oneLine(s))
+	return ph
+}
+
+// opt is a placeholder for s, or "" (the part left out) for "".
+func (p *placeholders) opt(s string) string {
+	if s == "" {
+		return ""
+	}
+	return p.of(s)
+}
+
+// lines are placeholders for each line's description and amount.
+func (p *placeholders) lines(ls []Line) []Line {
+	var out []Line
+	for _, l := range ls {
+		out = append(out, Line{p.of(l.Description), p.of(l.Amount)})
+	}
+	return out
 }
 
 // events lists a parsed document in order: elements with their attributes

@@ -72,16 +72,28 @@ func goldenCases() map[string]Invoice {
 	return cases
 }
 
-// TestGolden holds every e-mail to its files in testdata/golden, byte for
-// byte (go test ./internal/emails -update rewrites them; review the diff).
-func TestGolden(t *testing.T) {
-	cases := goldenCases()
-	want := map[string]bool{}
-	for name, v := range cases {
-		m, err := InvoiceEmail(v)
+// goldenMessages are the golden cases of every e-mail, rendered.
+func goldenMessages(t *testing.T) map[string]Message {
+	t.Helper()
+	ms := map[string]Message{}
+	add := func(name string, m Message, err error) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
+		ms[name] = m
+	}
+	for name, v := range goldenCases() {
+		m, err := InvoiceEmail(v)
+		add(name, m, err)
+	}
+	return ms
+}
+
+// TestGolden holds every e-mail to its files in testdata/golden, byte for
+// byte (go test ./internal/emails -update rewrites them; review the diff).
+func TestGolden(t *testing.T) {
+	want := map[string]bool{}
+	for name, m := range goldenMessages(t) {
 		for ext, got := range map[string]string{".html": m.HTML, ".txt": m.Text} {
 			path := filepath.Join("testdata", "golden", name+ext)
 			want[filepath.Base(path)] = true
