@@ -30,6 +30,15 @@ type words struct {
 	// The invoice e-mail.
 	InvoiceSubject string // format: invoice number, clinic name
 	InvoiceIntro   string // format: invoice number, clinic name
+
+	// The payment receipt.
+	ReceiptSubject   string // format: invoice number, clinic name
+	ReceiptIntro     string // format: amount paid, invoice number
+	PaidOn           string
+	PaymentMethod    string
+	PaymentReference string
+	AmountPaid       string
+	BalanceLeft      string
 }
 
 var catalog = map[string]*words{
@@ -52,6 +61,14 @@ var catalog = map[string]*words{
 
 		InvoiceSubject: "Facture %s – %s",
 		InvoiceIntro:   "Veuillez trouver ci-dessous le détail de votre facture %s de %s.",
+
+		ReceiptSubject:   "Reçu de paiement – Facture %s – %s",
+		ReceiptIntro:     "Nous avons bien reçu votre paiement de %s pour la facture %s. Merci!",
+		PaidOn:           "Date du paiement",
+		PaymentMethod:    "Mode de paiement",
+		PaymentReference: "Référence du paiement",
+		AmountPaid:       "Montant payé",
+		BalanceLeft:      "Solde restant",
 	},
 	English: {
 		Colon:       ":",
@@ -72,6 +89,14 @@ var catalog = map[string]*words{
 
 		InvoiceSubject: "Invoice %s from %s",
 		InvoiceIntro:   "Please find below the details of your invoice %s from %s.",
+
+		ReceiptSubject:   "Payment receipt – Invoice %s – %s",
+		ReceiptIntro:     "We received your payment of %s for invoice %s. Thank you!",
+		PaidOn:           "Payment date",
+		PaymentMethod:    "Payment method",
+		PaymentReference: "Payment reference",
+		AmountPaid:       "Amount paid",
+		BalanceLeft:      "Balance remaining",
 	},
 }
 

@@ -1,6 +1,9 @@
 // Package emails renders the e-mails the service sends to patients: for each,
 // a subject, a plain-text part and an HTML part, in French or English.
 //
+//	InvoiceEmail   the invoice, with the Pay button when the clinic adds the link
+//	ReceiptEmail   the receipt of a successful online payment
+//
 // It is a leaf: it imports nothing from the service. Each e-mail takes a view
 // struct whose values are display text already formatted by the caller
 // (amounts, dates in the reader's language); the package chooses the
@@ -20,13 +23,13 @@
 //	layout.templ          text.go (methods of text)  what
 //	page                  page                        document, title (the subject), the clinic's name
 //	greeting              greeting                    "Bonjour <name>," and the e-mail's introduction
-//	facts                 facts                       labelled values: number, dates…
+//	facts                 facts                       labelled values: number, dates… (a small row: fine print)
 //	amounts               amounts                     the lines (if any), then the totals
 //	note                  note                        the clinic's message (if any)
 //	contact               contact                     where to write with questions
 //	payButton / closing   pay / —                     the Pay button and link, or the card's end
 //
-// To add an e-mail (a receipt, a reminder): a view struct and a function
+// To add an e-mail: a view struct and a function
 // like InvoiceEmail (invoice.go) that prepares the values, one component in
 // a new .templ file that fills page with the pieces above, the same order in
 // text, its wording in catalog.go, and its golden cases in golden_test.go

@@ -56,6 +56,35 @@ func TestHostileValues(t *testing.T) {
 	}
 }
 
+// TestHostileReceipt: TestHostileValues for the payment receipt.
+func TestHostileReceipt(t *testing.T) {
+	fields := map[string]func(v *Receipt, s string){
+		"clinic":      func(v *Receipt, s string) { v.Clinic = s },
+		"patient":     func(v *Receipt, s string) { v.PatientName = s },
+		"number":      func(v *Receipt, s string) { v.Number = s },
+		"amountPaid":  func(v *Receipt, s string) { v.AmountPaid = s },
+		"paidOn":      func(v *Receipt, s string) { v.PaidOn = s },
+		"method":      func(v *Receipt, s string) { v.Method = s },
+		"total":       func(v *Receipt, s string) { v.Total = s },
+		"balanceLeft": func(v *Receipt, s string) { v.BalanceLeft = s },
+		"description": func(v *Receipt, s string) { v.Lines[1].Description = s },
+		"amount":      func(v *Receipt, s string) { v.Lines[0].Amount = s },
+		"replyTo":     func(v *Receipt, s string) { v.ReplyTo = s },
+		"reference":   func(v *Receipt, s string) { v.Reference = s },
+	}
+	for field, set := range fields {
+		for i, p := range payloads {
+			for _, lang := range []string{French, English} {
+				t.Run(field+"/"+strconv.Itoa(i)+"/"+lang, func(t *testing.T) {
+					v := sampleReceipt(lang)
+					set(&v, p)
+					checkInert(t, checkReceipt(t, v))
+				})
+			}
+		}
+	}
+}
+
 // checkInert fails if an e-mail's HTML holds a script, an image, a comment,
 // an event handler or a link other than https or mailto.
 func checkInert(t *testing.T, m Message) {
@@ -126,6 +155,25 @@ func TestSubjectIsOneLine(t *testing.T) {
 	}
 }
 
+// TestReceiptSubject: the receipt's subject names the invoice and the
+// clinic only, on one line whatever they hold.
+func TestReceiptSubject(t *testing.T) {
+	v := sampleReceipt(French)
+	m := checkReceipt(t, v)
+	if m.Subject != "Reçu de paiement – Facture F-2026-0042 – Clinique Saint-Louis" {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	v.Number, v.Clinic = "F-1\r\nBcc: evil@example.com", "Clinique\nX-Evil: 1\u2028\u0085"
+	m = checkReceipt(t, v)
+	if m.Subject != "Reçu de paiement – Facture F-1  Bcc: evil@example.com – Clinique X-Evil: 1  " {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	v = sampleReceipt(English)
+	if m = checkReceipt(t, v); m.Subject != "Payment receipt – Invoice F-2026-0042 – Clinique Saint-Louis" {
+		t.Fatalf("subject %q", m.Subject)
+	}
+}
+
 // TestLanguage: English on demand, French for anything else.
 func TestLanguage(t *testing.T) {
 	for lang, want := range map[string]string{English: "Pay Invoice", French: "Payer la facture", "": "Payer la facture", "de": "Payer la facture", `"><x`: "Payer la facture"} {
@@ -156,6 +204,28 @@ func checkRendering(t *testing.T, v Invoice) Message {
 		t.Fatal(err)
 	}
 	checkTwin(t, m, want, values, v.PayURL, v.ReplyTo)
+	return m
+}
+
+// checkReceipt is checkRendering for the payment receipt, which has no Pay
+// button.
+func checkReceipt(t *testing.T, v Receipt) Message {
+	t.Helper()
+	m, err := ReceiptEmail(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p placeholders
+	tw := Receipt{
+		Language: v.Language, Clinic: p.of(v.Clinic), PatientName: p.of(v.PatientName), Number: p.of(v.Number),
+		AmountPaid: p.of(v.AmountPaid), PaidOn: p.of(v.PaidOn), Method: p.opt(v.Method), Total: p.of(v.Total),
+		BalanceLeft: p.of(v.BalanceLeft), Lines: p.lines(v.Lines), ReplyTo: p.of(v.ReplyTo), Reference: p.opt(v.Reference),
+	}
+	want, err := ReceiptEmail(tw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTwin(t, m, want, p.values, "", v.ReplyTo)
 	return m
 }
 

@@ -47,3 +47,27 @@ func FuzzInvoiceEmail(f *testing.F) {
 		checkRendering(t, v)
 	})
 }
+
+// FuzzReceiptEmail: FuzzInvoiceEmail for the payment receipt, which refuses
+// nothing: whatever the values, it has its twin's structure (checkReceipt).
+func FuzzReceiptEmail(f *testing.F) {
+	f.Add("Marie", "Consultation", "Visa •••• 4242", "pi_3QxYzA2eZvKYlo2C0a1b2c3d", "f@clinique.example", true, false)
+	f.Add("<b>", "&amp;", "", "", "a+b@c.d", false, true)
+	f.Add(`"><script>alert(1)</script>`, `' onmouseover='x`, "</td></tr>\r\n<tr>", "javascript:alert(1)", `x"@y.z?bcc=a@b.c`, true, true)
+	f.Add("F-1\r\nBcc: evil@example.com", "\x00\u2028\xff", "\r\r\n", "pi_<1>&'\"", "a@b.c#x", false, false)
+	f.Add("x", "", "<!-- x -->", "\u0085", "", true, false)
+	f.Fuzz(func(t *testing.T, name, desc, method, reference, replyTo string, lines, english bool) {
+		v := Receipt{
+			Language: French, Clinic: "Clinique " + name, PatientName: name, Number: "F-" + name,
+			AmountPaid: desc, PaidOn: method, Method: method, Total: name, BalanceLeft: desc,
+			ReplyTo: replyTo, Reference: reference,
+		}
+		if english {
+			v.Language = English
+		}
+		if lines {
+			v.Lines = []Line{{desc, name}, {"Rapport", "250,00 $"}}
+		}
+		checkReceipt(t, v)
+	})
+}

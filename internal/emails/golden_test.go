@@ -72,6 +72,62 @@ func goldenCases() map[string]Invoice {
 	return cases
 }
 
+// sampleReceipt is a realistic receipt in a language, with everything shown:
+// the second payment of the sample invoice, which settles it.
+func sampleReceipt(lang string) Receipt {
+	inv := sample(lang)
+	v := Receipt{
+		Language: lang, Clinic: inv.Clinic, PatientName: inv.PatientName, Number: inv.Number,
+		AmountPaid: "250,00 $", PaidOn: "27 novembre 2026", Method: "Visa •••• 4242",
+		Total: inv.Total, BalanceLeft: "0,00 $", Lines: inv.Lines,
+		ReplyTo: inv.ReplyTo, Reference: "pi_3QxYzA2eZvKYlo2C0a1b2c3d",
+	}
+	if lang == English {
+		v.AmountPaid, v.PaidOn, v.BalanceLeft = "$250.00", "November 27, 2026", "$0.00"
+	}
+	return v
+}
+
+// receiptGoldenCases are the receipt in both languages: with and without
+// the payment method and the reference; a summary (no lines), paid by
+// pre-authorized debit with a balance left; and hostile values in every
+// field.
+func receiptGoldenCases() map[string]Receipt {
+	cases := map[string]Receipt{}
+	for _, lang := range []string{French, English} {
+		for _, method := range []bool{true, false} {
+			for _, ref := range []bool{true, false} {
+				v, name := sampleReceipt(lang), "receipt-"+lang
+				name += map[bool]string{true: "-method", false: "-nomethod"}[method]
+				name += map[bool]string{true: "-ref", false: "-noref"}[ref]
+				if !method {
+					v.Method = ""
+				}
+				if !ref {
+					v.Reference = ""
+				}
+				cases[name] = v
+			}
+		}
+		v := sampleReceipt(lang)
+		v.Lines = nil
+		v.Method = map[string]string{French: "Débit préautorisé •••• 6789", English: "Pre-authorized debit •••• 6789"}[lang]
+		v.AmountPaid = map[string]string{French: "125,00 $", English: "$125.00"}[lang]
+		v.BalanceLeft = v.AmountPaid
+		cases["receipt-"+lang+"-summary"] = v
+
+		v = sampleReceipt(lang)
+		v.Clinic, v.PatientName, v.Number = "Clinique "+hostile, hostile, "F-<1>"
+		amount := map[string]string{French: "125,00 $", English: "$125.00"}[lang]
+		v.Lines = []Line{{hostile, amount}}
+		v.Total, v.AmountPaid, v.BalanceLeft = amount, amount, hostile
+		v.PaidOn, v.Method, v.Reference = hostile, hostile, "pi_<1>&'\""
+		v.ReplyTo = "a+b@clinique.example"
+		cases["receipt-"+lang+"-hostile"] = v
+	}
+	return cases
+}
+
 // goldenMessages are the golden cases of every e-mail, rendered.
 func goldenMessages(t *testing.T) map[string]Message {
 	t.Helper()
@@ -84,6 +140,10 @@ func goldenMessages(t *testing.T) map[string]Message {
 	}
 	for name, v := range goldenCases() {
 		m, err := InvoiceEmail(v)
+		add(name, m, err)
+	}
+	for name, v := range receiptGoldenCases() {
+		m, err := ReceiptEmail(v)
 		add(name, m, err)
 	}
 	return ms

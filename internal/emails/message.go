@@ -32,8 +32,13 @@ type Line struct {
 // Stripe's links are always https.
 var ErrUnsafePayURL = errors.New("emails: the payment link must be an https URL")
 
-// row is a label and its value: a fact about the invoice or a total.
-type row struct{ label, value string }
+// row is a label and its value: a fact about the invoice or a total. A
+// small row is fine print (a payment's reference): facts shows it in smaller
+// type; the text part writes it as any other.
+type row struct {
+	label, value string
+	small        bool
+}
 
 // oneLine makes a value safe to show on one line, in the text part and in a
 // header such as the subject: invalid UTF-8 and NUL become U+FFFD (as
