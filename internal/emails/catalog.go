@@ -39,6 +39,14 @@ type words struct {
 	PaymentReference string
 	AmountPaid       string
 	BalanceLeft      string
+
+	// The payment reminder.
+	ReminderSubject string // format: invoice number, due date, clinic name
+	OverdueSubject  string // format: invoice number, clinic name
+	ReminderIntro   string // format: invoice number, clinic name, due date
+	OverdueOneDay   string // format: invoice number, clinic name, due date
+	OverdueDays     string // format: invoice number, clinic name, due date, days (2 or more)
+	ReminderBalance string // format: balance due
 }
 
 var catalog = map[string]*words{
@@ -69,6 +77,13 @@ var catalog = map[string]*words{
 		PaymentReference: "Référence du paiement",
 		AmountPaid:       "Montant payé",
 		BalanceLeft:      "Solde restant",
+
+		ReminderSubject: "Rappel : facture %s à payer d'ici le %s – %s",
+		OverdueSubject:  "Rappel : facture %s en souffrance – %s",
+		ReminderIntro:   "Votre facture %s de %s vient à échéance le %s.",
+		OverdueOneDay:   "Votre facture %s de %s était due le %s, il y a 1 jour.",
+		OverdueDays:     "Votre facture %s de %s était due le %s, il y a %d jours.",
+		ReminderBalance: "Le solde à payer est de %s.",
 	},
 	English: {
 		Colon:       ":",
@@ -97,6 +112,13 @@ var catalog = map[string]*words{
 		PaymentReference: "Payment reference",
 		AmountPaid:       "Amount paid",
 		BalanceLeft:      "Balance remaining",
+
+		ReminderSubject: "Reminder: invoice %s due on %s – %s",
+		OverdueSubject:  "Reminder: invoice %s is overdue – %s",
+		ReminderIntro:   "Your invoice %s from %s is due on %s.",
+		OverdueOneDay:   "Your invoice %s from %s was due on %s, 1 day ago.",
+		OverdueDays:     "Your invoice %s from %s was due on %s, %d days ago.",
+		ReminderBalance: "The balance due is %s.",
 	},
 }
 

@@ -3,6 +3,7 @@
 //
 //	InvoiceEmail   the invoice, with the Pay button when the clinic adds the link
 //	ReceiptEmail   the receipt of a successful online payment
+//	ReminderEmail  a reminder of an invoice due soon or overdue, with the Pay button as the invoice's
 //
 // It is a leaf: it imports nothing from the service. Each e-mail takes a view
 // struct whose values are display text already formatted by the caller

@@ -85,6 +85,37 @@ func TestHostileReceipt(t *testing.T) {
 	}
 }
 
+// TestHostileReminder: TestHostileValues for the payment reminder, before
+// the due date and overdue.
+func TestHostileReminder(t *testing.T) {
+	fields := map[string]func(v *Reminder, s string){
+		"clinic":      func(v *Reminder, s string) { v.Clinic = s },
+		"patient":     func(v *Reminder, s string) { v.PatientName = s },
+		"number":      func(v *Reminder, s string) { v.Number = s },
+		"issuedOn":    func(v *Reminder, s string) { v.IssuedOn = s },
+		"dueOn":       func(v *Reminder, s string) { v.DueOn = s },
+		"description": func(v *Reminder, s string) { v.Lines[1].Description = s },
+		"amount":      func(v *Reminder, s string) { v.Lines[0].Amount = s },
+		"total":       func(v *Reminder, s string) { v.Total = s },
+		"balanceDue":  func(v *Reminder, s string) { v.BalanceDue = s },
+		"note":        func(v *Reminder, s string) { v.NoteLines = []string{s, "", s} },
+		"replyTo":     func(v *Reminder, s string) { v.ReplyTo = s },
+	}
+	for field, set := range fields {
+		for i, p := range payloads {
+			for _, lang := range []string{French, English} {
+				for _, overdue := range []bool{false, true} {
+					t.Run(field+"/"+strconv.Itoa(i)+"/"+lang+"/"+strconv.FormatBool(overdue), func(t *testing.T) {
+						v := Reminder{Invoice: sample(lang), Overdue: overdue, Days: 2}
+						set(&v, p)
+						checkInert(t, checkReminder(t, v))
+					})
+				}
+			}
+		}
+	}
+}
+
 // checkInert fails if an e-mail's HTML holds a script, an image, a comment,
 // an event handler or a link other than https or mailto.
 func checkInert(t *testing.T, m Message) {
@@ -174,7 +205,69 @@ func TestReceiptSubject(t *testing.T) {
 	}
 }
 
-// TestLanguage: English on demand, French for anything else.
+// TestReminderSubject: the reminder's subject names the invoice, the due
+// date before it and the clinic only, on one line whatever they hold.
+func TestReminderSubject(t *testing.T) {
+	for _, c := range []struct {
+		lang    string
+		overdue bool
+		want    string
+	}{
+		{French, false, "Rappel : facture F-2026-0042 à payer d'ici le 1er décembre 2026 – Clinique Saint-Louis"},
+		{French, true, "Rappel : facture F-2026-0042 en souffrance – Clinique Saint-Louis"},
+		{English, false, "Reminder: invoice F-2026-0042 due on December 1, 2026 – Clinique Saint-Louis"},
+		{English, true, "Reminder: invoice F-2026-0042 is overdue – Clinique Saint-Louis"},
+	} {
+		v := Reminder{Invoice: sample(c.lang), Overdue: c.overdue, Days: 3}
+		if m := checkReminder(t, v); m.Subject != c.want {
+			t.Errorf("subject %q, want %q", m.Subject, c.want)
+		}
+	}
+	v := Reminder{Invoice: sample(French), Days: 3}
+	v.Number, v.DueOn, v.Clinic = "F-1\r\nBcc: evil@example.com", "1er\rdécembre\n", "Clinique\nX-Evil: 1\u2028\u0085"
+	if m := checkReminder(t, v); m.Subject != "Rappel : facture F-1  Bcc: evil@example.com à payer d'ici le 1er décembre  – Clinique X-Evil: 1  " {
+		t.Fatalf("subject %q", m.Subject)
+	}
+	v.Overdue = true
+	if m := checkReminder(t, v); m.Subject != "Rappel : facture F-1  Bcc: evil@example.com en souffrance – Clinique X-Evil: 1  " {
+		t.Fatalf("subject %q", m.Subject)
+	}
+}
+
+// TestReminderRefuses: a reminder needs a due date, an overdue one its days
+// (1 or more), and its payment link is held to the invoice's rule; the days
+// before the due date are not shown, so none are needed there.
+func TestReminderRefuses(t *testing.T) {
+	for _, v := range []Reminder{
+		{Invoice: Invoice{DueOn: ""}, Days: 3},
+		{Invoice: Invoice{DueOn: " \r\n\u00a0"}, Overdue: true, Days: 3},
+		{Invoice: Invoice{DueOn: "1er décembre 2026"}, Overdue: true, Days: 0},
+		{Invoice: Invoice{DueOn: "1er décembre 2026"}, Overdue: true, Days: -2},
+	} {
+		inv := sample(French)
+		inv.DueOn = v.DueOn
+		v.Invoice = inv
+		if m, err := ReminderEmail(v); err == nil || errors.Is(err, ErrUnsafePayURL) || m != (Message{}) {
+			t.Errorf("due %q, overdue %v, %d days: got %v", v.DueOn, v.Overdue, v.Days, err)
+		}
+	}
+	checkReminder(t, Reminder{Invoice: sample(English), Days: 0})
+	for _, u := range []string{"javascript:alert(1)", "http://buy.stripe.com/test_1", "https://buy.stripe.com/x\" onmouseover=\"alert(1)"} {
+		v := Reminder{Invoice: sample(English), Overdue: true, Days: 3}
+		v.PayURL = u
+		if m, err := ReminderEmail(v); !errors.Is(err, ErrUnsafePayURL) || m != (Message{}) {
+			t.Errorf("%q: got %v, want ErrUnsafePayURL and no e-mail", u, err)
+		}
+	}
+	v := Reminder{Invoice: sample(French), Days: 3}
+	v.PayURL = "http://localhost:3001/pay/plink_1"
+	if m := checkReminder(t, v); !strings.Contains(m.Text, "Payer la facture : "+v.PayURL+"\n") {
+		t.Errorf("the text part lacks the link")
+	}
+}
+
+// TestLanguage: English on demand, French for anything else, in every
+// e-mail.
 func TestLanguage(t *testing.T) {
 	for lang, want := range map[string]string{English: "Pay Invoice", French: "Payer la facture", "": "Payer la facture", "de": "Payer la facture", `"><x`: "Payer la facture"} {
 		v := sample(French)
@@ -183,8 +276,20 @@ func TestLanguage(t *testing.T) {
 		if !strings.Contains(m.HTML, ">"+want+"</a>") || !strings.Contains(m.Text, want) {
 			t.Errorf("language %q: no %q", lang, want)
 		}
-		if wantLang := map[bool]string{true: English, false: French}[lang == English]; !strings.HasPrefix(m.HTML, `<!doctype html><html lang="`+wantLang+`">`) {
-			t.Errorf("language %q: %.60s", lang, m.HTML)
+		wantLang := map[bool]string{true: English, false: French}[lang == English]
+		r := sampleReceipt(French)
+		r.Language = lang
+		receipt, reminder := checkReceipt(t, r), checkReminder(t, Reminder{Invoice: v, Overdue: true, Days: 2})
+		for _, m := range []Message{m, receipt, reminder} {
+			if !strings.HasPrefix(m.HTML, `<!doctype html><html lang="`+wantLang+`">`) {
+				t.Errorf("language %q: %.60s", lang, m.HTML)
+			}
+		}
+		if want := map[string]string{French: "Merci!", English: "Thank you!"}[wantLang]; !strings.Contains(receipt.Text, want) {
+			t.Errorf("language %q: the receipt lacks %q", lang, want)
+		}
+		if want := map[string]string{French: "il y a 2 jours.", English: "2 days ago."}[wantLang]; !strings.Contains(reminder.Text, want) {
+			t.Errorf("language %q: the reminder lacks %q", lang, want)
 		}
 	}
 }
@@ -226,6 +331,24 @@ func checkReceipt(t *testing.T, v Receipt) Message {
 		t.Fatal(err)
 	}
 	checkTwin(t, m, want, p.values, "", v.ReplyTo)
+	return m
+}
+
+// checkReminder is checkRendering for the payment reminder; the twin has
+// no note, since the reminder shows none.
+func checkReminder(t *testing.T, v Reminder) Message {
+	t.Helper()
+	m, err := ReminderEmail(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, values := twin(v.Invoice)
+	inv.NoteLines = nil
+	want, err := ReminderEmail(Reminder{Invoice: inv, Overdue: v.Overdue, Days: v.Days})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkTwin(t, m, want, values, v.PayURL, v.ReplyTo)
 	return m
 }
 

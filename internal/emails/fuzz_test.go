@@ -71,3 +71,41 @@ func FuzzReceiptEmail(f *testing.F) {
 		checkReceipt(t, v)
 	})
 }
+
+// FuzzReminderEmail: FuzzInvoiceEmail for the payment reminder. It is
+// refused only for a blank due date or an unsafe payment link (days is
+// kept at 1 or more, as its callers must); otherwise it has its twin's
+// structure (checkReminder), the clinic's note never shown.
+func FuzzReminderEmail(f *testing.F) {
+	f.Add("Marie", "Consultation", "1er décembre 2026", "https://buy.stripe.com/test_1", "f@clinique.example", false, false, uint8(2))
+	f.Add("<b>", "&amp;", "a\nb", "mailto:x@y", "a+b@c.d", true, true, uint8(0))
+	f.Add(`"><script>alert(1)</script>`, `' onmouseover='x`, "</p>\r\n<p>", "javascript:alert(1)", `x"@y.z?bcc=a@b.c`, true, false, uint8(6))
+	f.Add("F-1\r\nBcc: evil@example.com", "\x00\u2028\xff", "\r\r\n", "https://buy.stripe.com/x?a='1'&b=\"2\"", "a@b.c#x", false, true, uint8(255))
+	f.Add("x", "y", "", "", "", true, false, uint8(1))
+	f.Fuzz(func(t *testing.T, name, desc, due, payURL, replyTo string, overdue, english bool, days uint8) {
+		v := Reminder{Invoice: Invoice{
+			Language: French, Clinic: "Clinique " + name, PatientName: name, Number: "F-" + name,
+			IssuedOn: desc, DueOn: due, Lines: []Line{{desc, name}, {"Rapport", "250,00 $"}}, Total: name, BalanceDue: desc,
+			NoteLines: strings.Split(due, "\n"), ReplyTo: replyTo, PayURL: payURL,
+		}, Overdue: overdue, Days: int(days) + 1}
+		if english {
+			v.Language = English
+		}
+		if strings.TrimSpace(oneLine(due)) == "" {
+			if _, err := ReminderEmail(v); err == nil {
+				t.Fatalf("a reminder without a due date (%q)", due)
+			}
+			return
+		}
+		if _, err := ReminderEmail(v); err != nil {
+			if !errors.Is(err, ErrUnsafePayURL) {
+				t.Fatal(err)
+			}
+			if checkPayURL(payURL) == nil {
+				t.Fatalf("refused a payment link the invoice accepts: %q", payURL)
+			}
+			v.PayURL = ""
+		}
+		checkReminder(t, v)
+	})
+}

@@ -128,6 +128,38 @@ func receiptGoldenCases() map[string]Receipt {
 	return cases
 }
 
+// reminderGoldenCases are the reminder in both languages: 3 days before the
+// due date, overdue by 1 day and by 7 days (singular and plural), each with
+// and without the payment link; a summary (no lines); and hostile values in
+// every field. The sample's note is set and never shown.
+func reminderGoldenCases() map[string]Reminder {
+	cases := map[string]Reminder{}
+	for _, lang := range []string{French, English} {
+		for _, when := range []struct {
+			name    string
+			overdue bool
+			days    int
+		}{{"due3", false, 3}, {"overdue1", true, 1}, {"overdue7", true, 7}} {
+			for _, link := range []bool{true, false} {
+				v := Reminder{Invoice: sample(lang), Overdue: when.overdue, Days: when.days}
+				name := "reminder-" + lang + "-" + when.name + map[bool]string{true: "-link", false: "-nolink"}[link]
+				if !link {
+					v.PayURL = ""
+				}
+				cases[name] = v
+			}
+		}
+		v := Reminder{Invoice: sample(lang), Overdue: true, Days: 7}
+		v.Lines = nil
+		cases["reminder-"+lang+"-summary"] = v
+
+		v = Reminder{Invoice: goldenCases()["invoice-"+lang+"-hostile"], Overdue: true, Days: 7}
+		v.DueOn = hostile
+		cases["reminder-"+lang+"-hostile"] = v
+	}
+	return cases
+}
+
 // goldenMessages are the golden cases of every e-mail, rendered.
 func goldenMessages(t *testing.T) map[string]Message {
 	t.Helper()
@@ -144,6 +176,10 @@ func goldenMessages(t *testing.T) map[string]Message {
 	}
 	for name, v := range receiptGoldenCases() {
 		m, err := ReceiptEmail(v)
+		add(name, m, err)
+	}
+	for name, v := range reminderGoldenCases() {
+		m, err := ReminderEmail(v)
 		add(name, m, err)
 	}
 	return ms
