@@ -48,9 +48,10 @@ func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, e
 		Text:     msg.Text,
 		HTML:     msg.HTML,
 		Date:     m.now(),
+		Ref:      msg.Ref,
 	})
 	if err != nil {
-		return "", &billing.Error{Code: billing.CodeInvalidRequest, Message: "the e-mail could not be built from these addresses", Err: err}
+		return "", invalidMessage(err)
 	}
 	in := &ses.SendRawEmailInput{
 		RawMessage:   &types.RawMessage{Data: raw},
@@ -68,6 +69,15 @@ func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, e
 		return "", &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service gave no message id"}
 	}
 	return *out.MessageId, nil
+}
+
+// invalidMessage says which of the e-mail's values BuildMIME refused.
+func invalidMessage(err error) error {
+	message := "the e-mail could not be built from these addresses"
+	if errors.Is(err, errInvalidRef) {
+		message = fmt.Sprintf("the e-mail's reference (%s) must be at most %d letters, digits or _.:/@- characters", billing.MailRefHeader, maxRefLen)
+	}
+	return &billing.Error{Code: billing.CodeInvalidRequest, Message: message, Err: fmt.Errorf("build e-mail: %w", err)}
 }
 
 // mailError classifies an SES failure: throttling and outages may be retried

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // Message is an e-mail with plain-text and HTML alternatives.
@@ -26,11 +28,20 @@ type Message struct {
 	Text     string
 	HTML     string
 	Date     time.Time
+	// Ref, when set, is written as billing.MailRefHeader for SES's events
+	// to name the e-mail by.
+	Ref string
 }
 
 // errHeaderInjection is returned for a header value with a line break: it
 // could add headers (Bcc:) or end the header block.
 var errHeaderInjection = errors.New("line break in an e-mail header value")
+
+// errInvalidRef is returned for a Ref outside validRef.
+var errInvalidRef = errors.New("invalid mail reference")
+
+// maxRefLen keeps the reference's header line far under 998 octets.
+const maxRefLen = 300
 
 // BuildMIME writes the message as RFC 5322/2045 bytes, ready for SES
 // SendRawEmail: multipart/alternative, text first then HTML (clients show the
@@ -50,6 +61,9 @@ func BuildMIME(m Message) ([]byte, error) {
 		if parsed, err := mail.ParseAddress(a); err != nil || parsed.Address != a {
 			return nil, fmt.Errorf("invalid address %q", a)
 		}
+	}
+	if !validRef(m.Ref) {
+		return nil, fmt.Errorf("%w: %.100q", errInvalidRef, m.Ref)
 	}
 	if m.Date.IsZero() {
 		m.Date = time.Now()
@@ -71,6 +85,9 @@ func BuildMIME(m Message) ([]byte, error) {
 	header("MIME-Version", "1.0")
 	if m.Language != "" {
 		header("Content-Language", m.Language)
+	}
+	if m.Ref != "" {
+		header(billing.MailRefHeader, m.Ref)
 	}
 
 	mw := multipart.NewWriter(&buf)
@@ -145,6 +162,22 @@ func plainName(s string) bool {
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validRef: ids and their separators only. The reference is written as it
+// is, so anything that could end the header, fold it or be read as encoded
+// (a quote, a space, "=?", a byte over 0x7e) is refused, not escaped.
+func validRef(s string) bool {
+	if len(s) > maxRefLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_.:/@-", c) >= 0) {
 			return false
 		}
 	}
