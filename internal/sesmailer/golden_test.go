@@ -16,7 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden messages in testdata
 
 // goldenCases are messages whose bytes are held to testdata/golden.
 func goldenCases() map[string]Message {
+	mixed := attachmentMessage()
+	mixed.Attachments[0].Data = pdfLike(300)
 	return map[string]Message{
+		"mixed": mixed,
 		"alternative": {
 			From:     mail.Address{Name: "Clinique Saint-Louis — Médecine familiale", Address: "factures@clinicpay.example"},
 			To:       "marie@example.com",

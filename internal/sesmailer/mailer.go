@@ -40,15 +40,16 @@ var _ billing.Mailer = (*Mailer)(nil)
 // Send implements billing.Mailer.
 func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, error) {
 	raw, err := BuildMIME(Message{
-		From:     mail.Address{Name: msg.FromName, Address: m.sender},
-		To:       msg.To,
-		ReplyTo:  msg.ReplyTo,
-		Subject:  msg.Subject,
-		Language: string(msg.Language),
-		Text:     msg.Text,
-		HTML:     msg.HTML,
-		Date:     m.now(),
-		Ref:      msg.Ref,
+		From:        mail.Address{Name: msg.FromName, Address: m.sender},
+		To:          msg.To,
+		ReplyTo:     msg.ReplyTo,
+		Subject:     msg.Subject,
+		Language:    string(msg.Language),
+		Text:        msg.Text,
+		HTML:        msg.HTML,
+		Date:        m.now(),
+		Ref:         msg.Ref,
+		Attachments: msg.Attachments,
 	})
 	if err != nil {
 		return "", invalidMessage(err)
@@ -74,8 +75,13 @@ func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, e
 // invalidMessage says which of the e-mail's values BuildMIME refused.
 func invalidMessage(err error) error {
 	message := "the e-mail could not be built from these addresses"
-	if errors.Is(err, errInvalidRef) {
+	switch {
+	case errors.Is(err, errInvalidRef):
 		message = fmt.Sprintf("the e-mail's reference (%s) must be at most %d letters, digits or _.:/@- characters", billing.MailRefHeader, maxRefLen)
+	case errors.Is(err, errInvalidFilename):
+		message = "an attachment's file name must be 1 to 100 ASCII letters, digits, dots, underscores or hyphens, not starting with a dot"
+	case errors.Is(err, errInvalidContentType):
+		message = "an attachment's content type must be a lower-case type/subtype of letters, digits and .+- (not multipart or message)"
 	}
 	return &billing.Error{Code: billing.CodeInvalidRequest, Message: message, Err: fmt.Errorf("build e-mail: %w", err)}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/mail"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,40 @@ func TestSendRefusesABadRef(t *testing.T) {
 	}
 	if len(api.calls) != 0 {
 		t.Fatal("SES was called")
+	}
+}
+
+func TestSendAttachments(t *testing.T) {
+	m, api := newTestMailer()
+	e := testEmail()
+	e.Attachments = []billing.Attachment{{Filename: "facture-F-2026-0042.pdf", ContentType: "application/pdf", Data: pdfLike(20000)}}
+	if _, err := m.Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	_, bodies, files, err := readMixed(api.calls[0].RawMessage.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bodies[0] != e.Text || bodies[1] != e.HTML || len(files) != 1 || !bytes.Equal(files[0].body, e.Attachments[0].Data) {
+		t.Fatalf("sent %q and %d files", bodies, len(files))
+	}
+}
+
+func TestSendRefusesBadAttachments(t *testing.T) {
+	for _, a := range []billing.Attachment{
+		{Filename: "../facture.pdf", ContentType: "application/pdf"},
+		{Filename: "facture.pdf", ContentType: "application/pdf\r\nBcc: all@example.com"},
+	} {
+		m, api := newTestMailer()
+		e := testEmail()
+		e.Attachments = []billing.Attachment{a}
+		_, err := m.Send(context.Background(), e)
+		var be *billing.Error
+		if !errors.As(err, &be) || be.Code != billing.CodeInvalidRequest || !strings.Contains(be.Message, "attachment") {
+			t.Fatalf("%q %q: got %v", a.Filename, a.ContentType, err)
+		}
+		if len(api.calls) != 0 {
+			t.Fatal("SES was called")
+		}
 	}
 }
