@@ -3,6 +3,7 @@ package sesmailer
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/mail"
 	"strings"
@@ -101,5 +102,93 @@ func TestSendRefusesBadAttachments(t *testing.T) {
 		if len(api.calls) != 0 {
 			t.Fatal("SES was called")
 		}
+	}
+}
+
+func wantTooLarge(t *testing.T, err error, api *fakeSES) {
+	t.Helper()
+	var be *billing.Error
+	if !errors.As(err, &be) || be.Code != billing.CodeEmailProviderError || !errors.Is(err, errTooLarge) ||
+		!strings.HasPrefix(be.Message, "the e-mail is larger than SES accepts (10 MB)") {
+		t.Fatalf("got %v", err)
+	}
+	if len(api.calls) != 0 {
+		t.Fatal("SES was called")
+	}
+}
+
+// TestSendSizeLimit: an e-mail of exactly billing.MaxEmailSize bytes
+// encoded goes to SES, one byte more is refused without calling it.
+func TestSendSizeLimit(t *testing.T) {
+	m, _ := newTestMailer()
+	e := testEmail()
+	e.Ref = "r"
+	size := func(n int) int {
+		e.Attachments = []billing.Attachment{{Filename: "facture.pdf", ContentType: "application/pdf", Data: make([]byte, n)}}
+		raw, err := BuildMIME(Message{
+			From: mail.Address{Name: e.FromName, Address: m.sender}, To: e.To, ReplyTo: e.ReplyTo, Subject: e.Subject,
+			Language: string(e.Language), Text: e.Text, HTML: e.HTML, Date: m.now(), Ref: e.Ref, Attachments: e.Attachments,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(raw)
+	}
+	// The file's share: base64 in lines of 76 characters joined by CRLF.
+	encoded := func(n int) int {
+		l := base64.StdEncoding.EncodedLen(n)
+		return l + 2*(max(l-1, 0)/76)
+	}
+	rest := size(0)
+	n := (billing.MaxEmailSize - rest) / 78 * 57
+	for rest+encoded(n+1) <= billing.MaxEmailSize {
+		n++
+	}
+	total := size(n) // leaves e's file at n bytes
+	if total != rest+encoded(n) {
+		t.Fatalf("%d bytes of file make %d bytes, not %d", n, total, rest+encoded(n))
+	}
+	// The reference fills the rest (a few bytes), byte for byte.
+	e.Ref = strings.Repeat("r", 1+billing.MaxEmailSize-total)
+
+	m, api := newTestMailer()
+	if _, err := m.Send(context.Background(), e); err != nil {
+		t.Fatalf("%d bytes refused: %v", billing.MaxEmailSize, err)
+	}
+	if got := len(api.calls[0].RawMessage.Data); got != billing.MaxEmailSize {
+		t.Fatalf("sent %d bytes", got)
+	}
+
+	e.Ref += "r"
+	m, api = newTestMailer()
+	_, err := m.Send(context.Background(), e)
+	wantTooLarge(t, err, api)
+}
+
+// TestSendRefusesLargeFilesBeforeEncoding: files whose base64 alone is over
+// the limit are refused, whatever the rest.
+func TestSendRefusesLargeFilesBeforeEncoding(t *testing.T) {
+	m, api := newTestMailer()
+	e := testEmail()
+	e.Attachments = []billing.Attachment{
+		{Filename: "a.pdf", ContentType: "application/pdf", Data: make([]byte, 4_000_000)},
+		{Filename: "b.pdf", ContentType: "application/pdf", Data: make([]byte, 3_500_001)},
+	}
+	_, err := m.Send(context.Background(), e)
+	wantTooLarge(t, err, api)
+	if !strings.Contains(err.Error(), "attachments alone take 10000004 bytes") {
+		t.Fatalf("not refused before encoding: %v", err)
+	}
+}
+
+// TestSendRefusesBadNamesBeforeSize: a bad file name is the caller's
+// mistake, reported as such even on a file too large.
+func TestSendRefusesBadNamesBeforeSize(t *testing.T) {
+	m, api := newTestMailer()
+	e := testEmail()
+	e.Attachments = []billing.Attachment{{Filename: "a b.pdf", ContentType: "application/pdf", Data: make([]byte, 11_000_000)}}
+	_, err := m.Send(context.Background(), e)
+	if billing.ErrorCode(err) != billing.CodeInvalidRequest || len(api.calls) != 0 {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -63,29 +63,8 @@ const maxRefLen = 300
 // breaks; the reference, file names and content types must be plain ASCII
 // ids (they are refused, never escaped).
 func BuildMIME(m Message) ([]byte, error) {
-	for _, v := range []string{m.From.Name, m.From.Address, m.To, m.ReplyTo, m.Subject, m.Language} {
-		if strings.ContainsAny(v, "\r\n") {
-			return nil, errHeaderInjection
-		}
-	}
-	for _, a := range []string{m.From.Address, m.To, m.ReplyTo} {
-		if a == "" {
-			continue
-		}
-		if parsed, err := mail.ParseAddress(a); err != nil || parsed.Address != a {
-			return nil, fmt.Errorf("invalid address %q", a)
-		}
-	}
-	if !validRef(m.Ref) {
-		return nil, fmt.Errorf("%w: %.100q", errInvalidRef, m.Ref)
-	}
-	for i, a := range m.Attachments {
-		if !validFilename(a.Filename) {
-			return nil, fmt.Errorf("%w: attachment %d: %.100q", errInvalidFilename, i+1, a.Filename)
-		}
-		if !validContentType(a.ContentType) {
-			return nil, fmt.Errorf("%w: attachment %d: %.100q", errInvalidContentType, i+1, a.ContentType)
-		}
+	if err := m.validate(); err != nil {
+		return nil, err
 	}
 	if m.Date.IsZero() {
 		m.Date = time.Now()
@@ -151,6 +130,36 @@ func BuildMIME(m Message) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// validate refuses what BuildMIME can't write safely; it does not look at
+// the bodies or the files' bytes.
+func (m Message) validate() error {
+	for _, v := range []string{m.From.Name, m.From.Address, m.To, m.ReplyTo, m.Subject, m.Language} {
+		if strings.ContainsAny(v, "\r\n") {
+			return errHeaderInjection
+		}
+	}
+	for _, a := range []string{m.From.Address, m.To, m.ReplyTo} {
+		if a == "" {
+			continue
+		}
+		if parsed, err := mail.ParseAddress(a); err != nil || parsed.Address != a {
+			return fmt.Errorf("invalid address %q", a)
+		}
+	}
+	if !validRef(m.Ref) {
+		return fmt.Errorf("%w: %.100q", errInvalidRef, m.Ref)
+	}
+	for i, a := range m.Attachments {
+		if !validFilename(a.Filename) {
+			return fmt.Errorf("%w: attachment %d: %.100q", errInvalidFilename, i+1, a.Filename)
+		}
+		if !validContentType(a.ContentType) {
+			return fmt.Errorf("%w: attachment %d: %.100q", errInvalidContentType, i+1, a.ContentType)
+		}
+	}
+	return nil
 }
 
 // writeAlternative writes the text and HTML alternatives, UTF-8
