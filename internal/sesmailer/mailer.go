@@ -4,6 +4,7 @@ package sesmailer
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -39,18 +40,37 @@ var _ billing.Mailer = (*Mailer)(nil)
 
 // Send implements billing.Mailer.
 func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, error) {
-	raw, err := BuildMIME(Message{
-		From:     mail.Address{Name: msg.FromName, Address: m.sender},
-		To:       msg.To,
-		ReplyTo:  msg.ReplyTo,
-		Subject:  msg.Subject,
-		Language: string(msg.Language),
-		Text:     msg.Text,
-		HTML:     msg.HTML,
-		Date:     m.now(),
-	})
+	em := Message{
+		From:        mail.Address{Name: msg.FromName, Address: m.sender},
+		To:          msg.To,
+		ReplyTo:     msg.ReplyTo,
+		Subject:     msg.Subject,
+		Language:    string(msg.Language),
+		Text:        msg.Text,
+		HTML:        msg.HTML,
+		Date:        m.now(),
+		Ref:         msg.Ref,
+		Attachments: msg.Attachments,
+	}
+	if err := em.validate(); err != nil {
+		return "", invalidMessage(err)
+	}
+	// Files grow by a third in base64: when they alone go over the limit,
+	// the e-mail is refused before it is encoded in memory.
+	filesSize := 0
+	for _, a := range em.Attachments {
+		filesSize += base64.StdEncoding.EncodedLen(len(a.Data))
+	}
+	if filesSize > billing.MaxEmailSize {
+		return "", tooLarge(fmt.Sprintf("its attachments alone take %d bytes encoded", filesSize))
+	}
+	raw, err := BuildMIME(em)
 	if err != nil {
-		return "", &billing.Error{Code: billing.CodeInvalidRequest, Message: "the e-mail could not be built from these addresses", Err: err}
+		return "", invalidMessage(err)
+	}
+	// SES would refuse it after the upload, with a less clear error.
+	if len(raw) > billing.MaxEmailSize {
+		return "", tooLarge(fmt.Sprintf("%d bytes encoded", len(raw)))
 	}
 	in := &ses.SendRawEmailInput{
 		RawMessage:   &types.RawMessage{Data: raw},
@@ -68,6 +88,34 @@ func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, e
 		return "", &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service gave no message id"}
 	}
 	return *out.MessageId, nil
+}
+
+// invalidMessage says which of the e-mail's values BuildMIME refused.
+func invalidMessage(err error) error {
+	message := "the e-mail could not be built from these addresses"
+	switch {
+	case errors.Is(err, errInvalidRef):
+		message = fmt.Sprintf("the e-mail's reference (%s) must be at most %d letters, digits or _.:/@- characters", billing.MailRefHeader, maxRefLen)
+	case errors.Is(err, errInvalidFilename):
+		message = "an attachment's file name must be 1 to 100 ASCII letters, digits, dots, underscores or hyphens, not starting with a dot"
+	case errors.Is(err, errInvalidContentType):
+		message = "an attachment's content type must be a lower-case type/subtype of letters, digits and .+- (not multipart or message)"
+	}
+	return &billing.Error{Code: billing.CodeInvalidRequest, Message: message, Err: fmt.Errorf("build e-mail: %w", err)}
+}
+
+// errTooLarge is wrapped in the error for an e-mail over
+// billing.MaxEmailSize.
+var errTooLarge = errors.New("e-mail over SES's size limit")
+
+// tooLarge refuses an e-mail SES would refuse for its size: definite, so
+// CodeEmailProviderError, not worth a retry.
+func tooLarge(detail string) error {
+	return &billing.Error{
+		Code:    billing.CodeEmailProviderError,
+		Message: fmt.Sprintf("the e-mail is larger than SES accepts (%d MB) once encoded; its attachments must be smaller", billing.MaxEmailSize/1_000_000),
+		Err:     fmt.Errorf("%w: %s, at most %d", errTooLarge, detail, billing.MaxEmailSize),
+	}
 }
 
 // mailError classifies an SES failure: throttling and outages may be retried

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 func TestBuildMIMERoundTrip(t *testing.T) {
@@ -69,6 +71,29 @@ func TestBuildMIMERoundTrip(t *testing.T) {
 	}
 }
 
+func TestBuildMIMERef(t *testing.T) {
+	for _, ref := range []string{"co_1/inv_42/key-7/1", "a.b:c@d-e_f/G9", strings.Repeat("x", 300)} {
+		raw, err := BuildMIME(Message{From: mail.Address{Address: "f@example.com"}, To: "a@example.com", Subject: "s", Ref: ref})
+		if err != nil {
+			t.Fatalf("%q: %v", ref, err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := msg.Header[billing.MailRefHeader]; len(got) != 1 || got[0] != ref {
+			t.Fatalf("%q: header %q", ref, got)
+		}
+	}
+	raw, err := BuildMIME(Message{From: mail.Address{Address: "f@example.com"}, To: "a@example.com", Subject: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(raw, []byte(billing.MailRefHeader)) {
+		t.Fatal("a header for an empty ref")
+	}
+}
+
 func TestBuildMIMERefusesHeaderInjection(t *testing.T) {
 	base := Message{From: mail.Address{Name: "C", Address: "f@example.com"}, To: "a@example.com", Subject: "s"}
 	tests := []struct {
@@ -80,6 +105,16 @@ func TestBuildMIMERefusesHeaderInjection(t *testing.T) {
 		{"to", func(m *Message) { m.To = "a@example.com\r\nBcc: all@example.com" }},
 		{"reply-to", func(m *Message) { m.ReplyTo = "r@example.com\nX: y" }},
 		{"to with a display name", func(m *Message) { m.To = "A <a@example.com>" }},
+		{"ref with CRLF", func(m *Message) { m.Ref = "co_1/inv_2\r\nBcc: all@example.com" }},
+		{"ref with LF", func(m *Message) { m.Ref = "co_1\nX: y" }},
+		{"ref with a bare CR", func(m *Message) { m.Ref = "co_1\rX: y" }},
+		{"ref with a space", func(m *Message) { m.Ref = "co_1 inv_2" }},
+		{"ref with a quote", func(m *Message) { m.Ref = `co_1"inv` }},
+		{"ref with a tab", func(m *Message) { m.Ref = "co_1\tinv" }},
+		{"ref as an encoded word", func(m *Message) { m.Ref = "=?utf-8?q?x?=" }},
+		{"ref not ASCII", func(m *Message) { m.Ref = "co_1/facturé" }},
+		{"ref with a NUL", func(m *Message) { m.Ref = "co_1\x00" }},
+		{"ref too long", func(m *Message) { m.Ref = strings.Repeat("a", 301) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
