@@ -145,8 +145,12 @@ FUZZ_TARGETS := \
 	./internal/httpapi:FuzzClaims \
 	./infra/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
+	./internal/sesevents:FuzzRead \
 	./internal/sesmailer:FuzzBuildMIME \
+	./internal/sesmailer:FuzzBuildMIMEAttachments \
 	./internal/emails:FuzzInvoiceEmail \
+	./internal/emails:FuzzReceiptEmail \
+	./internal/emails:FuzzReminderEmail \
 	./internal/e2e:FuzzInvoiceModel
 FUZZTIME ?= 30s
 .PHONY: fuzz
@@ -206,6 +210,9 @@ FUNCTIONS := \
 	RegeneratePaymentLinkFunction:regenerate-payment-link \
 	RemovePaymentLinkFunction:remove-payment-link \
 	SendInvoiceEmailFunction:send-invoice-email \
+	PutInvoiceRemindersFunction:put-invoice-reminders \
+	SendRemindersFunction:send-reminders \
+	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
 	StripeWebhookFunction:stripe-webhook
 

@@ -27,6 +27,7 @@ import (
 	"github.com/clinicpay/payments/infra/devconsole"
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localses"
 	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
@@ -153,11 +154,18 @@ func run() error {
 	stripeProxy.StopRecording()
 	defer stripeProxy.Close()
 
+	// SES, behind a proxy that tells the local event publishing (relay,
+	// below) what each e-mail was sent with: aws-ses-v2-local keeps no
+	// headers of a raw e-mail.
+	sesProxy := faultproxy.New(stack.SES.URL)
+	sesProxy.StopRecording()
+	defer sesProxy.Close()
+
 	settings := localapi.Settings{
 		TableName:   "clinicpay-local",
 		DynamoDBURL: stack.DynamoDB.URL,
 		StripeURL:   stripeProxy.URL,
-		SESURL:      stack.SES.URL,
+		SESURL:      sesProxy.URL,
 		SenderEmail: "factures@clinicpay.local",
 	}
 	for k, v := range settings.Env() {
@@ -178,11 +186,39 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	jobs, err := localapi.BuildJobs(ctx, wiring.OS(), log)
+	if err != nil {
+		return err
+	}
+	// SES's events about each e-mail (delivered, bounced…) reach the e-mail
+	// events function within a second, as SES → EventBridge does.
+	relay := &localses.Relay{Account: "000000000000", Region: "ca-central-1", ConfigurationSet: "clinicpay-local",
+		Deliver: func(ctx context.Context, payload []byte) error { return jobs.EmailEvent(ctx, payload) }}
+	sesProxy.Observe(func(r *faultproxy.Request) {
+		if r.Form != nil {
+			relay.SentRaw(r.Form, r.Status, r.Response)
+		}
+	})
+	go relay.Run(ctx, time.Second)
+	// The scheduler every minute (hourly in AWS), and on demand at
+	// POST /_local/run/reminders?now=<RFC 3339> on the API's port.
+	go func() {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				_, _ = jobs.Run(ctx, now, "")
+			}
+		}
+	}()
 	cors, err := localapi.CORSFromTemplate(cfg.corsOrigins)
 	if err != nil {
 		return err
 	}
-	apiSrv := &http.Server{Handler: localapi.New(api, localapi.Config{Secret: cfg.secret, CORS: cors}), ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: localapi.New(api, localapi.Config{Secret: cfg.secret, CORS: cors, Jobs: jobs}), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = apiSrv.Serve(apiLn) }()
 	defer func() { _ = apiSrv.Shutdown(context.Background()) }()
 
@@ -267,6 +303,9 @@ platform operator's (billing:platform), who connects a clinic's Stripe account; 
   curl -sS %[1]s/invoices/F-2026-0100 -H "Authorization: Bearer $TOKEN"
   curl -sS '%[1]s/invoices?limit=5' -H "Authorization: Bearer $TOKEN"
 
+Reminders: the scheduler runs every minute; POST %[1]s/_local/run/reminders?now=<RFC 3339>[&company=<id>]
+runs it at another time. SES's events (delivered; bounce@, complaint@simulator.amazonses.com
+bounce and complain, as SES's mailbox simulator does) reach the invoices within a second.
 CORS: the API answers browsers from %[11]s (CORS_ALLOWED_ORIGINS).
 Ctrl-C stops everything.
 `, cfg.apiBase, cfg.consoleBase, cfg.mailB, stack.DynamoDB.URL, stack.Stripe.URL, cfg.dataDir, demo, cfg.company, admin, platform,

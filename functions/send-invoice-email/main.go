@@ -9,6 +9,7 @@ import (
 	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/pdfwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
@@ -19,7 +20,7 @@ func main() {
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
 	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
 	lambda.Start(api.SendInvoiceEmail)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/mailwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
@@ -17,12 +18,14 @@ func main() {
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	secrets := stripewire.NewSecrets(awsCfg, env)
-	// Stripe is called only to end a link left payable after a payment
-	// through another one; the common path makes no Stripe call.
+	// Stripe is called to end a link left payable after a payment through
+	// another one, and to read a paid charge's method for its receipt.
 	payments := wiring.Must(stripewire.Payments(env, secrets))
+	// The receipt of a payment leaves as soon as the payment is recorded.
+	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = stripewire.Webhooks(secrets)
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Metrics: observe.Metrics{}})
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, cfg)
 	lambda.Start(api.StripeWebhook)
 }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/stripegateway"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/pdfwire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
@@ -40,6 +44,32 @@ func WithWrap(w Wrap) Option {
 // BuildAPI wires the adapters from the environment exactly as the functions'
 // mains do, into one API that serves every route.
 func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Option) (*httpapi.API, error) {
+	b, err := build(env, opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg := wiring.HTTP(env, log, b.store)
+	cfg.Webhooks = b.webhooks
+	return httpapi.New(b.svc, cfg), nil
+}
+
+// BuildJobs wires the event-driven functions' handlers (the scheduler, SES's
+// events) as their mains do.
+func BuildJobs(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Option) (*Jobs, error) {
+	b, err := build(env, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Jobs{jobs: jobs.New(b.svc, wiring.Jobs(env, log))}, nil
+}
+
+type built struct {
+	svc      *billing.Service
+	store    *dynamostore.Store
+	webhooks *stripegateway.WebhookReader
+}
+
+func build(env wiring.Env, opts []Option) (*built, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -66,8 +96,7 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	if err != nil {
 		return nil, err
 	}
-	webhooks := stripewire.Webhooks(secrets)
-	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}}
+	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}}
 	if o.wrap.Store != nil {
 		deps.Store = o.wrap.Store(deps.Store)
 	}
@@ -77,10 +106,23 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	if o.wrap.Mailer != nil {
 		deps.Mailer = o.wrap.Mailer(deps.Mailer)
 	}
-	svc := billing.NewService(deps)
-	cfg := wiring.HTTP(env, log, store)
-	cfg.Webhooks = webhooks
-	return httpapi.New(svc, cfg), nil
+	return &built{svc: billing.NewService(deps), store: store, webhooks: stripewire.Webhooks(secrets)}, nil
+}
+
+// Jobs are the event-driven functions' handlers, each call marked with its
+// function as the local API marks each route's (so the IAM check holds its
+// AWS calls against that function's policy).
+type Jobs struct{ jobs *jobs.Jobs }
+
+// Run does the scheduler's work due at now (of one company when company is
+// not "").
+func (j *Jobs) Run(ctx context.Context, now time.Time, company string) (billing.RunReport, error) {
+	return j.jobs.Run(WithFunction(ctx, jobs.Scheduler.Function), now, company)
+}
+
+// EmailEvent handles one SES event as EventBridge delivers it.
+func (j *Jobs) EmailEvent(ctx context.Context, payload []byte) error {
+	return j.jobs.EmailEvent(WithFunction(ctx, jobs.EmailEvents.Function), payload)
 }
 
 // FunctionHeader carries, on every AWS call the local API's clients make,

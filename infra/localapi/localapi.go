@@ -46,6 +46,11 @@ type Config struct {
 	TenantClaim string
 	// CORS, when set, is answered as API Gateway does (CORSFromTemplate).
 	CORS *CORS
+	// Jobs, when set, serves POST /_local/run/reminders?now=<RFC 3339>
+	// [&company=<id>]: the scheduler's run at that time (of one company),
+	// on demand (make dev and the tests move time with it). The route
+	// exists only here, never in AWS.
+	Jobs *Jobs
 }
 
 // maxPayload is API Gateway's request size limit.
@@ -88,6 +93,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.actual(w.Header(), r)
+	}
+	if r.URL.Path == "/_local/run/reminders" && s.cfg.Jobs != nil {
+		s.runJobs(w, r)
+		return
 	}
 	if r.Method == http.MethodGet && r.URL.Path == "/openapi.yaml" {
 		w.Header().Set("Content-Type", "application/yaml")
@@ -134,6 +143,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(out)
+}
+
+// runJobs runs the scheduler at ?now= (RFC 3339; the clock when absent) and
+// answers its report.
+func (s *Server) runJobs(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST /_local/run/reminders?now=<RFC 3339>")
+		return
+	}
+	now := time.Now()
+	if v := r.URL.Query().Get("now"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", "now must be an RFC 3339 time, e.g. 2026-12-20T15:00:00Z")
+			return
+		}
+		now = t
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	defer cancel()
+	rep, err := s.cfg.Jobs.Run(ctx, now, r.URL.Query().Get("company"))
+	body := map[string]any{"now": now.UTC().Format(time.RFC3339), "report": rep}
+	status := http.StatusOK
+	if err != nil {
+		status, body["error"] = http.StatusServiceUnavailable, err.Error()
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 type httpRequestKey struct{}

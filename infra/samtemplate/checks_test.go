@@ -16,6 +16,7 @@ import (
 	"github.com/clinicpay/payments/docs"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -32,6 +33,11 @@ func dirOf(function string) string {
 	for _, r := range httpapi.Routes {
 		if r.Function == function {
 			return r.Dir
+		}
+	}
+	for _, f := range jobs.Functions {
+		if f.Function == function {
+			return f.Dir
 		}
 	}
 	return ""
@@ -67,7 +73,7 @@ func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
 		}
 		dir := dirOf(fn.Name)
 		if dir == "" {
-			t.Errorf("%s: not in the route table", fn.Name)
+			t.Errorf("%s: neither in the route table (httpapi.Routes) nor among the event-driven functions (jobs.Functions)", fn.Name)
 			continue
 		}
 		out, err := exec.Command("make", "-s", "-n", "-C", root, "build-"+fn.Name, "ARTIFACTS_DIR=/artifacts").CombinedOutput()
@@ -260,5 +266,43 @@ func TestCORSCoversTheContract(t *testing.T) {
 		if !slices.Contains(exposed, h) {
 			t.Errorf("CorsConfiguration.ExposeHeaders lacks %s, which the contract answers with", h)
 		}
+	}
+}
+
+// TestEventFunctionsMatchTemplate: each event-driven function (jobs.Functions)
+// is in the template, invoked by its event source only (no route), and has
+// its folder and build line; the template has no other function without a
+// route.
+func TestEventFunctionsMatchTemplate(t *testing.T) {
+	tpl := load(t)
+	routed := map[string]bool{}
+	for _, r := range httpapi.Routes {
+		routed[r.Function] = true
+	}
+	known := map[string]jobs.Function{}
+	for _, f := range jobs.Functions {
+		known[f.Function] = f
+	}
+	for _, fn := range tpl.Resources("AWS::Serverless::Function") {
+		if routed[fn.Name] {
+			continue
+		}
+		f, ok := known[fn.Name]
+		if !ok {
+			t.Errorf("%s: no route and not in jobs.Functions", fn.Name)
+			continue
+		}
+		delete(known, fn.Name)
+		events := samtemplate.Get(fn.Properties, "Events")
+		var types []string
+		for _, k := range samtemplate.Keys(events) {
+			types = append(types, samtemplate.Get(events, k, "Type").Value)
+		}
+		if !slices.Equal(types, []string{f.EventType}) {
+			t.Errorf("%s: invoked by %v, want only a %s", fn.Name, types, f.EventType)
+		}
+	}
+	for name := range known {
+		t.Errorf("jobs.Functions names %s, which template.yaml does not have", name)
 	}
 }

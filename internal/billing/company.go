@@ -23,11 +23,47 @@ type Company struct {
 	StripeAccountID string
 	// Stripe is what Stripe last said of the account.
 	Stripe *StripeAccount
+
+	// What the clinic's e-mails carry and when they go.
+	// SendReceipts: a receipt e-mail when a payment succeeds (default on).
+	SendReceipts bool
+	// AttachPDF: the invoice e-mail and the reminders attach the invoice
+	// as a PDF (default off).
+	AttachPDF bool
+	// EmailDetail: lines (every line's description) or summary (no line
+	// descriptions), for every e-mail and the PDF.
+	EmailDetail EmailDetail
+	// Reminders is the reminder policy (empty: no reminders).
+	Reminders ReminderPolicy
+	// RemindersChangedAt is set when the policy changes: the scheduler then
+	// plans the company's invoices again, and clears it.
+	RemindersChangedAt time.Time
+
 	// Version increases with every write; writes are conditional on it.
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// EmailDetail is how much of an invoice the clinic's e-mails and PDFs show.
+type EmailDetail string
+
+// The choices of EmailDetail.
+const (
+	// DetailLines shows every line's description (the default).
+	DetailLines EmailDetail = "lines"
+	// DetailSummary shows the number, the dates, the total, what was paid,
+	// the balance and the link, never a line's description: a line can name
+	// a health service, and e-mail is not a secure channel (Quebec's Law
+	// 25: collect and communicate the minimum necessary).
+	DetailSummary EmailDetail = "summary"
+)
+
+// Valid reports whether d is one of the choices.
+func (d EmailDetail) Valid() bool { return d == DetailLines || d == DetailSummary }
+
+// summary reports whether e-mails and PDFs leave the lines out.
+func (c *Company) summary() bool { return c != nil && c.EmailDetail == DetailSummary }
 
 // StripeAccount is the part of a connected account the clinic staff need to
 // see to know whether patients can pay.
@@ -124,6 +160,12 @@ type CompanyInput struct {
 	// StripeAccountID absent keeps the stored account; null disconnects it;
 	// a value connects that account. Only the platform may change it.
 	StripeAccountID OptionalString `json:"stripeAccountId"`
+	// The e-mail settings: each absent keeps the stored value (a new
+	// company starts with receipts on, no PDF, lines, no reminders).
+	SendReceipts *bool                `json:"sendReceipts"`
+	AttachPDF    *bool                `json:"attachPdf"`
+	EmailDetail  *EmailDetail         `json:"emailDetail"`
+	Reminders    *ReminderPolicyInput `json:"reminders"`
 }
 
 var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,250}$`)
@@ -148,7 +190,41 @@ func (in *CompanyInput) Validate() error {
 	if v := in.StripeAccountID.Value; v != nil && !stripeAccountPattern.MatchString(*v) {
 		return Invalid("stripeAccountId", "stripeAccountId must be a Stripe account id: acct_ followed by letters and digits")
 	}
+	if in.EmailDetail != nil && !in.EmailDetail.Valid() {
+		return Invalid("emailDetail", "emailDetail must be lines or summary")
+	}
+	if in.Reminders != nil {
+		if err := in.Reminders.validate(); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// applySettings sets c's e-mail settings from the input, keeping stored
+// values (or the defaults) for the fields it leaves out; it reports whether
+// the reminder policy changed.
+func (in *CompanyInput) applySettings(c *Company, stored *Company) (policyChanged bool) {
+	c.SendReceipts, c.EmailDetail = true, DetailLines
+	if stored != nil {
+		c.SendReceipts, c.AttachPDF, c.EmailDetail = stored.SendReceipts, stored.AttachPDF, stored.EmailDetail
+		c.Reminders, c.RemindersChangedAt = stored.Reminders, stored.RemindersChangedAt
+	}
+	if in.SendReceipts != nil {
+		c.SendReceipts = *in.SendReceipts
+	}
+	if in.AttachPDF != nil {
+		c.AttachPDF = *in.AttachPDF
+	}
+	if in.EmailDetail != nil {
+		c.EmailDetail = *in.EmailDetail
+	}
+	if in.Reminders != nil {
+		p := in.Reminders.policy()
+		policyChanged = !p.Equal(c.Reminders)
+		c.Reminders = p
+	}
+	return policyChanged
 }
 
 // account returns the account the input asks for, given the stored one.
@@ -203,6 +279,10 @@ func (s *Service) PutCompany(ctx context.Context, caller Caller, companyID strin
 		previous := ""
 		if stored != nil {
 			previous, c.Version, c.CreatedAt, c.Stripe = stored.StripeAccountID, stored.Version+1, stored.CreatedAt, stored.Stripe
+		}
+		if in.applySettings(c, stored) && stored != nil {
+			// The scheduler plans the company's invoices again.
+			c.RemindersChangedAt = now
 		}
 		c.StripeAccountID = in.account(previous)
 		switch {

@@ -37,8 +37,10 @@ func invoiceEmailView(c *Company, inv *Invoice, lang Language, note, payURL stri
 	if inv.DueOn != "" {
 		v.DueOn = formatDate(lang, inv.DueOn)
 	}
-	for _, l := range inv.Lines {
-		v.Lines = append(v.Lines, emails.Line{Description: l.Description, Amount: FormatMoney(l.Amount, inv.Currency, lang)})
+	if !c.summary() {
+		for _, l := range inv.Lines {
+			v.Lines = append(v.Lines, emails.Line{Description: l.Description, Amount: FormatMoney(l.Amount, inv.Currency, lang)})
+		}
 	}
 	if note = strings.TrimSpace(strings.ReplaceAll(note, "\r\n", "\n")); note != "" {
 		v.NoteLines = strings.Split(strings.ReplaceAll(note, "\r", "\n"), "\n")
@@ -78,19 +80,48 @@ const (
 	MaxEmailsPerInvoice = 100
 )
 
-// SentEmail is the record of an invoice e-mail accepted by the mail service.
+// SentEmail is the record of an e-mail about the invoice accepted by the
+// mail service, and what SES later said of it.
 type SentEmail struct {
 	MessageID string
 	To        string
 	Language  Language
 	SentAt    time.Time
+	// Kind is invoice (sent by staff), receipt or reminder.
+	Kind EmailKind
+	// Key is the outbox key of a receipt or reminder (receipt-pi_…,
+	// reminder-after-7); a reminder's step is its key's tail.
+	Key string
 	// LinkGeneration is the generation of the payment link the e-mail
 	// carried, 0 when it carried none.
 	LinkGeneration int
+	// PDF: the invoice was attached as a PDF.
+	PDF bool
 	// RequestKey is the Idempotency-Key of the request that sent it: a
 	// retry of that request finds the e-mail here and does not send it
 	// again.
 	RequestKey string
+	// Delivery is what SES's events said last (status sent until then).
+	Delivery EmailDelivery
+}
+
+// EmailKind is why an e-mail was sent.
+type EmailKind string
+
+// The kinds of e-mails.
+const (
+	EmailInvoice  EmailKind = "invoice"
+	EmailReceipt  EmailKind = "receipt"
+	EmailReminder EmailKind = "reminder"
+)
+
+// EmailKind is the e-mail's kind; records from before kinds existed are
+// invoice e-mails.
+func (e *SentEmail) EmailKind() EmailKind {
+	if e.Kind == "" {
+		return EmailInvoice
+	}
+	return e.Kind
 }
 
 // EmailInput is the body of POST /invoices/{invoiceId}/emails.
@@ -242,28 +273,16 @@ func (s *Service) emailFor(inv *Invoice, c *Company, in *EmailInput) *outgoing {
 
 // send renders and sends the e-mail, carrying link when it is not nil.
 func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEmail, error) {
-	url := ""
-	if link != nil {
-		url = link.URL
-	}
-	r, err := RenderInvoiceEmail(e.company, inv, e.lang, e.note, url)
-	if err != nil {
-		return nil, &Error{Code: CodeInternal, Message: "internal error", Err: err}
-	}
-	id, err := e.s.mailer.Send(ctx, OutgoingEmail{
-		FromName: e.company.Name,
-		To:       e.to,
-		ReplyTo:  e.company.ReplyToEmail,
-		Subject:  r.Subject,
-		Text:     r.Text,
-		HTML:     r.HTML,
-		Language: e.lang,
-	})
+	m := preparedMail{kind: EmailInvoice, to: e.to, lang: e.lang, pdf: e.company.AttachPDF && e.s.documents != nil,
+		render: func(inv *Invoice, payURL string) (emails.Message, error) {
+			return RenderInvoiceEmail(e.company, inv, e.lang, e.note, payURL)
+		}}
+	id, err := e.s.sendMail(ctx, inv, e.company, m, link, mailRef{inv.CompanyID, inv.ID, string(EmailInvoice), e.s.newToken()})
 	if err != nil {
 		return nil, err
 	}
 	e.s.metrics.Count(ctx, MetricEmailsSent, 1)
-	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock(), RequestKey: e.requestKey}
+	e.sent = &SentEmail{MessageID: id, To: e.to, Language: e.lang, SentAt: e.s.clock(), Kind: EmailInvoice, PDF: m.pdf, RequestKey: e.requestKey}
 	if link != nil {
 		e.sent.LinkGeneration = link.Generation
 	}

@@ -295,6 +295,7 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	if reason != "" {
 		return s.reject(ctx, rec, reason)
 	}
+	next.oweReceipts(feed, st.Company, now)
 	next.Version++
 	next.UpdatedAt = now
 	commit := &EventCommit{Event: rec, Invoice: next, FeedHead: st.FeedHead, Feed: feed}
@@ -397,19 +398,41 @@ func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventResult
 // due. It fails (so Stripe redelivers) while another request holds the
 // invoice, since that request may have died.
 func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) error {
-	if !inv.needsReconcile() && inv.Lease == nil {
-		return nil
+	if inv.needsReconcile() || inv.Lease != nil {
+		var err error
+		if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
+			return err
+		}
+		if inv, err = s.reconcileLink(ctx, inv, company); err != nil {
+			return err
+		}
+		if inv.needsReconcile() {
+			return conflictError()
+		}
 	}
-	inv, _, _, err := s.settle(ctx, inv, company)
-	if err != nil {
-		return err
-	}
-	inv, err = s.reconcileLink(ctx, inv, company)
-	if err != nil {
-		return err
-	}
-	if inv.needsReconcile() {
-		return conflictError()
+	// The receipt leaves now; if it can't, the outbox keeps it and the
+	// scheduler sends it: Stripe need not deliver the event again for it.
+	if len(inv.Outbox) > 0 {
+		if _, err := s.deliverOutbox(ctx, inv, company, s.clock()); err != nil {
+			s.metrics.Count(ctx, MetricEmailsDeferred, 1)
+		}
 	}
 	return nil
+}
+
+// oweReceipts puts in the outbox a receipt for each payment the event made
+// succeed, when the clinic sends receipts: in the same write as the
+// payment, so it is owed exactly once.
+func (inv *Invoice) oweReceipts(feed []FeedEntry, c *Company, now time.Time) {
+	if c == nil || !c.SendReceipts {
+		return
+	}
+	for _, e := range feed {
+		if e.Kind != KindPaymentSucceeded || e.PaymentIntentID == "" {
+			continue
+		}
+		if key := "receipt-" + e.PaymentIntentID; !inv.owes(key) {
+			inv.Outbox = append(inv.Outbox, Outbound{Key: key, Kind: EmailReceipt, PaymentIntentID: e.PaymentIntentID, CreatedAt: now})
+		}
+	}
 }

@@ -183,7 +183,36 @@ func (m *memStore) CommitEvent(_ context.Context, c *EventCommit) error {
 }
 
 func (m *memStore) ListInvoices(_ context.Context, companyID string, f InvoiceFilter, position string, limit int) (*StoredInvoicePage, error) {
-	return &StoredInvoicePage{}, nil // the list is shown against DynamoDB Local (dynamostore, e2e)
+	// Unordered and in one page: the list itself is shown against DynamoDB
+	// Local (dynamostore, e2e); the scheduler's replan only needs them all.
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	page := &StoredInvoicePage{}
+	for _, inv := range m.invoices {
+		if inv.CompanyID == companyID && (f.Status == "" || inv.Status() == f.Status) {
+			page.Invoices = append(page.Invoices, InvoiceSummary{ID: inv.ID})
+		}
+	}
+	return page, nil
+}
+
+// DueWork reads every item (the fake has no index): invoices whose
+// NextWorkAt and companies whose RemindersChangedAt is at or before now.
+func (m *memStore) DueWork(_ context.Context, now time.Time, limit int) ([]WorkItem, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []WorkItem
+	for _, c := range m.companies {
+		if t := c.RemindersChangedAt; !t.IsZero() && !t.After(now) {
+			out = append(out, WorkItem{CompanyID: c.ID})
+		}
+	}
+	for _, inv := range m.invoices {
+		if t := inv.NextWorkAt(); !t.IsZero() && !t.After(now) {
+			out = append(out, WorkItem{CompanyID: inv.CompanyID, InvoiceID: inv.ID})
+		}
+	}
+	return out[:min(len(out), limit)], nil
 }
 
 func (m *memStore) ListFeed(_ context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error) {
@@ -264,6 +293,10 @@ func (f *fakeStripe) DeactivateLink(_ context.Context, _, linkID, _ string) erro
 	f.deactivates++
 	f.active[linkID] = false
 	return nil
+}
+
+func (f *fakeStripe) PaymentMethod(context.Context, string, string) (*PaymentMethod, error) {
+	return &PaymentMethod{Type: "card", Brand: "visa", Last4: "4242"}, nil
 }
 
 func (f *fakeStripe) activeLinks() []string {

@@ -56,6 +56,9 @@ type FeedEntry struct {
 	Reason          string
 	EventID         string
 	Flags           []string
+	// Email is the e-mail an email_bounced or email_complained entry is
+	// about (such entries move no money: NetChange 0).
+	Email *FeedEmail
 }
 
 // changes lists the feed entries for the difference between before and

@@ -39,6 +39,11 @@ type Invoice struct {
 	Links []Link
 	// Emails is every e-mail sent for the invoice, oldest first.
 	Emails []SentEmail
+	// Outbox holds the receipts and reminders owed and not yet recorded
+	// sent (see Outbound).
+	Outbox []Outbound
+	// Reminders is the invoice's reminder plan and what was done of it.
+	Reminders ReminderState
 	// Payments are the payments made through the invoice's links, oldest
 	// first, with their refunds and disputes.
 	Payments []Payment
@@ -402,7 +407,7 @@ func (s *Service) PutInvoice(ctx context.Context, tenant, invoiceID string, in *
 			if pre.Given {
 				return nil, nil, false, preconditionFailed()
 			}
-			inv, err := s.createInvoice(ctx, tenant, invoiceID, want)
+			inv, err := s.createInvoice(ctx, tenant, invoiceID, want, company)
 			if errors.Is(err, errRetry) {
 				continue
 			}
@@ -430,10 +435,13 @@ func (s *Service) PutInvoice(ctx context.Context, tenant, invoiceID string, in *
 	return nil, nil, false, conflictError()
 }
 
-func (s *Service) createInvoice(ctx context.Context, tenant, invoiceID string, f invoiceFields) (*Invoice, error) {
+func (s *Service) createInvoice(ctx context.Context, tenant, invoiceID string, f invoiceFields, company *Company) (*Invoice, error) {
 	now := s.clock()
 	inv := &Invoice{CompanyID: tenant, ID: invoiceID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	inv.setFields(f)
+	if company != nil {
+		inv.replan(company.Reminders)
+	}
 	if err := s.store.PutInvoice(ctx, inv); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return nil, errRetry
@@ -451,7 +459,12 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	if err := inv.checkAmountChange(have, want, pre); err != nil {
 		return nil, err
 	}
-	apply := func(inv *Invoice) { inv.setFields(want) }
+	apply := func(inv *Invoice) {
+		inv.setFields(want)
+		if company != nil {
+			inv.replan(company.Reminders) // the due date may have moved
+		}
+	}
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {
 		change := &LinkChange{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonAmountChanged}}
 		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply})

@@ -54,6 +54,9 @@ func leaseFor(ctx context.Context) time.Duration {
 
 // changeHooks let a use case do its own work inside a lease.
 type changeHooks struct {
+	// onClaim changes the invoice in the write that takes the lease (an
+	// outbound marks its attempt with the lease's token).
+	onClaim func(next *Invoice, token string)
 	// afterStripe runs once every Stripe step succeeded, while the invoice is
 	// still held (the e-mail is sent here, so no one ends the link it
 	// carries before it leaves). Its error is returned, and finish is
@@ -97,7 +100,7 @@ func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*
 // stored and the link the change made. errRetry means the claim lost
 // against another writer.
 func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, hooks changeHooks) (*Invoice, *Link, error) {
-	claimed, err := s.claim(ctx, inv, change)
+	claimed, err := s.claim(ctx, inv, change, hooks.onClaim)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -194,10 +197,14 @@ func (s *Service) countOutcome(ctx context.Context, change *LinkChange, made *Li
 	}
 }
 
-// claim writes a fresh lease for change to the invoice.
-func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange) (*Invoice, error) {
+// claim writes a fresh lease for change to the invoice, with onClaim's
+// change (nil: none).
+func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, onClaim func(*Invoice, string)) (*Invoice, error) {
 	next := cloneInvoice(inv)
 	next.Lease = &Lease{Token: s.newToken(), Until: s.clock().Add(leaseFor(ctx)), Change: change}
+	if onClaim != nil {
+		onClaim(next, next.Lease.Token)
+	}
 	if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
 		next.LastGeneration = change.Make.Generation
 	}
@@ -297,6 +304,9 @@ func cloneInvoice(inv *Invoice) *Invoice {
 	next.Lines = slices.Clone(inv.Lines)
 	next.Links = slices.Clone(inv.Links)
 	next.Emails = slices.Clone(inv.Emails)
+	next.Outbox = slices.Clone(inv.Outbox)
+	next.Reminders.Plan = slices.Clone(inv.Reminders.Plan)
+	next.Reminders.Done = slices.Clone(inv.Reminders.Done)
 	next.Payments = make([]Payment, len(inv.Payments))
 	for i := range inv.Payments {
 		next.Payments[i] = clonePayment(&inv.Payments[i])

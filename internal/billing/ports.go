@@ -46,6 +46,10 @@ type Store interface {
 	// empty). It reads a bounded number of invoices; Position is where the
 	// next page starts.
 	ListInvoices(ctx context.Context, companyID string, f InvoiceFilter, position string, limit int) (*StoredInvoicePage, error)
+	// DueWork returns up to limit work items whose time (an invoice's
+	// NextWorkAt, a company's RemindersChangedAt) is at or before now,
+	// from an index of those times (never a scan).
+	DueWork(ctx context.Context, now time.Time, limit int) ([]WorkItem, error)
 	// ListFeed returns up to limit feed entries of a company after the
 	// sequence number after, in order, and whether more follow.
 	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)
@@ -71,7 +75,46 @@ type PaymentProvider interface {
 	// OnboardingLink makes a Stripe Account Link (account_onboarding) where
 	// the clinic enters its details.
 	OnboardingLink(ctx context.Context, accountID string) (*OnboardingLink, error)
+	// PaymentMethod reads how a payment was made (its charge's method: the
+	// card's brand and last four digits, never more), for its receipt.
+	PaymentMethod(ctx context.Context, accountID, paymentIntentID string) (*PaymentMethod, error)
 }
+
+// PaymentMethod is how a patient paid, as a receipt may say it.
+type PaymentMethod struct {
+	Type  string // card, acss_debit (pre-authorized debit), …
+	Brand string // visa, mastercard, amex… for a card; the bank's name for a debit, if known
+	Last4 string
+}
+
+// Documents makes the invoice's PDF (internal/invoicepdf); a function that
+// attaches none leaves it nil.
+type Documents interface {
+	InvoicePDF(d InvoiceDocument) ([]byte, error)
+}
+
+// InvoiceDocument is what the invoice's PDF shows: display text formatted
+// in Language, as the e-mail shows it.
+type InvoiceDocument struct {
+	Language    Language
+	ClinicName  string
+	ClinicEmail string
+	PatientName string
+	Number      string
+	IssuedOn    string
+	DueOn       string
+	// Summary leaves the lines out (the clinic's emailDetail summary).
+	Summary    bool
+	Lines      []DocumentLine
+	Total      string
+	AmountPaid string
+	BalanceDue string
+	PaymentURL string
+	Created    time.Time
+}
+
+// DocumentLine is a line of the PDF.
+type DocumentLine struct{ Description, Amount string }
 
 // Mailer sends one e-mail. Errors are *Error with CodeEmailProviderError
 // (refused) or CodeEmailProviderUnavailable (throttled, timeout).
@@ -181,6 +224,11 @@ const (
 	// out early: the invoice waits for the lease's end (up to the
 	// function's timeout), staff see 409 conflict meanwhile.
 	MetricLeaseReleaseFailures = "LeaseReleaseFailures"
+	// MetricEmailsDeferred counts receipts and reminders that could not
+	// leave at once: the outbox keeps them for the scheduler.
+	MetricEmailsDeferred = "EmailsDeferred"
+	// MetricRemindersSent counts reminders sent by the scheduler.
+	MetricRemindersSent = "RemindersSent"
 )
 
 type noMetrics struct{}

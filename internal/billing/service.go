@@ -13,12 +13,13 @@ import (
 
 // Service carries out the use cases. It is safe for concurrent use.
 type Service struct {
-	store    Store
-	payments PaymentProvider
-	mailer   Mailer
-	now      func() time.Time
-	newToken func() string
-	metrics  Metrics
+	store     Store
+	payments  PaymentProvider
+	mailer    Mailer
+	documents Documents
+	now       func() time.Time
+	newToken  func() string
+	metrics   Metrics
 }
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
@@ -27,6 +28,9 @@ type Deps struct {
 	Store    Store
 	Payments PaymentProvider
 	Mailer   Mailer
+	// Documents makes the invoice's PDF; nil attaches none (a function that
+	// sends no invoice or reminder leaves the PDF code out of its binary).
+	Documents Documents
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Metrics counts business events; nil counts nothing.
@@ -35,7 +39,7 @@ type Deps struct {
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, now: d.Now, newToken: randomToken, metrics: d.Metrics}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics}
 	if s.now == nil {
 		s.now = time.Now
 	}

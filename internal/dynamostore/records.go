@@ -32,9 +32,56 @@ type companyRecord struct {
 	DefaultLanguage string               `dynamodbav:"defaultLanguage"`
 	StripeAccountID string               `dynamodbav:"stripeAccountId,omitempty"`
 	Stripe          *stripeAccountRecord `dynamodbav:"stripe,omitempty"`
-	Version         int64                `dynamodbav:"version"`
-	CreatedAt       time.Time            `dynamodbav:"createdAt"`
-	UpdatedAt       time.Time            `dynamodbav:"updatedAt"`
+	// NoReceipts is stored rather than sendReceipts so that a company saved
+	// before receipts existed sends them (the default).
+	NoReceipts         bool                  `dynamodbav:"noReceipts,omitempty"`
+	AttachPDF          bool                  `dynamodbav:"attachPdf,omitempty"`
+	EmailDetail        string                `dynamodbav:"emailDetail,omitempty"`
+	Reminders          *reminderPolicyRecord `dynamodbav:"reminders,omitempty"`
+	RemindersChangedAt time.Time             `dynamodbav:"remindersChangedAt,omitempty"`
+	Version            int64                 `dynamodbav:"version"`
+	CreatedAt          time.Time             `dynamodbav:"createdAt"`
+	UpdatedAt          time.Time             `dynamodbav:"updatedAt"`
+
+	workIndex
+}
+
+type reminderPolicyRecord struct {
+	BeforeDue          []int `dynamodbav:"beforeDue"`
+	AfterDue           []int `dynamodbav:"afterDue"`
+	IncludePaymentLink bool  `dynamodbav:"includePaymentLink"`
+}
+
+// workIndex is the scheduler's index (template.yaml's WorkDue: partition
+// key workShard, sort key workAt), set only on items with work to do, so the
+// index holds nothing else (sparse). The shard spreads the items over a few
+// partitions; the scheduler reads them all.
+type workIndex struct {
+	WorkShard string `dynamodbav:"workShard,omitempty"`
+	WorkAt    string `dynamodbav:"workAt,omitempty"`
+}
+
+// Index of the scheduler's work (template.yaml's WorkDue).
+const (
+	workDue    = "WorkDue"
+	workShards = 4
+)
+
+// workAt is the index's sort key: a fixed-width UTC time, so text order is
+// time order.
+func workAtKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
+
+// newWorkIndex is the index entry of an item whose work falls at t (none
+// for the zero time).
+func newWorkIndex(pk, sk string, t time.Time) workIndex {
+	if t.IsZero() {
+		return workIndex{}
+	}
+	var h uint32 = 2166136261 // FNV-1a: a stable spread of items over shards
+	for _, b := range []byte(pk + "|" + sk) {
+		h = (h ^ uint32(b)) * 16777619
+	}
+	return workIndex{WorkShard: fmt.Sprintf("W%d", h%workShards), WorkAt: workAtKey(t)}
 }
 
 type stripeAccountRecord struct {
@@ -80,12 +127,42 @@ type invoiceRecord struct {
 	CreatedAt      time.Time       `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time       `dynamodbav:"updatedAt"`
 
+	Outbox    []outboundRecord `dynamodbav:"outbox,omitempty"`
+	Reminders *reminderState   `dynamodbav:"reminders,omitempty"`
+
 	// Derived on every write, for the invoice list's index (invoiceOrder
 	// is its sort key: only invoices have it) and its filters.
 	InvoiceOrder  string `dynamodbav:"invoiceOrder"`
 	Status        string `dynamodbav:"status"`
 	HasActiveLink bool   `dynamodbav:"hasActiveLink"`
 	NetPaidOnline int64  `dynamodbav:"netPaidOnline"`
+	// And for the scheduler's (the invoice's NextWorkAt).
+	workIndex
+}
+
+type outboundRecord struct {
+	Key             string    `dynamodbav:"key"`
+	Kind            string    `dynamodbav:"kind"`
+	PaymentIntentID string    `dynamodbav:"paymentIntentId,omitempty"`
+	CreatedAt       time.Time `dynamodbav:"createdAt"`
+	Attempt         string    `dynamodbav:"attempt,omitempty"`
+	AttemptAt       time.Time `dynamodbav:"attemptAt,omitempty"`
+	To              string    `dynamodbav:"to,omitempty"`
+	Language        string    `dynamodbav:"language,omitempty"`
+	LinkGeneration  int       `dynamodbav:"linkGeneration,omitempty"`
+	PDF             bool      `dynamodbav:"pdf,omitempty"`
+	Tries           int       `dynamodbav:"tries,omitempty"`
+}
+
+type reminderState struct {
+	Paused bool                 `dynamodbav:"paused,omitempty"`
+	Plan   []reminderStepRecord `dynamodbav:"plan,omitempty"`
+	Done   []string             `dynamodbav:"done,omitempty"`
+}
+
+type reminderStepRecord struct {
+	Key string    `dynamodbav:"key"`
+	At  time.Time `dynamodbav:"at"`
 }
 
 // Index of a company's invoices, newest first (template.yaml's
@@ -133,6 +210,13 @@ type emailRecord struct {
 	SentAt         time.Time `dynamodbav:"sentAt"`
 	LinkGeneration int       `dynamodbav:"linkGeneration,omitempty"`
 	RequestKey     string    `dynamodbav:"requestKey,omitempty"`
+	Kind           string    `dynamodbav:"kind,omitempty"`
+	Key            string    `dynamodbav:"key,omitempty"`
+	PDF            bool      `dynamodbav:"pdf,omitempty"`
+	Status         string    `dynamodbav:"status,omitempty"`
+	StatusAt       time.Time `dynamodbav:"statusAt,omitempty"`
+	BounceType     string    `dynamodbav:"bounceType,omitempty"`
+	BounceSubType  string    `dynamodbav:"bounceSubType,omitempty"`
 }
 
 type leaseRecord struct {
@@ -175,6 +259,14 @@ func toCompanyRecord(c *billing.Company) companyRecord {
 		r.Stripe = &stripeAccountRecord{s.ChargesEnabled, s.DetailsSubmitted, s.Country, s.DefaultCurrency, s.Warnings,
 			s.Deauthorized, s.CreatedByPlatform, s.AsOf}
 	}
+	r.NoReceipts, r.AttachPDF, r.RemindersChangedAt = !c.SendReceipts, c.AttachPDF, c.RemindersChangedAt
+	if c.EmailDetail != billing.DetailLines {
+		r.EmailDetail = string(c.EmailDetail)
+	}
+	if p := c.Reminders; !p.Empty() {
+		r.Reminders = &reminderPolicyRecord{p.BeforeDue, p.AfterDue, p.IncludePaymentLink}
+	}
+	r.workIndex = newWorkIndex(r.PK, r.SK, c.RemindersChangedAt)
 	return r
 }
 
@@ -191,7 +283,23 @@ func (r *companyRecord) company() *billing.Company {
 			c.Stripe.Warnings = []string{}
 		}
 	}
+	c.SendReceipts, c.AttachPDF, c.RemindersChangedAt = !r.NoReceipts, r.AttachPDF, r.RemindersChangedAt
+	c.EmailDetail = billing.EmailDetail(r.EmailDetail)
+	if c.EmailDetail == "" {
+		c.EmailDetail = billing.DetailLines
+	}
+	c.Reminders = billing.ReminderPolicy{BeforeDue: []int{}, AfterDue: []int{}, IncludePaymentLink: true}
+	if p := r.Reminders; p != nil {
+		c.Reminders = billing.ReminderPolicy{BeforeDue: nonNil(p.BeforeDue), AfterDue: nonNil(p.AfterDue), IncludePaymentLink: p.IncludePaymentLink}
+	}
 	return c
+}
+
+func nonNil(v []int) []int {
+	if v == nil {
+		return []int{}
+	}
+	return v
 }
 
 func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
@@ -215,8 +323,20 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		})
 	}
 	for _, e := range inv.Emails {
-		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration, e.RequestKey})
+		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration, e.RequestKey,
+			string(e.Kind), e.Key, e.PDF, string(e.Delivery.Status), e.Delivery.At, e.Delivery.BounceType, e.Delivery.BounceSubType})
 	}
+	for _, o := range inv.Outbox {
+		r.Outbox = append(r.Outbox, outboundRecord{o.Key, string(o.Kind), o.PaymentIntentID, o.CreatedAt, o.Attempt, o.AttemptAt,
+			o.To, string(o.Language), o.LinkGeneration, o.PDF, o.Tries})
+	}
+	if rm := inv.Reminders; rm.Paused || len(rm.Plan) > 0 || len(rm.Done) > 0 {
+		r.Reminders = &reminderState{Paused: rm.Paused, Done: rm.Done}
+		for _, st := range rm.Plan {
+			r.Reminders.Plan = append(r.Reminders.Plan, reminderStepRecord{st.Key, st.At})
+		}
+	}
+	r.workIndex = newWorkIndex(r.PK, r.SK, inv.NextWorkAt())
 	for i := range inv.Payments {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
 	}
@@ -258,8 +378,20 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 	for _, e := range r.Emails {
 		inv.Emails = append(inv.Emails, billing.SentEmail{
 			MessageID: e.MessageID, To: e.To, Language: billing.Language(e.Language), SentAt: e.SentAt, LinkGeneration: e.LinkGeneration,
-			RequestKey: e.RequestKey,
+			RequestKey: e.RequestKey, Kind: billing.EmailKind(e.Kind), Key: e.Key, PDF: e.PDF,
+			Delivery: billing.EmailDelivery{Status: billing.EmailStatus(e.Status), At: e.StatusAt, BounceType: e.BounceType, BounceSubType: e.BounceSubType},
 		})
+	}
+	for _, o := range r.Outbox {
+		inv.Outbox = append(inv.Outbox, billing.Outbound{Key: o.Key, Kind: billing.EmailKind(o.Kind), PaymentIntentID: o.PaymentIntentID,
+			CreatedAt: o.CreatedAt, Attempt: o.Attempt, AttemptAt: o.AttemptAt, To: o.To, Language: billing.Language(o.Language),
+			LinkGeneration: o.LinkGeneration, PDF: o.PDF, Tries: o.Tries})
+	}
+	if rm := r.Reminders; rm != nil {
+		inv.Reminders = billing.ReminderState{Paused: rm.Paused, Done: rm.Done}
+		for _, st := range rm.Plan {
+			inv.Reminders.Plan = append(inv.Reminders.Plan, billing.ReminderStep{Key: st.Key, At: st.At.UTC()})
+		}
 	}
 	for i := range r.Payments {
 		inv.Payments = append(inv.Payments, r.Payments[i].payment())
@@ -412,25 +544,35 @@ type feedHeadRecord struct {
 }
 
 type feedRecord struct {
-	PK              string    `dynamodbav:"pk"`
-	SK              string    `dynamodbav:"sk"`
-	Seq             int64     `dynamodbav:"seq"`
-	RecordedAt      time.Time `dynamodbav:"recordedAt"`
-	InvoiceID       string    `dynamodbav:"invoiceId"`
-	Kind            string    `dynamodbav:"kind"`
-	Amount          int64     `dynamodbav:"amount"`
-	NetChange       int64     `dynamodbav:"netChange"`
-	Currency        string    `dynamodbav:"currency"`
-	BalanceDue      int64     `dynamodbav:"balanceDue"`
-	Overpaid        int64     `dynamodbav:"overpaid"`
-	Status          string    `dynamodbav:"status"`
-	PaymentIntentID string    `dynamodbav:"paymentIntentId,omitempty"`
-	RefundID        string    `dynamodbav:"refundId,omitempty"`
-	Reason          string    `dynamodbav:"reason,omitempty"`
-	DisputeID       string    `dynamodbav:"disputeId,omitempty"`
-	DisputeStatus   string    `dynamodbav:"disputeStatus,omitempty"`
-	EventID         string    `dynamodbav:"eventId"`
-	Flags           []string  `dynamodbav:"flags,omitempty"`
+	PK              string           `dynamodbav:"pk"`
+	SK              string           `dynamodbav:"sk"`
+	Seq             int64            `dynamodbav:"seq"`
+	RecordedAt      time.Time        `dynamodbav:"recordedAt"`
+	InvoiceID       string           `dynamodbav:"invoiceId"`
+	Kind            string           `dynamodbav:"kind"`
+	Amount          int64            `dynamodbav:"amount"`
+	NetChange       int64            `dynamodbav:"netChange"`
+	Currency        string           `dynamodbav:"currency"`
+	BalanceDue      int64            `dynamodbav:"balanceDue"`
+	Overpaid        int64            `dynamodbav:"overpaid"`
+	Status          string           `dynamodbav:"status"`
+	PaymentIntentID string           `dynamodbav:"paymentIntentId,omitempty"`
+	RefundID        string           `dynamodbav:"refundId,omitempty"`
+	Reason          string           `dynamodbav:"reason,omitempty"`
+	DisputeID       string           `dynamodbav:"disputeId,omitempty"`
+	DisputeStatus   string           `dynamodbav:"disputeStatus,omitempty"`
+	EventID         string           `dynamodbav:"eventId"`
+	Flags           []string         `dynamodbav:"flags,omitempty"`
+	Email           *feedEmailRecord `dynamodbav:"email,omitempty"`
+}
+
+type feedEmailRecord struct {
+	MessageID     string `dynamodbav:"messageId"`
+	To            string `dynamodbav:"to"`
+	Kind          string `dynamodbav:"kind"`
+	Status        string `dynamodbav:"status"`
+	BounceType    string `dynamodbav:"bounceType,omitempty"`
+	BounceSubType string `dynamodbav:"bounceSubType,omitempty"`
 }
 
 func toEventRecord(e *billing.EventRecord) eventRecord {
@@ -470,21 +612,30 @@ func (r *refRecord) ref() *billing.PaymentRef {
 }
 
 func toFeedRecord(companyID string, e *billing.FeedEntry) feedRecord {
-	return feedRecord{
+	r := feedRecord{
 		PK: companyPK(companyID), SK: feedSK(e.Seq), Seq: e.Seq, RecordedAt: e.RecordedAt, InvoiceID: e.InvoiceID,
 		Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
 		Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
 		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags,
 	}
+	if m := e.Email; m != nil {
+		r.Email = &feedEmailRecord{m.MessageID, m.To, string(m.Kind), string(m.Status), m.BounceType, m.BounceSubType}
+	}
+	return r
 }
 
 func (r *feedRecord) entry() billing.FeedEntry {
-	return billing.FeedEntry{
+	e := billing.FeedEntry{
 		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount, NetChange: r.NetChange,
 		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
 		PaymentIntentID: r.PaymentIntentID, RefundID: r.RefundID, Reason: r.Reason, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
 		EventID: r.EventID, Flags: r.Flags,
 	}
+	if m := r.Email; m != nil {
+		e.Email = &billing.FeedEmail{MessageID: m.MessageID, To: m.To, Kind: billing.EmailKind(m.Kind), Status: billing.EmailStatus(m.Status),
+			BounceType: m.BounceType, BounceSubType: m.BounceSubType}
+	}
+	return e
 }
 
 // summary is an invoice as the list's index holds it.

@@ -25,7 +25,6 @@ var iamStack = samtemplate.Stack{
 		"StripeSecretArn":            localservers.LocalStripeSecretARN,
 		"SenderEmail":                "factures@clinicpay.test",
 		"SesIdentity":                "clinicpay.test",
-		"SesConfigurationSet":        "clinicpay-e2e",
 		"JwtIssuer":                  localapi.Issuer,
 		"JwtAudience":                localapi.Audience,
 		"CorsAllowedOrigins":         "http://localhost:3000",
@@ -34,7 +33,7 @@ var iamStack = samtemplate.Stack{
 		"AlarmEmail":                 "oncall@clinicpay.test",
 	},
 	Region: "ca-central-1", AccountID: iamAccountID, Partition: "aws", StackName: "clinicpay-e2e", URLSuffix: "amazonaws.com",
-	Refs:  map[string]string{"Table": iamTable},
+	Refs:  map[string]string{"Table": iamTable, "EmailConfigurationSet": "clinicpay-e2e"},
 	Attrs: map[string]string{"Table.Arn": "arn:aws:dynamodb:ca-central-1:" + iamAccountID + ":table/" + iamTable},
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localses"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
@@ -48,6 +49,12 @@ var env struct {
 	db       *dynamodb.Client
 	table    string
 	logs     *localservers.Buffer
+	// jobs are the event-driven functions (the scheduler, SES's events);
+	// relay is SES's event publishing: it queues the events of each e-mail
+	// SES took until a test flushes it (flushSES).
+	jobs      *localapi.Jobs
+	crashJobs *localapi.Jobs
+	relay     *localses.Relay
 }
 
 // crashDeadline is the crash API's integration timeout.
@@ -100,7 +107,7 @@ func run(m *testing.M) (int, error) {
 	os.Setenv(wiring.EnvStripeMaxRetries, "0")
 	// E-mails name a configuration set, as in prod, so IAM's check of the
 	// configuration-set resource is exercised too.
-	os.Setenv(wiring.EnvSESConfigurationSet, iamStack.Params["SesConfigurationSet"])
+	os.Setenv(wiring.EnvSESConfigurationSet, iamStack.Refs["EmailConfigurationSet"])
 	awsCfg, err := wiring.AWSConfig(wiring.OS())
 	if err != nil {
 		return 0, err
@@ -115,7 +122,21 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	env.api = httptest.NewServer(localapi.New(api, localapi.Config{}))
+	if env.jobs, err = localapi.BuildJobs(ctx, wiring.OS(), log); err != nil {
+		return 0, err
+	}
+	env.relay = &localses.Relay{Account: iamAccountID, Region: "ca-central-1", ConfigurationSet: iamStack.Refs["EmailConfigurationSet"],
+		Deliver: func(ctx context.Context, payload []byte) error { return env.jobs.EmailEvent(ctx, payload) },
+		// The delivery tests build the events of their e-mails themselves.
+		Skip: func(m localses.Mail) bool {
+			return len(m.Destination.To) == 1 && strings.HasPrefix(m.Destination.To[0], manualEvents)
+		}}
+	env.ses.Observe(func(r *faultproxy.Request) {
+		if r.Form != nil {
+			env.relay.SentRaw(r.Form, r.Status, r.Response)
+		}
+	})
+	env.api = httptest.NewServer(localapi.New(api, localapi.Config{Jobs: env.jobs}))
 	defer env.api.Close()
 	env.handlers = map[string]httpapi.Handler{}
 	for _, r := range httpapi.Routes {
@@ -130,12 +151,15 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if env.crashJobs, err = localapi.BuildJobs(ctx, wiring.OS(), log, localapi.WithWrap(env.crash.wrap())); err != nil {
+		return 0, err
+	}
 	// A deadline generous enough for a busy machine: a frozen request's
 	// lease and Idempotency-Key are made to run out by expireHolds, not by
 	// waiting. Upstream calls still end 1.5 s before it, which the fault
 	// table's "too slow" row relies on. The server is not closed: its
 	// frozen requests never end.
-	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: crashDeadline}))
+	env.crashAPI = httptest.NewServer(localapi.New(crashAPI, localapi.Config{Timeout: crashDeadline, Jobs: env.crashJobs}))
 	if err := loadSpec(env.api.URL, env.crashAPI.URL); err != nil {
 		return 0, err
 	}
@@ -381,6 +405,12 @@ type sesMail struct {
 		Text string `json:"text"`
 		HTML string `json:"html"`
 	} `json:"body"`
+	Attachments []struct {
+		Content     string `json:"content"` // base64
+		ContentType string `json:"contentType"`
+		Filename    string `json:"filename"`
+		Size        int    `json:"size"`
+	} `json:"attachments"`
 }
 
 // sesStore is every e-mail aws-ses-v2-local received.

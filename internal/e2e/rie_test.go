@@ -6,19 +6,24 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/clinicpay/payments/internal/billing"
+
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localses"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/harness/iamcheck"
 	"github.com/clinicpay/payments/internal/harness/lambdarie"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 )
 
 // buildBootstraps builds every function as SAM does (make build-<LogicalId>),
@@ -31,17 +36,24 @@ func buildBootstraps(t *testing.T) map[string]string {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
+	var functions []string
 	for _, r := range httpapi.Routes {
+		functions = append(functions, r.Function)
+	}
+	for _, f := range jobs.Functions {
+		functions = append(functions, f.Function)
+	}
+	for _, name := range functions {
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			bootstrap, err := lambdarie.Build(root, r.Function, runtime.GOARCH, filepath.Join(dir, r.Function))
+			bootstrap, err := lambdarie.Build(root, name, runtime.GOARCH, filepath.Join(dir, name))
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
-			out[r.Function] = bootstrap
+			out[name] = bootstrap
 			mu.Unlock()
 		})
 	}
@@ -173,11 +185,66 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		"ListPaymentsFunction": {
 			{apiEvent("GET", "/payments", nil, staff, "", nil), 200, true},
 		},
+		"PutInvoiceRemindersFunction": {
+			{apiEvent("PUT", "/invoices/"+bare+"/reminders", inv(bare), staff, `{"paused":true}`, nil), 200, false},
+			{apiEvent("PUT", "/invoices/"+bare+"/reminders", inv(bare), staff, `{"paused":"no"}`, nil), 400, true},
+		},
 		"StripeWebhookFunction": {
 			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": sign(paidEvent, localservers.WebhookSecret, time.Now())}), 200, true},
 			{apiEvent("POST", "/webhooks/stripe", nil, nil, string(paidEvent), map[string]string{"stripe-signature": "t=1,v1=00"}), 400, true},
 		},
 	}
+	t.Run("SendRemindersFunction", func(t *testing.T) {
+		t.Parallel()
+		// A clinic with a policy and an invoice whose reminder is due; the
+		// run is this clinic's only (the detail an operator may give), at
+		// the reminder's time: it reads the due work, makes the link
+		// (reading the Stripe secret as in AWS) and sends the reminder.
+		clinic := newTenant(t, "fr")
+		settings(t, clinic, map[string]any{"reminders": map[string]any{"afterDue": []int{2}}})
+		due := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 5)
+		addr := patientAddress()
+		id := invoiceFor(t, clinic, addr, 4400, due.Format("2006-01-02"), "fr")
+		fn := startLambda(t, jobs.Scheduler.Function, bootstraps[jobs.Scheduler.Function])
+		at := due.AddDate(0, 0, 2).Add(14 * time.Hour)
+		ev := map[string]any{"version": "0", "id": "rie-" + randomHex(4), "detail-type": "Scheduled Event", "source": "aws.events",
+			"account": iamAccountID, "time": at.Format(time.RFC3339), "region": "ca-central-1", "resources": []string{},
+			"detail": map[string]any{"company": clinic.ID}}
+		raw, err := fn.InvokeRaw(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal(raw, &rep); err != nil || rep["reminders"] != float64(1) || rep["sent"] != float64(1) {
+			t.Fatalf("run: %s", raw)
+		}
+		if mails := mailsTo(t, addr); len(mails) != 1 || !strings.HasPrefix(mails[0].Subject, "Rappel") {
+			t.Fatalf("%+v", mails)
+		}
+		emails, _ := emailsOf(t, clinic, id)
+		if len(emails) != 1 || emails[0]["kind"] != "reminder" || emails[0]["paymentLinkId"] == nil {
+			t.Fatalf("%v", emails)
+		}
+	})
+	t.Run("EmailEventsFunction", func(t *testing.T) {
+		t.Parallel()
+		addr := manualEvents + randomHex(5) + "@example.com"
+		id := invoiceFor(t, tn, addr, 3000, "", "fr")
+		sent := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, map[string]any{}).want(t, 202)
+		m := sentMail(t, sent.str("messageId"))
+		fn := startLambda(t, jobs.EmailEvents.Function, bootstraps[jobs.EmailEvents.Function])
+		for _, ev := range [][]byte{
+			localses.Event(m, billing.EmailEventBounce, localses.EventOptions{BounceType: "Permanent", BounceSubType: "General"}),
+			[]byte(`{"source":"aws.ses","detail":{}}`), // not an event: dropped, not retried
+		} {
+			if raw, err := fn.InvokeRaw(ev); err != nil || string(raw) != "null" {
+				t.Fatalf("%s %v", raw, err)
+			}
+		}
+		if _, last := emailsOf(t, tn, id); last != "bounced" {
+			t.Fatalf("after the bounce under RIE: %s", last)
+		}
+	})
 	for name, checks := range cases {
 		bootstrap := bootstraps[name]
 		t.Run(name, func(t *testing.T) {

@@ -267,6 +267,22 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 	})
 }
 
+// PutInvoiceReminders handles PUT /invoices/{invoiceId}/reminders: staff
+// pause or resume one invoice's reminders. It answers the invoice.
+func (a *API) PutInvoiceReminders(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		var in billing.RemindersInput
+		if err := c.decode(&in); err != nil {
+			return result{}, err
+		}
+		inv, company, err := a.svc.SetReminders(ctx, c.caller.Tenant, c.invoiceID(), &in)
+		if err != nil {
+			return result{}, err
+		}
+		return c.invoice(http.StatusOK, inv, company), nil
+	})
+}
+
 // StripeWebhook handles POST /webhooks/stripe: Connect events, authenticated
 // by Stripe's signature only. It answers 2xx once the event is recorded
 // (applied, ignored or a duplicate), 400 for a delivery that is not a valid

@@ -40,6 +40,8 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.RemovePaymentLink }},
 	{Method: "POST", Path: "/invoices/{invoiceId}/emails", Function: "SendInvoiceEmailFunction", Dir: "send-invoice-email",
 		Handler: func(a *API) Handler { return a.SendInvoiceEmail }},
+	{Method: "PUT", Path: "/invoices/{invoiceId}/reminders", Function: "PutInvoiceRemindersFunction", Dir: "put-invoice-reminders",
+		Handler: func(a *API) Handler { return a.PutInvoiceReminders }},
 	{Method: "GET", Path: "/payments", Function: "ListPaymentsFunction", Dir: "list-payments",
 		Handler: func(a *API) Handler { return a.ListPayments }},
 	{Method: "POST", Path: "/webhooks/stripe", Function: "StripeWebhookFunction", Dir: "stripe-webhook", Public: true,

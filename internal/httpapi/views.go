@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/clinicpay/payments/internal/billing"
@@ -20,20 +22,43 @@ type companyView struct {
 	Country          *string          `json:"country,omitempty"`
 	DefaultCurrency  *string          `json:"defaultCurrency,omitempty"`
 	Warnings         []string         `json:"warnings"`
+	SendReceipts     bool             `json:"sendReceipts"`
+	AttachPDF        bool             `json:"attachPdf"`
+	EmailDetail      string           `json:"emailDetail"`
+	Reminders        reminderPolicy   `json:"reminders"`
 	CreatedAt        string           `json:"createdAt"`
 	UpdatedAt        string           `json:"updatedAt"`
+}
+
+type reminderPolicy struct {
+	BeforeDue          []int `json:"beforeDue"`
+	AfterDue           []int `json:"afterDue"`
+	IncludePaymentLink bool  `json:"includePaymentLink"`
 }
 
 func viewCompany(c *billing.Company) companyView {
 	v := companyView{
 		ID: c.ID, Name: c.Name, ReplyToEmail: c.ReplyToEmail, DefaultLanguage: c.DefaultLanguage,
 		Warnings: c.Warnings(), CreatedAt: timestamp(c.CreatedAt), UpdatedAt: timestamp(c.UpdatedAt),
+		SendReceipts: c.SendReceipts, AttachPDF: c.AttachPDF, EmailDetail: string(c.EmailDetail),
+		Reminders: reminderPolicy{BeforeDue: nonNilInts(c.Reminders.BeforeDue), AfterDue: nonNilInts(c.Reminders.AfterDue),
+			IncludePaymentLink: c.Reminders.IncludePaymentLink},
+	}
+	if v.EmailDetail == "" {
+		v.EmailDetail = string(billing.DetailLines)
 	}
 	if c.StripeAccountID != "" {
 		v.StripeAccountID = &c.StripeAccountID
 	}
 	if s := c.Stripe; s != nil && c.StripeAccountID != "" {
 		v.ChargesEnabled, v.DetailsSubmitted, v.Country, v.DefaultCurrency = &s.ChargesEnabled, &s.DetailsSubmitted, &s.Country, &s.DefaultCurrency
+	}
+	return v
+}
+
+func nonNilInts(v []int) []int {
+	if v == nil {
+		return []int{}
 	}
 	return v
 }
@@ -67,13 +92,18 @@ type invoiceView struct {
 	PaymentLink   *linkView   `json:"paymentLink"`
 	// PaymentLinkBlocked says why no link can be made now (the error a
 	// link request would get), null when one can.
-	PaymentLinkBlocked *blockerView  `json:"paymentLinkBlocked"`
-	Links              []linkView    `json:"links"`
-	Emails             []emailView   `json:"emails"`
-	Payments           []paymentView `json:"payments"`
-	ETag               string        `json:"etag"`
-	CreatedAt          string        `json:"createdAt"`
-	UpdatedAt          string        `json:"updatedAt"`
+	PaymentLinkBlocked *blockerView `json:"paymentLinkBlocked"`
+	Links              []linkView   `json:"links"`
+	Emails             []emailView  `json:"emails"`
+	// LastEmailStatus is the status of the last e-mail sent, null when
+	// none was.
+	LastEmailStatus *string       `json:"lastEmailStatus"`
+	PendingEmails   []pendingView `json:"pendingEmails"`
+	Reminders       remindersView `json:"reminders"`
+	Payments        []paymentView `json:"payments"`
+	ETag            string        `json:"etag"`
+	CreatedAt       string        `json:"createdAt"`
+	UpdatedAt       string        `json:"updatedAt"`
 }
 
 type blockerView struct {
@@ -105,10 +135,41 @@ type linkView struct {
 
 type emailView struct {
 	MessageID     string           `json:"messageId"`
+	Kind          string           `json:"kind"`
+	Step          string           `json:"step,omitempty"`
 	To            string           `json:"to"`
 	Language      billing.Language `json:"language"`
 	SentAt        string           `json:"sentAt"`
 	PaymentLinkID *string          `json:"paymentLinkId"`
+	PDF           bool             `json:"pdf"`
+	Status        string           `json:"status"`
+	StatusAt      string           `json:"statusAt,omitempty"`
+	BounceType    string           `json:"bounceType,omitempty"`
+	BounceSubType string           `json:"bounceSubType,omitempty"`
+}
+
+// pendingView is a receipt or reminder owed and not yet recorded sent.
+type pendingView struct {
+	Kind     string `json:"kind"`
+	Key      string `json:"key"`
+	Since    string `json:"since"`
+	Attempts int    `json:"attempts"`
+	InFlight bool   `json:"inFlight"`
+}
+
+// remindersView is the invoice's reminders: paused or not, the next step
+// that will go, or why none will.
+type remindersView struct {
+	Paused  bool               `json:"paused"`
+	Next    *reminderStepView  `json:"next"`
+	Blocked *string            `json:"blocked"`
+	Plan    []reminderStepView `json:"plan"`
+}
+
+type reminderStepView struct {
+	Step string `json:"step"`
+	At   string `json:"at"`
+	Done bool   `json:"done"`
 }
 
 // sentEmailView is the 202 answer to POST /invoices/{id}/emails.
@@ -172,11 +233,33 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 	// Newest first: staff look for the last e-mail sent.
 	for i := len(inv.Emails) - 1; i >= 0; i-- {
 		e := inv.Emails[i]
-		ev := emailView{MessageID: e.MessageID, To: e.To, Language: e.Language, SentAt: timestamp(e.SentAt)}
+		ev := emailView{MessageID: e.MessageID, Kind: string(e.EmailKind()), To: e.To, Language: e.Language, SentAt: timestamp(e.SentAt),
+			PDF: e.PDF, Status: string(e.Status()), StatusAt: timestamp(e.Delivery.At), BounceType: e.Delivery.BounceType,
+			BounceSubType: e.Delivery.BounceSubType}
+		if e.EmailKind() == billing.EmailReminder {
+			ev.Step = strings.TrimPrefix(e.Key, "reminder-")
+		}
 		if id, ok := linkIDs[e.LinkGeneration]; ok && e.LinkGeneration > 0 {
 			ev.PaymentLinkID = &id
 		}
 		v.Emails = append(v.Emails, ev)
+	}
+	if len(v.Emails) > 0 {
+		v.LastEmailStatus = &v.Emails[0].Status
+	}
+	v.PendingEmails = make([]pendingView, 0, len(inv.Outbox))
+	for _, o := range inv.Outbox {
+		v.PendingEmails = append(v.PendingEmails, pendingView{Kind: string(o.Kind), Key: o.Key, Since: timestamp(o.CreatedAt),
+			Attempts: o.Tries, InFlight: o.Attempt != ""})
+	}
+	v.Reminders = remindersView{Paused: inv.Reminders.Paused, Plan: make([]reminderStepView, 0, len(inv.Reminders.Plan))}
+	for _, st := range inv.Reminders.Plan {
+		v.Reminders.Plan = append(v.Reminders.Plan, reminderStepView{Step: st.Key, At: timestamp(st.At), Done: slices.Contains(inv.Reminders.Done, st.Key)})
+	}
+	if next := inv.NextReminder(company); next != nil {
+		v.Reminders.Next = &reminderStepView{Step: next.Key, At: timestamp(next.At)}
+	} else if b := inv.RemindersBlocked(company); b != "" && len(inv.Reminders.Plan) > 0 {
+		v.Reminders.Blocked = &b
 	}
 	return v
 }
@@ -273,6 +356,18 @@ type feedEntryView struct {
 	DisputeStatus   string   `json:"disputeStatus,omitempty"`
 	EventID         string   `json:"eventId"`
 	Flags           []string `json:"flags"`
+	// Email is the e-mail an email_bounced or email_complained entry is
+	// about.
+	Email *feedEmailView `json:"email,omitempty"`
+}
+
+type feedEmailView struct {
+	MessageID     string `json:"messageId"`
+	To            string `json:"to"`
+	Kind          string `json:"kind"`
+	Status        string `json:"status"`
+	BounceType    string `json:"bounceType,omitempty"`
+	BounceSubType string `json:"bounceSubType,omitempty"`
 }
 
 func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
@@ -282,13 +377,18 @@ func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
 		if flags == nil {
 			flags = []string{}
 		}
-		v.Payments = append(v.Payments, feedEntryView{
+		fv := feedEntryView{
 			Cursor: billing.EncodeCursor(e.Seq), RecordedAt: timestamp(e.RecordedAt), InvoiceID: e.InvoiceID,
 			Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
 			Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
 			DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
 			EventID: e.EventID, Flags: flags,
-		})
+		}
+		if m := e.Email; m != nil {
+			fv.Email = &feedEmailView{MessageID: m.MessageID, To: m.To, Kind: string(m.Kind), Status: string(m.Status),
+				BounceType: m.BounceType, BounceSubType: m.BounceSubType}
+		}
+		v.Payments = append(v.Payments, fv)
 	}
 	return v
 }

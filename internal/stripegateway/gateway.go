@@ -15,6 +15,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/account"
 	"github.com/stripe/stripe-go/v76/accountlink"
+	"github.com/stripe/stripe-go/v76/paymentintent"
 	"github.com/stripe/stripe-go/v76/paymentlink"
 	"github.com/stripe/stripe-go/v76/price"
 
@@ -273,6 +274,37 @@ func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempot
 		return providerError("deactivate payment link", err)
 	}
 	return nil
+}
+
+// PaymentMethod implements billing.PaymentProvider: the PaymentIntent with
+// its latest charge expanded, read on the connected account; only the
+// method's type, brand (or bank) and last four digits leave this function.
+func (g *Gateway) PaymentMethod(ctx context.Context, accountID, paymentIntentID string) (*billing.PaymentMethod, error) {
+	p := &stripe.PaymentIntentParams{}
+	p.Context = ctx
+	p.SetStripeAccount(accountID)
+	p.AddExpand("latest_charge")
+	var pi *stripe.PaymentIntent
+	err := g.withKey(ctx, func(k string) error {
+		var err error
+		pi, err = (&paymentintent.Client{B: g.backend, Key: k}).Get(paymentIntentID, p)
+		return err
+	})
+	if err != nil {
+		return nil, providerError("read payment intent", err)
+	}
+	if pi.LatestCharge == nil || pi.LatestCharge.PaymentMethodDetails == nil {
+		return nil, nil
+	}
+	d := pi.LatestCharge.PaymentMethodDetails
+	m := &billing.PaymentMethod{Type: string(d.Type)}
+	switch {
+	case d.Card != nil:
+		m.Brand, m.Last4 = string(d.Card.Brand), d.Card.Last4
+	case d.ACSSDebit != nil:
+		m.Brand, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
+	}
+	return m, nil
 }
 
 // providerError classifies a stripe-go error. Stripe's message goes to the

@@ -26,6 +26,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
 )
 
@@ -58,6 +59,7 @@ const (
 var Reads = map[string][]string{
 	"wiring.Store":          {EnvTableName},
 	"wiring.HTTP":           {EnvTenantClaim, EnvStackName},
+	"wiring.Jobs":           {EnvStackName},
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
 	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
@@ -192,13 +194,25 @@ func Store(cfg aws.Config, env Env) (*dynamostore.Store, error) {
 // HTTP configures the HTTP layer; Idempotency-Key records live in the
 // store's table.
 func HTTP(env Env, log *slog.Logger, store *dynamostore.Store) httpapi.Config {
-	function := env("AWS_LAMBDA_FUNCTION_NAME")
+	function, service := names(env)
+	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function, Service: service}
+}
+
+// Jobs is the event-driven handlers' configuration.
+func Jobs(env Env, log *slog.Logger) jobs.Config {
+	function, service := names(env)
+	return jobs.Config{Logger: log, Function: function, Service: service}
+}
+
+// names are the function's name and the stack's, for the metrics ("local"
+// off Lambda).
+func names(env Env) (function, service string) {
+	function, service = env("AWS_LAMBDA_FUNCTION_NAME"), env(EnvStackName)
 	if function == "" {
 		function = "local"
 	}
-	service := env(EnvStackName)
 	if service == "" {
 		service = "local"
 	}
-	return httpapi.Config{TenantClaim: env(EnvTenantClaim), Logger: log, Idempotency: store.Idempotency(), Function: function, Service: service}
+	return function, service
 }

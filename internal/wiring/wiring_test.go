@@ -52,6 +52,7 @@ func TestReads(t *testing.T) {
 	builders := map[string]func(wiring.Env) error{
 		"wiring.Store": func(env wiring.Env) error { _, err := wiring.Store(cfg, env); return err },
 		"wiring.HTTP":  func(env wiring.Env) error { wiring.HTTP(env, slog.Default(), store); return nil },
+		"wiring.Jobs":  func(env wiring.Env) error { wiring.Jobs(env, slog.Default()); return nil },
 		"stripewire.NewSecrets": func(env wiring.Env) error {
 			stripewire.NewSecrets(cfg, env)
 			return nil

@@ -82,11 +82,26 @@ var client = &http.Client{Timeout: 2 * time.Minute}
 // Invoke sends an event (a value, or JSON bytes) as Lambda's frontend does,
 // waiting for the emulator to listen, and returns the function's answer.
 func (f *Function) Invoke(event any) (events.APIGatewayV2HTTPResponse, error) {
+	raw, err := f.InvokeRaw(event)
+	if err != nil {
+		return events.APIGatewayV2HTTPResponse{}, err
+	}
+	var out events.APIGatewayV2HTTPResponse
+	if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
+		return out, fmt.Errorf("not an API Gateway answer: %s\n%s", raw, f.Logs())
+	}
+	return out, nil
+}
+
+// InvokeRaw invokes the function with an event (a value marshalled to JSON,
+// or the JSON itself) and returns what it answered, as bytes: the
+// event-driven functions answer no API Gateway response.
+func (f *Function) InvokeRaw(event any) ([]byte, error) {
 	body, ok := event.([]byte)
 	if !ok {
 		var err error
 		if body, err = json.Marshal(event); err != nil {
-			return events.APIGatewayV2HTTPResponse{}, err
+			return nil, err
 		}
 	}
 	deadline := time.Now().Add(2 * time.Minute) // a hang, not a slow machine
@@ -94,18 +109,14 @@ func (f *Function) Invoke(event any) (events.APIGatewayV2HTTPResponse, error) {
 		resp, err := client.Post(f.invokeURL, "application/json", bytes.NewReader(body))
 		if err != nil {
 			if time.Now().After(deadline) {
-				return events.APIGatewayV2HTTPResponse{}, fmt.Errorf("the emulator does not answer: %v\n%s", err, f.Logs())
+				return nil, fmt.Errorf("the emulator does not answer: %v\n%s", err, f.Logs())
 			}
 			time.Sleep(200 * time.Microsecond)
 			continue
 		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		var out events.APIGatewayV2HTTPResponse
-		if err := json.Unmarshal(raw, &out); err != nil || out.StatusCode == 0 {
-			return out, fmt.Errorf("not an API Gateway answer: %s\n%s", raw, f.Logs())
-		}
-		return out, nil
+		return raw, nil
 	}
 }
 

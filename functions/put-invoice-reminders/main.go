@@ -1,0 +1,22 @@
+// Command put-invoice-reminders is the Lambda function behind
+// PUT /invoices/{invoiceId}/reminders.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/wiring"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	svc := billing.NewService(billing.Deps{Store: store, Metrics: observe.Metrics{}})
+	api := httpapi.New(svc, wiring.HTTP(env, log, store))
+	lambda.Start(api.PutInvoiceReminders)
+}

@@ -1,0 +1,28 @@
+// Command send-reminders is the scheduled Lambda function (every hour): the
+// reminders whose time has come and the receipts and reminders the outbox
+// still owes.
+package main
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/jobs"
+	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/wiring"
+	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/pdfwire"
+	"github.com/clinicpay/payments/internal/wiring/stripewire"
+)
+
+func main() {
+	env := wiring.OS()
+	log := wiring.Logger()
+	awsCfg := wiring.Must(wiring.AWSConfig(env))
+	store := wiring.Must(wiring.Store(awsCfg, env))
+	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
+	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}})
+	j := jobs.New(svc, wiring.Jobs(env, log))
+	lambda.Start(j.RunScheduled)
+}

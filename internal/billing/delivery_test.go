@@ -1,0 +1,82 @@
+package billing
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// The invariant of delivery statuses: whatever the order in which SES's
+// events arrive, and however often each is delivered, an e-mail ends at the
+// same status (the most advanced said, the latest at the same rank), and
+// the feed tells each bounce type and a complaint at most once.
+func TestDeliveryStatusIgnoresOrder(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		f := newFixture(t)
+		ctx := context.Background()
+		sent, _, err := f.svc.SendEmail(ctx, "c1", "i1", &EmailInput{})
+		if err != nil {
+			rt.Fatal(err)
+		}
+		ref := f.mail.sent[0].Ref
+		kinds := []struct {
+			typ    EmailEventType
+			bounce string
+		}{
+			{EmailEventSend, ""}, {EmailEventDelivery, ""}, {EmailEventBounce, BounceTransient}, {EmailEventBounce, BouncePermanent},
+			{EmailEventComplaint, ""}, {EmailEventReject, ""}, {EmailEventDeliveryDelay, ""},
+		}
+		base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+		n := rapid.IntRange(1, 6).Draw(rt, "events")
+		var evs []*EmailEvent
+		for i := range n {
+			k := kinds[rapid.IntRange(0, len(kinds)-1).Draw(rt, "kind")]
+			evs = append(evs, &EmailEvent{ID: fmt.Sprintf("ev%d", i), Type: k.typ, MessageID: sent.MessageID, Ref: ref,
+				At: base.Add(time.Duration(i) * time.Minute), BounceType: k.bounce})
+		}
+		// The expected end: the highest rank said, the latest among equals.
+		var want EmailDelivery
+		for _, ev := range evs {
+			if d, ok := deliveryOf(ev); ok && (d.rank() > want.rank() || d.rank() == want.rank() && d.At.After(want.At)) {
+				want = d
+			}
+		}
+		order := rapid.Permutation(evs).Draw(rt, "order")
+		for _, ev := range order {
+			times := rapid.IntRange(1, 3).Draw(rt, "deliveries")
+			for range times {
+				if _, err := f.svc.HandleEmailEvent(ctx, ev); err != nil {
+					rt.Fatal(err)
+				}
+			}
+		}
+		got := f.invoice(t).Emails[0].Delivery
+		if got.Status != want.Status || got.BounceType != want.BounceType || !got.At.Equal(want.At) {
+			rt.Fatalf("ended %+v, want %+v", got, want)
+		}
+		seen := map[string]bool{}
+		for _, e := range f.feed(t) {
+			if e.Email == nil {
+				continue
+			}
+			k := e.Kind + "/" + e.Email.BounceType
+			if seen[k] {
+				rt.Fatalf("the feed told %s twice", k)
+			}
+			seen[k] = true
+		}
+	})
+}
+
+func TestEmailEventsNotOurs(t *testing.T) {
+	f := newFixture(t)
+	for _, ref := range []string{"", "c1/i1", "../x/y/z", "c2/i1/invoice/a", "c1/nope/invoice/a"} {
+		res, err := f.svc.HandleEmailEvent(context.Background(), &EmailEvent{ID: "x" + ref, Type: EmailEventBounce, MessageID: "m", Ref: ref})
+		if err != nil || res.Outcome != OutcomeIgnored {
+			t.Errorf("%q: %+v %v", ref, res, err)
+		}
+	}
+}

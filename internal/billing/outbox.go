@@ -1,0 +1,336 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+)
+
+// The outbox: receipts and reminders are decided in one write (a payment
+// recorded, a reminder step reached) and sent after it. The decision is kept
+// on the invoice as an Outbound, written in the same write as its cause, and
+// leaves only in the write that records the e-mail sent: so each is sent
+// once, whatever the deliveries, retries and crashes in between.
+//
+// A send is an attempt, marked on the outbound (its token and time) in the
+// write that holds the invoice for it (the lease). If the process dies after
+// SES took the e-mail and before it was recorded, the attempt stays marked:
+// SES's events about the e-mail carry its reference (company, invoice, key,
+// attempt) and record it (HandleEmailEvent); only when no event came for
+// confirmWindow is it sent again, by the scheduler.
+
+// confirmWindow is how long an attempt in flight waits for SES's events
+// before it is taken as never sent. SES publishes its send event within
+// seconds; an attempt older than this one without one was not sent.
+const confirmWindow = 15 * time.Minute
+
+// Outbound is an e-mail the service owes the patient.
+type Outbound struct {
+	// Key names it: receipt-<PaymentIntent>, reminder-<step>.
+	Key  string
+	Kind EmailKind
+	// PaymentIntentID is a receipt's payment.
+	PaymentIntentID string
+	CreatedAt       time.Time
+	// The attempt in flight ("" before the first): its token, when it
+	// started, and what it sends (recorded as such if SES's event records
+	// it).
+	Attempt        string
+	AttemptAt      time.Time
+	To             string
+	Language       Language
+	LinkGeneration int
+	PDF            bool
+	Tries          int
+}
+
+// MaxSendTries: an outbound whose sends never get through after this many
+// attempts is recorded as rejected, so it stops being retried.
+const MaxSendTries = 5
+
+// readyAt is when the outbound may be sent (again).
+func (o *Outbound) readyAt() time.Time {
+	if o.Attempt == "" {
+		return o.CreatedAt
+	}
+	return o.AttemptAt.Add(confirmWindow)
+}
+
+// outbound returns the outbound with key, nil when none.
+func (inv *Invoice) outbound(key string) *Outbound {
+	for i := range inv.Outbox {
+		if inv.Outbox[i].Key == key {
+			return &inv.Outbox[i]
+		}
+	}
+	return nil
+}
+
+// owes reports whether an e-mail with key is sent or on its way.
+func (inv *Invoice) owes(key string) bool {
+	return inv.outbound(key) != nil || slices.ContainsFunc(inv.Emails, func(e SentEmail) bool { return e.Key == key })
+}
+
+// dropOutbound removes the outbound with key.
+func (inv *Invoice) dropOutbound(key string) {
+	inv.Outbox = slices.DeleteFunc(inv.Outbox, func(o Outbound) bool { return o.Key == key })
+}
+
+// recordAttempt records the attempt ref names as sent, with SES's message
+// id, if that attempt is still in flight; it reports whether it did.
+func (inv *Invoice) recordAttempt(ref mailRef, ev *EmailEvent) bool {
+	o := inv.outbound(ref.Key)
+	if o == nil || o.Attempt != ref.Attempt || ev.MessageID == "" {
+		return false
+	}
+	inv.Emails = append(inv.Emails, o.sent(ev.MessageID, ev.At.UTC()))
+	inv.dropOutbound(o.Key)
+	return true
+}
+
+// sent is the record of the outbound's attempt, taken by SES.
+func (o *Outbound) sent(messageID string, at time.Time) SentEmail {
+	return SentEmail{MessageID: messageID, To: o.To, Language: o.Language, SentAt: at, Kind: o.Kind, Key: o.Key,
+		LinkGeneration: o.LinkGeneration, PDF: o.PDF}
+}
+
+// NextWorkAt is when the scheduler should next look at the invoice (the
+// store indexes it; zero: nothing to do): an outbound to send, or the next
+// reminder step while reminders may go.
+func (inv *Invoice) NextWorkAt() time.Time {
+	var at time.Time
+	consider := func(t time.Time) {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
+	}
+	for i := range inv.Outbox {
+		consider(inv.Outbox[i].readyAt())
+	}
+	if step := inv.nextStep(); step != nil && inv.remindable() {
+		consider(step.At)
+	}
+	return at
+}
+
+// remindable is reminderBlocker without the company: what the invoice alone
+// says (the policy is in the plan).
+func (inv *Invoice) remindable() bool {
+	return !inv.Reminders.Paused && inv.BalanceDue > 0 && !inv.PaidOnline() && !inv.processing() && !inv.addressSuppressed()
+}
+
+// deliverOutbox sends the invoice's outbounds that are ready at now. It
+// returns the invoice as last stored; errors are returned after every
+// outbound was tried (the outbox keeps what failed for the scheduler).
+func (s *Service) deliverOutbox(ctx context.Context, inv *Invoice, company *Company, now time.Time) (*Invoice, error) {
+	var errs []error
+	for _, o := range slices.Clone(inv.Outbox) {
+		if o.readyAt().After(now) {
+			continue
+		}
+		next, err := s.sendOutbound(ctx, inv, company, o.Key, now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		inv = next
+	}
+	return inv, errors.Join(errs...)
+}
+
+// sendOutbound sends one outbound, holding the invoice meanwhile (a
+// reminder's link can't be ended before it leaves), and records it.
+func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Company, key string, now time.Time) (*Invoice, error) {
+	for range contention.Attempts(ctx) {
+		o := inv.outbound(key)
+		if o == nil || o.readyAt().After(now) {
+			return inv, nil // sent meanwhile, or another attempt is in flight
+		}
+		if o.Tries >= MaxSendTries || company == nil {
+			return s.giveUp(ctx, inv, key)
+		}
+		mail, err := s.prepareOutbound(ctx, inv, company, o)
+		if errors.Is(err, errNothingToSend) {
+			return s.dropOutbound(ctx, inv, key)
+		}
+		if err != nil {
+			return inv, err
+		}
+		if !mail.wantsLink {
+			return s.sendPlain(ctx, inv, company, key, mail, now)
+		}
+		if inv, _, _, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
+			if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
+				return nil, storeError("read invoice", err)
+			}
+			continue
+		} else if err != nil {
+			return inv, err
+		}
+		var change *LinkChange
+		var link *Link
+		if mail.wantsLink {
+			if link = currentLink(inv, company); link == nil && LinkBlocker(inv, company) == nil {
+				change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
+			}
+		}
+		var token string
+		var sent *SentEmail
+		mailTried := false
+		hooks := changeHooks{
+			onClaim: func(next *Invoice, tok string) {
+				token = tok
+				if x := next.outbound(key); x != nil {
+					x.Attempt, x.AttemptAt, x.To, x.Language, x.Tries, x.PDF = tok, s.clock(), mail.to, mail.lang, x.Tries+1, mail.pdf
+					x.LinkGeneration = 0
+					if link != nil {
+						x.LinkGeneration = link.Generation
+					}
+					if change != nil && change.Make != nil {
+						x.LinkGeneration = change.Make.Generation
+					}
+				}
+			},
+			afterStripe: func(ctx context.Context, claimed *Invoice, made *Link) error {
+				if made != nil {
+					link = made
+				}
+				mailTried = true
+				id, err := s.sendMail(ctx, claimed, company, mail, link, mailRef{inv.CompanyID, inv.ID, key, token})
+				if err != nil {
+					return err
+				}
+				o := claimed.outbound(key)
+				if o == nil {
+					return nil
+				}
+				e := o.sent(id, s.clock())
+				sent = &e
+				return nil
+			},
+			finish: func(next *Invoice) {
+				if x := next.outbound(key); sent != nil && x != nil && x.Attempt == token {
+					next.Emails = append(next.Emails, *sent)
+					next.dropOutbound(key)
+				}
+			},
+		}
+		stored, _, err := s.carryOut(ctx, inv, company, change, hooks)
+		switch {
+		case errors.Is(err, errRetry):
+			if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
+				return nil, storeError("read invoice", err)
+			}
+			continue
+		case err != nil && definiteMailError(err):
+			// SES refused it for good (an address it won't send to): record
+			// it as rejected rather than retry forever.
+			cur, gerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
+			if gerr != nil {
+				return nil, errors.Join(err, storeError("read invoice", gerr))
+			}
+			return s.recordRejected(ctx, cur, key, now)
+		case err != nil && !mailTried && token != "":
+			// Stripe failed before the e-mail was tried: nothing left, so
+			// the attempt is cleared and the next run tries again.
+			// (If this write fails, the attempt waits confirmWindow.)
+			cur, gerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
+			if gerr == nil {
+				_, gerr = s.commit(ctx, cur, "", nil, func(next *Invoice) {
+					if x := next.outbound(key); x != nil && x.Attempt == token {
+						x.Attempt, x.AttemptAt = "", time.Time{}
+					}
+				})
+			}
+			return inv, errors.Join(err, gerr)
+		case err != nil:
+			return inv, err
+		}
+		if sent != nil {
+			s.metrics.Count(ctx, MetricEmailsSent, 1)
+		}
+		return stored, nil
+	}
+	return inv, conflictError()
+}
+
+// sendPlain sends an outbound that carries no link (a receipt, a reminder
+// without the Pay button): no one can change what it says meanwhile, so it
+// needs no lease. Its attempt is marked in a conditional write first (two
+// senders can't both mark it), then it is sent and recorded.
+func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company, key string, mail preparedMail, now time.Time) (*Invoice, error) {
+	token := s.newToken()
+	next := cloneInvoice(inv)
+	o := next.outbound(key)
+	o.Attempt, o.AttemptAt, o.To, o.Language, o.Tries, o.PDF = token, s.clock(), mail.to, mail.lang, o.Tries+1, mail.pdf
+	next.Version++
+	next.UpdatedAt = s.clock()
+	if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
+		return inv, nil // another sender marked it first (or the invoice changed): the outbox keeps it
+	} else if err != nil {
+		return inv, storeError("mark e-mail attempt", err)
+	}
+	id, err := s.sendMail(ctx, next, company, mail, nil, mailRef{inv.CompanyID, inv.ID, key, token})
+	if err != nil {
+		if definiteMailError(err) {
+			return s.recordRejected(ctx, next, key, now)
+		}
+		return next, err // unknown: the attempt waits for SES's events, then the scheduler
+	}
+	sent := next.outbound(key).sent(id, s.clock())
+	stored, err := s.commit(ctx, next, "", nil, func(cur *Invoice) {
+		if x := cur.outbound(key); x != nil && x.Attempt == token {
+			cur.Emails = append(cur.Emails, sent)
+			cur.dropOutbound(key)
+		}
+	})
+	if err != nil {
+		return next, err
+	}
+	s.metrics.Count(ctx, MetricEmailsSent, 1)
+	return stored, nil
+}
+
+// errNothingToSend: the outbound is no longer owed (the payment it would
+// acknowledge is gone, the reminder's invoice was paid meanwhile).
+var errNothingToSend = errors.New("nothing to send")
+
+// definiteMailError reports a failure after which SES certainly did not
+// take the e-mail and never will.
+func definiteMailError(err error) bool {
+	switch ErrorCode(err) {
+	case CodeEmailProviderError, CodeInvalidRequest:
+		return true
+	}
+	return false
+}
+
+// dropOutbound removes an outbound that is no longer owed.
+func (s *Service) dropOutbound(ctx context.Context, inv *Invoice, key string) (*Invoice, error) {
+	return s.commit(ctx, inv, "", nil, func(next *Invoice) { next.dropOutbound(key) })
+}
+
+// recordRejected records an outbound SES refused, or one tried too often,
+// as a rejected e-mail (staff see it), and removes it from the outbox.
+func (s *Service) recordRejected(ctx context.Context, inv *Invoice, key string, now time.Time) (*Invoice, error) {
+	return s.commit(ctx, inv, "", nil, func(next *Invoice) {
+		o := next.outbound(key)
+		if o == nil {
+			return
+		}
+		e := o.sent("", now)
+		if e.To == "" {
+			e.To = next.Patient.Email
+		}
+		e.Delivery = EmailDelivery{Status: EmailRejected, At: now}
+		next.Emails = append(next.Emails, e)
+		next.dropOutbound(key)
+	})
+}
+
+// giveUp is recordRejected for an outbound tried MaxSendTries times.
+func (s *Service) giveUp(ctx context.Context, inv *Invoice, key string) (*Invoice, error) {
+	s.metrics.Count(ctx, MetricEmailsRejected, 1)
+	return s.recordRejected(ctx, inv, key, s.clock())
+}
