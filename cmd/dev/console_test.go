@@ -70,6 +70,9 @@ func newShooter(t *testing.T) *shooter {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(root, ".build", "screenshots")
+	if err := os.RemoveAll(dir); err != nil { // this run's only
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -245,6 +248,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		if n := eval[int](t, ctx, `document.querySelectorAll('article.payment[data-status="succeeded"]').length`); n != 1 {
 			t.Fatalf("%d payments listed", n)
 		}
+		// The receipt went to the patient, and SES's events (make dev's
+		// relay) say it was delivered.
+		for deadline := time.Now().Add(stepGuard); ; time.Sleep(300 * time.Millisecond) {
+			do(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`.titlebar .badge`)))
+			if eval[bool](t, ctx, `!!document.querySelector('tr[data-email-kind="receipt"][data-email-status="delivered"]')`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the receipt is not listed as delivered")
+			}
+		}
 		s.shot(t, ctx, "invoice-paid")
 	})
 
@@ -287,6 +301,12 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Fatalf("a refund reopened the balance: %q", got)
 		}
 		s.shot(t, ctx, "invoice-partially-refunded")
+
+		do(t, ctx, "the clinic's settings", chromedp.Navigate(d.console+"/#/settings"), chromedp.WaitVisible(chromedp.CSS(`#set-receipts`)))
+		if got := eval[bool](t, ctx, `document.querySelector('#set-receipts').checked && !document.querySelector('#set-pdf').checked`); !got {
+			t.Fatal("a new clinic sends receipts and attaches no PDF")
+		}
+		s.shot(t, ctx, "clinic-settings")
 	})
 
 	ok = ok && t.Run("the invoice window by keyboard alone", func(t *testing.T) {

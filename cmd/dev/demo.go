@@ -61,6 +61,7 @@ func seedDemo(ctx context.Context, api, secret, company string) (bool, error) {
 	}{{"/billing-companies/" + company, platform, map[string]any{
 		"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique-saint-louis.example", "defaultLanguage": "fr",
 		"stripeAccountId": "acct_1DemoClinic",
+		"reminders":       map[string]any{"beforeDue": []int{3}, "afterDue": []int{1, 7}, "includePaymentLink": true},
 	}}}
 	for _, inv := range demoInvoices {
 		steps = append(steps, struct {

@@ -59,6 +59,7 @@ export class Api {
   removeLink(id) { return this.call('DELETE', `/invoices/${encodeURIComponent(id)}/payment-link`); }
 
   sendEmail(id, body) { return this.call('POST', `/invoices/${encodeURIComponent(id)}/emails`, { body }); }
+  setReminders(id, paused) { return this.call('PUT', `/invoices/${encodeURIComponent(id)}/reminders`, { body: { paused } }); }
 
   getCompany(id) { return this.call('GET', `/billing-companies/${encodeURIComponent(id)}`); }
   putCompany(id, body) { return this.call('PUT', `/billing-companies/${encodeURIComponent(id)}`, { body }); }

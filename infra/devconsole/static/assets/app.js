@@ -225,6 +225,7 @@ async function invoiceWindow(id) {
       h('tbody', {}, inv.lines.map((l) => h('tr', {}, h('td', {}, l.description), h('td', { class: 'num' }, money(l.amount, cur))))))),
     linkSection(inv),
     emailsSection(inv),
+    remindersSection(inv),
     paymentsSection(inv),
     historySection(inv),
   ];
@@ -290,14 +291,46 @@ async function sendEmail(inv) {
 }
 
 function emailsSection(inv) {
-  if (inv.emails.length === 0) return section(t('emails.title'), h('p', {}, t('emails.none')));
-  return section(t('emails.title'), h('table', { class: 'emails' },
-    h('thead', {}, h('tr', {}, ['emails.sentAt', 'emails.to', 'emails.language', 'emails.link', 'emails.status'].map((k) => h('th', { scope: 'col' }, t(k))), h('td', {}))),
-    h('tbody', {}, inv.emails.map((e) => h('tr', {},
-      h('td', {}, date(e.sentAt)), h('td', {}, e.to), h('td', {}, t(`lang.${e.language}`)),
+  const pending = inv.pendingEmails.length === 0 ? null : h('div', { class: 'pending' },
+    h('h3', {}, t('emails.pending')),
+    h('ul', {}, inv.pendingEmails.map((p) => h('li', { 'data-pending': p.key },
+      `${t(`kind.${p.kind}`)} — ${p.inFlight ? t('emails.inFlight') : t('emails.queued')} (${date(p.since)})`))));
+  if (inv.emails.length === 0) return section(t('emails.title'), h('p', {}, t('emails.none')), pending);
+  const statusText = (e) => {
+    const s = has(`emails.${e.status}`) ? t(`emails.${e.status}`) : e.status;
+    return e.bounceType ? `${s} (${t(`bounce.${e.bounceType}`)})` : s;
+  };
+  return section(t('emails.title'), pending, h('table', { class: 'emails' },
+    h('thead', {}, h('tr', {}, ['emails.sentAt', 'emails.kind', 'emails.to', 'emails.language', 'emails.link', 'emails.status'].map((k) => h('th', { scope: 'col' }, t(k))), h('td', {}))),
+    h('tbody', {}, inv.emails.map((e) => h('tr', { 'data-email-kind': e.kind, 'data-email-status': e.status },
+      h('td', {}, date(e.sentAt)),
+      h('td', {}, t(`kind.${e.kind}`), e.step ? ` (${stepText(e.step)})` : '', e.pdf ? ' · PDF' : ''),
+      h('td', {}, e.to), h('td', {}, t(`lang.${e.language}`)),
       h('td', {}, e.paymentLinkId ? h('code', {}, e.paymentLinkId) : '—'),
-      h('td', {}, t(`emails.${e.deliveryStatus ?? 'sent'}`)),
-      h('td', {}, h('a', { href: `#/mailbox/${encodeURIComponent(e.messageId)}` }, t('email.open'))))))));
+      h('td', { class: `status-${e.status}` }, statusText(e)),
+      h('td', {}, e.messageId ? h('a', { href: `#/mailbox/${encodeURIComponent(e.messageId)}` }, t('email.open')) : ''))))));
+}
+
+// stepText writes a reminder step: before-3 → "3 jours avant l'échéance".
+function stepText(step) {
+  const [when, days] = step.split('-');
+  return t(when === 'before' ? 'step.before' : 'step.after', { days });
+}
+
+function remindersSection(inv) {
+  const r = inv.reminders;
+  const button = h('button', { type: 'button', 'data-action': r.paused ? 'resume-reminders' : 'pause-reminders',
+    onclick: () => act(button, () => api.setReminders(inv.id, !r.paused), r.paused ? t('reminders.resumed') : t('reminders.paused')) },
+  r.paused ? t('reminders.resume') : t('reminders.pause'));
+  let state;
+  if (r.paused) state = t('reminders.isPaused');
+  else if (r.next) state = t('reminders.next', { step: stepText(r.next.step), at: date(r.next.at) });
+  else if (r.blocked) state = t(`reminders.blocked.${r.blocked}`);
+  else state = r.plan.length ? t('reminders.allDone') : t('reminders.none');
+  return section(t('reminders.title'),
+    h('p', { 'data-testid': 'reminders-state' }, state),
+    r.plan.length > 0 && h('ul', { class: 'plan' }, r.plan.map((st) => h('li', {}, `${stepText(st.step)} — ${date(st.at)}`, st.done ? ` ✓` : ''))),
+    h('div', { class: 'actions' }, button));
 }
 
 function paymentsSection(inv) {
@@ -394,7 +427,11 @@ async function mailView(id) {
     facts([
       [t('mailbox.from'), m.from], [t('mailbox.to'), m.destination.to.join(', ')],
       m.replyTo?.length > 0 && [t('mailbox.replyTo'), m.replyTo.join(', ')], [t('mailbox.at'), date(new Date(m.at * 1000).toISOString())],
-      m.attachments?.length > 0 && [t('mailbox.attachments'), m.attachments.map((a) => `${a.filename ?? a.contentType} (${a.size} o)`).join(', ')],
+      m.attachments?.length > 0 && [t('mailbox.attachments'), m.attachments.map((a) => {
+        const bytes = Uint8Array.from(atob(a.content ?? ''), (ch) => ch.charCodeAt(0));
+        const href = URL.createObjectURL(new Blob([bytes], { type: a.contentType }));
+        return h('a', { href, download: a.filename ?? 'attachment', 'data-testid': 'attachment' }, `${a.filename ?? a.contentType} (${Math.ceil(a.size / 1024)} Kio)`);
+      })],
     ]),
     section(t('mailbox.html'), frame),
     section(t('mailbox.text'), h('pre', { class: 'text' }, m.body.text ?? '')),
@@ -410,11 +447,32 @@ async function settings() {
   const name = h('input', { required: true, value: c.name, autocomplete: 'organization' });
   const reply = h('input', { type: 'email', required: true, value: c.replyToEmail, autocomplete: 'email' });
   const language = h('select', {}, ['fr', 'en'].map((l) => h('option', { value: l, selected: l === c.defaultLanguage }, t(`lang.${l}`))));
+  const receipts = h('input', { type: 'checkbox', checked: c.sendReceipts, id: 'set-receipts' });
+  const pdf = h('input', { type: 'checkbox', checked: c.attachPdf, id: 'set-pdf' });
+  const detail = h('select', {}, ['lines', 'summary'].map((d) => h('option', { value: d, selected: d === c.emailDetail }, t(`detail.${d}`))));
+  const before = h('input', { value: c.reminders.beforeDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
+  const after = h('input', { value: c.reminders.afterDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
+  const withLink = h('input', { type: 'checkbox', checked: c.reminders.includePaymentLink, id: 'set-reminder-link' });
+  const days = (input) => input.value.split(/[\s,;]+/).filter(Boolean).map(Number);
   const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, t('settings.save'));
+  const check = (input, label) => h('div', { class: 'field check' }, input, h('label', { for: input.id }, label));
   const form = h('form', { class: 'settings', onsubmit: (e) => {
     e.preventDefault();
-    act(save, () => api.putCompany(c.id, { name: name.value.trim(), replyToEmail: reply.value.trim(), defaultLanguage: language.value }), t('settings.saved'));
-  } }, field(t('settings.name'), name), field(t('settings.replyTo'), reply), field(t('settings.language'), language), save);
+    act(save, () => api.putCompany(c.id, {
+      name: name.value.trim(), replyToEmail: reply.value.trim(), defaultLanguage: language.value,
+      sendReceipts: receipts.checked, attachPdf: pdf.checked, emailDetail: detail.value,
+      reminders: { beforeDue: days(before), afterDue: days(after), includePaymentLink: withLink.checked },
+    }), t('settings.saved'));
+  } },
+  field(t('settings.name'), name), field(t('settings.replyTo'), reply), field(t('settings.language'), language),
+  h('fieldset', {}, h('legend', {}, t('settings.emails')),
+    check(receipts, t('settings.receipts')), check(pdf, t('settings.pdf')),
+    field(t('settings.detail'), detail, t('settings.detailHint'))),
+  h('fieldset', {}, h('legend', {}, t('settings.reminders')),
+    field(t('settings.beforeDue'), before, t('settings.daysHint', { most: 3, max: 30 })),
+    field(t('settings.afterDue'), after, t('settings.daysHint', { most: 6, max: 120 })),
+    check(withLink, t('settings.reminderLink'))),
+  save);
   const yesNo = (b) => (b ? t('yes') : t('no'));
   return [
     heading(t('settings.title')),
