@@ -218,6 +218,14 @@ func TestDeployerPolicyAllowsDeployingTheStack(t *testing.T) {
 		{Action: "codedeploy:CreateDeploymentGroup", Resource: arn("codedeploy", "deploymentgroup:clinicpay-prod-ServerlessDeploymentApplication-AbC/clinicpay-prod-PutInvoiceFunctionDeploymentGroup-XyZ")},
 		{Action: "codedeploy:CreateDeployment", Resource: arn("codedeploy", "deploymentgroup:clinicpay-prod-ServerlessDeploymentApplication-AbC/clinicpay-prod-PutInvoiceFunctionDeploymentGroup-XyZ")},
 		{Action: "codedeploy:GetDeploymentConfig", Resource: arn("codedeploy", "deploymentconfig:CodeDeployDefault.LambdaCanary10Percent5Minutes")},
+		// The stack's SES configuration set and its EventBridge destination;
+		// the hourly schedule's and SES events' rules; the events function's
+		// retry settings.
+		{Action: "ses:CreateConfigurationSet", Resource: arn("ses", "configuration-set/clinicpay-prod")},
+		{Action: "ses:CreateConfigurationSetEventDestination", Resource: arn("ses", "configuration-set/clinicpay-prod")},
+		{Action: "events:PutRule", Resource: arn("events", "rule/clinicpay-prod-SendRemindersFunctionHourly-AbC")},
+		{Action: "events:PutTargets", Resource: arn("events", "rule/clinicpay-prod-EmailEventsFunctionSesEvents-AbC")},
+		{Action: "lambda:PutFunctionEventInvokeConfig", Resource: arn("lambda", "function:clinicpay-prod-EmailEventsFunction-AbC")},
 	}
 	for _, g := range logGroups {
 		allowed = append(allowed, iampolicy.Request{Action: "logs:CreateLogGroup", Resource: g}, iampolicy.Request{Action: "logs:PutRetentionPolicy", Resource: g})
@@ -233,6 +241,8 @@ func TestDeployerPolicyAllowsDeployingTheStack(t *testing.T) {
 		{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + acct + ":role/admin"},
 		{Action: "dynamodb:DeleteTable", Resource: arn("dynamodb", "table/payroll")},
 		{Action: "secretsmanager:GetSecretValue", Resource: arn("secretsmanager", "secret:clinicpay/prod/stripe-AbCdEf")},
+		{Action: "ses:DeleteConfigurationSet", Resource: arn("ses", "configuration-set/marketing")},
+		{Action: "events:PutTargets", Resource: arn("events", "rule/payroll-nightly")},
 	}
 	for _, r := range denied {
 		if d := p.Evaluate(r); d == iampolicy.Allowed {

