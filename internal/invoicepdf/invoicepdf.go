@@ -4,8 +4,10 @@
 //
 // It knows nothing of invoices as the service stores them: the caller passes
 // a Document of strings already formatted for the reader (amounts as
-// billing.FormatMoney writes them, dates as the e-mail writes them), so this
-// package never imports internal/billing, which imports it.
+// billing.FormatMoney writes them, dates as the e-mail writes them): it
+// imports nothing of the service. internal/wiring/pdfwire hands it to
+// billing (billing.Documents) in the functions that attach the PDF only, so
+// the others carry neither this code nor its fonts.
 //
 // The output is deterministic: the same Document gives the same bytes (fixed
 // dates, no random ids), so tests and golden files can compare it. A typical
