@@ -49,7 +49,7 @@ func TestInvoicePDFAttached(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, lang, detail string
-		want, never       []string
+		want, never        []string
 	}{
 		{"fr-lines", "fr", "lines", []string{"Clinique Saint-Louis", "Hélène Côté", "Consultation", "125,00 $", "Solde"}, nil},
 		{"en-lines", "en", "lines", []string{"Clinique Saint-Louis", "Hélène Côté", "Consultation", "$125.00", "Balance due"}, nil},
