@@ -23,6 +23,9 @@ const (
 	EmailBounced    EmailStatus = "bounced"    // it could not be delivered (BounceType says for good or not)
 	EmailComplained EmailStatus = "complained" // the recipient marked it as spam
 	EmailRejected   EmailStatus = "rejected"   // SES refused to send it (a virus, a suppressed address)
+	// EmailFailed: the service could not send it (SES refused the sender
+	// or kept failing): it never left, and says nothing of the address.
+	EmailFailed EmailStatus = "failed"
 )
 
 // Bounce types, as SES names them.
@@ -73,11 +76,11 @@ func (d EmailDelivery) rank() int {
 	case EmailDelivered:
 		return 2
 	case EmailRejected:
-		return 4
+		return 3 // not sent, as a hard bounce is not delivered: kept apart so the two never flip
 	case EmailComplained:
 		return 5
 	}
-	return 0 // sent
+	return 0 // sent (or failed: no event is about an e-mail that never left)
 }
 
 // deliveryOf is what an event says of an e-mail; ok is false for events

@@ -103,6 +103,10 @@ type SentEmail struct {
 	RequestKey string
 	// Delivery is what SES's events said last (status sent until then).
 	Delivery EmailDelivery
+	// EarlierAttempts are the tokens of a receipt's or reminder's attempts
+	// taken for lost before this one left: a late SES event about one of
+	// them records it too.
+	EarlierAttempts []string
 }
 
 // EmailKind is why an e-mail was sent.

@@ -274,6 +274,17 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	}
 	var link *Link
 	if ev.isSessionEvent() {
+		if l := inv.Lease; l != nil && l.Change != nil && l.Change.Make != nil && l.Change.Make.Generation == ev.Generation &&
+			inv.link(ev.Generation) == nil {
+			// Paid through the link a request was making when it died
+			// (it may have e-mailed it first): finish that change, then
+			// decide again. A live lease is a request at work: Stripe
+			// delivers again.
+			if _, _, _, err := s.settle(ctx, inv, st.Company); err != nil {
+				return EventResult{}, err
+			}
+			return EventResult{}, errRetry
+		}
 		// The metadata must name a link we made, on the account the event
 		// comes from: a clinic's own integration can't move another
 		// tenant's balance by copying our metadata.

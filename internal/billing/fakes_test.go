@@ -190,7 +190,7 @@ func (m *memStore) ListInvoices(_ context.Context, companyID string, f InvoiceFi
 	page := &StoredInvoicePage{}
 	for _, inv := range m.invoices {
 		if inv.CompanyID == companyID && (f.Status == "" || inv.Status() == f.Status) {
-			page.Invoices = append(page.Invoices, InvoiceSummary{ID: inv.ID})
+			page.Invoices = append(page.Invoices, InvoiceSummary{ID: inv.ID, BalanceDue: inv.BalanceDue})
 		}
 	}
 	return page, nil
@@ -198,16 +198,22 @@ func (m *memStore) ListInvoices(_ context.Context, companyID string, f InvoiceFi
 
 // DueWork reads every item (the fake has no index): invoices whose
 // NextWorkAt and companies whose RemindersChangedAt is at or before now.
-func (m *memStore) DueWork(_ context.Context, now time.Time, limit int) ([]WorkItem, error) {
+func (m *memStore) DueWork(_ context.Context, now time.Time, limit int, company string) ([]WorkItem, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []WorkItem
 	for _, c := range m.companies {
+		if company != "" && c.ID != company {
+			continue
+		}
 		if t := c.RemindersChangedAt; !t.IsZero() && !t.After(now) {
 			out = append(out, WorkItem{CompanyID: c.ID})
 		}
 	}
 	for _, inv := range m.invoices {
+		if company != "" && inv.CompanyID != company {
+			continue
+		}
 		if t := inv.NextWorkAt(); !t.IsZero() && !t.After(now) {
 			out = append(out, WorkItem{CompanyID: inv.CompanyID, InvoiceID: inv.ID})
 		}

@@ -440,7 +440,7 @@ func (s *Service) createInvoice(ctx context.Context, tenant, invoiceID string, f
 	inv := &Invoice{CompanyID: tenant, ID: invoiceID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	inv.setFields(f)
 	if company != nil {
-		inv.replan(company.Reminders)
+		inv.replan(company.Reminders, now)
 	}
 	if err := s.store.PutInvoice(ctx, inv); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
@@ -462,7 +462,7 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	apply := func(inv *Invoice) {
 		inv.setFields(want)
 		if company != nil {
-			inv.replan(company.Reminders) // the due date may have moved
+			inv.replan(company.Reminders, s.clock()) // the due date may have moved
 		}
 	}
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {

@@ -304,7 +304,13 @@ func cloneInvoice(inv *Invoice) *Invoice {
 	next.Lines = slices.Clone(inv.Lines)
 	next.Links = slices.Clone(inv.Links)
 	next.Emails = slices.Clone(inv.Emails)
+	for i := range next.Emails {
+		next.Emails[i].EarlierAttempts = slices.Clone(inv.Emails[i].EarlierAttempts)
+	}
 	next.Outbox = slices.Clone(inv.Outbox)
+	for i := range next.Outbox {
+		next.Outbox[i].PastAttempts = slices.Clone(inv.Outbox[i].PastAttempts)
+	}
 	next.Reminders.Plan = slices.Clone(inv.Reminders.Plan)
 	next.Reminders.Done = slices.Clone(inv.Reminders.Done)
 	next.Payments = make([]Payment, len(inv.Payments))

@@ -26,7 +26,7 @@ type preparedMail struct {
 
 // prepareOutbound decides what an outbound says, or errNothingToSend when
 // it is no longer owed.
-func (s *Service) prepareOutbound(ctx context.Context, inv *Invoice, c *Company, o *Outbound) (preparedMail, error) {
+func (s *Service) prepareOutbound(ctx context.Context, inv *Invoice, c *Company, o *Outbound, now time.Time) (preparedMail, error) {
 	lang := inv.language(c)
 	switch o.Kind {
 	case EmailReceipt:
@@ -48,6 +48,11 @@ func (s *Service) prepareOutbound(ctx context.Context, inv *Invoice, c *Company,
 		}
 		step := ReminderStep{Key: strings.TrimPrefix(o.Key, "reminder-")}
 		overdue, days := step.overdue()
+		if due, err := time.Parse(dateLayout, inv.DueOn); err == nil && overdue {
+			// The days it is really overdue when it leaves (a step sent
+			// late, after a policy change, says how late it is).
+			days = max(1, int(now.Sub(due)/(24*time.Hour)))
+		}
 		return preparedMail{kind: EmailReminder, to: inv.Patient.Email, lang: lang, wantsLink: c.Reminders.IncludePaymentLink,
 			pdf: c.AttachPDF && s.documents != nil,
 			render: func(inv *Invoice, payURL string) (emails.Message, error) {

@@ -20,10 +20,13 @@ import (
 // attempt) and record it (HandleEmailEvent); only when no event came for
 // confirmWindow is it sent again, by the scheduler.
 
-// confirmWindow is how long an attempt in flight waits for SES's events
-// before it is taken as never sent. SES publishes its send event within
-// seconds; an attempt older than this one without one was not sent.
-const confirmWindow = 15 * time.Minute
+// confirmWindow is how long an attempt whose fate is unknown (a timeout
+// talking to SES) waits for SES's events before it is sent again. SES
+// publishes within seconds, but the e-mail events function may take up to
+// an hour to get an event (EventBridge's retries: MaximumEventAgeInSeconds
+// 3600 in template.yaml); an attempt SES answered with an error is retried
+// at the next run instead.
+const confirmWindow = time.Hour
 
 // Outbound is an e-mail the service owes the patient.
 type Outbound struct {
@@ -36,8 +39,11 @@ type Outbound struct {
 	// The attempt in flight ("" before the first): its token, when it
 	// started, and what it sends (recorded as such if SES's event records
 	// it).
-	Attempt        string
-	AttemptAt      time.Time
+	Attempt   string
+	AttemptAt time.Time
+	// PastAttempts are earlier attempts' tokens: an attempt taken for lost
+	// may still have left, and SES's late event about it records it.
+	PastAttempts   []string
 	To             string
 	Language       Language
 	LinkGeneration int
@@ -78,21 +84,41 @@ func (inv *Invoice) dropOutbound(key string) {
 }
 
 // recordAttempt records the attempt ref names as sent, with SES's message
-// id, if that attempt is still in flight; it reports whether it did.
+// id, if that attempt is the one in flight or one taken for lost (still in
+// the outbox, or recorded beside a later attempt that was sent): it
+// reports whether it did.
 func (inv *Invoice) recordAttempt(ref mailRef, ev *EmailEvent) bool {
-	o := inv.outbound(ref.Key)
-	if o == nil || o.Attempt != ref.Attempt || ev.MessageID == "" {
+	if ev.MessageID == "" {
 		return false
 	}
-	inv.Emails = append(inv.Emails, o.sent(ev.MessageID, ev.At.UTC()))
-	inv.dropOutbound(o.Key)
-	return true
+	if o := inv.outbound(ref.Key); o != nil && (o.Attempt == ref.Attempt || slices.Contains(o.PastAttempts, ref.Attempt)) {
+		inv.Emails = append(inv.Emails, o.sent(ev.MessageID, ev.At.UTC()))
+		if o.Attempt == ref.Attempt {
+			inv.dropOutbound(o.Key)
+		} else {
+			o.PastAttempts = slices.DeleteFunc(o.PastAttempts, func(a string) bool { return a == ref.Attempt })
+		}
+		return true
+	}
+	for i := range inv.Emails {
+		if e := &inv.Emails[i]; e.Key == ref.Key && slices.Contains(e.EarlierAttempts, ref.Attempt) {
+			// An attempt taken for lost that did leave, after the next
+			// one was recorded: the patient got it twice; both are kept.
+			late := *e
+			late.MessageID, late.SentAt, late.Delivery, late.EarlierAttempts = ev.MessageID, ev.At.UTC(), EmailDelivery{}, nil
+			e.EarlierAttempts = slices.DeleteFunc(e.EarlierAttempts, func(a string) bool { return a == ref.Attempt })
+			inv.Emails = append(inv.Emails, late)
+			return true
+		}
+	}
+	return false
 }
 
-// sent is the record of the outbound's attempt, taken by SES.
+// sent is the record of the outbound's attempt, taken by SES; it keeps the
+// earlier attempts' tokens, in case one of them left too.
 func (o *Outbound) sent(messageID string, at time.Time) SentEmail {
 	return SentEmail{MessageID: messageID, To: o.To, Language: o.Language, SentAt: at, Kind: o.Kind, Key: o.Key,
-		LinkGeneration: o.LinkGeneration, PDF: o.PDF}
+		LinkGeneration: o.LinkGeneration, PDF: o.PDF, EarlierAttempts: slices.Clone(o.PastAttempts)}
 }
 
 // NextWorkAt is when the scheduler should next look at the invoice (the
@@ -110,6 +136,12 @@ func (inv *Invoice) NextWorkAt() time.Time {
 	}
 	if step := inv.nextStep(); step != nil && inv.remindable() {
 		consider(step.At)
+	}
+	// A link change left half done by a request that died: the scheduler
+	// finishes it once its lease ran out (a link it made may be in a
+	// patient's e-mail).
+	if l := inv.Lease; l != nil && l.Change != nil {
+		consider(l.Until)
 	}
 	return at
 }
@@ -142,15 +174,23 @@ func (s *Service) deliverOutbox(ctx context.Context, inv *Invoice, company *Comp
 // sendOutbound sends one outbound, holding the invoice meanwhile (a
 // reminder's link can't be ended before it leaves), and records it.
 func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Company, key string, now time.Time) (*Invoice, error) {
+	companyID, invoiceID := inv.CompanyID, inv.ID
+	reread := func() (*Invoice, error) {
+		cur, err := s.store.GetInvoice(ctx, companyID, invoiceID)
+		if err != nil {
+			return nil, storeError("read invoice", err)
+		}
+		return cur, nil
+	}
 	for range contention.Attempts(ctx) {
 		o := inv.outbound(key)
 		if o == nil || o.readyAt().After(now) {
 			return inv, nil // sent meanwhile, or another attempt is in flight
 		}
 		if o.Tries >= MaxSendTries || company == nil {
-			return s.giveUp(ctx, inv, key)
+			return s.recordFailed(ctx, inv, key, now)
 		}
-		mail, err := s.prepareOutbound(ctx, inv, company, o)
+		mail, err := s.prepareOutbound(ctx, inv, company, o, now)
 		if errors.Is(err, errNothingToSend) {
 			return s.dropOutbound(ctx, inv, key)
 		}
@@ -160,20 +200,20 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 		if !mail.wantsLink {
 			return s.sendPlain(ctx, inv, company, key, mail, now)
 		}
-		if inv, _, _, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
-			if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-				return nil, storeError("read invoice", err)
+		settled, _, _, err := s.settle(ctx, inv, company)
+		if errors.Is(err, errRetry) {
+			if inv, err = reread(); err != nil {
+				return nil, err
 			}
 			continue
 		} else if err != nil {
 			return inv, err
 		}
+		inv = settled
 		var change *LinkChange
-		var link *Link
-		if mail.wantsLink {
-			if link = currentLink(inv, company); link == nil && LinkBlocker(inv, company) == nil {
-				change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
-			}
+		link := currentLink(inv, company)
+		if link == nil && LinkBlocker(inv, company) == nil {
+			change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
 		}
 		var token string
 		var sent *SentEmail
@@ -182,8 +222,7 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 			onClaim: func(next *Invoice, tok string) {
 				token = tok
 				if x := next.outbound(key); x != nil {
-					x.Attempt, x.AttemptAt, x.To, x.Language, x.Tries, x.PDF = tok, s.clock(), mail.to, mail.lang, x.Tries+1, mail.pdf
-					x.LinkGeneration = 0
+					x.startAttempt(tok, s.clock(), mail)
 					if link != nil {
 						x.LinkGeneration = link.Generation
 					}
@@ -197,16 +236,14 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 					link = made
 				}
 				mailTried = true
-				id, err := s.sendMail(ctx, claimed, company, mail, link, mailRef{inv.CompanyID, inv.ID, key, token})
+				id, err := s.sendMail(ctx, claimed, company, mail, link, mailRef{companyID, invoiceID, key, token})
 				if err != nil {
 					return err
 				}
-				o := claimed.outbound(key)
-				if o == nil {
-					return nil
+				if o := claimed.outbound(key); o != nil {
+					e := o.sent(id, s.clock())
+					sent = &e
 				}
-				e := o.sent(id, s.clock())
-				sent = &e
 				return nil
 			},
 			finish: func(next *Invoice) {
@@ -217,34 +254,20 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 			},
 		}
 		stored, _, err := s.carryOut(ctx, inv, company, change, hooks)
-		switch {
-		case errors.Is(err, errRetry):
-			if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-				return nil, storeError("read invoice", err)
+		if errors.Is(err, errRetry) {
+			if inv, err = reread(); err != nil {
+				return nil, err
 			}
 			continue
-		case err != nil && definiteMailError(err):
-			// SES refused it for good (an address it won't send to): record
-			// it as rejected rather than retry forever.
-			cur, gerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
-			if gerr != nil {
-				return nil, errors.Join(err, storeError("read invoice", gerr))
+		}
+		if err != nil {
+			// Stripe failed before the e-mail was tried, or SES answered
+			// with an error: nothing left, the attempt is cleared for the
+			// next run. Otherwise (a timeout) it may have left: it waits
+			// for SES's events.
+			if token != "" && (!mailTried || errors.Is(err, ErrNotSent)) {
+				return inv, errors.Join(err, s.clearAttempt(ctx, companyID, invoiceID, key, token))
 			}
-			return s.recordRejected(ctx, cur, key, now)
-		case err != nil && !mailTried && token != "":
-			// Stripe failed before the e-mail was tried: nothing left, so
-			// the attempt is cleared and the next run tries again.
-			// (If this write fails, the attempt waits confirmWindow.)
-			cur, gerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
-			if gerr == nil {
-				_, gerr = s.commit(ctx, cur, "", nil, func(next *Invoice) {
-					if x := next.outbound(key); x != nil && x.Attempt == token {
-						x.Attempt, x.AttemptAt = "", time.Time{}
-					}
-				})
-			}
-			return inv, errors.Join(err, gerr)
-		case err != nil:
 			return inv, err
 		}
 		if sent != nil {
@@ -255,6 +278,31 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 	return inv, conflictError()
 }
 
+// startAttempt marks a new attempt to send the outbound; an earlier one's
+// token is kept, so a late SES event about it still records it.
+func (o *Outbound) startAttempt(token string, at time.Time, mail preparedMail) {
+	if o.Attempt != "" {
+		o.PastAttempts = append(o.PastAttempts, o.Attempt)
+	}
+	o.Attempt, o.AttemptAt, o.To, o.Language, o.PDF, o.LinkGeneration = token, at, mail.to, mail.lang, mail.pdf, 0
+	o.Tries++
+}
+
+// clearAttempt forgets an attempt that certainly sent nothing, so the next
+// run sends the outbound again (after MaxSendTries it is recorded failed).
+func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, token string) error {
+	cur, err := s.store.GetInvoice(ctx, companyID, invoiceID)
+	if err != nil {
+		return storeError("read invoice", err)
+	}
+	_, err = s.commit(ctx, cur, "", nil, func(next *Invoice) {
+		if x := next.outbound(key); x != nil && x.Attempt == token {
+			x.Attempt, x.AttemptAt = "", time.Time{}
+		}
+	})
+	return err
+}
+
 // sendPlain sends an outbound that carries no link (a receipt, a reminder
 // without the Pay button): no one can change what it says meanwhile, so it
 // needs no lease. Its attempt is marked in a conditional write first (two
@@ -262,8 +310,7 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company, key string, mail preparedMail, now time.Time) (*Invoice, error) {
 	token := s.newToken()
 	next := cloneInvoice(inv)
-	o := next.outbound(key)
-	o.Attempt, o.AttemptAt, o.To, o.Language, o.Tries, o.PDF = token, s.clock(), mail.to, mail.lang, o.Tries+1, mail.pdf
+	next.outbound(key).startAttempt(token, s.clock(), mail)
 	next.Version++
 	next.UpdatedAt = s.clock()
 	if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
@@ -273,10 +320,10 @@ func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company,
 	}
 	id, err := s.sendMail(ctx, next, company, mail, nil, mailRef{inv.CompanyID, inv.ID, key, token})
 	if err != nil {
-		if definiteMailError(err) {
-			return s.recordRejected(ctx, next, key, now)
+		if errors.Is(err, ErrNotSent) {
+			return next, errors.Join(err, s.clearAttempt(ctx, inv.CompanyID, inv.ID, key, token))
 		}
-		return next, err // unknown: the attempt waits for SES's events, then the scheduler
+		return next, err // it may have left: the attempt waits for SES's events, then the scheduler
 	}
 	sent := next.outbound(key).sent(id, s.clock())
 	stored, err := s.commit(ctx, next, "", nil, func(cur *Invoice) {
@@ -296,24 +343,17 @@ func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company,
 // acknowledge is gone, the reminder's invoice was paid meanwhile).
 var errNothingToSend = errors.New("nothing to send")
 
-// definiteMailError reports a failure after which SES certainly did not
-// take the e-mail and never will.
-func definiteMailError(err error) bool {
-	switch ErrorCode(err) {
-	case CodeEmailProviderError, CodeInvalidRequest:
-		return true
-	}
-	return false
-}
-
 // dropOutbound removes an outbound that is no longer owed.
 func (s *Service) dropOutbound(ctx context.Context, inv *Invoice, key string) (*Invoice, error) {
 	return s.commit(ctx, inv, "", nil, func(next *Invoice) { next.dropOutbound(key) })
 }
 
-// recordRejected records an outbound SES refused, or one tried too often,
-// as a rejected e-mail (staff see it), and removes it from the outbox.
-func (s *Service) recordRejected(ctx context.Context, inv *Invoice, key string, now time.Time) (*Invoice, error) {
+// recordFailed records an outbound that could not be sent in
+// MaxSendTries attempts (SES refusing the sender, say) as a failed e-mail
+// (staff see it; it says nothing of the patient's address, so it stops
+// nothing), and removes it from the outbox.
+func (s *Service) recordFailed(ctx context.Context, inv *Invoice, key string, now time.Time) (*Invoice, error) {
+	s.metrics.Count(ctx, MetricEmailsFailed, 1)
 	return s.commit(ctx, inv, "", nil, func(next *Invoice) {
 		o := next.outbound(key)
 		if o == nil {
@@ -323,14 +363,8 @@ func (s *Service) recordRejected(ctx context.Context, inv *Invoice, key string, 
 		if e.To == "" {
 			e.To = next.Patient.Email
 		}
-		e.Delivery = EmailDelivery{Status: EmailRejected, At: now}
+		e.Delivery = EmailDelivery{Status: EmailFailed, At: now}
 		next.Emails = append(next.Emails, e)
 		next.dropOutbound(key)
 	})
-}
-
-// giveUp is recordRejected for an outbound tried MaxSendTries times.
-func (s *Service) giveUp(ctx context.Context, inv *Invoice, key string) (*Invoice, error) {
-	s.metrics.Count(ctx, MetricEmailsRejected, 1)
-	return s.recordRejected(ctx, inv, key, s.clock())
 }

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -145,4 +146,93 @@ func (c *crashingMailer) Send(ctx context.Context, e OutgoingEmail) (string, err
 		return "", err
 	}
 	return "", &Error{Code: CodeEmailProviderUnavailable, Message: "the answer was lost"}
+}
+
+// The reviewer's cases: what must hold when things go wrong at the edges.
+
+// A sender-level refusal (SES refused the sender, not the patient) neither
+// loses the receipt nor stops reminders to the patient: the attempt is
+// cleared and tried again; after MaxSendTries it is recorded failed, which
+// says nothing of the address.
+func TestSenderRefusalIsNotTheAddress(t *testing.T) {
+	f := newFixture(t)
+	f.dueInvoice(t, "2026-12-20")
+	f.setPolicy(t, []int{3}, []int{1})
+	refused := &Error{Code: CodeEmailProviderError, Message: "paused", Err: fmt.Errorf("%w: AccountSendingPausedException", ErrNotSent)}
+	f.mail.fail = refused
+	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-17T14:00:00Z"), ""); err == nil {
+		t.Fatal("the refusal went unreported")
+	}
+	inv := f.invoice(t)
+	if len(inv.Outbox) != 1 || inv.Outbox[0].Attempt != "" || inv.NextWorkAt().IsZero() {
+		t.Fatalf("the refused reminder should wait to be tried again: %+v", inv.Outbox)
+	}
+	// It keeps failing: after MaxSendTries it is recorded failed.
+	for i := range MaxSendTries + 1 {
+		_, _ = f.svc.RunScheduled(context.Background(), at("2026-12-17T15:00:00Z").Add(time.Duration(i)*time.Hour), "")
+	}
+	inv = f.invoice(t)
+	if len(inv.Outbox) != 0 || len(inv.Emails) != 1 || inv.Emails[0].Delivery.Status != EmailFailed || inv.addressSuppressed() {
+		t.Fatalf("outbox %+v emails %+v", inv.Outbox, inv.Emails)
+	}
+	// SES sends again: the next step goes to the patient.
+	f.mail.fail = nil
+	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-21T14:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reminders(); len(got) == 0 || got[len(got)-1] != "after-1" {
+		t.Fatalf("reminders %v", got)
+	}
+}
+
+// A late SES event about an attempt taken for lost still records it.
+func TestLateEventOfAnEarlierAttempt(t *testing.T) {
+	f := newFixture(t)
+	f.svc.mailer = &crashingMailer{next: f.mail} // SES takes it; the answer is lost
+	f.handle(t, f.sessionEvent(t, f.link(t), EventCheckoutCompleted, "pi_1", 12500, "cad"))
+	first := f.mail.sent[0].Ref
+	f.svc.mailer = f.mail
+	if _, err := f.svc.RunScheduled(context.Background(), f.clock().Add(confirmWindow+time.Minute), ""); err != nil {
+		t.Fatal(err)
+	}
+	// The first attempt's event arrives after the second attempt left.
+	if res, err := f.svc.HandleEmailEvent(context.Background(), &EmailEvent{ID: "late", Type: EmailEventDelivery, MessageID: "ses-first",
+		Ref: first, At: f.clock()}); err != nil || res.Outcome != OutcomeApplied {
+		t.Fatalf("%+v %v", res, err)
+	}
+	inv := f.invoice(t)
+	if len(inv.Emails) != 2 || len(inv.Outbox) != 0 {
+		t.Fatalf("both attempts left and both are recorded: %+v %+v", inv.Emails, inv.Outbox)
+	}
+}
+
+// A reminder's link made by a request that died before recording it (its
+// e-mail may be with the patient): a payment through it is applied, not
+// ignored, and the scheduler finishes the change once the lease ran out.
+func TestPaymentThroughALinkADeadRequestMade(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inv := f.invoice(t)
+	company, _ := f.store.GetCompany(ctx, "c1")
+	change := replaceWith(inv, newLinkFor(inv, company, French, "reminder-after-1"))
+	claimed, err := f.svc.claim(ctx, inv, change, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made, err := f.stripe.CreateLink(ctx, change.Make)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The request dies here; its lease runs out.
+	f.advance(2 * defaultLease)
+	if at := claimed.NextWorkAt(); at.IsZero() {
+		t.Fatal("a half-done link change is not in the scheduler's work")
+	}
+	res := f.handle(t, f.sessionEvent(t, &made, EventCheckoutCompleted, "pi_dead", made.Amount, "cad"))
+	if res.Outcome != OutcomeApplied {
+		t.Fatalf("the payment was %+v", res)
+	}
+	if inv := f.invoice(t); inv.BalanceDue != 0 || inv.Lease != nil || inv.link(made.Generation) == nil {
+		t.Fatalf("after: balance %d lease %+v links %+v", inv.BalanceDue, inv.Lease, inv.Links)
+	}
 }

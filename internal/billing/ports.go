@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -47,9 +48,10 @@ type Store interface {
 	// next page starts.
 	ListInvoices(ctx context.Context, companyID string, f InvoiceFilter, position string, limit int) (*StoredInvoicePage, error)
 	// DueWork returns up to limit work items whose time (an invoice's
-	// NextWorkAt, a company's RemindersChangedAt) is at or before now,
-	// from an index of those times (never a scan).
-	DueWork(ctx context.Context, now time.Time, limit int) ([]WorkItem, error)
+	// NextWorkAt, a company's RemindersChangedAt) is at or before now, the
+	// earliest first, of one company when company is not "", from an index
+	// of those times (never a scan).
+	DueWork(ctx context.Context, now time.Time, limit int, company string) ([]WorkItem, error)
 	// ListFeed returns up to limit feed entries of a company after the
 	// sequence number after, in order, and whether more follow.
 	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)
@@ -154,6 +156,12 @@ type Attachment struct {
 	Data        []byte
 }
 
+// ErrNotSent marks (wrapped) a Mailer failure after which the e-mail
+// certainly did not leave: SES answered with an error (a refusal, a
+// throttle). It may be sent again at once. A failure without it (a
+// timeout, a lost connection) may have left.
+var ErrNotSent = errors.New("the e-mail was not sent")
+
 // MaxEmailSize is SES's limit on a message, encoded (10 MB); the mailer
 // refuses a bigger one rather than let SES fail it.
 const MaxEmailSize = 10_000_000
@@ -229,6 +237,9 @@ const (
 	MetricEmailsDeferred = "EmailsDeferred"
 	// MetricRemindersSent counts reminders sent by the scheduler.
 	MetricRemindersSent = "RemindersSent"
+	// MetricEmailsFailed counts receipts and reminders given up after
+	// MaxSendTries attempts (an alarm-worthy SES problem: the sender).
+	MetricEmailsFailed = "EmailsFailed"
 )
 
 type noMetrics struct{}

@@ -147,11 +147,22 @@ func planReminders(p ReminderPolicy, dueOn string, created time.Time) []Reminder
 	return plan
 }
 
-// replan sets the invoice's plan from the policy; it reports a change.
-func (inv *Invoice) replan(p ReminderPolicy) bool {
+// replan sets the invoice's plan from the policy; it reports a change. A
+// step done whose time moved to after now (the due date was pushed back) is
+// to do again, relative to the new date.
+func (inv *Invoice) replan(p ReminderPolicy, now time.Time) bool {
 	plan := planReminders(p, inv.DueOn, inv.CreatedAt)
 	if slices.EqualFunc(plan, inv.Reminders.Plan, func(a, b ReminderStep) bool { return a.Key == b.Key && a.At.Equal(b.At) }) {
 		return false
+	}
+	before := map[string]time.Time{}
+	for _, st := range inv.Reminders.Plan {
+		before[st.Key] = st.At
+	}
+	for _, st := range plan {
+		if at, ok := before[st.Key]; ok && !at.Equal(st.At) && st.At.After(now) {
+			inv.Reminders.Done = slices.DeleteFunc(inv.Reminders.Done, func(k string) bool { return k == st.Key })
+		}
 	}
 	inv.Reminders.Plan = plan
 	return true

@@ -194,3 +194,79 @@ func TestReminderPolicyBounds(t *testing.T) {
 		t.Fatalf("%+v", p)
 	}
 }
+
+// A reminder whose invoice has a dead request's lease, and another writer
+// winning the race to finish it: the run goes on (it panicked once).
+func TestReminderWhenTheLeaseRaceIsLost(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.dueInvoice(t, "2026-12-20")
+	f.setPolicy(t, nil, []int{1})
+	inv := f.invoice(t)
+	if _, err := f.svc.claim(ctx, inv, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(2 * defaultLease)
+	f.store.beforePut = func(next *Invoice) {
+		f.store.beforePut = nil // once
+		cur, _ := f.store.GetInvoice(ctx, "c1", "i1")
+		cur.Version++
+		_ = f.store.PutInvoice(ctx, cur) // another writer, first
+	}
+	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T14:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.store.beforePut = nil
+	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T15:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reminders(); strings.Join(got, " ") != "after-1" {
+		t.Fatalf("reminders %v", got)
+	}
+}
+
+// A policy set while a debit clears plans that invoice too: if the debit
+// fails, its reminders go.
+func TestPolicyChangeWhileADebitClears(t *testing.T) {
+	f := newFixture(t)
+	f.dueInvoice(t, "2026-12-20")
+	l := f.link(t)
+	processing := f.sessionEvent(t, l, EventCheckoutCompleted, "pi_pad", 12500, "cad")
+	processing.Facts.State = PaymentProcessing
+	f.handle(t, processing)
+	f.setPolicy(t, nil, []int{2})
+	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-01T00:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.handle(t, f.sessionEvent(t, l, EventAsyncFailed, "pi_pad", 12500, "cad"))
+	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-22T14:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reminders(); strings.Join(got, " ") != "after-2" {
+		t.Fatalf("reminders %v", got)
+	}
+}
+
+// A due date pushed back: the steps already sent go again, relative to the
+// new date; a step sent late says how late it really is.
+func TestDueDateMoved(t *testing.T) {
+	f := newFixture(t)
+	f.dueInvoice(t, "2026-12-20")
+	f.setPolicy(t, nil, []int{1})
+	ctx := context.Background()
+	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T14:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	f.now = at("2026-12-22T09:00:00Z")
+	f.dueInvoice(t, "2027-01-10") // an extension
+	if _, err := f.svc.RunScheduled(ctx, at("2027-01-20T14:00:00Z"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reminders(); strings.Join(got, " ") != "after-1 after-1" {
+		t.Fatalf("reminders %v", got)
+	}
+	last := f.mail.sent[len(f.mail.sent)-1]
+	if !strings.Contains(last.Text, "il y a 10 jours") {
+		t.Fatalf("a reminder sent 10 days after the due date:\n%s", last.Text)
+	}
+}

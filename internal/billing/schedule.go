@@ -48,14 +48,14 @@ func (s *Service) RunScheduled(ctx context.Context, now time.Time, company strin
 	var errs []error
 	done := map[WorkItem]bool{}
 	for pass := 0; pass < 2; pass++ {
-		items, err := s.store.DueWork(ctx, now, maxWorkPerRun)
+		items, err := s.store.DueWork(ctx, now, maxWorkPerRun, company)
 		if err != nil {
 			return rep, storeError("read due work", err)
 		}
 		rep.More = len(items) == maxWorkPerRun
 		replanned := false
 		for _, it := range items {
-			if done[it] || company != "" && it.CompanyID != company {
+			if done[it] {
 				continue
 			}
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < runBudget {
@@ -96,8 +96,23 @@ func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *R
 		if err != nil {
 			return storeError("read invoice", err)
 		}
+		if inv.Lease != nil {
+			// A request died half-way through a link change: finish it
+			// (its link may be in a patient's e-mail); a live lease is a
+			// request at work, looked at again at the next run.
+			settled, _, _, err := s.settle(ctx, inv, company)
+			switch {
+			case errors.Is(err, errRetry):
+				continue
+			case ErrorCode(err) == CodeConflict:
+				return nil
+			case err != nil:
+				return err
+			}
+			inv = settled
+		}
 		next := cloneInvoice(inv)
-		changed := company != nil && next.replan(company.Reminders)
+		changed := company != nil && next.replan(company.Reminders, now)
 		if due := next.dueSteps(now); len(due) > 0 {
 			changed = true
 			for _, st := range due {
@@ -157,11 +172,16 @@ func (s *Service) replanCompany(ctx context.Context, companyID string, rep *RunR
 	}
 	position := ""
 	for {
-		page, err := s.store.ListInvoices(ctx, companyID, InvoiceFilter{Status: StatusOpen}, position, 100)
+		page, err := s.store.ListInvoices(ctx, companyID, InvoiceFilter{}, position, 100)
 		if err != nil {
 			return storeError("list invoices", err)
 		}
 		for _, sum := range page.Invoices {
+			// Every invoice that may be reminded one day (one processing
+			// now may be due again if its debit fails), not only the open.
+			if sum.BalanceDue <= 0 {
+				continue
+			}
 			if err := s.replanInvoice(ctx, companyID, sum.ID, c.Reminders, rep); err != nil {
 				return err
 			}
@@ -201,7 +221,7 @@ func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string
 			return storeError("read invoice", err)
 		}
 		next := cloneInvoice(inv)
-		if !next.replan(p) {
+		if !next.replan(p, s.clock()) {
 			return nil
 		}
 		next.Version++

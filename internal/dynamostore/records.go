@@ -147,6 +147,7 @@ type outboundRecord struct {
 	CreatedAt       time.Time `dynamodbav:"createdAt"`
 	Attempt         string    `dynamodbav:"attempt,omitempty"`
 	AttemptAt       time.Time `dynamodbav:"attemptAt,omitempty"`
+	PastAttempts    []string  `dynamodbav:"pastAttempts,omitempty"`
 	To              string    `dynamodbav:"to,omitempty"`
 	Language        string    `dynamodbav:"language,omitempty"`
 	LinkGeneration  int       `dynamodbav:"linkGeneration,omitempty"`
@@ -217,6 +218,7 @@ type emailRecord struct {
 	StatusAt       time.Time `dynamodbav:"statusAt,omitempty"`
 	BounceType     string    `dynamodbav:"bounceType,omitempty"`
 	BounceSubType  string    `dynamodbav:"bounceSubType,omitempty"`
+	Earlier        []string  `dynamodbav:"earlierAttempts,omitempty"`
 }
 
 type leaseRecord struct {
@@ -324,11 +326,11 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	}
 	for _, e := range inv.Emails {
 		r.Emails = append(r.Emails, emailRecord{e.MessageID, e.To, string(e.Language), e.SentAt, e.LinkGeneration, e.RequestKey,
-			string(e.Kind), e.Key, e.PDF, string(e.Delivery.Status), e.Delivery.At, e.Delivery.BounceType, e.Delivery.BounceSubType})
+			string(e.Kind), e.Key, e.PDF, string(e.Delivery.Status), e.Delivery.At, e.Delivery.BounceType, e.Delivery.BounceSubType, e.EarlierAttempts})
 	}
 	for _, o := range inv.Outbox {
 		r.Outbox = append(r.Outbox, outboundRecord{o.Key, string(o.Kind), o.PaymentIntentID, o.CreatedAt, o.Attempt, o.AttemptAt,
-			o.To, string(o.Language), o.LinkGeneration, o.PDF, o.Tries})
+			o.PastAttempts, o.To, string(o.Language), o.LinkGeneration, o.PDF, o.Tries})
 	}
 	if rm := inv.Reminders; rm.Paused || len(rm.Plan) > 0 || len(rm.Done) > 0 {
 		r.Reminders = &reminderState{Paused: rm.Paused, Done: rm.Done}
@@ -379,12 +381,13 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Emails = append(inv.Emails, billing.SentEmail{
 			MessageID: e.MessageID, To: e.To, Language: billing.Language(e.Language), SentAt: e.SentAt, LinkGeneration: e.LinkGeneration,
 			RequestKey: e.RequestKey, Kind: billing.EmailKind(e.Kind), Key: e.Key, PDF: e.PDF,
-			Delivery: billing.EmailDelivery{Status: billing.EmailStatus(e.Status), At: e.StatusAt, BounceType: e.BounceType, BounceSubType: e.BounceSubType},
+			Delivery:        billing.EmailDelivery{Status: billing.EmailStatus(e.Status), At: e.StatusAt, BounceType: e.BounceType, BounceSubType: e.BounceSubType},
+			EarlierAttempts: e.Earlier,
 		})
 	}
 	for _, o := range r.Outbox {
 		inv.Outbox = append(inv.Outbox, billing.Outbound{Key: o.Key, Kind: billing.EmailKind(o.Kind), PaymentIntentID: o.PaymentIntentID,
-			CreatedAt: o.CreatedAt, Attempt: o.Attempt, AttemptAt: o.AttemptAt, To: o.To, Language: billing.Language(o.Language),
+			CreatedAt: o.CreatedAt, Attempt: o.Attempt, AttemptAt: o.AttemptAt, PastAttempts: o.PastAttempts, To: o.To, Language: billing.Language(o.Language),
 			LinkGeneration: o.LinkGeneration, PDF: o.PDF, Tries: o.Tries})
 	}
 	if rm := r.Reminders; rm != nil {

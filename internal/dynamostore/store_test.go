@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,12 @@ func fullInvoice(company string) *billing.Invoice {
 		Links: []billing.Link{{Generation: 1, ID: "plink_1", URL: "https://buy.stripe.com/1", PriceID: "price_1", AccountID: "acct_1",
 			Amount: 12500, Currency: "cad", Language: billing.French, Status: billing.LinkCompleted, Reason: "",
 			CreatedAt: t0, EndedAt: t0.Add(time.Minute), RequestKey: "k1", EndRequestKey: "k2"}},
-		Emails: []billing.SentEmail{{MessageID: "m1", To: "emilie@example.com", Language: billing.French, SentAt: t0, LinkGeneration: 1, RequestKey: "k3"}},
+		Emails: []billing.SentEmail{{MessageID: "m1", To: "emilie@example.com", Language: billing.French, SentAt: t0, LinkGeneration: 1, RequestKey: "k3",
+			Kind: billing.EmailReminder, Key: "reminder-after-1", PDF: true, EarlierAttempts: []string{"a0"},
+			Delivery: billing.EmailDelivery{Status: billing.EmailBounced, At: t0.Add(time.Minute), BounceType: billing.BouncePermanent, BounceSubType: "General"}}},
+		Outbox: []billing.Outbound{{Key: "receipt-pi_1", Kind: billing.EmailReceipt, PaymentIntentID: "pi_1", CreatedAt: t0, Attempt: "a2",
+			AttemptAt: t0.Add(time.Second), PastAttempts: []string{"a1"}, To: "emilie@example.com", Language: billing.French, LinkGeneration: 1, PDF: true, Tries: 2}},
+		Reminders: billing.ReminderState{Paused: true, Plan: []billing.ReminderStep{{Key: "after-1", At: t0.Add(24 * time.Hour)}}, Done: []string{"before-3"}},
 		Payments: []billing.Payment{{
 			PaymentIntentID: "pi_1", SessionID: "cs_1", ChargeID: "ch_1", LinkID: "plink_1", LinkGeneration: 1,
 			Amount: 12500, Currency: "cad", ChargedAmount: 9100, ChargedCurrency: "usd", State: billing.PaymentSucceeded,
@@ -331,5 +337,45 @@ func TestACommitThatKeepsLosingSaysSo(t *testing.T) {
 	}
 	if err := s.CommitEvent(context.Background(), c); !errors.Is(err, billing.ErrVersionConflict) {
 		t.Fatalf("%v, want a version conflict", err)
+	}
+}
+
+// TestDueWork: the scheduler's index holds an invoice from the write that
+// gives it work until the write that leaves it none, at the time of that
+// work; a company's own run sees its items only.
+func TestDueWork(t *testing.T) {
+	s, ctx := newStore(), context.Background()
+	a, b := id("co-"), id("co-")
+	due := t0.Add(24 * time.Hour)
+	mk := func(company string) *billing.Invoice {
+		inv := &billing.Invoice{CompanyID: company, ID: id("inv-"), Number: "F", Currency: "cad", Total: 100, BalanceDue: 100,
+			IssuedOn: "2026-11-20", DueOn: "2026-12-20", Patient: billing.Patient{Name: "P", Email: "p@example.com"},
+			Reminders: billing.ReminderState{Plan: []billing.ReminderStep{{Key: "after-1", At: due}}}, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+		if err := s.PutInvoice(ctx, inv); err != nil {
+			t.Fatal(err)
+		}
+		return inv
+	}
+	ia, ib := mk(a), mk(b)
+	has := func(items []billing.WorkItem, inv *billing.Invoice) bool {
+		return slices.Contains(items, billing.WorkItem{CompanyID: inv.CompanyID, InvoiceID: inv.ID})
+	}
+	if items, err := s.DueWork(ctx, due.Add(-time.Second), 500, a); err != nil || has(items, ia) {
+		t.Fatalf("before its time: %v %v", items, err)
+	}
+	items, err := s.DueWork(ctx, due, 500, a)
+	if err != nil || !has(items, ia) || has(items, ib) {
+		t.Fatalf("company %s at its time: %v %v", a, items, err)
+	}
+	if items, err := s.DueWork(ctx, due, 500, ""); err != nil || !has(items, ia) || !has(items, ib) {
+		t.Fatalf("every company: %v %v", items, err)
+	}
+	// Paid: nothing left to do, out of the index.
+	ia.BalanceDue, ia.Version = 0, 2
+	if err := s.PutInvoice(ctx, ia); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := s.DueWork(ctx, due, 500, a); err != nil || has(items, ia) {
+		t.Fatalf("after payment: %v %v", items, err)
 	}
 }

@@ -16,8 +16,10 @@ import (
 
 // DueWork implements billing.Store: a Query per shard of the sparse WorkDue
 // index (only items with work carry its keys), each for the items whose
-// workAt is at or before now, the earliest first.
-func (s *Store) DueWork(ctx context.Context, now time.Time, limit int) ([]billing.WorkItem, error) {
+// workAt is at or before now, the earliest first; for one company, its
+// items only (a filter on the partition key: the reads go on until limit
+// of its items are found or the due work ends).
+func (s *Store) DueWork(ctx context.Context, now time.Time, limit int, company string) ([]billing.WorkItem, error) {
 	type due struct {
 		at   string
 		item billing.WorkItem
@@ -25,8 +27,9 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, limit int) ([]billin
 	var all []due
 	for shard := range workShards {
 		var start map[string]types.AttributeValue
+		found := 0
 		for {
-			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			in := &dynamodb.QueryInput{
 				TableName: &s.table, IndexName: aws.String(workDue),
 				KeyConditionExpression: aws.String("workShard = :shard AND workAt <= :now"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -34,7 +37,12 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, limit int) ([]billin
 					":now":   &types.AttributeValueMemberS{Value: workAtKey(now)},
 				},
 				Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
-			})
+			}
+			if company != "" {
+				in.FilterExpression = aws.String("pk = :pk")
+				in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: companyPK(company)}
+			}
+			out, err := s.db.Query(ctx, in)
 			if err != nil {
 				return nil, fmt.Errorf("query due work: %w", err)
 			}
@@ -53,8 +61,8 @@ func (s *Store) DueWork(ctx context.Context, now time.Time, limit int) ([]billin
 				}
 				all = append(all, due{at.Value, w})
 			}
-			start = out.LastEvaluatedKey
-			if start == nil || len(out.Items) >= limit {
+			start, found = out.LastEvaluatedKey, found+len(out.Items)
+			if start == nil || found >= limit {
 				break
 			}
 		}

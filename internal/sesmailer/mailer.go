@@ -101,7 +101,7 @@ func invalidMessage(err error) error {
 	case errors.Is(err, errInvalidContentType):
 		message = "an attachment's content type must be a lower-case type/subtype of letters, digits and .+- (not multipart or message)"
 	}
-	return &billing.Error{Code: billing.CodeInvalidRequest, Message: message, Err: fmt.Errorf("build e-mail: %w", err)}
+	return &billing.Error{Code: billing.CodeInvalidRequest, Message: message, Err: fmt.Errorf("%w: build e-mail: %w", billing.ErrNotSent, err)}
 }
 
 // errTooLarge is wrapped in the error for an e-mail over
@@ -114,7 +114,7 @@ func tooLarge(detail string) error {
 	return &billing.Error{
 		Code:    billing.CodeEmailProviderError,
 		Message: fmt.Sprintf("the e-mail is larger than SES accepts (%d MB) once encoded; its attachments must be smaller", billing.MaxEmailSize/1_000_000),
-		Err:     fmt.Errorf("%w: %s, at most %d", errTooLarge, detail, billing.MaxEmailSize),
+		Err:     fmt.Errorf("%w: %w: %s, at most %d", billing.ErrNotSent, errTooLarge, detail, billing.MaxEmailSize),
 	}
 }
 
@@ -124,11 +124,14 @@ func mailError(err error) error {
 	wrapped := fmt.Errorf("ses send raw email: %w", err)
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
+		// SES answered: the e-mail did not leave (billing.ErrNotSent).
+		notSent := fmt.Errorf("%w: %w", billing.ErrNotSent, wrapped)
 		switch apiErr.ErrorCode() {
 		case "Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable", "InternalFailure":
-			return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service is busy; retry in a moment", RetryAfter: 2 * time.Second, Err: wrapped}
+			return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service is busy; retry in a moment", RetryAfter: 2 * time.Second, Err: notSent}
 		}
-		return &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service refused the e-mail: " + apiErr.ErrorCode(), Err: wrapped}
+		return &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service refused the e-mail: " + apiErr.ErrorCode(), Err: notSent}
 	}
+	// No answer (a timeout, a lost connection): it may have left.
 	return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service could not be reached; retry in a moment", RetryAfter: 2 * time.Second, Err: wrapped}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/smithy-go"
 
 	"github.com/clinicpay/payments/internal/billing"
 )
@@ -190,5 +191,39 @@ func TestSendRefusesBadNamesBeforeSize(t *testing.T) {
 	_, err := m.Send(context.Background(), e)
 	if billing.ErrorCode(err) != billing.CodeInvalidRequest || len(api.calls) != 0 {
 		t.Fatalf("got %v", err)
+	}
+}
+
+type failingSES struct{ err error }
+
+func (f failingSES) SendRawEmail(context.Context, *ses.SendRawEmailInput, ...func(*ses.Options)) (*ses.SendRawEmailOutput, error) {
+	return nil, f.err
+}
+
+// TestWhetherItLeft: an answer of SES's (a refusal, a throttle) means the
+// e-mail did not leave (billing.ErrNotSent: the outbox may send it again at
+// once); no answer (a timeout) may mean it did.
+func TestWhetherItLeft(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		err     error
+		code    billing.Code
+		notSent bool
+	}{
+		{"refused", &smithy.GenericAPIError{Code: "MessageRejected", Message: "Email address is not verified."}, billing.CodeEmailProviderError, true},
+		{"sender paused", &smithy.GenericAPIError{Code: "AccountSendingPausedException"}, billing.CodeEmailProviderError, true},
+		{"throttled", &smithy.GenericAPIError{Code: "Throttling", Message: "Maximum sending rate exceeded."}, billing.CodeEmailProviderUnavailable, true},
+		{"timeout", context.DeadlineExceeded, billing.CodeEmailProviderUnavailable, false},
+	} {
+		m := New(failingSES{tc.err}, "factures@clinicpay.example", "")
+		_, err := m.Send(context.Background(), testEmail())
+		if billing.ErrorCode(err) != tc.code || errors.Is(err, billing.ErrNotSent) != tc.notSent {
+			t.Errorf("%s: %v (code %s, not sent %v)", tc.name, err, billing.ErrorCode(err), errors.Is(err, billing.ErrNotSent))
+		}
+	}
+	bad := testEmail()
+	bad.Ref = "a\r\nBcc: x@example.com"
+	if _, err := New(&fakeSES{}, "factures@clinicpay.example", "").Send(context.Background(), bad); !errors.Is(err, billing.ErrNotSent) {
+		t.Errorf("a refused build: %v", err)
 	}
 }
