@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -38,7 +39,7 @@ import (
 
 const hello = "HelloWorld"
 
-func run(ctx context.Context, starts, requests int) error {
+func run(ctx context.Context, starts, requests int, cpuProfile string) error {
 	root, err := samtemplate.RepoRoot()
 	if err != nil {
 		return err
@@ -97,7 +98,12 @@ func run(ctx context.Context, starts, requests int) error {
 	if err != nil {
 		return err
 	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
 	warm := b.measure(requests)
+	stopProfile()
 
 	fmt.Fprintln(os.Stderr, "bench: peak RSS of each function under load…")
 	rss := b.peakRSS(tools.LambdaRIE(), native, env)
@@ -489,4 +495,21 @@ func medianInt(xs []int) int {
 
 func ms(d time.Duration) string {
 	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 2, 64)
+}
+
+// startCPUProfile profiles this process (the warm requests' handlers; the
+// local servers run apart) into path, if one is given.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

@@ -17,10 +17,11 @@ import (
 func main() {
 	starts := flag.Int("starts", 25, "cold starts per function (and of hello world)")
 	requests := flag.Int("requests", 300, "warm requests per operation")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the warm requests (run in this process) to this file, for go tool pprof")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *starts, *requests); err != nil {
+	if err := run(ctx, *starts, *requests, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}

@@ -18,11 +18,11 @@ var minimum = map[string]struct {
 }{
 	"get invoice":                       {1, 0, 0, ""},
 	"put invoice (no change)":           {1, 0, 0, ""},
-	"create link":                       {2, 2, 0, "one more DynamoDB write: the claim, written before Stripe is called, makes a retry after a crash converge on the same Stripe link and makes concurrent changes take turns (README: Crash safety)"},
+	"create link":                       {2, 2, 0, "one more DynamoDB write: the lease, written before Stripe is called, makes a retry after a crash converge on the same Stripe link and makes concurrent changes take turns (README: Crash safety)"},
 	"create link (active one returned)": {1, 0, 0, ""},
-	"regenerate link":                   {2, 3, 0, "the claim, as for create; the old link's deactivation runs at the same time as the new link's creation"},
-	"remove link":                       {2, 1, 0, "the claim, as for create"},
-	"e-mail with the active link":       {2, 0, 1, "the claim holds the invoice while the e-mail leaves, so no one ends the link it carries meanwhile"},
+	"regenerate link":                   {2, 3, 0, "the lease, as for create; the old link's deactivation runs at the same time as the new link's creation"},
+	"remove link":                       {2, 1, 0, "the lease, as for create"},
+	"e-mail with the active link":       {2, 0, 1, "the lease holds the invoice while the e-mail leaves, so no one ends the link it carries meanwhile"},
 	"webhook: payment":                  {3, 1, 1, "the receipt's attempt is marked before SES is called, so a crash after SES took it is recorded from SES's events, never sent twice (README: E-mail, exactly once)"},
 	"list payments":                     {1, 0, 0, ""},
 }
