@@ -1,6 +1,10 @@
 package samtemplate_test
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,6 +153,50 @@ func TestLogLevelsKeepMetrics(t *testing.T) {
 	for _, l := range allowed {
 		if !slices.Contains([]string{"DEBUG", "INFO", "WARN", "ERROR"}, l) {
 			t.Errorf("LogLevel allows %s", l)
+		}
+	}
+}
+
+// TestEveryFailureMetricHasAnAlarm: each metric the code counts when
+// something failed or was refused (its constant's name ends so: Failures,
+// Failed, Rejects, Errors, EventsRejected, NeedingReview) has an alarm in
+// the stack. The constants are read from the Go sources, so a new failure
+// metric without its alarm fails here.
+func TestEveryFailureMetricHasAnAlarm(t *testing.T) {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	constant := regexp.MustCompile(`\bMetric\w+\s*=\s*"(\w+)"`)
+	failure := regexp.MustCompile(`(Failures|Failed|Rejects|Errors|EventsRejected|NeedingReview)$`)
+	counted := map[string]string{}
+	err = filepath.WalkDir(filepath.Join(root, "internal"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		for _, m := range constant.FindAllStringSubmatch(string(src), -1) {
+			if failure.MatchString(m[1]) {
+				counted[m[1]] = path
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(counted) < 10 {
+		t.Fatalf("found %d failure metrics in internal/: the pattern no longer matches how they are declared", len(counted))
+	}
+	alarmed := map[string]bool{}
+	for _, alarm := range load(t).Resources("AWS::CloudWatch::Alarm") {
+		for metric := range alarmMetrics(alarm) {
+			alarmed[metric] = true
+		}
+	}
+	for name, path := range counted {
+		if !alarmed["ClinicPay/"+name] {
+			t.Errorf("%s (%s) has no alarm", name, path)
 		}
 	}
 }

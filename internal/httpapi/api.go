@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -460,15 +459,15 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 	up := m.Upstream()
 	upstream := make([]any, 0, len(up))
 	for name, calls := range up {
-		upstream = append(upstream, slog.Group(name, slog.Int("calls", calls.Count), slog.Float64("ms", ms(calls.Duration))))
+		upstream = append(upstream, slog.Group(name, slog.Int("calls", calls.Count), slog.Float64("ms", observe.Millis(calls.Duration))))
 	}
 	attrs := []slog.Attr{
 		slog.String("route", c.req.RouteKey),
 		slog.String("apiRequestId", c.req.RequestContext.RequestID),
 		slog.Int("status", status),
 		slog.String("outcome", outcome),
-		slog.Float64("latencyMs", ms(d)),
-		slog.Float64("ownMs", ms(max(d-m.UpstreamTime(), 0))),
+		slog.Float64("latencyMs", observe.Millis(d)),
+		slog.Float64("ownMs", observe.Millis(max(d-m.UpstreamTime(), 0))),
 		slog.Group("upstream", upstream...),
 	}
 	if c.caller.Tenant != "" {
@@ -489,19 +488,11 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 		}
 		if status >= 500 {
 			level = slog.LevelError
-			attrs = append(attrs, slog.String("error", redact(err.Error())))
+			attrs = append(attrs, slog.String("error", observe.Redact(err.Error())))
 		}
 	}
 	a.log.LogAttrs(ctx, level, "request", attrs...)
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// emailAddress matches what upstream error texts may quote (SES names the
-// address it refused).
-var emailAddress = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
-
-func redact(s string) string { return emailAddress.ReplaceAllString(s, "[email]") }
 
 // ifMatch reads an If-Match header: the ETags of the invoice versions the
 // client has seen. A weak tag (W/…) never matches, as RFC 9110's strong

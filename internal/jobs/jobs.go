@@ -105,10 +105,10 @@ func (j *Jobs) Run(ctx context.Context, now time.Time, company string) (billing.
 	attrs := []slog.Attr{slog.String("job", "scheduled"), slog.Time("now", now.UTC()), slog.Int("looked", rep.Looked),
 		slog.Int("reminders", rep.Reminders), slog.Int("sent", rep.Sent), slog.Int("skipped", rep.Skipped),
 		slog.Int("replanned", rep.Replanned), slog.Int("failed", rep.Failed), slog.Bool("more", rep.More),
-		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000)}
+		slog.Float64("latencyMs", observe.Millis(time.Since(start)))}
 	if err != nil {
 		level = slog.LevelError
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", observe.Redact(err.Error())))
 		observe.Metrics{}.Count(ctx, MetricScheduledFailures, max(rep.Failed, 1))
 	}
 	j.cfg.Logger.LogAttrs(ctx, level, "job", attrs...)
@@ -130,18 +130,18 @@ func (j *Jobs) EmailEvent(ctx context.Context, payload json.RawMessage) error {
 	if err != nil {
 		observe.Metrics{}.Count(ctx, MetricEmailEventRejects, 1)
 		j.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "job", slog.String("job", "email-event"), slog.String("outcome", "invalid_event"),
-			slog.String("error", err.Error()))
+			slog.String("error", observe.Redact(err.Error())))
 		return nil
 	}
 	res, err := j.svc.HandleEmailEvent(ctx, ev)
 	attrs := []slog.Attr{slog.String("job", "email-event"), slog.String("eventId", ev.ID), slog.String("eventType", string(ev.Type)),
 		slog.String("messageId", ev.MessageID), slog.String("outcome", string(res.Outcome)),
-		slog.Float64("latencyMs", float64(time.Since(start).Microseconds())/1000)}
+		slog.Float64("latencyMs", observe.Millis(time.Since(start)))}
 	if res.Reason != "" {
 		attrs = append(attrs, slog.String("reason", res.Reason))
 	}
 	if err != nil {
-		attrs = append(attrs, slog.String("error", err.Error()))
+		attrs = append(attrs, slog.String("error", observe.Redact(err.Error())))
 		j.cfg.Logger.LogAttrs(ctx, slog.LevelError, "job", attrs...)
 		observe.Metrics{}.Count(ctx, observe.MetricServerErrors, 1)
 		return fmt.Errorf("e-mail event %s: %w", ev.ID, err)
