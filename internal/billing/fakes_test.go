@@ -245,8 +245,10 @@ type fakeStripe struct {
 	deactivates int
 	failCreate  func(*NewLink) error
 	failEnd     func(linkID string) error
-	// onCreate runs during CreateLink (to interleave other requests).
-	onCreate func()
+	// onCreate runs during CreateLink, onDeactivate during DeactivateLink
+	// (to interleave other requests, or a patient paying).
+	onCreate     func()
+	onDeactivate func(linkID string)
 }
 
 func newFakeStripe() *fakeStripe {
@@ -289,6 +291,9 @@ func (f *fakeStripe) CreateLink(_ context.Context, n *NewLink) (Link, error) {
 }
 
 func (f *fakeStripe) DeactivateLink(_ context.Context, _, linkID, _ string) error {
+	if f.onDeactivate != nil {
+		f.onDeactivate(linkID)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failEnd != nil {

@@ -466,8 +466,22 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 		}
 	}
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {
+		// The link is ended at Stripe first, under the lease; a patient may
+		// pay it meanwhile. The change was checked against the invoice as
+		// read, so when money moved since, it is checked again (and with
+		// If-Match refused: the caller decided on what it no longer is).
+		checked := inv
+		recheck := func(cur *Invoice) error {
+			if !moneyMoved(checked, cur) {
+				return nil
+			}
+			if pre.Given {
+				return preconditionFailed()
+			}
+			return cur.checkAmountChange(cur.fields(), want, pre)
+		}
 		change := &LinkChange{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonAmountChanged}}
-		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply})
+		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply, recheck: recheck})
 		return inv, err
 	}
 	next := cloneInvoice(inv)
@@ -508,6 +522,14 @@ func (inv *Invoice) checkAmountChange(have, want invoiceFields, pre Precondition
 			Message: fmt.Sprintf("balanceDue can be at most %d: total %d less %d paid online (net of refunds and lost disputes)", most, want.Total, inv.NetPaidOnline())}
 	}
 	return nil
+}
+
+// moneyMoved reports whether anything a balance check depends on changed
+// between two versions of an invoice: its balance, its payments and what
+// they brought.
+func moneyMoved(a, b *Invoice) bool {
+	return a.BalanceDue != b.BalanceDue || a.Overpaid != b.Overpaid || len(a.Payments) != len(b.Payments) ||
+		a.NetPaidOnline() != b.NetPaidOnline() || a.processing() != b.processing() || a.hasOnlinePayment() != b.hasOnlinePayment()
 }
 
 func preconditionFailed() *Error {

@@ -65,6 +65,11 @@ type changeHooks struct {
 	// finish applies the use case's own change in the same write that
 	// records the outcome.
 	finish func(inv *Invoice)
+	// recheck, when set, runs before finish on the invoice as it is at
+	// that write: a webhook may have written meanwhile (the lease holds
+	// off requests, not Stripe's facts). Its error leaves finish undone;
+	// the outcome is recorded all the same, and the error is the request's.
+	recheck func(inv *Invoice) error
 }
 
 // stripeOutcome is what Stripe answered to the steps of a change.
@@ -129,17 +134,28 @@ func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, 
 		if hooks.afterStripe != nil {
 			hookErr = hooks.afterStripe(ctx, claimed, made)
 		}
-		finish := hooks.finish
-		if hookErr != nil {
-			finish = nil
+		var finish func(*Invoice) error
+		if hookErr == nil && hooks.finish != nil {
+			finish = func(next *Invoice) error {
+				if hooks.recheck != nil {
+					if err := hooks.recheck(next); err != nil {
+						return err
+					}
+				}
+				hooks.finish(next)
+				return nil
+			}
 		}
-		stored, err := s.commit(ctx, claimed, lease.Token, record, finish)
+		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish)
 		if err != nil {
 			return nil, nil, err
 		}
 		s.countOutcome(ctx, lease.Change, made, endOK)
 		if hookErr != nil {
 			return stored, made, hookErr
+		}
+		if refused != nil {
+			return stored, made, refused
 		}
 		// A payment recorded meanwhile may have left the new link asking
 		// for more than is due: end it before anyone can pay it.
@@ -258,33 +274,52 @@ func (s *Service) atStripe(ctx context.Context, inv *Invoice, change *LinkChange
 // a takeover the other request has recorded the same Stripe objects) and the
 // use case's own change, retrying on conflicts with concurrent writers.
 func (s *Service) commit(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice)) (*Invoice, error) {
+	var change func(*Invoice) error
+	if finish != nil {
+		change = func(next *Invoice) error { finish(next); return nil }
+	}
+	stored, _, err := s.commitOrRefuse(ctx, inv, token, record, change)
+	return stored, err
+}
+
+// commitOrRefuse is commit with a use case's change that may be refused on
+// the invoice as it now is: then the outcome is written without it, and
+// refused says why.
+func (s *Service) commitOrRefuse(ctx context.Context, inv *Invoice, token string, record func(*Invoice), finish func(*Invoice) error) (stored *Invoice, refused, err error) {
 	cur := inv
 	for range commitPolicy.Attempts(ctx) {
 		ours := cur.Lease != nil && cur.Lease.Token == token
 		if !ours && finish == nil {
-			return cur, nil
+			return cur, nil, nil
 		}
 		next := cloneInvoice(cur)
 		if ours {
 			record(next)
 		}
+		refused = nil
 		if finish != nil {
-			finish(next)
+			if refused = finish(next); refused != nil {
+				if !ours {
+					return cur, refused, nil
+				}
+				next = cloneInvoice(cur) // finish may have changed some of it
+				record(next)
+			}
 		}
 		next.Version++
 		next.UpdatedAt = s.clock()
 		err := s.store.PutInvoice(ctx, next)
 		if err == nil {
-			return next, nil
+			return next, refused, nil
 		}
 		if !errors.Is(err, ErrVersionConflict) {
-			return nil, storeError("record link change", err)
+			return nil, nil, storeError("record link change", err)
 		}
 		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, storeError("read invoice", err)
+			return nil, nil, storeError("read invoice", err)
 		}
 	}
-	return nil, conflictError()
+	return nil, nil, conflictError()
 }
 
 // release lets a lease run out now, keeping its change for the next request

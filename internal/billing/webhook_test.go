@@ -339,3 +339,51 @@ func TestPutAfterAnOnlinePayment(t *testing.T) {
 		t.Fatalf("link asks %d", l2.Amount)
 	}
 }
+
+// A PUT that changes the balance ends the active link at Stripe first,
+// under the lease; a patient who pays that link meanwhile is recorded by
+// the webhook (the lease holds off requests, not Stripe's facts). The PUT's
+// new balance was checked against the invoice before the payment: it must
+// be checked again, not written over the payment (found by make load: a
+// balance of 6054 left on an invoice of 10000 with 5000 paid online).
+func TestAmountChangeWhileTheLinkIsPaid(t *testing.T) {
+	tests := []struct {
+		name    string
+		ifMatch bool
+		want    Code
+	}{
+		{"without If-Match: the payment now needs one", false, CodePreconditionRequired},
+		{"with If-Match: decided on a version that is gone", true, CodePreconditionFailed},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			l := f.link(t)
+			paid := f.sessionEvent(t, l, EventCheckoutCompleted, "pi_1", 12500, "cad")
+			f.stripe.onDeactivate = func(string) {
+				f.stripe.onDeactivate = nil
+				// Recorded; only its follow-up waits for the lease (503:
+				// Stripe delivers again).
+				if _, err := f.svc.HandleEvent(ctx, paid); ErrorCode(err) != CodeUnavailable {
+					t.Errorf("payment during the PUT: %v, want it recorded and its follow-up deferred", err)
+				}
+			}
+			pre := Precondition{}
+			if tc.ifMatch {
+				pre = Precondition{Given: true, Versions: []int64{f.invoice(t).Version}}
+			}
+			_, _, _, err := f.svc.PutInvoice(ctx, "c1", "i1", invoiceInput(12500, 8000), pre)
+			if ErrorCode(err) != tc.want {
+				t.Fatalf("PUT: %v, want %s", err, tc.want)
+			}
+			if res := f.handle(t, paid); res.Outcome != OutcomeDuplicate {
+				t.Fatalf("redelivery: %+v", res)
+			}
+			inv := f.checkMoney(t)
+			if inv.BalanceDue != 0 || inv.NetPaidOnline() != 12500 || inv.ActiveLink() != nil || inv.Lease != nil {
+				t.Fatalf("balance %d, paid online %d, active link %v, lease %v", inv.BalanceDue, inv.NetPaidOnline(), inv.ActiveLink(), inv.Lease)
+			}
+		})
+	}
+}

@@ -409,3 +409,46 @@ func paths(calls []*faultproxy.Request) []string {
 	}
 	return out
 }
+
+// A PUT that changes the balance ends the active link at Stripe first; the
+// patient pays that link while the PUT waits on Stripe. The payment is
+// recorded (the webhook's follow-up waits for the PUT: 503, Stripe delivers
+// again) and the PUT, checked before the payment, is refused rather than
+// written over it: the balance stays what the payment left (make load
+// found a balance above what was unpaid this way).
+func TestAmountChangeWhileThePatientPays(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	l := linkedInvoice(t, tn, 12500)
+	atStripe, release := make(chan struct{}), make(chan struct{})
+	env.stripe.Inject(faultproxy.Rule{
+		Match: func(r *faultproxy.Request) bool {
+			return r.Method == "POST" && r.Path == "/v1/payment_links/"+l.linkID && r.Form.Get("active") == "false"
+		},
+		Times: 1, Reached: atStripe, Hold: release,
+	})
+	var put *response
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		put = call(t, "PUT", "/invoices/"+l.invoiceID, tn.Staff, invoiceBody("F-"+l.invoiceID, 12500, 8000, "fr"))
+	})
+	select {
+	case <-atStripe:
+	case <-time.After(2 * time.Minute): // a hang, not a slow machine
+		close(release)
+		t.Fatal("the PUT never reached Stripe")
+	}
+	paid := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(10), "pi_"+randomHex(10), "paid"))
+	deliver(t, paid).wantError(t, 503, "service_unavailable")
+	close(release)
+	wg.Wait()
+	put.wantError(t, 428, "precondition_required")
+
+	if r := deliver(t, paid).want(t, 200); r.str("outcome") != "duplicate" {
+		t.Fatalf("redelivery: %s", r.Raw)
+	}
+	v := l.view(t)
+	if v.num("balanceDue") != 0 || v.num("netPaidOnline") != 12500 || v.JSON["paymentLink"] != nil || v.str("status") != "paid" {
+		t.Fatalf("after the payment and the refused PUT: %s", v.Raw)
+	}
+}
