@@ -326,9 +326,13 @@ type fakeMailer struct {
 	mu   sync.Mutex
 	sent []OutgoingEmail
 	fail error
+	// delay holds each send (outside the lock), so concurrent senders
+	// overlap as they do against SES.
+	delay time.Duration
 }
 
 func (m *fakeMailer) Send(_ context.Context, e OutgoingEmail) (string, error) {
+	time.Sleep(m.delay)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {

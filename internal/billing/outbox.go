@@ -63,6 +63,19 @@ func (o *Outbound) readyAt() time.Time {
 	return o.AttemptAt.Add(confirmWindow)
 }
 
+// ready reports whether a run at now may send the outbound: a new one once
+// its time came; one whose attempt's fate is unknown only once
+// confirmWindow has really passed, on the service's clock (the time
+// attempts are marked with), whatever time the run is for: make dev and
+// the tests run the scheduler for days ahead, and an attempt still in
+// flight must not be taken for lost by such a run.
+func (o *Outbound) ready(now, clock time.Time) bool {
+	if o.Attempt == "" {
+		return !o.CreatedAt.After(now)
+	}
+	return !o.readyAt().After(clock)
+}
+
 // outbound returns the outbound with key, nil when none.
 func (inv *Invoice) outbound(key string) *Outbound {
 	for i := range inv.Outbox {
@@ -158,7 +171,7 @@ func (inv *Invoice) remindable() bool {
 func (s *Service) deliverOutbox(ctx context.Context, inv *Invoice, company *Company, now time.Time) (*Invoice, error) {
 	var errs []error
 	for _, o := range slices.Clone(inv.Outbox) {
-		if o.readyAt().After(now) {
+		if !o.ready(now, s.clock()) {
 			continue
 		}
 		next, err := s.sendOutbound(ctx, inv, company, o.Key, now)
@@ -184,7 +197,7 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 	}
 	for range contention.Attempts(ctx) {
 		o := inv.outbound(key)
-		if o == nil || o.readyAt().After(now) {
+		if o == nil || !o.ready(now, s.clock()) {
 			return inv, nil // sent meanwhile, or another attempt is in flight
 		}
 		if o.Tries >= MaxSendTries || company == nil {

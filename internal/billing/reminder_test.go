@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"slices"
 	"strings"
@@ -268,5 +269,40 @@ func TestDueDateMoved(t *testing.T) {
 	last := f.mail.sent[len(f.mail.sent)-1]
 	if !strings.Contains(last.Text, "il y a 10 jours") {
 		t.Fatalf("a reminder sent 10 days after the due date:\n%s", last.Text)
+	}
+}
+
+// Concurrent scheduler runs send a reminder once, with the link or without
+// (the two ways an outbound is sent: under the lease, or marked by a
+// conditional write), on the fixture's clock or for a time days ahead of
+// it (as make dev and the tests run it): an attempt in flight is never
+// taken for lost by a run for a later time.
+func TestConcurrentRunsSendOnce(t *testing.T) {
+	for _, withLink := range []bool{true, false} {
+		for _, ahead := range []bool{false, true} {
+			t.Run(fmt.Sprintf("link %v, run ahead of the clock %v", withLink, ahead), func(t *testing.T) {
+				f := newFixture(t)
+				f.dueInvoice(t, "2026-12-20")
+				if _, err := f.svc.PutCompany(context.Background(), Caller{Tenant: "c1", Admin: true}, "c1", &CompanyInput{
+					Name: "Clinique", ReplyToEmail: "a@clinique.example", DefaultLanguage: French,
+					Reminders: &ReminderPolicyInput{BeforeDue: []int{3}, IncludePaymentLink: ptr(withLink)},
+				}); err != nil {
+					t.Fatal(err)
+				}
+				f.mail.delay = 5 * time.Millisecond // the runs overlap while SES takes the e-mail
+				runAt := at("2026-12-17T14:00:00Z")
+				if !ahead {
+					f.now = runAt
+				}
+				var wg sync.WaitGroup
+				for range 6 {
+					wg.Go(func() { _, _ = f.svc.RunScheduled(context.Background(), runAt, "") })
+				}
+				wg.Wait()
+				if got := f.reminders(); !slices.Equal(got, []string{"before-3"}) {
+					t.Fatalf("sent %v, want before-3 once", got)
+				}
+			})
+		}
 	}
 }
