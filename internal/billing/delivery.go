@@ -65,22 +65,40 @@ func (e *SentEmail) suppresses() bool {
 
 // rank orders what SES can say of one e-mail, so that events applied in any
 // order end at the same status: a soft bounce may be followed by a
-// delivery; a delivery by a complaint; nothing undoes a hard bounce.
+// delivery; a delivery by a complaint; nothing undoes a hard bounce. Every
+// status and bounce type has its own rank, so two of them never take turns
+// (and the feed never tells one twice).
 func (d EmailDelivery) rank() int {
 	switch d.Status {
 	case EmailBounced:
-		if d.BounceType == BouncePermanent {
-			return 4
+		switch d.BounceType {
+		case BouncePermanent:
+			return 5
+		case BounceTransient:
+			return 1
 		}
-		return 1
+		return 2 // undetermined: SES could not tell; soft until it can
 	case EmailDelivered:
-		return 2
+		return 3
 	case EmailRejected:
-		return 3 // not sent, as a hard bounce is not delivered: kept apart so the two never flip
+		return 4 // not sent, as a hard bounce is not delivered: kept apart so the two never flip
 	case EmailComplained:
-		return 5
+		return 6
 	}
 	return 0 // sent (or failed: no event is about an e-mail that never left)
+}
+
+// outranks reports whether d says more than cur: a higher rank, or at the
+// same rank a later event (and at the same time, the subtype that sorts
+// last, so that ties too end the same whatever the order of arrival).
+func (d EmailDelivery) outranks(cur EmailDelivery) bool {
+	if d.rank() != cur.rank() {
+		return d.rank() > cur.rank()
+	}
+	if !d.At.Equal(cur.At) {
+		return d.At.After(cur.At)
+	}
+	return d.BounceSubType > cur.BounceSubType
 }
 
 // deliveryOf is what an event says of an e-mail; ok is false for events
@@ -113,7 +131,7 @@ func (e *SentEmail) apply(d EmailDelivery) bool {
 	if cur.Status == "" {
 		cur.Status = EmailSent
 	}
-	if d.rank() < cur.rank() || d.rank() == cur.rank() && (d == cur || !d.At.After(cur.At)) {
+	if !d.outranks(cur) {
 		return false
 	}
 	e.Delivery = d
