@@ -267,6 +267,16 @@ func TestConsoleInABrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`[data-lang="en"]`)))
 		until(t, ctx, "English", `document.documentElement.lang === 'en' && document.querySelector('h1')?.textContent === 'Invoices'`)
 		s.shot(t, ctx, "invoice-list-english")
+		// Amounts as people type them and as the console writes them (a
+		// refund's pre-filled amount is money()'s text): grouped or not, in
+		// either language's way; integer cents or nothing.
+		parsed := eval[string](t, ctx, `import('/assets/i18n.js').then((m) => JSON.stringify([
+			'1,234.56', '1 234,56', '1\u202f234,56 $', '$1,234.56', '1.234,56', '125,5', '125', '1,234',
+			'12,34,5', 'abc', '1234567890', '125.555', m.money(123456, 'cad'),
+		].map(m.parseMoney)))`)
+		if want := `[123456,123456,123456,123456,123456,12550,12500,123400,null,null,null,null,123456]`; parsed != want {
+			t.Fatalf("parseMoney: %s, want %s", parsed, want)
+		}
 		do(t, ctx, "open the second invoice", chromedp.Click(chromedp.CSS(`tr[data-invoice="F-2026-0043"] a`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)),
 			chromedp.Click(chromedp.CSS(`[data-action="add"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="link-url"]`)))

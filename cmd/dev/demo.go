@@ -16,23 +16,29 @@ import (
 )
 
 // demoInvoices are the invoices a fresh make dev starts with: one per
-// language, one with several lines.
-var demoInvoices = []map[string]any{
-	{
-		"number": "F-2026-0042", "currency": "cad", "total": 12500, "balanceDue": 12500, "issuedOn": "2026-11-20", "dueOn": "2026-12-20",
-		"patient": map[string]any{"name": "Marie Tremblay", "email": "marie.tremblay@example.com", "language": "fr"},
-		"lines":   []map[string]any{{"description": "Consultation", "amount": 12500}},
-	},
-	{
-		"number": "F-2026-0043", "currency": "cad", "total": 18000, "balanceDue": 18000, "issuedOn": "2026-11-21", "dueOn": "2026-12-21",
-		"patient": map[string]any{"name": "John Smith", "email": "john.smith@example.com", "language": "en"},
-		"lines":   []map[string]any{{"description": "Consultation", "amount": 9500}, {"description": "Follow-up visit", "amount": 8500}},
-	},
-	{
-		"number": "F-2026-0044", "currency": "cad", "total": 21000, "balanceDue": 21000, "issuedOn": "2026-11-24",
-		"patient": map[string]any{"name": "Sophie Gagnon", "email": "sophie.gagnon@example.com", "language": "fr"},
-		"lines":   []map[string]any{{"description": "Évaluation", "amount": 15000}, {"description": "Rapport", "amount": 6000}},
-	},
+// language, one with several lines. Their dates follow the day they are
+// seeded (issued last week, due in a month), so the demo clinic's
+// reminders come due weeks later, not on some calendar day in the middle
+// of a test or a demo.
+func demoInvoices(today time.Time) []map[string]any {
+	day := func(days int) string { return today.AddDate(0, 0, days).Format(time.DateOnly) }
+	return []map[string]any{
+		{
+			"number": "F-2026-0042", "currency": "cad", "total": 12500, "balanceDue": 12500, "issuedOn": day(-7), "dueOn": day(30),
+			"patient": map[string]any{"name": "Marie Tremblay", "email": "marie.tremblay@example.com", "language": "fr"},
+			"lines":   []map[string]any{{"description": "Consultation", "amount": 12500}},
+		},
+		{
+			"number": "F-2026-0043", "currency": "cad", "total": 18000, "balanceDue": 18000, "issuedOn": day(-6), "dueOn": day(31),
+			"patient": map[string]any{"name": "John Smith", "email": "john.smith@example.com", "language": "en"},
+			"lines":   []map[string]any{{"description": "Consultation", "amount": 9500}, {"description": "Follow-up visit", "amount": 8500}},
+		},
+		{
+			"number": "F-2026-0044", "currency": "cad", "total": 21000, "balanceDue": 21000, "issuedOn": day(-3),
+			"patient": map[string]any{"name": "Sophie Gagnon", "email": "sophie.gagnon@example.com", "language": "fr"},
+			"lines":   []map[string]any{{"description": "Évaluation", "amount": 15000}, {"description": "Rapport", "amount": 6000}},
+		},
+	}
 }
 
 // seedDemo creates the demo clinic, connected to stripe-mock's account, and
@@ -63,7 +69,7 @@ func seedDemo(ctx context.Context, api, secret, company string) (bool, error) {
 		"stripeAccountId": "acct_1DemoClinic",
 		"reminders":       map[string]any{"beforeDue": []int{3}, "afterDue": []int{1, 7}, "includePaymentLink": true},
 	}}}
-	for _, inv := range demoInvoices {
+	for _, inv := range demoInvoices(time.Now().UTC()) {
 		steps = append(steps, struct {
 			path, token string
 			body        any

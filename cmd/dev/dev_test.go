@@ -186,7 +186,7 @@ func (d *devProcess) get(t *testing.T, path, token string) (int, string) {
 // opens), and once more with RESET=1 (only the demo data is there).
 func TestDevAnswersItsExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
+		t.Fatal("curl is not installed (the README's requirements; its examples are curl commands)")
 	}
 	dir := t.TempDir()
 	d := startDev(t, dir)

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -133,7 +132,7 @@ func run() error {
 		return err
 	}
 	fmt.Println("starting DynamoDB Local, stripe-mock and aws-ses-v2-local…")
-	stack, err := startServers(ctx, tools, cfg)
+	stack, err := localservers.StartKept(ctx, tools, filepath.Join(cfg.dataDir, "dynamodb"), cfg.mail)
 	if err != nil {
 		return err
 	}
@@ -168,8 +167,11 @@ func run() error {
 		SESURL:      sesProxy.URL,
 		SenderEmail: "factures@clinicpay.local",
 	}
+	// The local stack's settings win over the shell's (a TABLE_NAME or
+	// STRIPE_API_BASE left from other work must not point make dev
+	// elsewhere); only the webhook's secret may be set (README).
 	for k, v := range settings.Env() {
-		if os.Getenv(k) == "" || strings.HasPrefix(k, "AWS_") {
+		if k != wiring.EnvStripeWebhookSecret || os.Getenv(k) == "" {
 			os.Setenv(k, v)
 		}
 	}
@@ -193,7 +195,8 @@ func run() error {
 	// SES's events about each e-mail (delivered, bounced…) reach the e-mail
 	// events function within a second, as SES → EventBridge does.
 	relay := &localses.Relay{Account: "000000000000", Region: "ca-central-1", ConfigurationSet: "clinicpay-local",
-		Deliver: func(ctx context.Context, payload []byte) error { return jobs.EmailEvent(ctx, payload) }}
+		Deliver: func(ctx context.Context, payload []byte) error { return jobs.EmailEvent(ctx, payload) },
+		OnError: func(err error) { log.Warn("SES events not delivered yet; retrying", slog.String("error", err.Error())) }}
 	sesProxy.Observe(func(r *faultproxy.Request) {
 		if r.Form != nil {
 			relay.SentRaw(r.Form, r.Status, r.Response)
@@ -250,28 +253,6 @@ func run() error {
 	<-ctx.Done()
 	fmt.Println("\nstopping… (data kept in " + cfg.dataDir + "; make dev RESET=1 starts empty)")
 	return nil
-}
-
-// startServers starts the three local servers: DynamoDB Local keeping its
-// data in the data folder, aws-ses-v2-local on the fixed mail port.
-func startServers(ctx context.Context, tools localservers.Tools, cfg config) (*localservers.Stack, error) {
-	var s localservers.Stack
-	var errs [3]error
-	done := make(chan struct{}, 3)
-	go func() {
-		s.DynamoDB, errs[0] = localservers.StartDynamoDBAt(ctx, tools, filepath.Join(cfg.dataDir, "dynamodb"), 0)
-		done <- struct{}{}
-	}()
-	go func() { s.Stripe, errs[1] = localservers.StartStripeMock(ctx, tools); done <- struct{}{} }()
-	go func() { s.SES, errs[2] = localservers.StartSESAt(ctx, tools, cfg.mail); done <- struct{}{} }()
-	for range 3 {
-		<-done
-	}
-	if err := errors.Join(errs[:]...); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	return &s, nil
 }
 
 func printReady(cfg config, stack *localservers.Stack, seeded bool) {

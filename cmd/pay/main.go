@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"github.com/clinicpay/payments/infra/localstripe"
 )
 
 func main() {
@@ -39,13 +41,6 @@ func main() {
 	}
 }
 
-type delivery struct {
-	Type    string `json:"type"`
-	Status  int    `json:"status"`
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason"`
-}
-
 func run(console, company, invoice, outcome string) error {
 	body, _ := json.Marshal(map[string]string{"company": company, "invoice": invoice, "outcome": outcome})
 	client := &http.Client{Timeout: time.Minute}
@@ -56,14 +51,8 @@ func run(console, company, invoice, outcome string) error {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
-		Payment *struct {
-			PaymentIntent string `json:"paymentIntent"`
-			Amount        int64  `json:"amount"`
-			Currency      string `json:"currency"`
-			Method        string `json:"method"`
-			Status        string `json:"status"`
-		} `json:"payment"`
-		Deliveries []delivery                      `json:"deliveries"`
+		Payment    *localstripe.Payment            `json:"payment"`
+		Deliveries []localstripe.Delivery          `json:"deliveries"`
 		Error      *struct{ Code, Message string } `json:"error"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {

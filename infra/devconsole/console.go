@@ -180,8 +180,10 @@ func (h *handlers) simulated(w http.ResponseWriter, p *localstripe.Payment, ds [
 		status, code = http.StatusBadRequest, "invalid_request"
 	case errors.Is(err, localstripe.ErrNotProcessing), errors.Is(err, localstripe.ErrNotPaid), errors.Is(err, localstripe.ErrDisputeState):
 		code = "invalid_state"
-	default:
+	case errors.Is(err, localstripe.ErrWebhookUnreachable):
 		status, code = http.StatusBadGateway, "webhook_unreachable"
+	default: // the local Stripe's state could not be kept, say
+		status, code = http.StatusInternalServerError, "internal_error"
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}, "deliveries": ds})
 }
@@ -239,8 +241,8 @@ func (h *handlers) pay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "name the invoice: make pay INVOICE=<id>")
 		return
 	}
-	p, ds, err := Pay(r.Context(), h.cfg.Stripe, in.Company, in.Invoice, in.Outcome)
-	if errors.Is(err, ErrBadOutcome) {
+	p, ds, err := pay(r.Context(), h.cfg.Stripe, in.Company, in.Invoice, in.Outcome)
+	if errors.Is(err, errBadOutcome) {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}

@@ -52,6 +52,9 @@ func (m *Mail) summary() map[string]any {
 	}
 }
 
+// sesClient reads aws-ses-v2-local's store, on loopback.
+var sesClient = &http.Client{Timeout: 10 * time.Second}
+
 // Mailbox is what SES received. aws-ses-v2-local keeps mail in memory
 // only: the mailbox copies it to a file at each read and when make dev
 // stops, so the e-mails an invoice lists are still readable after a
@@ -59,8 +62,7 @@ func (m *Mail) summary() map[string]any {
 type Mailbox struct {
 	SESURL string
 	// Path is the file kept ("" keeps nothing).
-	Path   string
-	Client *http.Client
+	Path string
 
 	mu    sync.Mutex
 	mails map[string]*Mail
@@ -97,15 +99,14 @@ func (m *Mailbox) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client := m.Client
-	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
-	}
-	resp, err := client.Do(req)
+	resp, err := sesClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("read SES's store: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("read SES's store: %s", resp.Status)
+	}
 	var store struct {
 		Emails []*Mail `json:"emails"`
 	}

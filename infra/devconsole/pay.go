@@ -10,10 +10,10 @@ import (
 	"github.com/clinicpay/payments/infra/localstripe"
 )
 
-// ErrBadOutcome is an outcome make pay does not know.
-var ErrBadOutcome = errors.New("OUTCOME must be paid, processing, failed, declined, refund[:<amount in cents>] or dispute:<open|won|lost>")
+// errBadOutcome is an outcome make pay does not know.
+var errBadOutcome = errors.New("OUTCOME must be paid, processing, failed, declined, refund[:<amount in cents>] or dispute:<open|won|lost>")
 
-// Pay brings about an outcome for an invoice's payment (make pay):
+// pay brings about an outcome for an invoice's payment (make pay):
 //
 //   - paid: a processing pre-authorized debit clears; else the active link
 //     is paid by card;
@@ -24,7 +24,7 @@ var ErrBadOutcome = errors.New("OUTCOME must be paid, processing, failed, declin
 //   - refund[:amount]: the last successful payment is refunded (all that is
 //     left when no amount);
 //   - dispute:open|won|lost: the last successful payment is disputed.
-func Pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outcome string) (*localstripe.Payment, []localstripe.Delivery, error) {
+func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outcome string) (*localstripe.Payment, []localstripe.Delivery, error) {
 	kind, arg, _ := strings.Cut(strings.TrimSpace(outcome), ":")
 	if kind == "" {
 		kind = "paid"
@@ -84,7 +84,7 @@ func Pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 		if arg != "" {
 			n, err := strconv.ParseInt(arg, 10, 64)
 			if err != nil || n <= 0 {
-				return nil, nil, fmt.Errorf("%w (the refund's amount is in cents: refund:2500)", ErrBadOutcome)
+				return nil, nil, fmt.Errorf("%w (the refund's amount is in cents: refund:2500)", errBadOutcome)
 			}
 			amount = n
 		}
@@ -95,7 +95,7 @@ func Pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 		return sim.Refund(ctx, p.PaymentIntent, amount)
 	case "dispute":
 		if arg != localstripe.DisputeOpen && arg != localstripe.DisputeWon && arg != localstripe.DisputeLost {
-			return nil, nil, ErrBadOutcome
+			return nil, nil, errBadOutcome
 		}
 		p, err := paid()
 		if err != nil {
@@ -103,5 +103,5 @@ func Pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 		}
 		return sim.Dispute(ctx, p.PaymentIntent, arg)
 	}
-	return nil, nil, ErrBadOutcome
+	return nil, nil, errBadOutcome
 }

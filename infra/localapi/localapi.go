@@ -161,7 +161,10 @@ func (s *Server) runJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		now = t
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.Timeout)
+	// The scheduler's own time limit (SendRemindersFunction's Timeout), not
+	// an API request's: a run stops before an invoice when less than its
+	// budget is left, and 29 s would leave it a few seconds of work.
+	ctx, cancel := context.WithTimeout(r.Context(), 300*time.Second)
 	defer cancel()
 	rep, err := s.cfg.Jobs.Run(ctx, now, r.URL.Query().Get("company"))
 	body := map[string]any{"now": now.UTC().Format(time.RFC3339), "report": rep}

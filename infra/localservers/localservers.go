@@ -302,14 +302,34 @@ type Stack struct {
 	DynamoDB, Stripe, SES *Server
 }
 
-// Start starts the three servers at once.
+// Start starts the three servers at once: DynamoDB in memory, each on a
+// free port.
 func Start(ctx context.Context, t Tools) (*Stack, error) {
+	return StartKept(ctx, t, "", 0)
+}
+
+// StartKept is Start with DynamoDB Local keeping its data in dataDir (none
+// when "") and aws-ses-v2-local on sesPort (a free one when 0): make dev's
+// stack.
+func StartKept(ctx context.Context, t Tools, dataDir string, sesPort int) (*Stack, error) {
 	var s Stack
 	var wg sync.WaitGroup
 	var errs [3]error
-	wg.Go(func() { s.DynamoDB, errs[0] = StartDynamoDB(ctx, t) })
+	wg.Go(func() {
+		if dataDir == "" {
+			s.DynamoDB, errs[0] = StartDynamoDB(ctx, t)
+		} else {
+			s.DynamoDB, errs[0] = StartDynamoDBAt(ctx, t, dataDir, 0)
+		}
+	})
 	wg.Go(func() { s.Stripe, errs[1] = StartStripeMock(ctx, t) })
-	wg.Go(func() { s.SES, errs[2] = StartSES(ctx, t) })
+	wg.Go(func() {
+		if sesPort == 0 {
+			s.SES, errs[2] = StartSES(ctx, t)
+		} else {
+			s.SES, errs[2] = StartSESAt(ctx, t, sesPort)
+		}
+	})
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		s.Stop()

@@ -28,6 +28,9 @@ type Relay struct {
 	// Skip, when set, leaves out the mails it says (a test that builds an
 	// e-mail's events itself, in its own order).
 	Skip func(Mail) bool
+	// OnError, when set, hears Run's failed flushes (the event stays queued
+	// and the next tick tries again).
+	OnError func(error)
 
 	// flushing serializes Flush: a caller returns once every event queued
 	// before it was delivered, by it or by a flush already under way.
@@ -35,7 +38,6 @@ type Relay struct {
 	mu       sync.Mutex
 	queue    [][]byte
 	seen     map[string]bool
-	failed   error
 }
 
 // SentRaw records one SendRawEmail call (its form-encoded parameters) and
@@ -122,10 +124,8 @@ func (r *Relay) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.Flush(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				r.mu.Lock()
-				r.failed = err
-				r.mu.Unlock()
+			if err := r.Flush(ctx); err != nil && !errors.Is(err, context.Canceled) && r.OnError != nil {
+				r.OnError(err)
 			}
 		}
 	}

@@ -3,8 +3,10 @@ package localses
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,11 +17,25 @@ import (
 func TestRelayDeliversEachEventOnce(t *testing.T) {
 	var delivered atomic.Int64
 	seen := sync.Map{}
+	var mu sync.Mutex
+	order := map[string][]string{} // message id → detail-types, as delivered
 	r := &Relay{Account: "000000000000", Region: "ca-central-1", ConfigurationSet: "local",
 		Deliver: func(_ context.Context, payload []byte) error {
 			if _, dup := seen.LoadOrStore(string(payload), true); dup {
 				t.Errorf("delivered twice")
 			}
+			var ev struct {
+				DetailType string `json:"detail-type"`
+				Detail     struct {
+					Mail struct{ MessageID string } `json:"mail"`
+				} `json:"detail"`
+			}
+			if err := json.Unmarshal(payload, &ev); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			order[ev.Detail.Mail.MessageID] = append(order[ev.Detail.Mail.MessageID], ev.DetailType)
+			mu.Unlock()
 			delivered.Add(1)
 			return nil
 		}}
@@ -45,5 +61,13 @@ func TestRelayDeliversEachEventOnce(t *testing.T) {
 	}
 	if n := delivered.Load(); n != 100 || r.Pending() != 0 { // send and delivery for each of 50 e-mails
 		t.Fatalf("%d delivered, %d pending", n, r.Pending())
+	}
+	if len(order) != 50 {
+		t.Fatalf("events of %d e-mails, want 50", len(order))
+	}
+	for id, types := range order {
+		if !slices.Equal(types, []string{"Email Sent", "Email Delivered"}) {
+			t.Errorf("%s: %v, want sent then delivered", id, types)
+		}
 	}
 }

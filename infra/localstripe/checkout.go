@@ -175,6 +175,12 @@ func (c *Checkout) result(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Checkout) settle(w http.ResponseWriter, r *http.Request) {
+	if p := c.Sim.State.Payment(r.PathValue("pi")); p == nil || p.LinkID != r.PathValue("link") {
+		d := c.data(r, c.Sim.State.Link(r.PathValue("link")))
+		d.State = "not_found"
+		c.render(w, http.StatusNotFound, d)
+		return
+	}
 	_, deliveries, err := c.Sim.Settle(r.Context(), r.PathValue("pi"), r.FormValue("outcome") == Succeeded)
 	c.logDeliveries(deliveries)
 	if err != nil && !errors.Is(err, ErrNotProcessing) && !errors.Is(err, ErrNoPayment) {

@@ -38,6 +38,8 @@ var (
 	ErrBadAmount     = errors.New("the amount must be between 1 and what is left to refund")
 	ErrBadMethod     = errors.New("the method must be card, acss_debit or decline")
 	ErrDisputeState  = errors.New("the dispute cannot do that now")
+	// ErrWebhookUnreachable: the event could not be posted to the webhook.
+	ErrWebhookUnreachable = errors.New("the webhook could not be reached")
 )
 
 // Delivery is one event sent to the webhook and the webhook's answer.
@@ -277,7 +279,7 @@ func (s *Simulator) deliver(ctx context.Context, payload []byte) ([]Delivery, er
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("deliver %s: %w", ev.Type, err)
+		return nil, fmt.Errorf("deliver %s: %w: %w", ev.Type, ErrWebhookUnreachable, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

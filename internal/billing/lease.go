@@ -278,7 +278,10 @@ func (s *Service) commit(ctx context.Context, inv *Invoice, token string, record
 	if finish != nil {
 		change = func(next *Invoice) error { finish(next); return nil }
 	}
-	stored, _, err := s.commitOrRefuse(ctx, inv, token, record, change)
+	stored, refused, err := s.commitOrRefuse(ctx, inv, token, record, change)
+	if err == nil {
+		err = refused // never: this finish refuses nothing
+	}
 	return stored, err
 }
 

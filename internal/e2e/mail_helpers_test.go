@@ -36,6 +36,9 @@ func runScheduler(t tb, tn *tenant, now time.Time) *response {
 	if err := json.NewDecoder(resp.Body).Decode(&r.JSON); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("run at %s: %d %v %v", now, resp.StatusCode, err, r.JSON)
 	}
+	if report, _ := r.JSON["report"].(map[string]any); report["more"] == true {
+		t.Fatalf("run at %s left work for the next run (its time was up): %v", now, r.JSON)
+	}
 	return r
 }
 

@@ -40,9 +40,6 @@ type Config struct {
 	// Function names the function in the business metrics; Service the
 	// stack, the dimension every metric has.
 	Function, Service string
-	// Now is the scheduler's clock when an event carries no time
-	// (time.Now when nil).
-	Now func() time.Time
 }
 
 // Jobs serves the event-driven functions.
@@ -55,9 +52,6 @@ type Jobs struct {
 func New(svc *billing.Service, cfg Config) *Jobs {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	return &Jobs{svc: svc, cfg: cfg}
 }
@@ -79,7 +73,7 @@ const (
 func (j *Jobs) RunScheduled(ctx context.Context, ev events.EventBridgeEvent) (billing.RunReport, error) {
 	now := ev.Time
 	if now.IsZero() {
-		now = j.cfg.Now()
+		now = time.Now()
 	}
 	var detail struct {
 		Company string `json:"company"`

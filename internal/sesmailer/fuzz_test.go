@@ -29,7 +29,15 @@ func FuzzBuildMIME(f *testing.F) {
 			Subject: subject, Language: "fr", Text: text, HTML: html, Date: time.Unix(1795750000, 0),
 		}
 		raw, err := BuildMIME(m)
+		// Refused only for a reason: a line break in a header's value, or
+		// an address that is not one bare address (names, subjects and
+		// bodies of any other text are written, encoded as needed).
+		bare := func(a string) bool { p, err := mail.ParseAddress(a); return err == nil && p.Address == a }
+		mustAccept := !strings.ContainsAny(name+subject+to+replyTo, "\r\n") && bare(to) && (replyTo == "" || bare(replyTo))
 		if err != nil {
+			if mustAccept {
+				t.Fatalf("refused a message it can write: %v", err)
+			}
 			return
 		}
 		for _, line := range bytes.Split(raw, []byte("\r\n")) {

@@ -1,7 +1,9 @@
 // A client of the public HTTP API (docs/openapi.yaml), as a front end would
 // write it: a bearer token, JSON bodies, an Idempotency-Key on every change
-// (a retry of the same click is answered once), If-Match where the contract
-// takes it, and the contract's error body turned into an ApiError.
+// (a new one per action here; a front end that retries an action after a
+// network error sends that action's key again and gets the first answer),
+// If-Match where the contract takes it, and the contract's error body
+// turned into an ApiError.
 
 export class ApiError extends Error {
   constructor(status, code, message, retryAfter) {

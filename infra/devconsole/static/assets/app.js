@@ -418,7 +418,9 @@ async function mailbox() {
 
 async function mailView(id) {
   const m = await local('GET', `/_local/mailbox/${encodeURIComponent(id)}`);
-  // The e-mail's HTML runs no script (sandbox) and its links open a tab.
+  // The e-mail's HTML runs no script (sandbox) and its links open a tab;
+  // without scripts, its own origin is harmless and lets the console (and
+  // its browser test) read the message.
   const frame = h('iframe', { sandbox: 'allow-popups allow-popups-to-escape-sandbox allow-same-origin', title: t('mailbox.frame', { subject: m.subject }), class: 'mail' });
   frame.srcdoc = `<base target="_blank">${m.body.html ?? ''}`;
   return [

@@ -198,12 +198,21 @@ export function money(minor, currency) {
   return f.format(`${neg ? '-' : ''}${whole}${digits ? '.' + frac : ''}`);
 }
 
-// parseMoney reads what a person types ("125", "125.5", "125,50") as
-// integer minor units (two decimals), or null. No floating point.
+// parseMoney reads what a person types ("125", "125.5", "125,50") or what
+// money() wrote ("$1,234.56", "1 234,56 $") as integer minor units (two
+// decimals), or null. Thousands are grouped by spaces, or by the separator
+// that is not the decimal one ("1,234.56", "1.234,56"). No floating point.
 export function parseMoney(text) {
-  const s = String(text).trim().replace(/\s|\u00a0|\$/g, '');
-  const m = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(s);
-  if (!m) return null;
+  const s = String(text).trim().replace(/\s|\$/g, '');
+  // "1.234" alone stays refused (three decimals): dots group thousands
+  // only before a decimal comma.
+  let m = /^(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?$/.exec(s) || /^(\d{1,3}(?:\.\d{3})+),(\d{1,2})$/.exec(s);
+  if (m) {
+    m = [m[0], m[1].replace(/[.,]/g, ''), m[2]];
+  } else {
+    m = /^(\d{1,9})(?:[.,](\d{1,2}))?$/.exec(s);
+  }
+  if (!m || m[1].length > 9) return null;
   return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
 }
 
