@@ -75,12 +75,25 @@ type devProcess struct {
 	apiPort, consolePort, dir string
 }
 
+// binDir holds the dev command built for this test binary; TestMain removes
+// it (a 25 MB binary per run otherwise stays in the temp folder).
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir) // best effort: a leftover temp folder fails nothing
+	}
+	os.Exit(code)
+}
+
 // devBinary builds the dev command once per test binary.
 var devBinary = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "clinicpay-dev")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	bin := filepath.Join(dir, "dev")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build: %v\n%s", err, out)

@@ -24,17 +24,27 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 	for _, l := range links {
 		writers.Go(func() {
 			pi, ch := "pi_"+randomHex(8), "ch_"+randomHex(8)
-			deliver(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(8), pi, "paid"))).want(t, 200)
+			deliverAsStripe(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(8), pi, "paid"))).want(t, 200)
 			for k := int64(1); k <= refundsEach; k++ {
-				deliver(t, stripeEvent("evt_"+randomHex(10), "charge.refunded", tn.Account, chargeObject(ch, pi, 1000, 100*k))).want(t, 200)
+				deliverAsStripe(t, stripeEvent("evt_"+randomHex(10), "charge.refunded", tn.Account, chargeObject(ch, pi, 1000, 100*k))).want(t, 200)
 			}
 		})
 	}
+	written := make(chan struct{})
+	go func() { writers.Wait(); close(written) }()
 
+	// The reader pages on until it has every entry, or the writers are done
+	// and a page after that comes back empty (a writer that failed has
+	// said why; the counts below then tell the rest).
 	var got []map[string]any
-	after, pages := "", 0
-	deadline := time.Now().Add(2 * time.Minute)
-	for len(got) < invoices*(1+refundsEach) && time.Now().Before(deadline) {
+	after, pages, drained := "", 0, false
+	for len(got) < invoices*(1+refundsEach) && !drained {
+		finished := false
+		select {
+		case <-written:
+			finished = true
+		default:
+		}
 		r := call(t, "GET", "/payments?limit=7&after="+after, tn.Staff, nil).want(t, 200)
 		page := r.list("payments")
 		pages++
@@ -46,11 +56,12 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 		}
 		got = append(got, page...)
 		after = r.str("nextCursor")
+		drained = finished && len(page) == 0
 		if len(page) == 0 {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	writers.Wait()
+	<-written
 
 	want := feed(t, tn)
 	if len(want) != invoices*(1+refundsEach) {
