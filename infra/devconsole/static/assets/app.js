@@ -329,7 +329,10 @@ function remindersSection(inv) {
   else state = r.plan.length ? t('reminders.allDone') : t('reminders.none');
   return section(t('reminders.title'),
     h('p', { 'data-testid': 'reminders-state' }, state),
-    r.plan.length > 0 && h('ul', { class: 'plan' }, r.plan.map((st) => h('li', {}, `${stepText(st.step)} — ${date(st.at)}`, st.done ? ` ✓` : ''))),
+    // A plan blocked for the invoice's sake (nothing due, a bounced
+    // address…) sends nothing: its dates would read as promises, so they
+    // are listed only when it goes or is merely paused.
+    r.plan.length > 0 && (!r.blocked || r.paused) && h('ul', { class: 'plan' }, r.plan.map((st) => h('li', {}, `${stepText(st.step)} — ${date(st.at)}`, st.done ? ` ✓` : ''))),
     h('div', { class: 'actions' }, button));
 }
 
