@@ -8,6 +8,7 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -80,12 +81,18 @@ func (j *Jobs) RunScheduled(ctx context.Context, ev events.EventBridgeEvent) (bi
 	}
 	if len(ev.Detail) > 0 {
 		if err := json.Unmarshal(ev.Detail, &detail); err != nil || detail.Company != "" && !billing.ValidID(detail.Company) {
+			// Only a hand invocation carries a detail: the operator gets an
+			// error back (aws lambda invoke shows it), and nothing runs.
 			j.cfg.Logger.LogAttrs(ctx, slog.LevelWarn, "job", slog.String("job", "scheduled"), slog.String("outcome", "invalid_event"))
-			return billing.RunReport{}, nil
+			return billing.RunReport{}, errInvalidSchedulerEvent
 		}
 	}
 	return j.Run(ctx, now, detail.Company)
 }
+
+// errInvalidSchedulerEvent answers a hand invocation whose detail is not
+// {} or {"company": "<id>"}.
+var errInvalidSchedulerEvent = errors.New(`invalid scheduler event: the detail must be {} or {"company": "<billing company id>"}`)
 
 // Run does the work due at now, of one company when company is not "" (the
 // local API's POST /_local/run/reminders calls it with the time it is
