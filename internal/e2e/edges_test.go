@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clinicpay/payments/infra/localstripe"
+)
+
+// Issue 15's tighter edges, seen from outside: signed events, tokens and
+// headers as a client that lies would send them.
+
+// A deauthorization Stripe retries after the platform connected the
+// account again is older than that connection: it changes nothing, like
+// an account.updated of the same age.
+func TestLateAccountEventsAreStale(t *testing.T) {
+	tn := newTenant(t, "fr")
+	l := linkedInvoice(t, tn, 5000)
+	app := map[string]any{"id": "ca_" + randomHex(8), "object": "application", "name": "ClinicPay"}
+	deauthorize := func(at time.Time) *response {
+		return deliver(t, localstripe.Event("evt_"+randomHex(10), "account.application.deauthorized", tn.Account, app, at)).want(t, http.StatusOK)
+	}
+	wantApplied(t, deauthorize(time.Now()))
+	call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).wantError(t, 409, "stripe_account_not_connected")
+	// The platform connects the account again.
+	call(t, "PUT", "/billing-companies/"+tn.ID, platformToken(t), map[string]any{
+		"name": "Clinique Saint-Louis", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": tn.Account,
+	}).want(t, 200)
+	// A deauthorization of a minute ago arrives now (a retry): stale.
+	if r := deauthorize(time.Now().Add(-time.Minute)); r.str("outcome") != "ignored" || r.str("reason") != "stale_event" {
+		t.Fatalf("a late deauthorization: %s", r.Raw)
+	}
+	c := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200)
+	if strings.Contains(string(c.Raw), `"stripe_account_deauthorized"`) {
+		t.Fatalf("the reconnected clinic reads disconnected: %s", c.Raw)
+	}
+	call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).want(t, 201)
+}
