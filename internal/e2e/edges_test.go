@@ -38,3 +38,32 @@ func TestLateAccountEventsAreStale(t *testing.T) {
 	}
 	call(t, "POST", "/invoices/"+l.invoiceID+"/payment-link/regenerate", tn.Staff, nil).want(t, 201)
 }
+
+// An operator's token with the platform scope that also names a tenant
+// is no staff of that tenant: every tenant route refuses it, and what it
+// tried changes nothing.
+func TestPlatformTokenIsNoTenantsStaff(t *testing.T) {
+	tn := newTenant(t, "fr")
+	l := linkedInvoice(t, tn, 5000)
+	for _, scope := range []string{"billing:platform", "billing:admin billing:platform"} {
+		tok := token(t, tn.ID, scope)
+		for _, r := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/invoices/" + l.invoiceID, nil},
+			{"GET", "/invoices?limit=5", nil},
+			{"PUT", "/invoices/inv-" + randomHex(5), invoiceBody("F-x", 5000, 5000, "fr")},
+			{"POST", "/invoices/" + l.invoiceID + "/payment-link/regenerate", nil},
+			{"DELETE", "/invoices/" + l.invoiceID + "/payment-link", nil},
+			{"GET", "/payments", nil},
+		} {
+			call(t, r.method, r.path, tok, r.body).wantError(t, http.StatusForbidden, "forbidden")
+		}
+	}
+	if v := l.view(t); v.str("paymentLink", "id") != l.linkID {
+		t.Fatalf("the link changed: %s", v.Raw)
+	}
+	// On the company's own routes the scope still works.
+	call(t, "GET", "/billing-companies/"+tn.ID, token(t, tn.ID, "billing:platform"), nil).want(t, 200)
+}
