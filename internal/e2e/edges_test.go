@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/localstripe"
 )
 
@@ -66,4 +68,25 @@ func TestPlatformTokenIsNoTenantsStaff(t *testing.T) {
 	}
 	// On the company's own routes the scope still works.
 	call(t, "GET", "/billing-companies/"+tn.ID, token(t, tn.ID, "billing:platform"), nil).want(t, 200)
+}
+
+// A Stripe-Signature with a second t= is refused before anything is read:
+// stripe-go checks the age and the HMAC with the last one, so a current
+// time first could hide a signature made to last.
+func TestSignatureWithTwoTimestampsIsRefused(t *testing.T) {
+	tn := newTenant(t, "fr")
+	l := linkedInvoice(t, tn, 5000)
+	payload := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(10), "pi_"+randomHex(10), "paid"))
+	now, future := time.Now(), time.Now().Add(time.Hour)
+	// Signed for an hour from now, with the current time in front.
+	header := fmt.Sprintf("t=%d,%s", now.Unix(), sign(payload, localservers.WebhookSecret, future))
+	deliverSigned(t, payload, header).wantError(t, http.StatusBadRequest, "invalid_signature")
+	if v := l.view(t); v.num("balanceDue") != 5000 || len(v.list("payments")) != 0 {
+		t.Fatalf("the event was applied: %s", v.Raw)
+	}
+	if !strings.Contains(env.logs.String(), `"reason":"ambiguous_timestamp"`) {
+		t.Fatal("the refusal's reason is not logged")
+	}
+	// The same event signed once, as Stripe does, is applied.
+	wantApplied(t, deliver(t, payload).want(t, http.StatusOK))
 }
