@@ -71,3 +71,53 @@ func TestAccountEventsOlderThanTheStateAreStale(t *testing.T) {
 		})
 	}
 }
+
+// A Connect endpoint receives its accounts' events of both modes: only the
+// stack's own mode moves an invoice or a company; the other is ignored
+// with its reason, and nothing is recorded.
+func TestEventsOfTheOtherModeAreIgnored(t *testing.T) {
+	tests := []struct {
+		name          string
+		stackLive     bool
+		eventLive     bool
+		wantOutcome   EventOutcome
+		wantBalance   int64
+		wantConnected bool
+	}{
+		{"a live event at a test stack", false, true, OutcomeIgnored, 12500, true},
+		{"a test event at a live stack", true, false, OutcomeIgnored, 12500, true},
+		{"a test event at a test stack", false, false, OutcomeApplied, 0, false},
+		{"a live event at a live stack", true, true, OutcomeApplied, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock, Livemode: tc.stackLive})
+			paid := f.sessionEvent(t, f.link(t), EventCheckoutCompleted, "pi_1", 12500, "cad")
+			paid.Livemode = tc.eventLive
+			deauth := &WebhookEvent{ID: "evt_deauth", Type: EventAccountDeauthorized, AccountID: testAccount, Livemode: tc.eventLive}
+			for _, ev := range []*WebhookEvent{paid, deauth} {
+				res := f.handle(t, ev)
+				if res.Outcome != tc.wantOutcome || (tc.wantOutcome == OutcomeIgnored && res.Reason != IgnoredOtherMode) {
+					t.Fatalf("%s: %+v, want %s", ev.Type, res, tc.wantOutcome)
+				}
+			}
+			if inv := f.invoice(t); inv.BalanceDue != tc.wantBalance {
+				t.Fatalf("balance %d, want %d", inv.BalanceDue, tc.wantBalance)
+			}
+			c, err := f.store.GetCompany(context.Background(), "c1")
+			if err != nil || c.Connected() != tc.wantConnected {
+				t.Fatalf("connected %v, want %v (%v)", c.Connected(), tc.wantConnected, err)
+			}
+			if tc.wantOutcome == OutcomeIgnored {
+				// Not recorded: resent once the stack's mode is fixed (the
+				// Dashboard resends an event), it is applied, not taken
+				// for a duplicate.
+				f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock, Livemode: tc.eventLive})
+				if res := f.handle(t, paid); res.Outcome != OutcomeApplied {
+					t.Fatalf("after the mode is fixed: %+v", res)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -89,4 +90,43 @@ func TestSignatureWithTwoTimestampsIsRefused(t *testing.T) {
 	}
 	// The same event signed once, as Stripe does, is applied.
 	wantApplied(t, deliver(t, payload).want(t, http.StatusOK))
+}
+
+// The local stack is in test mode: a live event (a Connect endpoint gets
+// both modes' events) is acknowledged, ignored with its reason, and moves
+// nothing; the same event in test mode is applied.
+func TestEventsOfTheOtherModeAreIgnored(t *testing.T) {
+	tn := newTenant(t, "fr")
+	l := linkedInvoice(t, tn, 5000)
+	withMode := func(payload []byte, live bool) []byte {
+		var ev map[string]any
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		ev["livemode"] = live
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	paid := stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_live_"+randomHex(10), "pi_"+randomHex(10), "paid"))
+	app := map[string]any{"id": "ca_" + randomHex(8), "object": "application", "name": "ClinicPay"}
+	deauth := stripeEvent("evt_"+randomHex(10), "account.application.deauthorized", tn.Account, app)
+	for _, payload := range [][]byte{paid, deauth} {
+		r := deliver(t, withMode(payload, true)).want(t, http.StatusOK)
+		if r.str("outcome") != "ignored" || r.str("reason") != "livemode_mismatch" {
+			t.Fatalf("a live event at the test stack: %s", r.Raw)
+		}
+	}
+	if v := l.view(t); v.num("balanceDue") != 5000 || len(v.list("payments")) != 0 {
+		t.Fatalf("a live event moved the invoice: %s", v.Raw)
+	}
+	if c := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200); strings.Contains(string(c.Raw), "deauthorized") {
+		t.Fatalf("a live event disconnected the clinic: %s", c.Raw)
+	}
+	if !strings.Contains(env.logs.String(), `"eventReason":"livemode_mismatch"`) {
+		t.Fatal("the reason is not logged")
+	}
+	wantApplied(t, deliver(t, withMode(paid, false)).want(t, http.StatusOK))
 }

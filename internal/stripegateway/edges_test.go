@@ -45,3 +45,16 @@ func TestSignatureWithTwoTimestampsIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// The reader passes on the event's mode; the domain compares it with the
+// stack's.
+func TestReaderKeepsTheEventsMode(t *testing.T) {
+	r := NewWebhookReader(StaticSecret("whsec_test"))
+	for _, live := range []bool{false, true} {
+		payload := []byte(fmt.Sprintf(`{"id":"evt_1","object":"event","account":"acct_1","api_version":"2023-10-16","created":1,"livemode":%v,"type":"account.application.deauthorized","data":{"object":{"id":"ca_1","object":"application"}}}`, live))
+		ev, err := r.Read(context.Background(), payload, signed(payload, "whsec_test", time.Now()))
+		if err != nil || ev.Livemode != live {
+			t.Fatalf("livemode %v: %+v %v", live, ev, err)
+		}
+	}
+}

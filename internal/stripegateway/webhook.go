@@ -122,7 +122,7 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 			fmt.Sprintf("events must use Stripe API version %s (got %q): create the webhook endpoint with that version", stripe.APIVersion, ev.APIVersion),
 			errors.New(ev.APIVersion))
 	}
-	out := &billing.WebhookEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
+	out := &billing.WebhookEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC(), Livemode: ev.Livemode}
 	switch out.Type {
 	case billing.EventCheckoutCompleted, billing.EventAsyncSucceeded, billing.EventAsyncFailed:
 		err = readSession(ev.Data.Raw, out)
