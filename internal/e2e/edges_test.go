@@ -130,3 +130,50 @@ func TestEventsOfTheOtherModeAreIgnored(t *testing.T) {
 	}
 	wantApplied(t, deliver(t, withMode(paid, false)).want(t, http.StatusOK))
 }
+
+// Letters that render as nothing (Hangul fillers, the braille blank) are
+// refused where invisible characters are: names, the invoice's texts and
+// the e-mail's message; nothing is stored or sent.
+func TestLettersThatRenderAsNothingAreRefused(t *testing.T) {
+	tn := newTenant(t, "fr")
+	id := newInvoice(t, tn)
+	company := func(name string) map[string]any {
+		return map[string]any{"name": name, "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr"}
+	}
+	invoice := func(set func(map[string]any)) map[string]any {
+		b := invoiceBody("F-2026-0042", 12500, 12500, "fr")
+		set(b)
+		return b
+	}
+	tests := []struct {
+		name, method, path string
+		body               any
+		field              string
+	}{
+		{"a clinic named with a Hangul filler", "PUT", "/billing-companies/" + tn.ID, company("\u3164"), "name"},
+		{"a clinic named with braille blanks", "PUT", "/billing-companies/" + tn.ID, company("\u2800\u2800"), "name"},
+		{"a patient named with a halfwidth filler", "PUT", "/invoices/" + id, invoice(func(b map[string]any) {
+			b["patient"].(map[string]any)["name"] = "\uffa0"
+		}), "patient.name"},
+		{"a line described with choseong and jungseong fillers", "PUT", "/invoices/" + id, invoice(func(b map[string]any) {
+			b["lines"].([]any)[0].(map[string]any)["description"] = "\u115f\u1160"
+		}), "lines[0].description"},
+		{"a message with a Hangul filler", "POST", "/invoices/" + id + "/emails", map[string]any{"message": "Bonjour\n\u3164"}, "message"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := call(t, tc.method, tc.path, tn.Admin, tc.body).wantError(t, http.StatusBadRequest, "invalid_request")
+			if f := r.str("error", "field"); f != tc.field {
+				t.Fatalf("field %q, want %q", f, tc.field)
+			}
+		})
+	}
+	if c := call(t, "GET", "/billing-companies/"+tn.ID, tn.Admin, nil).want(t, 200); c.str("name") != "Clinique Saint-Louis" {
+		t.Fatalf("the company changed: %s", c.Raw)
+	}
+	if v := call(t, "GET", "/invoices/"+id, tn.Staff, nil).want(t, 200); v.str("patient", "name") != "Marie Tremblay" || len(v.list("emails")) != 0 {
+		t.Fatalf("the invoice changed: %s", v.Raw)
+	}
+	// An emoji's variation selector, right after it, is a visible name.
+	call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, company("Clinique \u2764\ufe0f")).want(t, 200)
+}
