@@ -44,3 +44,32 @@ func TestLettersThatRenderAsNothingAreRefused(t *testing.T) {
 		})
 	}
 }
+
+// The clinic's name is the From's display name: one that reads as an
+// address is refused when saved.
+func TestCompanyNameCantLookLikeAnAddress(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"Clinique Saint-Louis", true},
+		{"Clinique « Les Érables » & fils", true},
+		{`"Billing" <admin@bank.example>`, false},
+		{"admin@bank.example", false},
+		{"Clinique <Saint-Louis>", false},
+		{"Billing \uff1cadmin\uff20bank.example\uff1e", false},
+		{"admin\ufe6bbank.example", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := &CompanyInput{Name: tc.name, ReplyToEmail: "a@clinique.example", DefaultLanguage: French}
+			err := in.Validate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("%v, want ok=%v", err, tc.ok)
+			}
+			if e, _ := err.(*Error); err != nil && (e == nil || e.Field != "name") {
+				t.Fatalf("%v: not about the name", err)
+			}
+		})
+	}
+}

@@ -180,6 +180,12 @@ func (in *CompanyInput) Validate() error {
 	if err := checkText("name", in.Name, 1, 200); err != nil {
 		return err
 	}
+	if AddressLike(in.Name) {
+		// The name is the display name of the e-mails' From: one like
+		// "Billing" <admin@bank.example> would show that address as the
+		// sender. Refused here, where the clinic's admin sees why.
+		return Invalid("name", "name is the sender's name of the clinic's e-mails: it must not contain @, < or >")
+	}
 	addr, err := checkEmail("replyToEmail", in.ReplyToEmail)
 	if err != nil {
 		return err

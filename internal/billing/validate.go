@@ -155,6 +155,13 @@ func checkEmail(field, s string) (string, *Error) {
 	return addr, nil
 }
 
+// AddressLike reports whether a name has what makes a display name read as
+// an e-mail address: @, < or >, or a form of them NFKC folds to them
+// (fullwidth and small forms), which mail clients show alike.
+func AddressLike(name string) bool {
+	return strings.ContainsAny(name, "@<>\uff20\ufe6b\uff1c\ufe64\uff1e\ufe65")
+}
+
 // parseDate reads a calendar date written YYYY-MM-DD.
 func parseDate(field, s string) (time.Time, *Error) {
 	if s == "" {

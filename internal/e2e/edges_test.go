@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -176,4 +177,32 @@ func TestLettersThatRenderAsNothingAreRefused(t *testing.T) {
 	}
 	// An emoji's variation selector, right after it, is a visible name.
 	call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, company("Clinique \u2764\ufe0f")).want(t, 200)
+}
+
+// The clinic's name is the From's display name: a name that reads as an
+// address is refused when saved, and the e-mails keep showing the clinic's
+// name from the service's own address.
+func TestClinicNameCantPoseAsAnAddress(t *testing.T) {
+	tn := newTenant(t, "fr")
+	for _, name := range []string{`"Billing" <admin@bank.example>`, "admin@bank.example", "Billing \uff1cadmin\uff20bank.example\uff1e"} {
+		r := call(t, "PUT", "/billing-companies/"+tn.ID, tn.Admin, map[string]any{
+			"name": name, "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr",
+		}).wantError(t, http.StatusBadRequest, "invalid_request")
+		if r.str("error", "field") != "name" {
+			t.Fatalf("%q: %s", name, r.Raw)
+		}
+	}
+	id := newInvoice(t, tn)
+	sent := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, map[string]any{}).want(t, http.StatusAccepted)
+	for _, h := range sentMail(t, sent.str("messageId")).Headers {
+		if h.Name != "From" {
+			continue
+		}
+		from, err := mail.ParseAddress(h.Value)
+		if err != nil || from.Name != "Clinique Saint-Louis" || from.Address != "factures@clinicpay.test" {
+			t.Fatalf("From %q: %+v %v", h.Value, from, err)
+		}
+		return
+	}
+	t.Fatal("no From header")
 }
