@@ -206,3 +206,24 @@ func TestClinicNameCantPoseAsAnAddress(t *testing.T) {
 	}
 	t.Fatal("no From header")
 }
+
+// A replay is the first answer with its headers: a PUT retried under its
+// Idempotency-Key gives the same ETag, which the next If-Match needs.
+func TestReplayedPutHasItsETag(t *testing.T) {
+	tn := newTenant(t, "fr")
+	id := "inv-" + randomHex(5)
+	key := "put-" + randomHex(8)
+	body := invoiceBody("F-"+id, 12500, 12500, "fr")
+	first := call(t, "PUT", "/invoices/"+id, tn.Staff, body, "Idempotency-Key", key).want(t, http.StatusCreated)
+	again := call(t, "PUT", "/invoices/"+id, tn.Staff, body, "Idempotency-Key", key).want(t, http.StatusCreated)
+	if again.Header.Get("Idempotent-Replayed") != "true" || string(again.Raw) != string(first.Raw) {
+		t.Fatalf("not a replay: %s", again.Raw)
+	}
+	etag := first.Header.Get("ETag")
+	if etag == "" || again.Header.Get("ETag") != etag || again.Header.Get("Content-Type") != first.Header.Get("Content-Type") {
+		t.Fatalf("ETag: first %q, replay %q", etag, again.Header.Get("ETag"))
+	}
+	// The replayed ETag is the one an update must name.
+	body["balanceDue"] = 10000
+	call(t, "PUT", "/invoices/"+id, tn.Staff, body, "If-Match", again.Header.Get("ETag")).want(t, http.StatusOK)
+}
