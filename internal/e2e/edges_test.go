@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +227,27 @@ func TestReplayedPutHasItsETag(t *testing.T) {
 	// The replayed ETag is the one an update must name.
 	body["balanceDue"] = 10000
 	call(t, "PUT", "/invoices/"+id, tn.Staff, body, "If-Match", again.Header.Get("ETag")).want(t, http.StatusOK)
+}
+
+// The local scheduler route moves time within a year of the clock only;
+// year 9999 and a malformed date get a clear JSON error and run nothing.
+func TestLocalSchedulerRefusesFarDates(t *testing.T) {
+	tn := newTenant(t, "fr")
+	for _, now := range []string{"9999-12-31T23:59:59Z", time.Now().AddDate(1, 1, 0).UTC().Format(time.RFC3339), "0001-01-01T00:00:00Z", "2026-12-20", "demain"} {
+		q := url.Values{"now": {now}, "company": {tn.ID}}
+		resp, err := http.Post(env.api.URL+"/_local/run/reminders?"+q.Encode(), "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Error struct{ Code, Message string }
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusBadRequest || body.Error.Code != "invalid_request" || !strings.Contains(body.Error.Message, "now must be") {
+			t.Fatalf("now=%s: %d %+v %v", now, resp.StatusCode, body, err)
+		}
+	}
+	// A date within the year runs.
+	runScheduler(t, tn, time.Now().AddDate(0, 11, 0))
 }
