@@ -52,7 +52,9 @@ func TestPlatformScopeIsNoTenantsStaff(t *testing.T) {
 
 // memIdempotency keeps Idempotency-Key records in memory, as the store
 // does (no expiry: the test is shorter than a record's life).
-type memIdempotency struct{ recs map[string]idempotency.Request }
+type memIdempotency struct {
+	recs map[string]idempotency.Request
+}
 
 func (m *memIdempotency) StartRequest(_ context.Context, rec *idempotency.Request, _ time.Time) (*idempotency.Request, error) {
 	if old, ok := m.recs[rec.Scope+"/"+rec.Key]; ok {
