@@ -468,7 +468,7 @@ func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (Even
 	case EventAccountDeauthorized:
 		a := old
 		a.Deauthorized = true
-		a.AsOf = latest(a.AsOf, ev.Created)
+		a.AsOf = laterOf(a.AsOf, ev.Created)
 		next.Stripe = &a
 	}
 	next.Version, next.UpdatedAt = c.Version+1, now
@@ -479,7 +479,7 @@ func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (Even
 	return EventResult{Outcome: OutcomeApplied}, nil
 }
 
-func latest(a, b time.Time) time.Time {
+func laterOf(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
 	}
