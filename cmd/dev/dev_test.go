@@ -203,6 +203,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	}
 	dir := t.TempDir()
 	d := startDev(t, dir)
+	checkLocalEdges(t, d)
 	// Every server listens on the loopback address only.
 	for _, port := range servers.FindAllStringSubmatch(d.ready, -1) {
 		if addrs := listeningOn(t, port[1]); len(addrs) == 0 || slices.ContainsFunc(addrs, func(a string) bool { return !loopback(a) }) {

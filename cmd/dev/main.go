@@ -234,7 +234,7 @@ func run() error {
 	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe", Secret: os.Getenv(wiring.EnvStripeWebhookSecret)}
 	clinics := clinicNames(db, settings.TableName)
 	consoleSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: devconsole.New(devconsole.Config{
-		APIBase: cfg.apiBase, Company: cfg.company, Mailbox: mailbox, Stripe: sim, Log: log,
+		APIBase: cfg.apiBase, Company: cfg.company, Mailbox: mailbox, Stripe: sim, Log: log, Hosts: consoleHosts(cfg.host, cfg.consolePort),
 		Checkout: &localstripe.Checkout{Sim: sim, ClinicName: clinics, Log: log},
 		Token: func(company string) (string, time.Time, error) {
 			exp := time.Now().Add(12 * time.Hour)

@@ -25,7 +25,8 @@ func main() {
 	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
 	cfg := wiring.HTTP(env, log, store)
 	cfg.Webhooks = stripewire.Webhooks(secrets)
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}})
+	livemode := wiring.Must(stripewire.Livemode(env))
+	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}, Livemode: livemode})
 	api := httpapi.New(svc, cfg)
 	lambda.Start(api.StripeWebhook)
 }

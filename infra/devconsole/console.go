@@ -40,9 +40,15 @@ type Config struct {
 	Stripe   *localstripe.Simulator
 	Checkout *localstripe.Checkout
 	Log      *slog.Logger
+	// Hosts are the Host values the console answers to: its own host:port
+	// as a browser names it (localhost:3001, 127.0.0.1:3001…). Any other
+	// is refused (DNS rebinding). Empty: a loopback name on any port.
+	Hosts []string
 }
 
-// New serves the console, its local endpoints and the payment pages.
+// New serves the console, its local endpoints and the payment pages, at
+// its own host only; the local endpoints to its own page (or to a tool
+// that names no origin) only.
 func New(cfg Config) http.Handler {
 	mux := http.NewServeMux()
 	files, _ := fs.Sub(static, "static")
@@ -52,17 +58,17 @@ func New(cfg Config) http.Handler {
 		http.ServeFileFS(w, r, files, "index.html")
 	})))
 	h := &handlers{cfg: cfg}
-	mux.HandleFunc("GET /_local/session", h.session)
-	mux.HandleFunc("GET /_local/mailbox", h.mailList)
-	mux.HandleFunc("GET /_local/mailbox/{id}", h.mailOne)
-	mux.HandleFunc("POST /_local/stripe/pay", h.pay)
-	mux.HandleFunc("POST /_local/stripe/payments/{pi}/refund", h.refund)
-	mux.HandleFunc("POST /_local/stripe/payments/{pi}/dispute", h.dispute)
-	mux.HandleFunc("POST /_local/stripe/payments/{pi}/settle", h.settle)
+	mux.HandleFunc("GET /_local/session", sameOrigin(h.session))
+	mux.HandleFunc("GET /_local/mailbox", sameOrigin(h.mailList))
+	mux.HandleFunc("GET /_local/mailbox/{id}", sameOrigin(h.mailOne))
+	mux.HandleFunc("POST /_local/stripe/pay", sameOrigin(h.pay))
+	mux.HandleFunc("POST /_local/stripe/payments/{pi}/refund", sameOrigin(h.refund))
+	mux.HandleFunc("POST /_local/stripe/payments/{pi}/dispute", sameOrigin(h.dispute))
+	mux.HandleFunc("POST /_local/stripe/payments/{pi}/settle", sameOrigin(h.settle))
 	if cfg.Checkout != nil {
 		cfg.Checkout.Routes(mux)
 	}
-	return mux
+	return ownHost(cfg, mux)
 }
 
 // securityHeaders: the console runs no inline script and loads nothing from

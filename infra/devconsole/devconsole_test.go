@@ -65,6 +65,7 @@ func TestLocalEndpointsTakeJSONOnly(t *testing.T) {
 		{"/_local/stripe/payments/pi_1/settle", "application/json", `{"outcome":"maybe"}`, 400, "invalid_request"},
 	} {
 		r := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body))
+		r.Host = "localhost:3001" // httptest's example.com is not the console's
 		r.Header.Set("Content-Type", tc.ctype)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)

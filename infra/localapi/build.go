@@ -96,7 +96,11 @@ func build(env wiring.Env, opts []Option) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}}
+	livemode, err := stripewire.Livemode(env)
+	if err != nil {
+		return nil, err
+	}
+	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}, Livemode: livemode}
 	if o.wrap.Store != nil {
 		deps.Store = o.wrap.Store(deps.Store)
 	}

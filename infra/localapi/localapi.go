@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -152,14 +153,10 @@ func (s *Server) runJobs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "POST /_local/run/reminders?now=<RFC 3339>")
 		return
 	}
-	now := time.Now()
-	if v := r.URL.Query().Get("now"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request", "now must be an RFC 3339 time, e.g. 2026-12-20T15:00:00Z")
-			return
-		}
-		now = t
+	now, err := runAt(r.URL.Query().Get("now"), time.Now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
+		return
 	}
 	// The scheduler's own time limit (SendRemindersFunction's Timeout), not
 	// an API request's: a run stops before an invoice when less than its
@@ -175,6 +172,27 @@ func (s *Server) runJobs(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// maxRunShift is how far from the clock ?now= may move the scheduler: a
+// year covers every reminder policy (days around a due date), and year
+// 9999 or 0001 is a typo, not a test.
+const maxRunShift = 366 * 24 * time.Hour
+
+// runAt reads ?now= of /_local/run/reminders: the clock when absent, else
+// an RFC 3339 time within a year of the clock.
+func runAt(v string, clock time.Time) (time.Time, error) {
+	if v == "" {
+		return clock, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, errors.New("now must be an RFC 3339 time, e.g. 2026-12-20T15:00:00Z")
+	}
+	if d := t.Sub(clock); d > maxRunShift || d < -maxRunShift {
+		return time.Time{}, fmt.Errorf("now must be within a year of the clock (%s); got %s", clock.UTC().Format(time.RFC3339), v)
+	}
+	return t, nil
 }
 
 type httpRequestKey struct{}

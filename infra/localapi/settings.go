@@ -29,6 +29,8 @@ func (s Settings) Env() map[string]string {
 		wiring.EnvStripeAPIBase:       s.StripeURL,
 		wiring.EnvSenderEmail:         s.SenderEmail,
 		wiring.EnvStripeWebhookSecret: localservers.WebhookSecret,
+		// The local stack plays Stripe's test mode.
+		wiring.EnvStripeMode: "test",
 		// make dev has no front end at these addresses; Stripe only
 		// needs them to be https URLs in live mode.
 		wiring.EnvOnboardingRefreshURL: "http://localhost:3000/onboarding/refresh",

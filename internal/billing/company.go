@@ -180,6 +180,12 @@ func (in *CompanyInput) Validate() error {
 	if err := checkText("name", in.Name, 1, 200); err != nil {
 		return err
 	}
+	if AddressLike(in.Name) {
+		// The name is the display name of the e-mails' From: one like
+		// "Billing" <admin@bank.example> would show that address as the
+		// sender. Refused here, where the clinic's admin sees why.
+		return Invalid("name", "name is the sender's name of the clinic's e-mails: it must not contain @, < or >")
+	}
 	addr, err := checkEmail("replyToEmail", in.ReplyToEmail)
 	if err != nil {
 		return err
@@ -423,7 +429,7 @@ func checkCompanyID(id string) error {
 // current: account.updated (charges enabled, details submitted, what Stripe
 // still asks for) and account.application.deauthorized (the account
 // disconnected the platform: no new links until the platform connects one
-// again).
+// again). Either is ignored as stale when older than the account's AsOf.
 func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
 	now := s.clock()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, ReceivedAt: now}
@@ -443,26 +449,26 @@ func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (Even
 	if c.Stripe != nil {
 		old = *c.Stripe
 	}
+	if ev.Type == EventAccountUpdated && ev.Account == nil {
+		return s.reject(ctx, rec, RejectInvalidStatus)
+	}
+	// Both events set the account's state: one older than what is known
+	// (Stripe's last word, or the platform connecting the account again
+	// since) is a late retry and changes nothing. Events are stamped to the
+	// second: one of the same second as the last read may be newer.
+	if ev.Created.Before(old.AsOf.Truncate(time.Second)) {
+		return s.ignore(ctx, rec, IgnoredStale)
+	}
 	next := *c
 	switch ev.Type {
 	case EventAccountUpdated:
-		if ev.Account == nil {
-			return s.reject(ctx, rec, RejectInvalidStatus)
-		}
-		// Stripe said something newer already. Events are stamped to the
-		// second: one of the same second as the last read may be newer.
-		if ev.Created.Before(old.AsOf.Truncate(time.Second)) {
-			return s.ignore(ctx, rec, IgnoredStale)
-		}
 		a := *ev.Account
 		a.AsOf, a.CreatedByPlatform, a.Deauthorized = ev.Created, old.CreatedByPlatform, old.Deauthorized
 		next.Stripe = &a
 	case EventAccountDeauthorized:
 		a := old
 		a.Deauthorized = true
-		if ev.Created.After(a.AsOf) {
-			a.AsOf = ev.Created
-		}
+		a.AsOf = laterOf(a.AsOf, ev.Created)
 		next.Stripe = &a
 	}
 	next.Version, next.UpdatedAt = c.Version+1, now
@@ -471,4 +477,11 @@ func (s *Service) applyAccountEvent(ctx context.Context, ev *WebhookEvent) (Even
 		return EventResult{}, err
 	}
 	return EventResult{Outcome: OutcomeApplied}, nil
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

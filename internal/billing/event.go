@@ -45,6 +45,8 @@ type WebhookEvent struct {
 	Facts      PaymentFacts
 	// Account is what account.updated says of the connected account.
 	Account *StripeAccount
+	// Livemode: the event is of Stripe's live mode (false: test mode).
+	Livemode bool
 }
 
 func (ev *WebhookEvent) isSessionEvent() bool {
@@ -125,6 +127,9 @@ const (
 	IgnoredNoPayment       = "no_payment"
 	IgnoredUnknownAccount  = "unknown_account"
 	IgnoredStale           = "stale_event"
+	// IgnoredOtherMode: a live event at a test stack or a test event at a
+	// live one (a Connect endpoint receives both modes' events).
+	IgnoredOtherMode = "livemode_mismatch"
 )
 
 // EventRecord is kept for every event acted on; its existence is what makes
@@ -193,6 +198,11 @@ type EventCommit struct {
 func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
 	if !handled(ev.Type) {
 		return EventResult{Outcome: OutcomeIgnored, Reason: IgnoredNotHandled}, nil
+	}
+	if ev.Livemode != s.livemode {
+		// Test money must never move a live invoice, nor live money a
+		// test one; nothing is recorded, as for a type not handled.
+		return EventResult{Outcome: OutcomeIgnored, Reason: IgnoredOtherMode}, nil
 	}
 	apply := s.applyPaymentEvent
 	if ev.isAccountEvent() {

@@ -34,13 +34,48 @@ const dateLayout = "2006-01-02"
 
 // hiddenRune reports a character that must never reach an e-mail, a PDF or
 // a log from a text field: control characters, line and paragraph
-// separators, and invisible formatting characters (Unicode category Cf:
+// separators, invisible formatting characters (Unicode category Cf:
 // bidirectional controls such as U+202E, which can make "Clinique" read as
-// anything in a From line, zero-width spaces and joiners, the BOM), and the
-// replacement character U+FFFD, which is what broken UTF-8 or a lone
-// surrogate escape decodes to.
+// anything in a From line, zero-width spaces and joiners, the BOM), the
+// rest of Unicode's Default_Ignorable_Code_Point (what renderers draw as
+// nothing: the Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, which are
+// letters, so a name made of them passes as "not blank"; variation
+// selectors, but see hiddenIn), letters drawn blank, and the replacement
+// character U+FFFD, which is what broken UTF-8 or a lone surrogate escape
+// decodes to.
 func hiddenRune(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Cf, r) || r == utf8.RuneError ||
+		unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) || blankLetter(r)
+}
+
+// blankLetter: characters outside Default_Ignorable_Code_Point that fonts
+// draw as empty space although they are not spaces (so strings.TrimSpace
+// keeps them): the braille pattern blank U+2800 and the musical null
+// notehead U+1D159, both used to make names that look empty.
+func blankLetter(r rune) bool { return r == '\u2800' || r == '\U0001D159' }
+
+// hiddenIn returns the index of the first hidden character of s (-1 for
+// none), allowing the runes of allow. A variation selector (U+FE0F makes
+// U+2764 the emoji ❤️) is allowed once, right after a visible character:
+// anywhere else it only hides.
+func hiddenIn(s, allow string) int {
+	afterVisible := false
+	for i, r := range s {
+		switch {
+		case strings.ContainsRune(allow, r):
+			afterVisible = false
+		case unicode.Is(unicode.Variation_Selector, r):
+			if !afterVisible {
+				return i
+			}
+			afterVisible = false
+		case hiddenRune(r):
+			return i
+		default:
+			afterVisible = !unicode.IsSpace(r)
+		}
+	}
+	return -1
 }
 
 // checkText enforces a length in characters and refuses hidden characters:
@@ -62,7 +97,7 @@ func checkText(field, s string, min, max int) *Error {
 	if strings.TrimSpace(s) == "" {
 		return Invalid(field, "%s must not be blank", field)
 	}
-	if strings.IndexFunc(s, hiddenRune) >= 0 {
+	if hiddenIn(s, "") >= 0 {
 		return Invalid(field, "%s must not contain control, invisible or direction-changing characters", field)
 	}
 	return nil
@@ -77,7 +112,7 @@ func checkNote(field, s string, max int) *Error {
 	if utf8.RuneCountInString(s) > max {
 		return Invalid(field, "%s must have at most %d characters", field, max)
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return hiddenRune(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0 {
+	if hiddenIn(s, "\n\r\t") >= 0 {
 		return Invalid(field, "%s must not contain control, invisible or direction-changing characters", field)
 	}
 	return nil
@@ -118,6 +153,13 @@ func checkEmail(field, s string) (string, *Error) {
 		return "", bad
 	}
 	return addr, nil
+}
+
+// AddressLike reports whether a name has what makes a display name read as
+// an e-mail address: @, < or >, or a form of them NFKC folds to them
+// (fullwidth and small forms), which mail clients show alike.
+func AddressLike(name string) bool {
+	return strings.ContainsAny(name, "@<>\uff20\ufe6b\uff1c\ufe64\uff1e\ufe65")
 }
 
 // parseDate reads a calendar date written YYYY-MM-DD.

@@ -278,7 +278,7 @@ func TestAccountEvents(t *testing.T) {
 	if res.Outcome != OutcomeIgnored || res.Reason != IgnoredUnknownAccount {
 		t.Fatalf("%+v", res)
 	}
-	f.handle(t, &WebhookEvent{ID: "evt_deauth", Type: EventAccountDeauthorized, AccountID: testAccount})
+	f.handle(t, &WebhookEvent{ID: "evt_deauth", Type: EventAccountDeauthorized, AccountID: testAccount, Created: f.clock().Add(2 * time.Minute)})
 	c, _ = f.store.GetCompany(ctx, "c1")
 	if c.Connected() || c.Warnings()[0] != WarningDeauthorized {
 		t.Fatalf("still connected: %+v", c.Stripe)

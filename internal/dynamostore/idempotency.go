@@ -39,6 +39,8 @@ type idempotencyRecord struct {
 	ResponseStatus  int    `dynamodbav:"responseStatus,omitempty"`
 	ContentType     string `dynamodbav:"contentType,omitempty"`
 	Body            []byte `dynamodbav:"body,omitempty"`
+	// Headers of the first answer (ETag, Location…), replayed with it.
+	Headers map[string]string `dynamodbav:"headers,omitempty"`
 }
 
 func idempotencySK(key string) string { return "IDEM#" + key }
@@ -104,7 +106,7 @@ func (s *Idempotency) start(ctx context.Context, rec *idempotency.Request, now t
 		InProgressUntil: time.UnixMilli(r.InProgressUntil), ExpiresAt: time.Unix(r.ExpiresAt, 0),
 	}
 	if existing.Status == idempotency.Completed {
-		existing.Response = &idempotency.StoredResponse{Status: r.ResponseStatus, ContentType: r.ContentType, Body: r.Body}
+		existing.Response = &idempotency.StoredResponse{Status: r.ResponseStatus, ContentType: r.ContentType, Body: r.Body, Headers: r.Headers}
 	}
 	return existing, nil
 }
@@ -116,7 +118,7 @@ func (s *Idempotency) CompleteRequest(ctx context.Context, rec *idempotency.Requ
 		InProgressUntil: rec.InProgressUntil.UnixMilli(), ExpiresAt: rec.ExpiresAt.Unix(),
 	}
 	if rec.Response != nil {
-		r.ResponseStatus, r.ContentType, r.Body = rec.Response.Status, rec.Response.ContentType, rec.Response.Body
+		r.ResponseStatus, r.ContentType, r.Body, r.Headers = rec.Response.Status, rec.Response.ContentType, rec.Response.Body, rec.Response.Headers
 	}
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {

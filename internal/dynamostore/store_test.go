@@ -281,12 +281,14 @@ func TestIdempotencyRecords(t *testing.T) {
 	if err != nil || existing == nil || existing.Status != idempotency.InProgress {
 		t.Fatalf("second while the first runs: %+v %v", existing, err)
 	}
-	rec.Response = &idempotency.StoredResponse{Status: 201, ContentType: "application/json", Body: []byte(`{"a":1}`)}
+	rec.Response = &idempotency.StoredResponse{Status: 201, ContentType: "application/json", Body: []byte(`{"a":1}`),
+		Headers: map[string]string{"ETag": `"v2"`, "Location": "/invoices/i1"}}
 	if err := s.CompleteRequest(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
 	existing, _ = s.StartRequest(ctx, rec, now)
-	if existing == nil || existing.Status != idempotency.Completed || existing.Response.Status != 201 || string(existing.Response.Body) != `{"a":1}` {
+	if existing == nil || existing.Status != idempotency.Completed || existing.Response.Status != 201 || string(existing.Response.Body) != `{"a":1}` ||
+		existing.Response.Headers["ETag"] != `"v2"` || existing.Response.Headers["Location"] != "/invoices/i1" {
 		t.Fatalf("after completion: %+v", existing)
 	}
 	// A completed answer stays; an attempt that answered 5xx frees its key.

@@ -73,8 +73,8 @@ func FuzzRequestDecoding(f *testing.F) {
 }
 
 // FuzzClaims feeds arbitrary authorizer claims to authentication: a caller is
-// let in only with a valid tenant id, and to admin routes only with the
-// scope.
+// let in only with a valid tenant id, to admin routes only with the scope,
+// and to tenant routes never with the platform's scope.
 func FuzzClaims(f *testing.F) {
 	f.Add("clinic-1", "billing:admin", true)
 	f.Add("clinic-1", "[openid billing:admin]", true)
@@ -84,6 +84,7 @@ func FuzzClaims(f *testing.F) {
 	f.Add("c1", "billing:admin]", true)
 	f.Add("c1", "billing:admin\u00a0x", true)
 	f.Add("", "billing:platform", true)
+	f.Add("clinic-1", "billing:admin billing:platform", false)
 	f.Fuzz(func(t *testing.T, tenant, scope string, admin bool) {
 		need := tenantAccess
 		if admin {
@@ -107,6 +108,9 @@ func FuzzClaims(f *testing.F) {
 				t.Fatalf("platform caller %+v from tenant %q, scope %q", c.caller, tenant, scope)
 			}
 			return
+		}
+		if !admin && (slices.Contains(words, PlatformScope) || c.caller.Platform) {
+			t.Fatalf("the platform scope let in as a tenant's staff: tenant %q, scope %q", tenant, scope)
 		}
 		if c.caller.Tenant != tenant || !billing.ValidID(tenant) || tenant == "null" || tenant == "true" || tenant == "false" {
 			t.Fatalf("let in with tenant %q", tenant)

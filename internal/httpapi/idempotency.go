@@ -64,7 +64,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 		}
 		return resp
 	}
-	rec.Response = &idempotency.StoredResponse{Status: resp.StatusCode, ContentType: resp.Headers["Content-Type"], Body: []byte(resp.Body)}
+	rec.Response = &idempotency.StoredResponse{Status: resp.StatusCode, ContentType: resp.Headers["Content-Type"], Body: []byte(resp.Body), Headers: resp.Headers}
 	if err := a.idem.CompleteRequest(done, rec); err != nil {
 		a.log.WarnContext(ctx, "idempotent answer not recorded", "error", err.Error())
 	}
@@ -89,15 +89,17 @@ func requestHash(req events.APIGatewayV2HTTPRequest) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// replay is the first answer again: its status, body and headers (a
+// replayed PUT has its ETag), marked as a replay.
 func replay(r *idempotency.StoredResponse) events.APIGatewayV2HTTPResponse {
-	resp := events.APIGatewayV2HTTPResponse{
-		StatusCode: r.Status,
-		Headers:    map[string]string{"Cache-Control": "no-store", "Idempotent-Replayed": "true"},
-		Body:       string(r.Body),
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: r.Status, Headers: map[string]string{}, Body: string(r.Body)}
+	for k, v := range r.Headers {
+		resp.Headers[k] = v
 	}
 	if r.ContentType != "" {
 		resp.Headers["Content-Type"] = r.ContentType
 	}
+	resp.Headers["Cache-Control"], resp.Headers["Idempotent-Replayed"] = "no-store", "true"
 	return resp
 }
 

@@ -66,6 +66,12 @@ func (c *call) authenticate(tenantClaim string, need access) error {
 		}
 		return nil
 	}
+	if c.caller.Platform {
+		// The platform's operators connect clinics; they are no clinic's
+		// staff, even with a token that also names one (a tenant claim
+		// left on an operator's token must not open that clinic's invoices).
+		return billing.Errorf(billing.CodeForbidden, "the %s scope does not act as a billing company's staff: use a token of the company, without that scope", PlatformScope)
+	}
 	if tenantErr != nil {
 		return tenantErr
 	}

@@ -45,6 +45,10 @@ type StoredResponse struct {
 	Status      int
 	ContentType string
 	Body        []byte
+	// Headers are the first answer's headers (ETag, Location…): a client
+	// acts on them as on the body. Records written before they were kept
+	// have only ContentType.
+	Headers map[string]string
 }
 
 // Store keeps Request records.

@@ -41,7 +41,7 @@ var _ billing.Mailer = (*Mailer)(nil)
 // Send implements billing.Mailer.
 func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, error) {
 	em := Message{
-		From:        mail.Address{Name: msg.FromName, Address: m.sender},
+		From:        mail.Address{Name: displayName(msg.FromName), Address: m.sender},
 		To:          msg.To,
 		ReplyTo:     msg.ReplyTo,
 		Subject:     msg.Subject,
@@ -88,6 +88,18 @@ func (m *Mailer) Send(ctx context.Context, msg billing.OutgoingEmail) (string, e
 		return "", &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service gave no message id"}
 	}
 	return *out.MessageId, nil
+}
+
+// displayName is the From's display name for a clinic's name: none when
+// the name could read as an address (billing.AddressLike; such names are
+// refused since, but a record saved before may have one). The e-mail
+// still leaves, from the bare sender address, rather than show another
+// address as its sender.
+func displayName(name string) string {
+	if billing.AddressLike(name) {
+		return ""
+	}
+	return name
 }
 
 // invalidMessage says which of the e-mail's values BuildMIME refused.

@@ -227,3 +227,33 @@ func TestWhetherItLeft(t *testing.T) {
 		t.Errorf("a refused build: %v", err)
 	}
 }
+
+// A clinic's name that reads as an address is no display name: the e-mail
+// leaves from the bare sender address, never showing another as sender.
+func TestSendDropsADisplayNameThatLooksLikeAnAddress(t *testing.T) {
+	tests := []struct{ name, wantFrom string }{
+		{"Clinique Saint-Louis", "Clinique Saint-Louis"},
+		{`"Billing" <admin@bank.example>`, ""},
+		{"admin@bank.example", ""},
+		{"Billing \uff1cadmin\uff20bank.example\uff1e", ""},
+		{"Clinique « Les Érables »", "Clinique « Les Érables »"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, api := newTestMailer()
+			e := testEmail()
+			e.FromName = tc.name
+			if _, err := m.Send(context.Background(), e); err != nil {
+				t.Fatal(err)
+			}
+			msg, err := mail.ReadMessage(bytes.NewReader(api.calls[0].RawMessage.Data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			from, err := msg.Header.AddressList("From")
+			if err != nil || len(from) != 1 || from[0].Address != "factures@clinicpay.example" || from[0].Name != tc.wantFrom {
+				t.Fatalf("From %q: %+v %v", msg.Header.Get("From"), from, err)
+			}
+		})
+	}
+}

@@ -60,6 +60,10 @@ const (
 	RejectFuture     = "future_timestamp"
 	RejectMalformed  = "malformed_event"
 	RejectAPIVersion = "api_version_mismatch"
+	// RejectTimestamps: a Stripe-Signature with more than one t=. Stripe
+	// signs with one; stripe-go verifies with the last, so a second one
+	// could carry another time than the one checked for age.
+	RejectTimestamps = "ambiguous_timestamp"
 )
 
 // rejection carries why a delivery was refused; the HTTP layer logs the
@@ -82,6 +86,10 @@ func reject(code billing.Code, reason, msg string, cause error) error {
 // Read verifies payload against the Stripe-Signature header and returns the
 // event. It reads the body only after the signature checks out.
 func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature string) (*billing.WebhookEvent, error) {
+	at, n := signedAt(signature)
+	if n > 1 {
+		return nil, reject(billing.CodeInvalidSignature, RejectTimestamps, "the Stripe-Signature header must have exactly one timestamp (t=)", fmt.Errorf("%d timestamps", n))
+	}
 	secret, err := r.secrets.WebhookSecret(ctx)
 	if err != nil {
 		return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the webhook's signing secret could not be loaded", RetryAfter: time.Second, Err: err}
@@ -102,7 +110,7 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 	}
 	// stripe-go refuses a timestamp too far in the past only; one too far
 	// in the future is as suspect (a captured signature made to last).
-	if at, ok := signedAt(signature); ok && at.After(time.Now().Add(r.tolerance)) {
+	if n == 1 && at.After(time.Now().Add(r.tolerance)) {
 		return nil, reject(billing.CodeInvalidSignature, RejectFuture, "the signature's timestamp is in the future", errors.New(at.String()))
 	}
 	var ev stripe.Event
@@ -114,7 +122,7 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 			fmt.Sprintf("events must use Stripe API version %s (got %q): create the webhook endpoint with that version", stripe.APIVersion, ev.APIVersion),
 			errors.New(ev.APIVersion))
 	}
-	out := &billing.WebhookEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC()}
+	out := &billing.WebhookEvent{ID: ev.ID, Type: string(ev.Type), AccountID: ev.Account, Created: time.Unix(ev.Created, 0).UTC(), Livemode: ev.Livemode}
 	switch out.Type {
 	case billing.EventCheckoutCompleted, billing.EventAsyncSucceeded, billing.EventAsyncFailed:
 		err = readSession(ev.Data.Raw, out)
@@ -226,18 +234,22 @@ func readAccount(raw json.RawMessage, out *billing.WebhookEvent) error {
 	return nil
 }
 
-// signedAt reads the timestamp (t=) of a Stripe-Signature header.
-func signedAt(header string) (time.Time, bool) {
+// signedAt reads the timestamp (t=) of a Stripe-Signature header and how
+// many t= parts it has (spaces around a part count it too, so no spelling
+// of a second one gets past). A t= that is not a number leaves the time
+// zero: stripe-go refuses such a header anyway.
+func signedAt(header string) (time.Time, int) {
+	var at time.Time
+	n := 0
 	for _, part := range strings.Split(header, ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return time.Time{}, false
+			n++
+			if sec, err := strconv.ParseInt(v, 10, 64); err == nil {
+				at = time.Unix(sec, 0)
 			}
-			return time.Unix(n, 0), true
 		}
 	}
-	return time.Time{}, false
+	return at, n
 }
 
 func readDispute(raw json.RawMessage, out *billing.WebhookEvent) error {

@@ -39,6 +39,9 @@ const (
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
 	EnvStackName           = "STACK_NAME"
+	// The stack's Stripe mode, live or test: webhook events of the other
+	// mode are ignored.
+	EnvStripeMode = "STRIPE_MODE"
 	// Where Stripe's onboarding sends a clinic's admin back (Account Links).
 	EnvOnboardingRefreshURL = "STRIPE_ONBOARDING_REFRESH_URL"
 	EnvOnboardingReturnURL  = "STRIPE_ONBOARDING_RETURN_URL"
@@ -62,6 +65,7 @@ var Reads = map[string][]string{
 	"wiring.Jobs":           {EnvStackName},
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
 	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
+	"stripewire.Livemode":   {EnvStripeMode},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
 }
 

@@ -17,8 +17,11 @@ type recording map[string]bool
 
 func (r recording) env(name string) string {
 	r[name] = true
-	if name == wiring.EnvStripeMaxRetries {
+	switch name {
+	case wiring.EnvStripeMaxRetries:
 		return "2"
+	case wiring.EnvStripeMode:
+		return "test"
 	}
 	return "x"
 }
@@ -65,7 +68,8 @@ func TestReads(t *testing.T) {
 			_, err := stripewire.Onboarding(env, stripewire.NewSecrets(cfg, recording{}.env))
 			return err
 		},
-		"mailwire.Mailer": func(env wiring.Env) error { _, err := mailwire.Mailer(cfg, env); return err },
+		"mailwire.Mailer":     func(env wiring.Env) error { _, err := mailwire.Mailer(cfg, env); return err },
+		"stripewire.Livemode": func(env wiring.Env) error { _, err := stripewire.Livemode(env); return err },
 	}
 	for name, build := range builders {
 		r := recording{}

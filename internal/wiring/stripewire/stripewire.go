@@ -112,6 +112,20 @@ func config(env wiring.Env, secrets Secrets) (stripegateway.Config, error) {
 	}, nil
 }
 
+// Livemode reads the stack's Stripe mode (STRIPE_MODE: live or test). It
+// has no default: a stack that took live events for test ones would
+// acknowledge and drop every payment.
+func Livemode(env wiring.Env) (bool, error) {
+	switch v := env(wiring.EnvStripeMode); v {
+	case "live":
+		return true, nil
+	case "test":
+		return false, nil
+	default:
+		return false, fmt.Errorf("setting %s must be live or test (got %q)", wiring.EnvStripeMode, v)
+	}
+}
+
 // Webhooks builds the reader of Stripe webhook deliveries.
 func Webhooks(secrets Secrets) *stripegateway.WebhookReader {
 	return stripegateway.NewWebhookReader(secrets)
