@@ -94,29 +94,34 @@ func changes(before, after *Payment) []FeedEntry {
 		}
 	}
 	counted := after.counts()
-	if r1 != r0 {
+	// Refunds: first what new refunds took back (a refund first heard of
+	// as failed counts too), then what ended refunds gave back, so the
+	// clinic hears of the same money whether it learned a refund's fate
+	// step by step or all at once.
+	up := after.everRefunded() - before.everRefunded()
+	for _, step := range []struct {
+		kind     string
+		from, to int64
+	}{{KindRefund, r0, r0 + up}, {KindRefundReversed, r0 + up, r1}} {
+		if step.from == step.to {
+			continue
+		}
 		net := int64(0)
 		if counted {
-			net = taken(r0, l0) - taken(r1, l0)
+			net = taken(step.from, l0) - taken(step.to, l0)
 		}
-		kind := KindRefund
-		if r1 < r0 {
-			kind = KindRefundReversed
-		}
-		amount := net
+		amount := abs(net)
 		if !counted {
-			amount = r1 - r0 // a payment under review: its own currency's figure
+			amount = abs(step.to - step.from) // a payment under review: its own currency's figure
 		}
-		e := add(kind, abs(amount), net)
+		if counted && net == 0 {
+			continue // capped: beyond the whole payment
+		}
+		e := add(step.kind, amount, net)
 		if !counted {
 			e.Currency, e.Flags = after.ChargedCurrency, []string{FlagNeedsReview}
 		}
-		for _, r := range after.Refunds {
-			i := slices.IndexFunc(before.Refunds, func(x Refund) bool { return x.ID == r.ID })
-			if i < 0 || before.Refunds[i].Status != r.Status {
-				e.RefundID = r.ID
-			}
-		}
+		e.RefundID = changedRefund(before, after, step.kind == KindRefundReversed)
 	}
 	for _, d := range after.Disputes {
 		i := slices.IndexFunc(before.Disputes, func(x Dispute) bool { return x.ID == d.ID })
@@ -147,6 +152,22 @@ func changes(before, after *Payment) []FeedEntry {
 		}
 	}
 	return out
+}
+
+// changedRefund names a refund the merge told of: a new one, or (ended)
+// one that failed or was canceled.
+func changedRefund(before, after *Payment, ended bool) string {
+	id := ""
+	for _, r := range after.Refunds {
+		i := slices.IndexFunc(before.Refunds, func(x Refund) bool { return x.ID == r.ID })
+		switch {
+		case ended && r.Status.ended() && (i < 0 || !before.Refunds[i].Status.ended()):
+			id = r.ID
+		case !ended && i < 0:
+			id = r.ID
+		}
+	}
+	return id
 }
 
 func abs(n int64) int64 {

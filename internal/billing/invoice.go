@@ -87,14 +87,19 @@ const (
 	StatusPartiallyRefunded = "partially_refunded"
 	StatusRefunded          = "refunded"
 	StatusDisputed          = "disputed"
+	// StatusDisputeLost: lost disputes (with refunds, if any) took back
+	// all the invoice's online money.
+	StatusDisputeLost = "dispute_lost"
 )
 
 // Status is the invoice's payment status as the contract shows it, derived
 // from its payments (so it can't disagree with them). Payments under review
-// don't count toward the invoice and don't change its status.
+// don't count toward the invoice and don't change its status. An invoice
+// whose online money was all taken back reads refunded, or dispute_lost
+// when a lost dispute (a chargeback) took part of it: never paid.
 func (inv *Invoice) Status() string {
-	var paid, refunded int64
-	processing := false
+	var paid, refunded, taken int64
+	processing, lost := false, false
 	for i := range inv.Payments {
 		p := &inv.Payments[i]
 		if p.Review != "" {
@@ -111,11 +116,15 @@ func (inv *Invoice) Status() string {
 		case PaymentSucceeded:
 			paid += p.Amount
 			refunded += p.inInvoiceCurrency(p.refunded())
+			taken += p.inInvoiceCurrency(p.refunded() + p.lost())
+			lost = lost || p.lost() > 0
 		}
 	}
 	switch {
 	case processing:
 		return StatusProcessing
+	case paid > 0 && taken >= paid && lost:
+		return StatusDisputeLost
 	case paid > 0 && refunded >= paid:
 		return StatusRefunded
 	case refunded > 0:
@@ -165,6 +174,17 @@ func (inv *Invoice) MaxBalanceDue() int64 { return max(inv.Total-inv.NetPaidOnli
 func (inv *Invoice) payment(key string) *Payment {
 	for i := range inv.Payments {
 		if p := &inv.Payments[i]; p.PaymentIntentID == key || (p.PaymentIntentID == "" && p.SessionID == key) {
+			return p
+		}
+	}
+	return nil
+}
+
+// paymentOfSession returns the payment made in that Checkout Session, or
+// nil.
+func (inv *Invoice) paymentOfSession(id string) *Payment {
+	for i := range inv.Payments {
+		if p := &inv.Payments[i]; p.SessionID == id {
 			return p
 		}
 	}
@@ -583,7 +603,7 @@ const (
 	MaxInvoicePage     = 100
 )
 
-var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed}
+var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed, StatusDisputeLost}
 
 // ListInvoices returns the tenant's invoices, newest first, from the
 // cursor on (the start when it is empty). A page holds at most limit
@@ -597,7 +617,7 @@ func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilt
 		return nil, Invalid("limit", "limit must be between 1 and %d", MaxInvoicePage)
 	}
 	if f.Status != "" && !slices.Contains(invoiceStatuses, f.Status) {
-		return nil, Invalid("status", "status must be one of open, processing, paid, partially_refunded, refunded, disputed")
+		return nil, Invalid("status", "status must be one of %s", strings.Join(invoiceStatuses, ", "))
 	}
 	after, err := decodeInvoiceCursor(cursor)
 	if err != nil {

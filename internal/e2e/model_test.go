@@ -508,6 +508,11 @@ func (m *model) refund(t *rapid.T) {
 			p.refunds = append(p.refunds, rf)
 		}
 	}
+	if !hostileRefund(rf, p) {
+		// Stripe's truth, which the webhook reads whatever the event says.
+		stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
+		env.truth.PutRefund(p.pi, localstripe.Refunded{ID: rf.id, Amount: rf.amount, Status: rf.status, CreatedAt: rf.created})
+	}
 	obj := map[string]any{"id": rf.id, "object": "refund", "amount": rf.amount, "charge": p.ch, "created": rf.created.Unix(),
 		"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "reason": nil, "status": rf.status}
 	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick())
@@ -525,6 +530,7 @@ func (m *model) refund(t *rapid.T) {
 	// Now and then the charge's running total too, as Stripe computes it.
 	if rapid.IntRange(0, 3).Draw(t, "charge.refunded too") == 0 {
 		total := p.refunded()
+		stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
 		charge := chargeObject(p.ch, p.pi, p.amount, total)
 		charge["currency"] = p.currency
 		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick()), moneyBack: true, apply: func(t *rapid.T, r *response) {
@@ -533,6 +539,12 @@ func (m *model) refund(t *rapid.T) {
 			}
 		}})
 	}
+}
+
+// hostileRefund: a refund no Stripe would hold (the model sends it to
+// see it rejected).
+func hostileRefund(rf *mRefund, p *mPayment) bool {
+	return !slices.Contains(p.refunds, rf)
 }
 
 var disputeNext = map[string][]string{
