@@ -117,7 +117,7 @@ func TestRefundFailureInAnyOrder(t *testing.T) {
 
 func equalViews(a, b moneyView) bool {
 	return a.BalanceDue == b.BalanceDue && a.Overpaid == b.Overpaid && a.NetPaidOnline == b.NetPaidOnline &&
-		a.FeedSum == b.FeedSum && a.Status == b.Status && a.Payments == b.Payments && slices.Equal(a.Refunded, b.Refunded)
+		a.FeedSum == b.FeedSum && a.Status == b.Status && a.Payments == b.Payments && slices.Equal(slices.Sorted(slices.Values(a.Refunded)), slices.Sorted(slices.Values(b.Refunded)))
 }
 
 func permutations(n int) [][]int {
@@ -292,4 +292,118 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestAnyOrderSameMoney is the property behind the findings: whatever
+// Stripe's truth (payments through the link, each told with or without
+// its PaymentIntent, refunds that succeed, stay pending, fail or are
+// canceled, lost disputes) and whatever order its events arrive in,
+// duplicates and same-second times included, the invoice ends with the
+// same money, status and feed total.
+func TestAnyOrderSameMoney(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		st := &story{rt: rt, truth: map[string][]Refund{}, t0: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
+		for p := range rapid.IntRange(1, 2).Draw(rt, "payments") {
+			pi, ch := fmt.Sprintf("pi_%d", p), fmt.Sprintf("ch_%d", p)
+			st.sessions(pi, fmt.Sprintf("cs_%d", p))
+			st.refunds(pi, ch)
+			if rapid.IntRange(0, 3).Draw(rt, "a lost dispute") == 0 {
+				st.lostDispute(pi, ch)
+			}
+		}
+		if rapid.Bool().Draw(rt, "a duplicate") {
+			st.events = append(st.events, st.events[rapid.IntRange(0, len(st.events)-1).Draw(rt, "duplicated")])
+		}
+		first := deliverInOrder(t, st.truth, shuffled(rt, st.events, "first order"))
+		second := deliverInOrder(t, st.truth, shuffled(rt, st.events, "second order"))
+		if !equalViews(first, second) {
+			rt.Fatalf("two orders of the same events:\n%+v\n%+v", first, second)
+		}
+	})
+}
+
+// story draws Stripe's truth about payments of 12 500 through plink_1 and
+// the events that tell it, each created in one of four seconds.
+type story struct {
+	rt     *rapid.T
+	t0     time.Time
+	n      int
+	truth  map[string][]Refund
+	events []*WebhookEvent
+}
+
+func (s *story) id(kind string) string { s.n++; return fmt.Sprintf("%s_%d", kind, s.n) }
+
+func (s *story) at() time.Time {
+	return s.t0.Add(time.Duration(rapid.IntRange(0, 3).Draw(s.rt, "second")) * time.Second)
+}
+
+// sessions: paid by card (told again without its PaymentIntent, perhaps),
+// or by a debit told processing (with or without it), then succeeded.
+func (s *story) sessions(pi, cs string) {
+	session := func(typ string, state PaymentState, withPI bool) {
+		ev := &WebhookEvent{ID: s.id("evt"), Type: typ, AccountID: testAccount, Created: s.at(), CompanyID: "c1", InvoiceID: "i1", Generation: 1,
+			Facts: PaymentFacts{SessionID: cs, LinkID: "plink_1", Amount: 12500, Currency: "cad", State: state}}
+		if withPI {
+			ev.Facts.PaymentIntentID = pi
+		}
+		s.events = append(s.events, ev)
+	}
+	if rapid.Bool().Draw(s.rt, "a debit") {
+		session(EventCheckoutCompleted, PaymentProcessing, rapid.Bool().Draw(s.rt, "processing with its PaymentIntent"))
+		session(EventAsyncSucceeded, PaymentSucceeded, true)
+		return
+	}
+	session(EventCheckoutCompleted, PaymentSucceeded, true)
+	if rapid.Bool().Draw(s.rt, "told again without its PaymentIntent") {
+		session(EventCheckoutCompleted, PaymentSucceeded, false)
+	}
+}
+
+// refunds: each pending first, then perhaps succeeded, failed or
+// canceled, each step told by charge.refund.updated, and a
+// charge.refunded (no list) for each.
+func (s *story) refunds(pi, ch string) {
+	left := int64(12500)
+	for range rapid.IntRange(0, 3).Draw(s.rt, "refunds") {
+		if left == 0 {
+			return
+		}
+		r := Refund{ID: s.id("re"), Amount: rapid.Int64Range(1, left).Draw(s.rt, "refund amount"), Status: RefundPending, CreatedAt: s.at()}
+		left -= r.Amount
+		fate := rapid.SampledFrom([][]RefundStatus{{}, {RefundSucceeded}, {RefundFailed}, {RefundCanceled}, {RefundSucceeded, RefundFailed}}).Draw(s.rt, "fate")
+		for _, st := range append([]RefundStatus{RefundPending}, fate...) {
+			told := r
+			told.Status = st
+			ev := refundEvent(s.id("evt"), s.at(), told)
+			ev.Facts.PaymentIntentID, ev.Facts.ChargeID = pi, ch
+			s.events = append(s.events, ev)
+			r.Status = st
+		}
+		if r.Status.ended() {
+			left += r.Amount
+		}
+		s.truth[ch] = append(s.truth[ch], r)
+		total := chargeRefunded(s.id("evt"), s.at(), 0)
+		total.Facts.PaymentIntentID, total.Facts.ChargeID = pi, ch
+		s.events = append(s.events, total)
+	}
+}
+
+func (s *story) lostDispute(pi, ch string) {
+	disputed := rapid.Int64Range(1, 12500).Draw(s.rt, "disputed")
+	for _, st := range []string{"needs_response", "lost"} {
+		s.events = append(s.events, &WebhookEvent{ID: s.id("evt"), Type: EventDisputeUpdated, AccountID: testAccount, Created: s.at(),
+			Facts: PaymentFacts{PaymentIntentID: pi, ChargeID: ch, Currency: "cad", State: PaymentSucceeded,
+				Dispute: &Dispute{ID: "dp_" + pi, Amount: disputed, Status: st}}})
+	}
+}
+
+func shuffled(rt *rapid.T, events []*WebhookEvent, label string) []*WebhookEvent {
+	out := slices.Clone(events)
+	for i := len(out) - 1; i > 0; i-- {
+		j := rapid.IntRange(0, i).Draw(rt, label)
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
 }

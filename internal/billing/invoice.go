@@ -51,6 +51,9 @@ type Invoice struct {
 	// through two links): a credit staff must refund. BalanceDue never goes
 	// below 0.
 	Overpaid int64
+	// Ledger is what moved BalanceDue and Overpaid since the clinic last
+	// set the balance, from which both are computed.
+	Ledger MoneyLedger
 	// Lease is held by a request working on the invoice outside the store
 	// (see Lease), nil otherwise.
 	Lease *Lease
@@ -199,19 +202,57 @@ func (inv *Invoice) paymentOfSession(id string) *Payment {
 // balance by themselves: whether the patient owes again is the clinic's
 // decision.
 
-// applyPayment lowers the balance by money that just reached the clinic;
-// what it brings beyond the balance is Overpaid, a credit staff must
-// refund.
-func (inv *Invoice) applyPayment(amount int64) {
-	owed := inv.BalanceDue - amount
-	inv.BalanceDue = max(owed, 0)
-	inv.Overpaid += max(-owed, 0)
+// MoneyLedger is where the invoice's money stood when the clinic last set
+// the balance (a PUT): the balance and the credit it left, and the
+// invoice's money totals then (see moneyTotals). BalanceDue and Overpaid
+// are computed from it and the payments as Stripe's facts now say, never
+// stepped event by event, so the same events give the same balance and
+// credit in any order.
+type MoneyLedger struct {
+	Balance, Overpaid int64
+	In, Out, Owed     int64
+	// Set: the ledger was started (invoices stored before it have none).
+	Set bool
 }
 
-// applyTakeBack records money given back (a refund, a lost dispute): it
-// first uses up the credit an overpayment left.
-func (inv *Invoice) applyTakeBack(amount int64) {
-	inv.Overpaid = max(inv.Overpaid-amount, 0)
+// moneyTotals sums the invoice's payments that count, in its currency: in,
+// what they brought; out, what every refund ever made and lost disputes
+// took back (a refund that failed too: it was given, then came back);
+// owed, what refunds that failed or were canceled still owe the patient
+// (never more than the payment still holds).
+func (inv *Invoice) moneyTotals() (in, out, owed int64) {
+	for i := range inv.Payments {
+		p := &inv.Payments[i]
+		if !p.counts() {
+			continue
+		}
+		in += p.Amount
+		out += p.inInvoiceCurrency(p.everRefunded() + p.lost())
+		ended := p.inInvoiceCurrency(p.everRefunded()) - p.inInvoiceCurrency(p.refunded())
+		owed += min(ended, p.netPaid())
+	}
+	return in, out, owed
+}
+
+// startLedger makes the invoice's money as it is now the ledger's start.
+func (inv *Invoice) startLedger() {
+	in, out, owed := inv.moneyTotals()
+	inv.Ledger = MoneyLedger{Balance: inv.BalanceDue, Overpaid: inv.Overpaid, In: in, Out: out, Owed: owed, Set: true}
+}
+
+// fromLedger computes the balance and the credit from what moved since
+// the ledger's start. Money in lowers the balance, and beyond it is a
+// credit; money given back uses that credit up, never raising the balance
+// (whether the patient owes again is the clinic's decision); a refund that
+// failed lowers what is still asked, and the rest is owed to the patient
+// (a refund to make again).
+func (inv *Invoice) fromLedger() {
+	l := &inv.Ledger
+	in, out, owed := inv.moneyTotals()
+	in, out, owed = in-l.In, out-l.Out, max(owed-l.Owed, 0)
+	asked := max(l.Balance-in, 0)
+	inv.BalanceDue = max(asked-owed, 0)
+	inv.Overpaid = max(l.Overpaid+max(in-l.Balance, 0)-out, 0) + max(owed-asked, 0)
 }
 
 // ETag names the invoice's current version for HTTP preconditions.
@@ -371,6 +412,7 @@ func (inv *Invoice) fields() invoiceFields {
 
 func (inv *Invoice) setFields(f invoiceFields) {
 	inv.Number, inv.Currency, inv.Total, inv.BalanceDue = f.Number, f.Currency, f.Total, f.BalanceDue
+	inv.startLedger() // the clinic set the balance: the ledger starts again from it
 	inv.IssuedOn, inv.DueOn, inv.Patient, inv.Lines = f.IssuedOn, f.DueOn, f.Patient, f.Lines
 }
 

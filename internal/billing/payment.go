@@ -457,6 +457,9 @@ func (p *Payment) Refunded() int64 { return p.refunded() }
 // used, and returns the feed entries for what changed. A non-empty reason
 // says the event can't be true of this payment: inv must then be dropped.
 func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
+	if !inv.Ledger.Set {
+		inv.startLedger() // stored before the ledger: it starts from the invoice as it was
+	}
 	// One Checkout Session is one payment, whether its events name the
 	// PaymentIntent or not (Stripe may send it null, then set), in any
 	// order.
@@ -508,20 +511,7 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 	p.merge(f, ev.Created, now)
 
 	entries := changes(&before, p)
-	for _, e := range entries {
-		switch {
-		case e.Kind == KindPaymentSucceeded:
-			inv.applyPayment(e.Amount)
-		case e.NetChange < 0:
-			inv.applyTakeBack(-e.NetChange)
-		case e.NetChange > 0:
-			// A refund that failed or was canceled: the money came back to
-			// the clinic, as a payment does. It lowers what the clinic
-			// asked of the patient since (so the balance stays within what
-			// is unpaid), and the rest is a credit to give back.
-			inv.applyPayment(e.NetChange)
-		}
-	}
+	inv.fromLedger()
 	status := inv.Status()
 	for i := range entries {
 		e := &entries[i]
