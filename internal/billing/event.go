@@ -94,6 +94,10 @@ func (ev *WebhookEvent) checkShape() string {
 		if !isCurrencyCode(f.Currency) {
 			return RejectInvalidCurrency
 		}
+		// An amount no refund can have is refused before Stripe is asked.
+		if r := f.Refund; r != nil && (r.Amount <= 0 || r.Amount > MaxStripeAmount) {
+			return RejectInvalidAmount
+		}
 	}
 	return ""
 }

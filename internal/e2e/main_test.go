@@ -89,6 +89,8 @@ func run(m *testing.M) (int, error) {
 	env.truth, _ = localstripe.Open("")
 	env.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
 		return env.truth.Answer(r.Method, r.Path, r.Header, r.Query)
+	}), faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
+		env.truth.Observe(r.Method, r.Path, r.Header, r.Form, status, body) // its links, for the local checkout
 	}))
 	defer env.stripe.Close()
 	env.ses = faultproxy.New(stack.SES.URL)
