@@ -145,6 +145,17 @@ func TestPaymentsSendWhatStripeSends(t *testing.T) {
 	if status, _, _ := s.Answer(http.MethodGet, "/v1/refunds", http.Header{"Stripe-Account": {"acct_1Other"}}, url.Values{"charge": {p.Charge}}); status != 404 {
 		t.Fatalf("another account read the refunds: %d", status)
 	}
+	// The charge with its refunds expanded, and the PaymentIntent with its
+	// charge, as stripe-go asks for them.
+	acct := http.Header{"Stripe-Account": {"acct_1Clinic"}}
+	if _, body, ok := s.Answer(http.MethodGet, "/v1/charges/"+p.Charge, acct, url.Values{"expand[0]": {"refunds"}}); !ok ||
+		!strings.Contains(string(body), `"amount_refunded":12500`) || !strings.Contains(string(body), o.Refund.ID) {
+		t.Fatalf("charge read: %s", body)
+	}
+	if _, body, ok := s.Answer(http.MethodGet, "/v1/payment_intents/"+p.PaymentIntent, acct, url.Values{"expand[0]": {"latest_charge"}}); !ok ||
+		!strings.Contains(string(body), `"last4":"4242"`) {
+		t.Fatalf("payment intent read: %s", body)
+	}
 	// The refund fails: charge.refund.updated; amount_refunded drops.
 	if o, err := sim.RefundStatus(ctx, o.Refund.ID, RefundFailed, false); err != nil || len(o.Deliveries) != 1 || o.Payment.Refunded() != 2500 {
 		t.Fatalf("refund failed: %v %+v", err, o)

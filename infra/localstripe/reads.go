@@ -39,15 +39,26 @@ func (s *State) Answer(method, path string, header http.Header, query url.Values
 	case strings.HasPrefix(path, "/v1/charges/"):
 		id := strings.TrimPrefix(path, "/v1/charges/")
 		if p := s.find(account, func(p *Payment) bool { return p.Charge == id }); p != nil {
-			return answer(chargeObject(p, slices.Contains(query["expand[]"], "refunds")))
+			return answer(chargeObject(p, expanded(query, "refunds")))
 		}
 	case strings.HasPrefix(path, "/v1/payment_intents/"):
 		id := strings.TrimPrefix(path, "/v1/payment_intents/")
 		if p := s.find(account, func(p *Payment) bool { return p.PaymentIntent == id }); p != nil {
-			return answer(paymentIntentObject(p, slices.Contains(query["expand[]"], "latest_charge")))
+			return answer(paymentIntentObject(p, expanded(query, "latest_charge")))
 		}
 	}
 	return 0, nil, false
+}
+
+// expanded reports a field asked expanded: expand[]=f, or expand[0]=f as
+// stripe-go encodes it.
+func expanded(query url.Values, field string) bool {
+	for k, vs := range query {
+		if (k == "expand" || strings.HasPrefix(k, "expand[")) && slices.Contains(vs, field) {
+			return true
+		}
+	}
+	return false
 }
 
 // find is the payment on account that match says (the caller holds mu).
