@@ -407,3 +407,75 @@ func shuffled(rt *rapid.T, events []*WebhookEvent, label string) []*WebhookEvent
 	}
 	return out
 }
+
+// TestOverpaidSaysWhatIsStillToRefund: a refund that failed is still to
+// make, unless a later one made it good or the payment is all given back;
+// a credit from paying twice is given back by refunds. In every order of
+// the events.
+func TestOverpaidSaysWhatIsStillToRefund(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	re := func(id string, amount int64, s RefundStatus, sec int) Refund {
+		return Refund{ID: id, Amount: amount, Status: s, CreatedAt: t0.Add(time.Duration(sec) * time.Second)}
+	}
+	tests := []struct {
+		name     string
+		payments int
+		refunds  []Refund // of the last payment
+		overpaid int64
+	}{
+		{"a refund that failed", 1, []Refund{re("re_1", 3000, RefundFailed, 1)}, 3000},
+		{"made again after it failed", 1, []Refund{re("re_1", 3000, RefundFailed, 1), re("re_2", 3000, RefundSucceeded, 2)}, 0},
+		{"all given back after one failed", 1, []Refund{re("re_1", 5000, RefundCanceled, 1), re("re_2", 12500, RefundSucceeded, 2)}, 0},
+		{"paid twice", 2, nil, 12500},
+		{"paid twice, the refund of it failed", 2, []Refund{re("re_1", 3000, RefundFailed, 1)}, 12500},
+		{"paid twice, refunded after a failure", 2, []Refund{re("re_1", 3000, RefundFailed, 1), re("re_2", 3000, RefundSucceeded, 2)}, 9500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var events []*WebhookEvent
+			for p := 1; p <= tc.payments; p++ {
+				events = append(events, &WebhookEvent{ID: fmt.Sprintf("evt_paid_%d", p), Type: EventCheckoutCompleted, AccountID: testAccount, Created: t0,
+					CompanyID: "c1", InvoiceID: "i1", Generation: 1,
+					Facts: PaymentFacts{PaymentIntentID: fmt.Sprintf("pi_%d", p), SessionID: fmt.Sprintf("cs_%d", p), LinkID: "plink_1", Amount: 12500, Currency: "cad", State: PaymentSucceeded}})
+			}
+			pi, ch := fmt.Sprintf("pi_%d", tc.payments), fmt.Sprintf("ch_%d", tc.payments)
+			for _, r := range tc.refunds {
+				ev := refundEvent("evt_"+r.ID, t0.Add(time.Minute), r)
+				ev.Facts.PaymentIntentID, ev.Facts.ChargeID = pi, ch
+				events = append(events, ev)
+			}
+			truth := map[string][]Refund{ch: tc.refunds}
+			for _, order := range permutations(len(events)) {
+				var in []*WebhookEvent
+				for _, i := range order {
+					in = append(in, events[i])
+				}
+				if got := deliverInOrder(t, truth, in); got.Overpaid != tc.overpaid || got.BalanceDue != 0 {
+					t.Fatalf("order %v: overpaid %d balance %d, want overpaid %d", order, got.Overpaid, got.BalanceDue, tc.overpaid)
+				}
+			}
+		})
+	}
+}
+
+// TestRefundFailsAfterTheClinicAskedAgain: the clinic asked the patient
+// again for a refunded 3 000 (PUT); the refund then fails: the money came
+// back, nothing is asked any more and nothing is owed.
+func TestRefundFailsAfterTheClinicAskedAgain(t *testing.T) {
+	f := newFixture(t)
+	l := f.link(t)
+	f.handle(t, f.sessionEvent(t, l, EventCheckoutCompleted, "pi_1", 12500, "cad"))
+	r := Refund{ID: "re_1", Amount: 3000, Status: RefundPending, CreatedAt: f.clock()}
+	f.stripe.setRefund("ch_1", r)
+	f.handle(t, refundEvent("evt_pending", f.clock(), r))
+	inv := f.invoice(t)
+	if _, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", invoiceInput(12500, 3000), Precondition{Given: true, Versions: []int64{inv.Version}}); err != nil {
+		t.Fatal(err)
+	}
+	r.Status = RefundFailed
+	f.stripe.setRefund("ch_1", r)
+	f.handle(t, refundEvent("evt_failed", f.clock(), r))
+	if inv := f.checkMoney(t); inv.BalanceDue != 0 || inv.Overpaid != 0 || inv.NetPaidOnline() != 12500 {
+		t.Fatalf("balance %d overpaid %d net %d", inv.BalanceDue, inv.Overpaid, inv.NetPaidOnline())
+	}
+}

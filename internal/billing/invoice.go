@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -51,8 +52,8 @@ type Invoice struct {
 	// through two links): a credit staff must refund. BalanceDue never goes
 	// below 0.
 	Overpaid int64
-	// Ledger is what moved BalanceDue and Overpaid since the clinic last
-	// set the balance, from which both are computed.
+	// Ledger is where the money stood at the clinic's last write, from
+	// which BalanceDue and Overpaid are computed.
 	Ledger MoneyLedger
 	// Lease is held by a request working on the invoice outside the store
 	// (see Lease), nil otherwise.
@@ -203,56 +204,109 @@ func (inv *Invoice) paymentOfSession(id string) *Payment {
 // decision.
 
 // MoneyLedger is where the invoice's money stood when the clinic last set
-// the balance (a PUT): the balance and the credit it left, and the
-// invoice's money totals then (see moneyTotals). BalanceDue and Overpaid
-// are computed from it and the payments as Stripe's facts now say, never
-// stepped event by event, so the same events give the same balance and
-// credit in any order.
+// the balance (a PUT): the balance and the credit it left, and what of the
+// payments it had counted then. BalanceDue and Overpaid are computed from
+// it and the payments as Stripe's facts now say, in an order fixed by
+// those facts (see fromLedger), never in the order events arrived: the
+// same events give the same balance and credit in any order.
 type MoneyLedger struct {
 	Balance, Overpaid int64
-	In, Out, Owed     int64
+	// Counted are the payments that counted then (by session, else
+	// PaymentIntent), Refunds their refunds known then (true: failed or
+	// canceled already), Lost what lost disputes had taken of each (in the
+	// charged currency).
+	Counted []string
+	Refunds map[string]bool
+	Lost    map[string]int64
 	// Set: the ledger was started (invoices stored before it have none).
 	Set bool
 }
 
-// moneyTotals sums the invoice's payments that count, in its currency: in,
-// what they brought; out, what every refund ever made and lost disputes
-// took back (a refund that failed too: it was given, then came back);
-// owed, what refunds that failed or were canceled still owe the patient
-// (never more than the payment still holds).
-func (inv *Invoice) moneyTotals() (in, out, owed int64) {
+func (p *Payment) key() string { return cmp.Or(p.SessionID, p.PaymentIntentID) }
+
+// startLedger makes the invoice's money as it is now the ledger's start.
+func (inv *Invoice) startLedger() {
+	l := MoneyLedger{Balance: inv.BalanceDue, Overpaid: inv.Overpaid, Refunds: map[string]bool{}, Lost: map[string]int64{}, Set: true}
 	for i := range inv.Payments {
 		p := &inv.Payments[i]
 		if !p.counts() {
 			continue
 		}
-		in += p.Amount
-		out += p.inInvoiceCurrency(p.everRefunded() + p.lost())
-		ended := p.inInvoiceCurrency(p.everRefunded()) - p.inInvoiceCurrency(p.refunded())
-		owed += min(ended, p.netPaid())
+		l.Counted = append(l.Counted, p.key())
+		for _, r := range p.Refunds {
+			l.Refunds[r.ID] = r.Status.ended()
+		}
+		if n := p.lost(); n > 0 {
+			l.Lost[p.key()] = n
+		}
 	}
-	return in, out, owed
+	inv.Ledger = l
 }
 
-// startLedger makes the invoice's money as it is now the ledger's start.
-func (inv *Invoice) startLedger() {
-	in, out, owed := inv.moneyTotals()
-	inv.Ledger = MoneyLedger{Balance: inv.BalanceDue, Overpaid: inv.Overpaid, In: in, Out: out, Owed: owed, Set: true}
-}
-
-// fromLedger computes the balance and the credit from what moved since
-// the ledger's start. Money in lowers the balance, and beyond it is a
-// credit; money given back uses that credit up, never raising the balance
-// (whether the patient owes again is the clinic's decision); a refund that
-// failed lowers what is still asked, and the rest is owed to the patient
-// (a refund to make again).
+// fromLedger computes the balance and the credit by playing, from the
+// ledger's start, what moved since in an order Stripe's facts fix: each
+// payment that counts since (money in: it lowers the balance, and beyond
+// it is a credit), then each payment's refunds in the order Stripe made
+// them (money out: it uses the credit up, never raising the balance:
+// whether the patient owes again is the clinic's decision), a refund that
+// failed or was canceled coming back right after it (money in again: a
+// refund still to make), then lost disputes (money out).
 func (inv *Invoice) fromLedger() {
 	l := &inv.Ledger
-	in, out, owed := inv.moneyTotals()
-	in, out, owed = in-l.In, out-l.Out, max(owed-l.Owed, 0)
-	asked := max(l.Balance-in, 0)
-	inv.BalanceDue = max(asked-owed, 0)
-	inv.Overpaid = max(l.Overpaid+max(in-l.Balance, 0)-out, 0) + max(owed-asked, 0)
+	bal, credit := l.Balance, l.Overpaid
+	in := func(x int64) { credit += max(x-bal, 0); bal = max(bal-x, 0) }
+	out := func(x int64) { credit = max(credit-x, 0) }
+	for i := range inv.Payments {
+		if p := &inv.Payments[i]; p.counts() && !slices.Contains(l.Counted, p.key()) {
+			in(p.Amount)
+		}
+	}
+	steps, lost := inv.refundSteps()
+	for _, st := range steps {
+		if !st.known {
+			out(st.amount)
+		}
+		if st.back {
+			in(st.amount)
+		}
+	}
+	out(max(lost, 0))
+	inv.BalanceDue, inv.Overpaid = bal, credit
+}
+
+// refundStep is one refund as fromLedger plays it: what it is worth in the
+// invoice's currency, whether the ledger's start knew it, and whether it
+// came back since (failed or canceled).
+type refundStep struct {
+	at          time.Time
+	id          string
+	amount      int64
+	known, back bool
+}
+
+// refundSteps lists the refunds of the payments that count in the order
+// Stripe made them (creation, then id), and what lost disputes took since
+// the ledger's start, in the invoice's currency.
+func (inv *Invoice) refundSteps() ([]refundStep, int64) {
+	l := &inv.Ledger
+	var steps []refundStep
+	var lost int64
+	for i := range inv.Payments {
+		p := &inv.Payments[i]
+		if !p.counts() {
+			continue
+		}
+		var given int64 // what the refunds so far asked, in the charged currency
+		for _, r := range p.Refunds {
+			x := p.inInvoiceCurrency(given+r.Amount) - p.inInvoiceCurrency(given)
+			given += r.Amount
+			ended, known := l.Refunds[r.ID]
+			steps = append(steps, refundStep{at: r.CreatedAt, id: r.ID, amount: x, known: known, back: r.Status.ended() && !ended})
+		}
+		lost += p.inInvoiceCurrency(p.refunded()+p.lost()) - p.inInvoiceCurrency(p.refunded()+l.Lost[p.key()])
+	}
+	slices.SortFunc(steps, func(a, b refundStep) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
+	return steps, lost
 }
 
 // ETag names the invoice's current version for HTTP preconditions.

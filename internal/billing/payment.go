@@ -452,9 +452,10 @@ func clonePayment(p *Payment) Payment {
 func (p *Payment) Refunded() int64 { return p.refunded() }
 
 // recordPayment folds the event's facts (and any kept while the invoice was
-// unknown) into the invoice's payment, moves the balance by the one rule
-// (a payment that succeeds lowers it; nothing else does), marks the link
-// used, and returns the feed entries for what changed. A non-empty reason
+// unknown) into the invoice's payment, computes the balance and the credit
+// by the one rule (money that reaches the clinic lowers the balance;
+// nothing else does; see fromLedger), marks the link used, and returns the
+// feed entries for what changed. A non-empty reason
 // says the event can't be true of this payment: inv must then be dropped.
 func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
 	if !inv.Ledger.Set {

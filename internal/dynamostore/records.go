@@ -224,11 +224,11 @@ type emailRecord struct {
 
 // ledgerRecord is billing.MoneyLedger.
 type ledgerRecord struct {
-	Balance  int64 `dynamodbav:"balance"`
-	Overpaid int64 `dynamodbav:"overpaid"`
-	In       int64 `dynamodbav:"in"`
-	Out      int64 `dynamodbav:"out"`
-	Owed     int64 `dynamodbav:"owed"`
+	Balance  int64            `dynamodbav:"balance"`
+	Overpaid int64            `dynamodbav:"overpaid"`
+	Counted  []string         `dynamodbav:"counted,omitempty"`
+	Refunds  map[string]bool  `dynamodbav:"refunds,omitempty"`
+	Lost     map[string]int64 `dynamodbav:"lost,omitempty"`
 }
 
 type leaseRecord struct {
@@ -354,7 +354,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	}
 	r.Overpaid = inv.Overpaid
 	if l := inv.Ledger; l.Set {
-		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, In: l.In, Out: l.Out, Owed: l.Owed}
+		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
 	if l := inv.Lease; l != nil {
 		r.Lease = &leaseRecord{Token: l.Token, Until: l.Until}
@@ -414,7 +414,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 	}
 	inv.Overpaid = r.Overpaid
 	if l := r.Ledger; l != nil {
-		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, In: l.In, Out: l.Out, Owed: l.Owed, Set: true}
+		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}
 	if l := r.Lease; l != nil {
 		inv.Lease = &billing.Lease{Token: l.Token, Until: l.Until}
