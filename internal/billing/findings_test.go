@@ -296,8 +296,9 @@ func containsAll(s string, parts ...string) bool {
 
 // TestAnyOrderSameMoney is the property behind the findings: whatever
 // Stripe's truth (payments through the link, each told with or without
-// its PaymentIntent, refunds that succeed, stay pending, fail or are
-// canceled, lost disputes) and whatever order its events arrive in,
+// its PaymentIntent, some charged in IDR up to Stripe's twelve digits,
+// refunds that succeed, stay pending, fail or are canceled, lost disputes)
+// and whatever order its events arrive in,
 // duplicates and same-second times included, the invoice ends with the
 // same money, status and feed total.
 func TestAnyOrderSameMoney(t *testing.T) {
@@ -305,6 +306,10 @@ func TestAnyOrderSameMoney(t *testing.T) {
 		st := &story{rt: rt, truth: map[string][]Refund{}, t0: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 		for p := range rapid.IntRange(1, 2).Draw(rt, "payments") {
 			pi, ch := fmt.Sprintf("pi_%d", p), fmt.Sprintf("ch_%d", p)
+			st.charged, st.currency = 12500, "cad"
+			if rapid.IntRange(0, 2).Draw(rt, "Adaptive Pricing") == 0 {
+				st.charged, st.currency = rapid.Int64Range(1, MaxStripeAmount).Draw(rt, "charged in idr"), "idr"
+			}
 			st.sessions(pi, fmt.Sprintf("cs_%d", p))
 			st.refunds(pi, ch)
 			if rapid.IntRange(0, 3).Draw(rt, "a lost dispute") == 0 {
@@ -325,11 +330,15 @@ func TestAnyOrderSameMoney(t *testing.T) {
 // story draws Stripe's truth about payments of 12 500 through plink_1 and
 // the events that tell it, each created in one of four seconds.
 type story struct {
-	rt     *rapid.T
-	t0     time.Time
-	n      int
-	truth  map[string][]Refund
-	events []*WebhookEvent
+	rt *rapid.T
+	t0 time.Time
+	n  int
+	// charged and currency are what the payment being drawn charged (under
+	// Adaptive Pricing, another currency than the link's 12 500 cad).
+	charged  int64
+	currency string
+	truth    map[string][]Refund
+	events   []*WebhookEvent
 }
 
 func (s *story) id(kind string) string { s.n++; return fmt.Sprintf("%s_%d", kind, s.n) }
@@ -343,7 +352,10 @@ func (s *story) at() time.Time {
 func (s *story) sessions(pi, cs string) {
 	session := func(typ string, state PaymentState, withPI bool) {
 		ev := &WebhookEvent{ID: s.id("evt"), Type: typ, AccountID: testAccount, Created: s.at(), CompanyID: "c1", InvoiceID: "i1", Generation: 1,
-			Facts: PaymentFacts{SessionID: cs, LinkID: "plink_1", Amount: 12500, Currency: "cad", State: state}}
+			Facts: PaymentFacts{SessionID: cs, LinkID: "plink_1", Amount: s.charged, Currency: s.currency, State: state}}
+		if s.currency != "cad" {
+			ev.Facts.SourceAmount, ev.Facts.SourceCurrency = 12500, "cad"
+		}
 		if withPI {
 			ev.Facts.PaymentIntentID = pi
 		}
@@ -364,7 +376,7 @@ func (s *story) sessions(pi, cs string) {
 // canceled, each step told by charge.refund.updated, and a
 // charge.refunded (no list) for each.
 func (s *story) refunds(pi, ch string) {
-	left := int64(12500)
+	left := s.charged
 	for range rapid.IntRange(0, 3).Draw(s.rt, "refunds") {
 		if left == 0 {
 			return
@@ -376,7 +388,7 @@ func (s *story) refunds(pi, ch string) {
 			told := r
 			told.Status = st
 			ev := refundEvent(s.id("evt"), s.at(), told)
-			ev.Facts.PaymentIntentID, ev.Facts.ChargeID = pi, ch
+			ev.Facts.PaymentIntentID, ev.Facts.ChargeID, ev.Facts.Currency = pi, ch, s.currency
 			s.events = append(s.events, ev)
 			r.Status = st
 		}
@@ -385,16 +397,16 @@ func (s *story) refunds(pi, ch string) {
 		}
 		s.truth[ch] = append(s.truth[ch], r)
 		total := chargeRefunded(s.id("evt"), s.at(), 0)
-		total.Facts.PaymentIntentID, total.Facts.ChargeID = pi, ch
+		total.Facts.PaymentIntentID, total.Facts.ChargeID, total.Facts.Amount, total.Facts.Currency = pi, ch, s.charged, s.currency
 		s.events = append(s.events, total)
 	}
 }
 
 func (s *story) lostDispute(pi, ch string) {
-	disputed := rapid.Int64Range(1, 12500).Draw(s.rt, "disputed")
+	disputed := rapid.Int64Range(1, s.charged).Draw(s.rt, "disputed")
 	for _, st := range []string{"needs_response", "lost"} {
 		s.events = append(s.events, &WebhookEvent{ID: s.id("evt"), Type: EventDisputeUpdated, AccountID: testAccount, Created: s.at(),
-			Facts: PaymentFacts{PaymentIntentID: pi, ChargeID: ch, Currency: "cad", State: PaymentSucceeded,
+			Facts: PaymentFacts{PaymentIntentID: pi, ChargeID: ch, Currency: s.currency, State: PaymentSucceeded,
 				Dispute: &Dispute{ID: "dp_" + pi, Amount: disputed, Status: st}}})
 	}
 }
