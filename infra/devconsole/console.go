@@ -160,11 +160,7 @@ func (h *handlers) mailOne(w http.ResponseWriter, r *http.Request) {
 // simulated answers a local Stripe action: the payment as Stripe now holds
 // it and the events delivered, or the tester's mistake.
 func (h *handlers) simulated(w http.ResponseWriter, p *localstripe.Payment, ds []localstripe.Delivery, err error) {
-	for _, d := range ds {
-		if h.cfg.Log != nil {
-			h.cfg.Log.Info("local stripe event delivered", "event", d.EventID, "type", d.Type, "status", d.Status, "outcome", d.Outcome, "reason", d.Reason)
-		}
-	}
+	h.logDeliveries(ds)
 	if ds == nil {
 		ds = []localstripe.Delivery{}
 	}

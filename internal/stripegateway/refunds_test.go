@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
@@ -16,17 +15,7 @@ import (
 // connected account; Stripe's "no such charge" is ErrUnknownCharge, an
 // outage a retryable error, and an amount Stripe can't hold is refused.
 func TestRefundsReadsTheChargesRefunds(t *testing.T) {
-	tools, err := localservers.FindTools()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mock, err := localservers.StartStripeMock(context.Background(), tools)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mock.Stop()
-	proxy := faultproxy.NewStripe(mock.URL)
-	defer proxy.Close()
+	proxy := stripeMock(t)
 	g := New(Config{Keys: StaticKey("sk_test_x"), BaseURL: proxy.URL})
 	ctx := context.Background()
 
