@@ -122,7 +122,7 @@ dev: tools
 	go run ./cmd/dev
 
 pay:
-	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)"
+	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)" -in "$(IN)"
 
 test: tools poppler chromium vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...

@@ -245,8 +245,8 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	for _, step := range []struct{ outcome, want, status string }{
 		{"paid", "checkout.session.completed                 → 200 applied", `"status":"paid"`},
 		{"refund:2500", "charge.refunded                            → 200 applied", `"status":"partially_refunded"`},
-		{"dispute:lost", "charge.dispute.closed                      → 200 applied", `"status":"partially_refunded"`},
-		{"bogus", "OUTCOME must be", `"status":"partially_refunded"`},
+		{"dispute:lost", "charge.dispute.closed                      → 200 applied", `"status":"dispute_lost"`},
+		{"bogus", "OUTCOME must be", `"status":"dispute_lost"`},
 	} {
 		out, _ := exec.Command("make", "-s", "-C", root, "pay", "INVOICE=F-2026-0100", "OUTCOME="+step.outcome, "CONSOLE_PORT="+d.consolePort).CombinedOutput()
 		if !strings.Contains(string(out), step.want) {
@@ -261,7 +261,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 	// Started again on the same data: the invoice, its link's page and the
 	// e-mail it was sent in are all still there.
 	d = startDev(t, dir)
-	if code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"]); code != 200 || !strings.Contains(body, `"emails":[{`) || !strings.Contains(body, `"status":"partially_refunded"`) {
+	if code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"]); code != 200 || !strings.Contains(body, `"emails":[{`) || !strings.Contains(body, `"status":"dispute_lost"`) {
 		t.Fatalf("after a restart: %d %s", code, body)
 	}
 	// (The link's URL names the first run's port; make dev's are fixed.)

@@ -149,6 +149,11 @@ func run() error {
 		faultproxy.WithLinkURL(func(id string) string { return cfg.consoleBase + "/pay/" + id }),
 		faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 			stripeState.Observe(r.Method, r.Path, r.Header, r.Form, status, body)
+		}),
+		// The reads the service makes (a charge's refunds, a PaymentIntent)
+		// are answered from the local Stripe's state.
+		faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
+			return stripeState.Answer(r.Method, r.Path, r.Header, r.Query)
 		}))
 	stripeProxy.StopRecording()
 	defer stripeProxy.Close()

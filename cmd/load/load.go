@@ -26,6 +26,7 @@ import (
 
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -61,7 +62,12 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	defer stack.Stop()
 
 	l := &loader{cfg: cfg, rep: newReport(cfg), links: map[string]linkInfo{}}
-	l.stripe = faultproxy.NewStripe(stack.Stripe.URL)
+	// The charges' refunds, read by the webhook, are answered from what
+	// the load refunded (stripe-mock would answer a fixture).
+	l.truth, _ = localstripe.Open("")
+	l.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
+		return l.truth.Answer(r.Method, r.Path, r.Header, r.Query)
+	}))
 	defer l.stripe.Close()
 	l.stripe.StopRecording()
 	l.stripe.Observe(l.observeStripe)
@@ -114,6 +120,7 @@ type loader struct {
 	base   string
 	client *http.Client
 	stripe *faultproxy.Stripe
+	truth  *localstripe.State
 	ses    *faultproxy.Proxy
 	db     *dynamodb.Client
 
@@ -531,6 +538,8 @@ func (w *worker) refund() {
 	}
 	p := l.paid[w.rnd.IntN(len(l.paid))]
 	l.mu.Unlock()
+	l.truth.PutPayment(localstripe.Payment{PaymentIntent: p.pi, Charge: p.ch, Account: p.tenant.account, Amount: p.amount, Currency: "cad", Status: localstripe.Succeeded})
+	l.truth.PutRefund(p.pi, localstripe.Refunded{ID: "re_" + p.ch, Amount: p.amount / 2, Status: localstripe.RefundSucceeded, CreatedAt: time.Now()})
 	payload := event("charge.refunded", p.tenant.account, map[string]any{
 		"id": p.ch, "object": "charge", "amount": p.amount, "amount_refunded": p.amount / 2, "currency": "cad",
 		"paid": true, "status": "succeeded", "payment_intent": p.pi, "refunded": false,

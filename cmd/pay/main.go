@@ -2,7 +2,10 @@
 // Stripe as a patient, their bank or Stripe would bring it about, and the
 // signed events go to the webhook, as the local checkout page does.
 //
-//	make pay INVOICE=F-2026-0042 [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=clinic-demo]
+//	make pay INVOICE=F-2026-0042 [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=clinic-demo] [IN=idr:928000000000]
+//
+// IN has the patient pay in another currency, as Stripe's Adaptive Pricing
+// shows it (currency and amount in its minor units).
 package main
 
 import (
@@ -13,6 +16,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/clinicpay/payments/infra/localstripe"
@@ -23,6 +28,7 @@ func main() {
 	outcome := flag.String("outcome", "paid", "paid, processing, failed, declined, refund[:<cents>] or dispute:<open|won|lost>")
 	company := flag.String("company", "clinic-demo", "the billing company")
 	console := flag.String("console", "", "make dev's console (default http://localhost:$CONSOLE_PORT, 3001)")
+	in := flag.String("in", "", "the patient pays in another currency (Adaptive Pricing): <currency>:<amount in minor units>")
 	flag.Parse()
 	if *invoice == "" {
 		fmt.Fprintln(os.Stderr, "usage: make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=<id>]")
@@ -35,14 +41,24 @@ func main() {
 		}
 		*console = "http://localhost:" + port
 	}
-	if err := run(*console, *company, *invoice, *outcome); err != nil {
+	req := map[string]any{"company": *company, "invoice": *invoice, "outcome": *outcome}
+	if *in != "" {
+		cur, amount, ok := strings.Cut(*in, ":")
+		n, err := strconv.ParseInt(amount, 10, 64)
+		if !ok || err != nil {
+			fmt.Fprintln(os.Stderr, "make pay: IN is <currency>:<amount in minor units>, e.g. idr:928000000000")
+			os.Exit(2)
+		}
+		req["presentmentCurrency"], req["presentmentAmount"] = cur, n
+	}
+	if err := run(*console, req); err != nil {
 		fmt.Fprintln(os.Stderr, "make pay:", err)
 		os.Exit(1)
 	}
 }
 
-func run(console, company, invoice, outcome string) error {
-	body, _ := json.Marshal(map[string]string{"company": company, "invoice": invoice, "outcome": outcome})
+func run(console string, req map[string]any) error {
+	body, _ := json.Marshal(req)
 	client := &http.Client{Timeout: time.Minute}
 	resp, err := client.Post(console+"/_local/stripe/pay", "application/json", bytes.NewReader(body))
 	if err != nil {

@@ -65,6 +65,8 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /_local/stripe/payments/{pi}/refund", sameOrigin(h.refund))
 	mux.HandleFunc("POST /_local/stripe/payments/{pi}/dispute", sameOrigin(h.dispute))
 	mux.HandleFunc("POST /_local/stripe/payments/{pi}/settle", sameOrigin(h.settle))
+	mux.HandleFunc("POST /_local/stripe/refunds/{id}/status", sameOrigin(h.refundStatus))
+	mux.HandleFunc("POST /_local/stripe/events/deliver", sameOrigin(h.deliverHeld))
 	if cfg.Checkout != nil {
 		cfg.Checkout.Routes(mux)
 	}
@@ -164,11 +166,7 @@ func (h *handlers) mailOne(w http.ResponseWriter, r *http.Request) {
 // simulated answers a local Stripe action: the payment as Stripe now holds
 // it and the events delivered, or the tester's mistake.
 func (h *handlers) simulated(w http.ResponseWriter, p *localstripe.Payment, ds []localstripe.Delivery, err error) {
-	for _, d := range ds {
-		if h.cfg.Log != nil {
-			h.cfg.Log.Info("local stripe event delivered", "event", d.EventID, "type", d.Type, "status", d.Status, "outcome", d.Outcome, "reason", d.Reason)
-		}
-	}
+	h.logDeliveries(ds)
 	if ds == nil {
 		ds = []localstripe.Delivery{}
 	}
@@ -178,13 +176,14 @@ func (h *handlers) simulated(w http.ResponseWriter, p *localstripe.Payment, ds [
 	case err == nil:
 		writeJSON(w, http.StatusOK, map[string]any{"payment": p, "deliveries": ds})
 		return
-	case errors.Is(err, localstripe.ErrNoLink), errors.Is(err, localstripe.ErrNoPayment):
+	case errors.Is(err, localstripe.ErrNoLink), errors.Is(err, localstripe.ErrNoPayment), errors.Is(err, localstripe.ErrNoRefund), errors.Is(err, localstripe.ErrNoEvent):
 		status, code = http.StatusNotFound, "not_found"
 	case errors.Is(err, localstripe.ErrLinkInactive):
 		code = "link_inactive"
 	case errors.Is(err, localstripe.ErrBadAmount), errors.Is(err, localstripe.ErrBadMethod):
 		status, code = http.StatusBadRequest, "invalid_request"
-	case errors.Is(err, localstripe.ErrNotProcessing), errors.Is(err, localstripe.ErrNotPaid), errors.Is(err, localstripe.ErrDisputeState):
+	case errors.Is(err, localstripe.ErrNotProcessing), errors.Is(err, localstripe.ErrNotPaid), errors.Is(err, localstripe.ErrDisputeState),
+		errors.Is(err, localstripe.ErrRefundState):
 		code = "invalid_state"
 	case errors.Is(err, localstripe.ErrWebhookUnreachable):
 		status, code = http.StatusBadGateway, "webhook_unreachable"
@@ -192,17 +191,6 @@ func (h *handlers) simulated(w http.ResponseWriter, p *localstripe.Payment, ds [
 		status, code = http.StatusInternalServerError, "internal_error"
 	}
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}, "deliveries": ds})
-}
-
-func (h *handlers) refund(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Amount int64 `json:"amount"`
-	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	p, ds, err := h.cfg.Stripe.Refund(r.Context(), r.PathValue("pi"), in.Amount)
-	h.simulated(w, p, ds, err)
 }
 
 func (h *handlers) dispute(w http.ResponseWriter, r *http.Request) {
@@ -236,6 +224,9 @@ func (h *handlers) settle(w http.ResponseWriter, r *http.Request) {
 func (h *handlers) pay(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Company, Invoice, Outcome string
+		// Adaptive Pricing: the patient pays in this currency and amount.
+		PresentmentCurrency string `json:"presentmentCurrency"`
+		PresentmentAmount   int64  `json:"presentmentAmount"`
 	}
 	if !readJSON(w, r, &in) {
 		return
@@ -247,7 +238,8 @@ func (h *handlers) pay(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request", "name the invoice: make pay INVOICE=<id>")
 		return
 	}
-	p, ds, err := pay(r.Context(), h.cfg.Stripe, in.Company, in.Invoice, in.Outcome)
+	p, ds, err := pay(r.Context(), h.cfg.Stripe, in.Company, in.Invoice, in.Outcome,
+		localstripe.Presentment{Currency: in.PresentmentCurrency, Amount: in.PresentmentAmount})
 	if errors.Is(err, errBadOutcome) {
 		writeError(w, http.StatusBadRequest, "invalid_request", err.Error())
 		return

@@ -24,7 +24,7 @@ var errBadOutcome = errors.New("OUTCOME must be paid, processing, failed, declin
 //   - refund[:amount]: the last successful payment is refunded (all that is
 //     left when no amount);
 //   - dispute:open|won|lost: the last successful payment is disputed.
-func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outcome string) (*localstripe.Payment, []localstripe.Delivery, error) {
+func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outcome string, pr localstripe.Presentment) (*localstripe.Payment, []localstripe.Delivery, error) {
 	kind, arg, _ := strings.Cut(strings.TrimSpace(outcome), ":")
 	if kind == "" {
 		kind = "paid"
@@ -61,9 +61,9 @@ func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 			return nil, nil, err
 		}
 		if kind == "paid" {
-			return sim.Checkout(ctx, id, localstripe.Card)
+			return sim.CheckoutIn(ctx, id, localstripe.Card, pr)
 		}
-		p, ds, err := sim.Checkout(ctx, id, localstripe.PreAuthorizedDebit)
+		p, ds, err := sim.CheckoutIn(ctx, id, localstripe.PreAuthorizedDebit, pr)
 		if err != nil {
 			return p, ds, err
 		}
@@ -78,7 +78,7 @@ func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 		if kind == "declined" {
 			method = localstripe.Decline
 		}
-		return sim.Checkout(ctx, id, method)
+		return sim.CheckoutIn(ctx, id, method, pr)
 	case "refund":
 		var amount int64
 		if arg != "" {
@@ -92,7 +92,11 @@ func pay(ctx context.Context, sim *localstripe.Simulator, company, invoice, outc
 		if err != nil {
 			return nil, nil, err
 		}
-		return sim.Refund(ctx, p.PaymentIntent, amount)
+		o, err := sim.Refund(ctx, p.PaymentIntent, amount, "", false)
+		if o == nil {
+			return nil, nil, err
+		}
+		return o.Payment, o.Deliveries, err
 	case "dispute":
 		if arg != localstripe.DisputeOpen && arg != localstripe.DisputeWon && arg != localstripe.DisputeLost {
 			return nil, nil, errBadOutcome

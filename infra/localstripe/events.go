@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -27,7 +28,12 @@ type SessionFacts struct {
 	LinkID        string
 	Amount        int64
 	Currency      string
-	Metadata      map[string]string
+	// SourceAmount and SourceCurrency are the link's own amount and
+	// currency when Adaptive Pricing showed the patient another
+	// (currency_conversion); Amount and Currency are then the patient's.
+	SourceAmount   int64
+	SourceCurrency string
+	Metadata       map[string]string
 	// Methods are the payment method types offered (card, acss_debit).
 	Methods []string
 	Email   string
@@ -53,8 +59,17 @@ func Session(f SessionFacts) map[string]any {
 	for k, v := range f.Metadata {
 		meta[k] = v
 	}
+	var conversion any
+	if f.SourceCurrency != "" {
+		conversion = map[string]any{"amount_subtotal": f.SourceAmount, "amount_total": f.SourceAmount,
+			"fx_rate": fxRate(f.SourceAmount, f.Amount), "source_currency": f.SourceCurrency}
+	}
+	var pi any
+	if f.PaymentIntent != "" {
+		pi = f.PaymentIntent
+	}
 	return map[string]any{
-		"id": f.ID, "object": "checkout.session",
+		"id": f.ID, "object": "checkout.session", "currency_conversion": conversion,
 		"after_expiration": nil, "allow_promotion_codes": false,
 		"amount_subtotal": f.Amount, "amount_total": f.Amount,
 		"automatic_tax":              map[string]any{"enabled": false, "status": nil},
@@ -67,7 +82,7 @@ func Session(f SessionFacts) map[string]any {
 		"invoice_creation": map[string]any{"enabled": false, "invoice_data": map[string]any{}},
 		"livemode":         false, "locale": "auto",
 		"metadata": meta,
-		"mode":     "payment", "payment_intent": f.PaymentIntent, "payment_link": f.LinkID,
+		"mode":     "payment", "payment_intent": pi, "payment_link": f.LinkID,
 		"payment_method_collection": "if_required", "payment_method_configuration_details": nil,
 		"payment_method_options": map[string]any{}, "payment_method_types": methods,
 		"payment_status": f.PaymentStatus, "phone_number_collection": map[string]any{"enabled": false},
@@ -78,13 +93,11 @@ func Session(f SessionFacts) map[string]any {
 	}
 }
 
-// Charge is a charge object (as charge.refunded sends it): refunded is the
-// amount refunded so far, refunds the refund objects listed on it.
-func Charge(id, paymentIntent, currency string, amount, refunded int64, refunds ...map[string]any) map[string]any {
-	data := make([]any, len(refunds))
-	for i, r := range refunds {
-		data[i] = r
-	}
+// Charge is a charge object as API 2023-10-16 sends it in events
+// (charge.refunded): refunded is amount_refunded, the refunds that did not
+// fail; the refunds themselves are not in it (since 2022-11-15 the list is
+// only expandable, never in an event), so a reader must ask for them.
+func Charge(id, paymentIntent, currency string, amount, refunded int64) map[string]any {
 	return map[string]any{
 		"id": id, "object": "charge", "amount": amount, "amount_captured": amount, "amount_refunded": refunded,
 		"balance_transaction": NewID("txn"), "captured": true, "created": time.Now().Add(-time.Hour).Unix(),
@@ -92,8 +105,25 @@ func Charge(id, paymentIntent, currency string, amount, refunded int64, refunds 
 		"metadata": map[string]any{}, "outcome": map[string]any{"network_status": "approved_by_network", "type": "authorized"},
 		"paid": true, "payment_intent": paymentIntent, "payment_method": NewID("pm"),
 		"refunded": refunded >= amount, "status": "succeeded",
-		"refunds": map[string]any{"object": "list", "data": data, "has_more": false, "total_count": len(data), "url": "/v1/charges/" + id + "/refunds"},
 	}
+}
+
+// fxRate is a currency_conversion's fx_rate: customer currency units per
+// source unit, as a decimal string (display only).
+func fxRate(source, presented int64) string {
+	if source <= 0 {
+		return "1"
+	}
+	return strconv.FormatFloat(float64(presented)/float64(source), 'f', 6, 64)
+}
+
+// List is a list object of Stripe's API (GET /v1/refunds).
+func List(url string, data []map[string]any) map[string]any {
+	items := make([]any, len(data))
+	for i, d := range data {
+		items[i] = d
+	}
+	return map[string]any{"object": "list", "data": items, "has_more": false, "url": url}
 }
 
 // Refund is a refund object (charge.refund.updated, and listed on a charge).
@@ -160,4 +190,11 @@ func NewID(prefix string) string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return prefix + "_" + hex.EncodeToString(b)
+}
+
+// held reads an event's id and type to keep it back.
+func held(payload []byte) *HeldEvent {
+	var ev struct{ ID, Type string }
+	_ = json.Unmarshal(payload, &ev)
+	return &HeldEvent{ID: ev.ID, Type: ev.Type, Payload: payload}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -121,17 +122,55 @@ func TestPaymentsSendWhatStripeSends(t *testing.T) {
 		t.Fatalf("a used link took a second payment: %v", err)
 	}
 
-	// Refunds: partial, then the rest; never more than was paid.
-	if _, _, err := sim.Refund(ctx, p.PaymentIntent, 2500); err != nil {
+	// Refunds: partial, then the rest; never more than was paid. The
+	// charge comes without its refunds (API 2023-10-16); the reads answer
+	// them from the state, on the payment's account only.
+	if _, err := sim.Refund(ctx, p.PaymentIntent, 2500, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if ev := rc.last(); ev.Type != billing.EventChargeRefunded || *ev.Facts.ChargeRefunded != 2500 || ev.Facts.PaymentIntentID != p.PaymentIntent {
 		t.Fatalf("refund read as %+v", ev)
 	}
-	if _, _, err := sim.Refund(ctx, p.PaymentIntent, 10001); !errors.Is(err, ErrBadAmount) {
+	if _, err := sim.Refund(ctx, p.PaymentIntent, 10001, "", false); !errors.Is(err, ErrBadAmount) {
 		t.Fatalf("over-refund: %v", err)
 	}
-	if q, _, err := sim.Refund(ctx, p.PaymentIntent, 0); err != nil || q.Refunded() != 12500 || *rc.last().Facts.ChargeRefunded != 12500 {
+	o, err := sim.Refund(ctx, p.PaymentIntent, 0, RefundPending, true)
+	if err != nil || o.Refund.Amount != 10000 || o.Refund.Status != RefundPending || len(o.Held) != 1 || len(o.Deliveries) != 0 {
+		t.Fatalf("held refund of the rest: %v %+v", err, o)
+	}
+	status, body, ok := s.Answer(http.MethodGet, "/v1/refunds", http.Header{"Stripe-Account": {"acct_1Clinic"}}, url.Values{"charge": {p.Charge}})
+	if !ok || status != 200 || !strings.Contains(string(body), o.Refund.ID) || !strings.Contains(string(body), `"pending"`) {
+		t.Fatalf("refunds read: %d %s", status, body)
+	}
+	if status, _, _ := s.Answer(http.MethodGet, "/v1/refunds", http.Header{"Stripe-Account": {"acct_1Other"}}, url.Values{"charge": {p.Charge}}); status != 404 {
+		t.Fatalf("another account read the refunds: %d", status)
+	}
+	// The charge with its refunds expanded, and the PaymentIntent with its
+	// charge, as stripe-go asks for them.
+	acct := http.Header{"Stripe-Account": {"acct_1Clinic"}}
+	if _, body, ok := s.Answer(http.MethodGet, "/v1/charges/"+p.Charge, acct, url.Values{"expand[0]": {"refunds"}}); !ok ||
+		!strings.Contains(string(body), `"amount_refunded":12500`) || !strings.Contains(string(body), o.Refund.ID) {
+		t.Fatalf("charge read: %s", body)
+	}
+	if _, body, ok := s.Answer(http.MethodGet, "/v1/payment_intents/"+p.PaymentIntent, acct, url.Values{"expand[0]": {"latest_charge"}}); !ok ||
+		!strings.Contains(string(body), `"last4":"4242"`) {
+		t.Fatalf("payment intent read: %s", body)
+	}
+	// The refund fails: charge.refund.updated; amount_refunded drops.
+	if o, err := sim.RefundStatus(ctx, o.Refund.ID, RefundFailed, false); err != nil || len(o.Deliveries) != 1 || o.Payment.Refunded() != 2500 {
+		t.Fatalf("refund failed: %v %+v", err, o)
+	}
+	if ev := rc.last(); ev.Type != billing.EventChargeRefundUpdated || ev.Facts.Refund == nil || ev.Facts.Refund.Status != billing.RefundFailed {
+		t.Fatalf("refund update read as %+v", ev)
+	}
+	if _, err := sim.RefundStatus(ctx, o.Refund.ID, RefundSucceeded, false); !errors.Is(err, ErrRefundState) {
+		t.Fatalf("a failed refund succeeded: %v", err)
+	}
+	// The held charge.refunded goes when asked, twice if named twice.
+	if ds, err := sim.DeliverHeld(ctx, []string{o.Held[0].ID, o.Held[0].ID}); err != nil || len(ds) != 2 || ds[0].Type != "charge.refunded" {
+		t.Fatalf("deliver held: %v %+v", err, ds)
+	}
+	if q, err := sim.Refund(ctx, p.PaymentIntent, 0, "", false); err != nil || q.Payment.Refunded() != 12500 || *rc.last().Facts.ChargeRefunded != 12500 {
 		t.Fatalf("refund of the rest: %v %+v", err, q)
 	}
 
@@ -152,7 +191,7 @@ func TestPaymentsSendWhatStripeSends(t *testing.T) {
 	if err != nil || p.Status != Processing || rc.last().Facts.State != billing.PaymentProcessing {
 		t.Fatalf("debit: %v %+v %+v", err, p, rc.last())
 	}
-	if _, _, err := sim.Refund(ctx, p.PaymentIntent, 100); !errors.Is(err, ErrNotPaid) {
+	if _, err := sim.Refund(ctx, p.PaymentIntent, 100, "", false); !errors.Is(err, ErrNotPaid) {
 		t.Fatalf("refund of a clearing debit: %v", err)
 	}
 	if _, _, err := sim.Settle(ctx, p.PaymentIntent, false); err != nil || rc.last().Type != billing.EventAsyncFailed || rc.last().Facts.State != billing.PaymentFailed {
@@ -170,7 +209,7 @@ func TestPaymentsSendWhatStripeSends(t *testing.T) {
 	if l := again.Link("plink_card"); l == nil || l.Usable() || l.CompletedSessions != 1 {
 		t.Fatalf("after a restart: %+v", l)
 	}
-	if got := again.Payments("clinic-1", "F-1"); len(got) != 2 || got[0].PaymentIntent != p.PaymentIntent || len(got[1].Deliveries) != 5 {
+	if got := again.Payments("clinic-1", "F-1"); len(got) != 2 || got[0].PaymentIntent != p.PaymentIntent || len(got[1].Deliveries) != 6 {
 		t.Fatalf("after a restart: %+v", got)
 	}
 }

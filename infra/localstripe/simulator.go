@@ -38,6 +38,9 @@ var (
 	ErrBadAmount     = errors.New("the amount must be between 1 and what is left to refund")
 	ErrBadMethod     = errors.New("the method must be card, acss_debit or decline")
 	ErrDisputeState  = errors.New("the dispute cannot do that now")
+	ErrNoRefund      = errors.New("no such refund")
+	ErrRefundState   = errors.New("a refund's status only moves pending → succeeded → failed, or pending → failed or canceled")
+	ErrNoEvent       = errors.New("no such held event")
 	// ErrWebhookUnreachable: the event could not be posted to the webhook.
 	ErrWebhookUnreachable = errors.New("the webhook could not be reached")
 )
@@ -71,11 +74,29 @@ func (s *Simulator) now() time.Time {
 	return time.Now()
 }
 
+// Presentment is what Adaptive Pricing shows the patient instead of the
+// link's amount: another currency and the amount in it (zero: none).
+type Presentment struct {
+	Currency string
+	Amount   int64
+}
+
 // Checkout pays a link by card, starts a pre-authorized debit, or is
 // declined, and sends the events Stripe sends.
 func (s *Simulator) Checkout(ctx context.Context, linkID, method string) (*Payment, []Delivery, error) {
+	return s.CheckoutIn(ctx, linkID, method, Presentment{})
+}
+
+// CheckoutIn is Checkout with the patient paying in another currency, as
+// Adaptive Pricing shows it: the session's currency_conversion names the
+// link's amount and currency, the charge (and its refunds) are in the
+// patient's.
+func (s *Simulator) CheckoutIn(ctx context.Context, linkID, method string, pr Presentment) (*Payment, []Delivery, error) {
 	if method != Card && method != PreAuthorizedDebit && method != Decline {
 		return nil, nil, ErrBadMethod
+	}
+	if (pr.Currency == "") != (pr.Amount == 0) || pr.Amount < 0 || pr.Amount > MaxAmount || (pr.Currency != "" && !currencyCode(pr.Currency)) {
+		return nil, nil, fmt.Errorf("%w: presentmentCurrency (a lower-case ISO code) and presentmentAmount (1 to %d) go together", ErrBadAmount, int64(MaxAmount))
 	}
 	var p *Payment
 	var link Link
@@ -90,6 +111,9 @@ func (s *Simulator) Checkout(ctx context.Context, linkID, method string) (*Payme
 		link = *l
 		p = &Payment{PaymentIntent: NewID("pi"), Charge: NewID("ch"), Session: NewID("cs_test"), LinkID: l.ID, Account: l.Account,
 			Amount: l.Amount, Currency: l.Currency, Metadata: l.Metadata, Method: method, CreatedAt: s.now().UTC()}
+		if pr.Currency != "" && pr.Currency != l.Currency {
+			p.PresentmentAmount, p.PresentmentCurrency = pr.Amount, pr.Currency
+		}
 		switch method {
 		case Decline:
 			return nil // nothing kept: the session stays open
@@ -121,8 +145,28 @@ func (s *Simulator) Checkout(ctx context.Context, linkID, method string) (*Payme
 }
 
 func (s *Simulator) session(p *Payment, status string) map[string]any {
-	return Session(SessionFacts{ID: p.Session, PaymentIntent: p.PaymentIntent, PaymentStatus: status, LinkID: p.LinkID,
-		Amount: p.Amount, Currency: p.Currency, Metadata: p.Metadata, Methods: []string{p.Method}, Created: p.CreatedAt})
+	f := SessionFacts{ID: p.Session, PaymentIntent: p.PaymentIntent, PaymentStatus: status, LinkID: p.LinkID,
+		Amount: p.Amount, Currency: p.Currency, Metadata: p.Metadata, Methods: []string{p.Method}, Created: p.CreatedAt}
+	if p.PresentmentCurrency != "" {
+		f.Amount, f.Currency, f.SourceAmount, f.SourceCurrency = p.PresentmentAmount, p.PresentmentCurrency, p.Amount, p.Currency
+	}
+	return Session(f)
+}
+
+// MaxAmount is the most a Stripe amount can be, in minor units (twelve
+// digits: IDR's ceiling).
+const MaxAmount = 999_999_999_999
+
+func currencyCode(c string) bool {
+	if len(c) != 3 {
+		return false
+	}
+	for _, r := range c {
+		if r < 'a' || r > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // Settle ends a pre-authorized debit that is clearing: succeeded or failed.
@@ -145,35 +189,6 @@ func (s *Simulator) Settle(ctx context.Context, paymentIntent string, succeeded 
 		typ, status = "checkout.session.async_payment_succeeded", "paid"
 	}
 	d, err := s.deliver(ctx, Event(NewID("evt"), typ, p.Account, s.session(p, status), s.now()))
-	return s.recorded(p, d, err)
-}
-
-// Refund refunds amount of a payment (0: all that is left) and sends
-// charge.refunded, the charge listing every refund.
-func (s *Simulator) Refund(ctx context.Context, paymentIntent string, amount int64) (*Payment, []Delivery, error) {
-	p, err := s.change(paymentIntent, func(p *Payment) error {
-		if p.Status != Succeeded {
-			return ErrNotPaid
-		}
-		left := p.Amount - p.Refunded()
-		if amount == 0 {
-			amount = left
-		}
-		if amount <= 0 || amount > left {
-			return ErrBadAmount
-		}
-		p.Refunds = append(p.Refunds, Refunded{ID: NewID("re"), Amount: amount, CreatedAt: s.now().UTC()})
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	refunds := make([]map[string]any, len(p.Refunds))
-	for i, r := range p.Refunds {
-		refunds[len(p.Refunds)-1-i] = Refund(r.ID, p.Charge, p.PaymentIntent, p.Currency, r.Amount, "succeeded", r.CreatedAt)
-	}
-	charge := Charge(p.Charge, p.PaymentIntent, p.Currency, p.Amount, p.Refunded(), refunds...)
-	d, err := s.deliver(ctx, Event(NewID("evt"), "charge.refunded", p.Account, charge, s.now()))
 	return s.recorded(p, d, err)
 }
 
@@ -214,7 +229,7 @@ func (s *Simulator) Dispute(ctx context.Context, paymentIntent, action string) (
 	var out []Delivery
 	if opened {
 		d, err := s.deliver(ctx, Event(NewID("evt"), "charge.dispute.created", p.Account,
-			Dispute(p.Dispute.ID, p.Charge, p.PaymentIntent, p.Currency, p.Amount, "needs_response"), s.now()))
+			Dispute(p.Dispute.ID, p.Charge, p.PaymentIntent, chargedCurrency(p), chargedAmount(p), "needs_response"), s.now()))
 		out = append(out, d...)
 		if err != nil {
 			return s.recorded(p, out, err)
@@ -223,7 +238,7 @@ func (s *Simulator) Dispute(ctx context.Context, paymentIntent, action string) (
 	if action != DisputeOpen {
 		var d []Delivery
 		d, err = s.deliver(ctx, Event(NewID("evt"), "charge.dispute.closed", p.Account,
-			Dispute(p.Dispute.ID, p.Charge, p.PaymentIntent, p.Currency, p.Amount, action), s.now()))
+			Dispute(p.Dispute.ID, p.Charge, p.PaymentIntent, chargedCurrency(p), chargedAmount(p), action), s.now()))
 		out = append(out, d...)
 	}
 	return s.recorded(p, out, err)
@@ -289,4 +304,16 @@ func (s *Simulator) deliver(ctx context.Context, payload []byte) ([]Delivery, er
 		d.Outcome, d.Reason = answer.Outcome, answer.Reason
 	}
 	return []Delivery{d}, nil
+}
+
+// chargedAmount is what a dispute can take: the charge less what was
+// refunded already.
+func chargedAmount(p *Payment) int64 {
+	a, _ := p.Charged()
+	return a - p.Refunded()
+}
+
+func chargedCurrency(p *Payment) string {
+	_, c := p.Charged()
+	return c
 }

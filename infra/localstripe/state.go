@@ -54,14 +54,19 @@ func (l *Link) Usable() bool {
 
 // Payment is one payment made on a link's page.
 type Payment struct {
-	PaymentIntent string            `json:"paymentIntent"`
-	Charge        string            `json:"charge"`
-	Session       string            `json:"session"`
-	LinkID        string            `json:"linkId"`
-	Account       string            `json:"account"`
-	Amount        int64             `json:"amount"`
-	Currency      string            `json:"currency"`
-	Metadata      map[string]string `json:"metadata"`
+	PaymentIntent string `json:"paymentIntent"`
+	Charge        string `json:"charge"`
+	Session       string `json:"session"`
+	LinkID        string `json:"linkId"`
+	Account       string `json:"account"`
+	Amount        int64  `json:"amount"`
+	Currency      string `json:"currency"`
+	// PresentmentAmount and PresentmentCurrency are what the patient was
+	// charged under Adaptive Pricing (the session's currency_conversion
+	// says the link's Amount and Currency); empty when the same.
+	PresentmentAmount   int64             `json:"presentmentAmount,omitempty"`
+	PresentmentCurrency string            `json:"presentmentCurrency,omitempty"`
+	Metadata            map[string]string `json:"metadata"`
 	// Method is card or acss_debit (Canadian pre-authorized debit).
 	Method string `json:"method"`
 	// Status is processing, succeeded or failed.
@@ -73,11 +78,34 @@ type Payment struct {
 	Deliveries []Delivery `json:"deliveries,omitempty"`
 }
 
-// Refunded is one refund of a payment.
+// Refunded is one refund of a payment, in the charge's currency, with its
+// status as Stripe holds it (pending, succeeded, failed, canceled).
 type Refunded struct {
 	ID        string    `json:"id"`
 	Amount    int64     `json:"amount"`
+	Status    string    `json:"status"`
 	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Refund statuses.
+const (
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+	RefundCanceled  = "canceled"
+)
+
+// counts reports a refund that takes money back (Stripe's amount_refunded
+// counts it): one that did not fail and was not canceled.
+func (r Refunded) counts() bool { return r.Status != RefundFailed && r.Status != RefundCanceled }
+
+// Charged is what the charge is: the presentment amount and currency
+// under Adaptive Pricing, the link's otherwise.
+func (p *Payment) Charged() (int64, string) {
+	if p.PresentmentCurrency != "" {
+		return p.PresentmentAmount, p.PresentmentCurrency
+	}
+	return p.Amount, p.Currency
 }
 
 // Disputed is a payment's dispute.
@@ -86,11 +114,14 @@ type Disputed struct {
 	Status string `json:"status"`
 }
 
-// Refunded is the amount refunded so far.
+// Refunded is the charge's amount_refunded: its refunds that did not fail
+// and were not canceled, in the charge's currency.
 func (p *Payment) Refunded() int64 {
 	var n int64
 	for _, r := range p.Refunds {
-		n += r.Amount
+		if r.counts() {
+			n += r.Amount
+		}
 	}
 	return n
 }
@@ -112,12 +143,22 @@ type stateFile struct {
 	Prices   map[string]price    `json:"prices"`
 	Links    map[string]*Link    `json:"links"`
 	Payments map[string]*Payment `json:"payments"`
+	// Held are events kept instead of delivered (a test chooses when, and
+	// in which order, Stripe delivers them).
+	Held map[string]*HeldEvent `json:"held,omitempty"`
+}
+
+// HeldEvent is a signed-to-be event kept back.
+type HeldEvent struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Payload []byte `json:"payload"`
 }
 
 // Open reads the state kept at path (a missing file is an empty state);
 // path "" keeps it in memory.
 func Open(path string) (*State, error) {
-	s := &State{path: path, data: stateFile{Prices: map[string]price{}, Links: map[string]*Link{}, Payments: map[string]*Payment{}}}
+	s := &State{path: path, data: stateFile{Prices: map[string]price{}, Links: map[string]*Link{}, Payments: map[string]*Payment{}, Held: map[string]*HeldEvent{}}}
 	if path == "" {
 		return s, nil
 	}
@@ -139,6 +180,9 @@ func Open(path string) (*State, error) {
 	}
 	if s.data.Payments == nil {
 		s.data.Payments = map[string]*Payment{}
+	}
+	if s.data.Held == nil {
+		s.data.Held = map[string]*HeldEvent{}
 	}
 	return s, nil
 }

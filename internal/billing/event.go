@@ -61,6 +61,12 @@ func (ev *WebhookEvent) isAccountEvent() bool {
 	return ev.Type == EventAccountUpdated || ev.Type == EventAccountDeauthorized
 }
 
+// isRefundEvent: an event about a charge's refunds, whose truth is read
+// from Stripe (the event itself may not carry it).
+func (ev *WebhookEvent) isRefundEvent() bool {
+	return ev.Type == EventChargeRefunded || ev.Type == EventChargeRefundUpdated
+}
+
 func handled(eventType string) bool { return slices.Contains(HandledEventTypes, eventType) }
 
 // paymentKey identifies the payment an event is about: its PaymentIntent,
@@ -89,6 +95,10 @@ func (ev *WebhookEvent) checkShape() string {
 	case f.Refund != nil || f.Dispute != nil:
 		if !isCurrencyCode(f.Currency) {
 			return RejectInvalidCurrency
+		}
+		// An amount no refund can have is refused before Stripe is asked.
+		if r := f.Refund; r != nil && (r.Amount <= 0 || r.Amount > MaxStripeAmount) {
+			return RejectInvalidAmount
 		}
 	}
 	return ""
@@ -130,6 +140,9 @@ const (
 	// IgnoredOtherMode: a live event at a test stack or a test event at a
 	// live one (a Connect endpoint receives both modes' events).
 	IgnoredOtherMode = "livemode_mismatch"
+	// IgnoredUnknownCharge: Stripe has no such charge on the event's
+	// account, so its refunds can't be read (and can't be ours).
+	IgnoredUnknownCharge = "unknown_charge"
 )
 
 // EventRecord is kept for every event acted on; its existence is what makes
@@ -257,6 +270,11 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	if st.Seen != nil {
 		return s.duplicate(ctx, st.Seen)
 	}
+	if ev.isRefundEvent() && !ev.Facts.RefundsRead {
+		if res, done, err := s.readRefunds(ctx, ev, rec); done {
+			return res, err
+		}
+	}
 	ref := st.Ref
 
 	if !ev.isSessionEvent() {
@@ -349,6 +367,27 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 		return EventResult{}, err
 	}
 	return EventResult{Outcome: OutcomeApplied}, nil
+}
+
+// readRefunds asks Stripe for the charge's refunds, on the event's
+// connected account: since API 2022-11-15 charge.refunded carries only the
+// running total, and each refund's fate comes apart, in any order; the
+// list as Stripe holds it now is the same whichever event asks. A failed
+// read fails the delivery (Stripe delivers again), never a guess; a charge
+// Stripe does not have on that account is ignored. done reports the
+// event handled (or failed) here.
+func (s *Service) readRefunds(ctx context.Context, ev *WebhookEvent, rec EventRecord) (EventResult, bool, error) {
+	refunds, err := s.payments.Refunds(ctx, ev.AccountID, ev.Facts.ChargeID, ev.Facts.PaymentIntentID)
+	switch {
+	case errors.Is(err, ErrUnknownCharge):
+		res, err := s.ignore(ctx, rec, IgnoredUnknownCharge)
+		return res, true, err
+	case err != nil:
+		return EventResult{}, true, &Error{Code: CodeUnavailable, Message: "Stripe's refunds of the charge could not be read; deliver again later",
+			RetryAfter: 2 * time.Second, Err: err}
+	}
+	ev.Facts.Refunds, ev.Facts.RefundsRead = refunds, true
+	return EventResult{}, false, nil
 }
 
 // keepPending stores a refund's or a dispute's facts on the payment's

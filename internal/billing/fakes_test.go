@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -249,6 +250,11 @@ type fakeStripe struct {
 	// (to interleave other requests, or a patient paying).
 	onCreate     func()
 	onDeactivate func(linkID string)
+	// refunds is Stripe's truth of each charge's refunds (by charge id);
+	// a charge not in it has none yet. failRefunds fails the read.
+	refunds     map[string][]Refund
+	failRefunds error
+	refundReads int
 }
 
 func newFakeStripe() *fakeStripe {
@@ -308,6 +314,36 @@ func (f *fakeStripe) DeactivateLink(_ context.Context, _, linkID, _ string) erro
 
 func (f *fakeStripe) PaymentMethod(context.Context, string, string) (*PaymentMethod, error) {
 	return &PaymentMethod{Type: "card", Brand: "visa", Last4: "4242"}, nil
+}
+
+func (f *fakeStripe) Refunds(_ context.Context, _, chargeID, paymentIntentID string) ([]Refund, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refundReads++
+	if f.failRefunds != nil {
+		return nil, f.failRefunds
+	}
+	if chargeID == "" {
+		chargeID = paymentIntentID
+	}
+	return slices.Clone(f.refunds[chargeID]), nil
+}
+
+// setRefund makes a refund of a charge Stripe's truth, replacing the one
+// with its id.
+func (f *fakeStripe) setRefund(chargeID string, r Refund) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refunds == nil {
+		f.refunds = map[string][]Refund{}
+	}
+	list := f.refunds[chargeID]
+	if i := slices.IndexFunc(list, func(x Refund) bool { return x.ID == r.ID }); i >= 0 {
+		list[i] = r
+	} else {
+		list = append(list, r)
+	}
+	f.refunds[chargeID] = list
 }
 
 func (f *fakeStripe) activeLinks() []string {

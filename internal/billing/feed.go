@@ -67,86 +67,138 @@ type FeedEntry struct {
 // refunds, then disputes), so their NetChange add up exactly to
 // after.netPaid() - before.netPaid(), rounding included.
 func changes(before, after *Payment) []FeedEntry {
-	var out []FeedEntry
-	add := func(kind string, amount, net int64) *FeedEntry {
-		out = append(out, FeedEntry{Kind: kind, Amount: amount, NetChange: net, PaymentIntentID: after.PaymentIntentID, Currency: after.Currency})
-		return &out[len(out)-1]
+	c := &feedChanges{before: before, after: after}
+	c.payment()
+	if after.counts() && !before.counts() {
+		// The payment's whole money enters now; what refunds and disputes
+		// told before it counted (events arrive in any order) is then
+		// taken from it, as if told after.
+		c.base = &Payment{}
+	} else {
+		c.base = before
 	}
-	// taken is what refunds and lost disputes took back, in the invoice's
-	// currency, for given totals in the charged currency.
-	taken := func(refunded, lost int64) int64 { return after.inInvoiceCurrency(refunded + lost) }
-	r0, l0, r1, l1 := before.refunded(), before.lost(), after.refunded(), after.lost()
+	c.refunds()
+	c.disputes()
+	return c.out
+}
 
+// feedChanges builds the entries of one merge.
+type feedChanges struct {
+	before, after, base *Payment
+	out                 []FeedEntry
+}
+
+func (c *feedChanges) add(kind string, amount, net int64) *FeedEntry {
+	c.out = append(c.out, FeedEntry{Kind: kind, Amount: amount, NetChange: net, PaymentIntentID: c.after.PaymentIntentID, Currency: c.after.Currency})
+	return &c.out[len(c.out)-1]
+}
+
+// taken is what refunds and lost disputes took back, in the invoice's
+// currency, for given totals in the charged currency.
+func (c *feedChanges) taken(refunded, lost int64) int64 {
+	return c.after.inInvoiceCurrency(refunded + lost)
+}
+
+// flag marks an entry about a payment that does not count: its figure is
+// in the charged currency and it moves nothing.
+func (c *feedChanges) flag(e *FeedEntry) {
+	if !c.after.counts() {
+		e.Currency, e.Flags = c.after.ChargedCurrency, []string{FlagNeedsReview}
+	}
+}
+
+func (c *feedChanges) payment() {
+	before, after := c.before, c.after
 	switch {
 	case after.Review != "" && after.State != PaymentFailed && (before.Review == "" || before.State == "" || before.State == PaymentFailed):
 		// Told once, when the payment first stands as taken.
-		e := add(KindPaymentNeedsReview, after.Amount, 0)
+		e := c.add(KindPaymentNeedsReview, after.Amount, 0)
 		e.Reason, e.Flags = after.Review, []string{FlagNeedsReview}
 	case after.State != before.State && after.Review == "":
 		switch after.State {
 		case PaymentProcessing:
-			add(KindPaymentProcessing, after.Amount, 0)
+			c.add(KindPaymentProcessing, after.Amount, 0)
 		case PaymentFailed:
-			add(KindPaymentFailed, after.Amount, 0)
+			c.add(KindPaymentFailed, after.Amount, 0)
 		case PaymentSucceeded:
-			net := after.Amount - taken(r0, l0)
-			add(KindPaymentSucceeded, after.Amount, net)
+			c.add(KindPaymentSucceeded, after.Amount, after.Amount)
 		}
 	}
-	counted := after.counts()
-	if r1 != r0 {
+}
+
+// refunds: first what new refunds took back (a refund first heard of as
+// failed counts too), then what ended refunds gave back, so the clinic
+// hears of the same money whether it learned a refund's fate step by step
+// or all at once.
+func (c *feedChanges) refunds() {
+	r0, l0, r1 := c.base.refunded(), c.base.lost(), c.after.refunded()
+	up := c.after.everRefunded() - c.base.everRefunded()
+	counted := c.after.counts()
+	for _, step := range []struct {
+		kind     string
+		from, to int64
+	}{{KindRefund, r0, r0 + up}, {KindRefundReversed, r0 + up, r1}} {
 		net := int64(0)
 		if counted {
-			net = taken(r0, l0) - taken(r1, l0)
+			net = c.taken(step.from, l0) - c.taken(step.to, l0)
 		}
-		kind := KindRefund
-		if r1 < r0 {
-			kind = KindRefundReversed
-		}
-		amount := net
+		amount := abs(net)
 		if !counted {
-			amount = r1 - r0 // a payment under review: its own currency's figure
+			amount = abs(step.to - step.from) // a payment under review: its own currency's figure
 		}
-		e := add(kind, abs(amount), net)
-		if !counted {
-			e.Currency, e.Flags = after.ChargedCurrency, []string{FlagNeedsReview}
+		if amount == 0 {
+			continue // nothing, or capped beyond the whole payment
 		}
-		for _, r := range after.Refunds {
-			i := slices.IndexFunc(before.Refunds, func(x Refund) bool { return x.ID == r.ID })
-			if i < 0 || before.Refunds[i].Status != r.Status {
-				e.RefundID = r.ID
-			}
-		}
+		e := c.add(step.kind, amount, net)
+		c.flag(e)
+		e.RefundID = changedRefund(c.base, c.after, step.kind == KindRefundReversed)
 	}
-	for _, d := range after.Disputes {
-		i := slices.IndexFunc(before.Disputes, func(x Dispute) bool { return x.ID == d.ID })
+}
+
+func (c *feedChanges) disputes() {
+	r1, l0, l1 := c.after.refunded(), c.base.lost(), c.after.lost()
+	for _, d := range c.after.Disputes {
+		i := slices.IndexFunc(c.base.Disputes, func(x Dispute) bool { return x.ID == d.ID })
 		kind := ""
 		switch {
 		case i < 0 && d.Open():
 			kind = KindDisputeOpened
-		case i < 0 || (before.Disputes[i].Open() && !d.Open()):
+		case i < 0 || (c.base.Disputes[i].Open() && !d.Open()):
 			kind = KindDisputeClosed
-		case before.Disputes[i].Status != d.Status:
+		case c.base.Disputes[i].Status != d.Status:
 			kind = KindDisputeUpdated
 		}
 		if kind == "" {
 			continue
 		}
 		net := int64(0)
-		if counted && d.Lost() && l1 != l0 {
-			net = taken(r1, l0) - taken(r1, l1)
+		if c.after.counts() && d.Lost() && l1 != l0 {
+			net = c.taken(r1, l0) - c.taken(r1, l1)
 		}
 		amount := d.Amount
 		if net != 0 {
 			amount = -net
 		}
-		e := add(kind, amount, net)
+		e := c.add(kind, amount, net)
 		e.DisputeID, e.DisputeStatus = d.ID, d.Status
-		if !counted {
-			e.Currency, e.Flags = after.ChargedCurrency, []string{FlagNeedsReview}
+		c.flag(e)
+	}
+}
+
+// changedRefund names a refund the merge told of: a new one, or (ended)
+// one that failed or was canceled.
+func changedRefund(before, after *Payment, ended bool) string {
+	id := ""
+	for _, r := range after.Refunds {
+		i := slices.IndexFunc(before.Refunds, func(x Refund) bool { return x.ID == r.ID })
+		switch {
+		case ended && r.Status.ended() && (i < 0 || !before.Refunds[i].Status.ended()):
+			id = r.ID
+		case !ended && i < 0:
+			id = r.ID
 		}
 	}
-	return out
+	return id
 }
 
 func abs(n int64) int64 {

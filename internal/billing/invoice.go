@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -51,6 +52,9 @@ type Invoice struct {
 	// through two links): a credit staff must refund. BalanceDue never goes
 	// below 0.
 	Overpaid int64
+	// Ledger is where the money stood at the clinic's last write, from
+	// which BalanceDue and Overpaid are computed.
+	Ledger MoneyLedger
 	// Lease is held by a request working on the invoice outside the store
 	// (see Lease), nil otherwise.
 	Lease *Lease
@@ -87,14 +91,19 @@ const (
 	StatusPartiallyRefunded = "partially_refunded"
 	StatusRefunded          = "refunded"
 	StatusDisputed          = "disputed"
+	// StatusDisputeLost: lost disputes (with refunds, if any) took back
+	// all the invoice's online money.
+	StatusDisputeLost = "dispute_lost"
 )
 
 // Status is the invoice's payment status as the contract shows it, derived
 // from its payments (so it can't disagree with them). Payments under review
-// don't count toward the invoice and don't change its status.
+// don't count toward the invoice and don't change its status. An invoice
+// whose online money was all taken back reads refunded, or dispute_lost
+// when a lost dispute (a chargeback) took part of it: never paid.
 func (inv *Invoice) Status() string {
-	var paid, refunded int64
-	processing := false
+	var paid, refunded, taken int64
+	processing, lost := false, false
 	for i := range inv.Payments {
 		p := &inv.Payments[i]
 		if p.Review != "" {
@@ -111,11 +120,15 @@ func (inv *Invoice) Status() string {
 		case PaymentSucceeded:
 			paid += p.Amount
 			refunded += p.inInvoiceCurrency(p.refunded())
+			taken += p.inInvoiceCurrency(p.refunded() + p.lost())
+			lost = lost || p.lost() > 0
 		}
 	}
 	switch {
 	case processing:
 		return StatusProcessing
+	case paid > 0 && taken >= paid && lost:
+		return StatusDisputeLost
 	case paid > 0 && refunded >= paid:
 		return StatusRefunded
 	case refunded > 0:
@@ -171,6 +184,17 @@ func (inv *Invoice) payment(key string) *Payment {
 	return nil
 }
 
+// paymentOfSession returns the payment made in that Checkout Session, or
+// nil.
+func (inv *Invoice) paymentOfSession(id string) *Payment {
+	for i := range inv.Payments {
+		if p := &inv.Payments[i]; p.SessionID == id {
+			return p
+		}
+	}
+	return nil
+}
+
 // The one rule for the balance: 0 <= BalanceDue <= MaxBalanceDue(), and only
 // two things move it: money that reaches the clinic lowers it (here: a
 // payment that succeeds, or a refund that failed and so gave the money
@@ -179,19 +203,110 @@ func (inv *Invoice) payment(key string) *Payment {
 // balance by themselves: whether the patient owes again is the clinic's
 // decision.
 
-// applyPayment lowers the balance by money that just reached the clinic;
-// what it brings beyond the balance is Overpaid, a credit staff must
-// refund.
-func (inv *Invoice) applyPayment(amount int64) {
-	owed := inv.BalanceDue - amount
-	inv.BalanceDue = max(owed, 0)
-	inv.Overpaid += max(-owed, 0)
+// MoneyLedger is where the invoice's money stood when the clinic last set
+// the balance (a PUT): the balance and the credit it left, and what of the
+// payments it had counted then. BalanceDue and Overpaid are computed from
+// it and the payments as Stripe's facts now say, in an order fixed by
+// those facts (see fromLedger), never in the order events arrived: the
+// same events give the same balance and credit in any order.
+type MoneyLedger struct {
+	Balance, Overpaid int64
+	// Counted are the payments that counted then (by session, else
+	// PaymentIntent), Refunds their refunds known then (true: failed or
+	// canceled already), Lost what lost disputes had taken of each (in the
+	// charged currency).
+	Counted []string
+	Refunds map[string]bool
+	Lost    map[string]int64
+	// Set: the ledger was started (invoices stored before it have none).
+	Set bool
 }
 
-// applyTakeBack records money given back (a refund, a lost dispute): it
-// first uses up the credit an overpayment left.
-func (inv *Invoice) applyTakeBack(amount int64) {
-	inv.Overpaid = max(inv.Overpaid-amount, 0)
+func (p *Payment) key() string { return cmp.Or(p.SessionID, p.PaymentIntentID) }
+
+// startLedger makes the invoice's money as it is now the ledger's start.
+func (inv *Invoice) startLedger() {
+	l := MoneyLedger{Balance: inv.BalanceDue, Overpaid: inv.Overpaid, Refunds: map[string]bool{}, Lost: map[string]int64{}, Set: true}
+	for i := range inv.Payments {
+		p := &inv.Payments[i]
+		if !p.counts() {
+			continue
+		}
+		l.Counted = append(l.Counted, p.key())
+		for _, r := range p.Refunds {
+			l.Refunds[r.ID] = r.Status.ended()
+		}
+		if n := p.lost(); n > 0 {
+			l.Lost[p.key()] = n
+		}
+	}
+	inv.Ledger = l
+}
+
+// fromLedger computes the balance and the credit by playing, from the
+// ledger's start, what moved since in an order Stripe's facts fix: each
+// payment that counts since (money in: it lowers the balance, and beyond
+// it is a credit), then each payment's refunds in the order Stripe made
+// them (money out: it uses the credit up, never raising the balance:
+// whether the patient owes again is the clinic's decision), a refund that
+// failed or was canceled coming back right after it (money in again: a
+// refund still to make), then lost disputes (money out).
+func (inv *Invoice) fromLedger() {
+	l := &inv.Ledger
+	bal, credit := l.Balance, l.Overpaid
+	in := func(x int64) { credit += max(x-bal, 0); bal = max(bal-x, 0) }
+	out := func(x int64) { credit = max(credit-x, 0) }
+	for i := range inv.Payments {
+		if p := &inv.Payments[i]; p.counts() && !slices.Contains(l.Counted, p.key()) {
+			in(p.Amount)
+		}
+	}
+	steps, lost := inv.refundSteps()
+	for _, st := range steps {
+		if !st.known {
+			out(st.amount)
+		}
+		if st.back {
+			in(st.amount)
+		}
+	}
+	out(max(lost, 0))
+	inv.BalanceDue, inv.Overpaid = bal, credit
+}
+
+// refundStep is one refund as fromLedger plays it: what it is worth in the
+// invoice's currency, whether the ledger's start knew it, and whether it
+// came back since (failed or canceled).
+type refundStep struct {
+	at          time.Time
+	id          string
+	amount      int64
+	known, back bool
+}
+
+// refundSteps lists the refunds of the payments that count in the order
+// Stripe made them (creation, then id), and what lost disputes took since
+// the ledger's start, in the invoice's currency.
+func (inv *Invoice) refundSteps() ([]refundStep, int64) {
+	l := &inv.Ledger
+	var steps []refundStep
+	var lost int64
+	for i := range inv.Payments {
+		p := &inv.Payments[i]
+		if !p.counts() {
+			continue
+		}
+		var given int64 // what the refunds so far asked, in the charged currency
+		for _, r := range p.Refunds {
+			x := p.inInvoiceCurrency(given+r.Amount) - p.inInvoiceCurrency(given)
+			given += r.Amount
+			ended, known := l.Refunds[r.ID]
+			steps = append(steps, refundStep{at: r.CreatedAt, id: r.ID, amount: x, known: known, back: r.Status.ended() && !ended})
+		}
+		lost += p.inInvoiceCurrency(p.refunded()+p.lost()) - p.inInvoiceCurrency(p.refunded()+l.Lost[p.key()])
+	}
+	slices.SortFunc(steps, func(a, b refundStep) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
+	return steps, lost
 }
 
 // ETag names the invoice's current version for HTTP preconditions.
@@ -351,6 +466,7 @@ func (inv *Invoice) fields() invoiceFields {
 
 func (inv *Invoice) setFields(f invoiceFields) {
 	inv.Number, inv.Currency, inv.Total, inv.BalanceDue = f.Number, f.Currency, f.Total, f.BalanceDue
+	inv.startLedger() // the clinic set the balance: the ledger starts again from it
 	inv.IssuedOn, inv.DueOn, inv.Patient, inv.Lines = f.IssuedOn, f.DueOn, f.Patient, f.Lines
 }
 
@@ -583,7 +699,7 @@ const (
 	MaxInvoicePage     = 100
 )
 
-var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed}
+var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusPartiallyRefunded, StatusRefunded, StatusDisputed, StatusDisputeLost}
 
 // ListInvoices returns the tenant's invoices, newest first, from the
 // cursor on (the start when it is empty). A page holds at most limit
@@ -597,7 +713,7 @@ func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilt
 		return nil, Invalid("limit", "limit must be between 1 and %d", MaxInvoicePage)
 	}
 	if f.Status != "" && !slices.Contains(invoiceStatuses, f.Status) {
-		return nil, Invalid("status", "status must be one of open, processing, paid, partially_refunded, refunded, disputed")
+		return nil, Invalid("status", "status must be one of %s", strings.Join(invoiceStatuses, ", "))
 	}
 	after, err := decodeInvoiceCursor(cursor)
 	if err != nil {

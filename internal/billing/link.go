@@ -193,6 +193,10 @@ func (inv *Invoice) linkEndedBy(requestKey string) *Link {
 // *Error with the code a link request would get), or nil. The invoice view
 // shows it, so staff know before they click.
 func LinkBlocker(inv *Invoice, c *Company) *Error {
+	if inv.BalanceDue <= 0 && inv.Status() == StatusDisputeLost {
+		return Errorf(CodeNothingDue, "nothing is due on this invoice: its online payment was taken back by a lost dispute (a chargeback); "+
+			"to ask the patient again, set balanceDue (PUT with If-Match)")
+	}
 	if inv.PaidOnline() {
 		return Errorf(CodeInvoicePaid, "this invoice was paid online")
 	}

@@ -1,6 +1,8 @@
 package billing
 
 import (
+	"cmp"
+	"math/bits"
 	"slices"
 	"time"
 )
@@ -60,9 +62,12 @@ type Payment struct {
 	// Review says why the payment does not count toward the invoice
 	// (ReviewCurrencyMismatch); empty when it counts.
 	Review string
-	// Refunds are the refunds Stripe told of one by one
-	// (charge.refund.updated); ChargeRefunds is the charge's own running
-	// total (charge.refunded), which also counts refunds not told of yet.
+	// Refunds are the charge's refunds as Stripe holds them: read from
+	// Stripe on every refund event (API 2023-10-16 sends no list with a
+	// charge), each at the most advanced status seen, ordered by creation.
+	// ChargeRefunds is the charge's last running total (charge.refunded),
+	// kept for the record: it counts no money, since a refund's fate
+	// arrives apart from it and in any order.
 	Refunds       []Refund
 	ChargeRefunds *Snapshot
 	Disputes      []Dispute
@@ -111,6 +116,10 @@ func (s RefundStatus) rank() int {
 // active reports a refund that takes money back from the clinic.
 func (s RefundStatus) active() bool { return s.rank() == 1 || s.rank() == 2 }
 
+// ended reports a refund that failed or was canceled: the money stayed
+// with the clinic.
+func (s RefundStatus) ended() bool { return s.rank() == 3 }
+
 // Refund is one refund of a payment, in the charged currency.
 type Refund struct {
 	ID        string
@@ -118,6 +127,9 @@ type Refund struct {
 	Status    RefundStatus
 	CreatedAt time.Time // Stripe's creation of the refund
 	UpdatedAt time.Time // the event that told its status
+	// Currency is the refund's currency as Stripe gave it, for checks
+	// only (a refund is in its charge's currency); not kept.
+	Currency string
 }
 
 // Dispute is a chargeback (or an inquiry) on a payment, in the charged
@@ -162,26 +174,26 @@ func disputeRank(status string) int {
 func (p *Payment) counts() bool { return p.Review == "" && p.State == PaymentSucceeded }
 
 // refunded is what the clinic gave back, in the charged currency: the
-// refunds told of one by one, plus what the charge's running total counts
-// beyond them (refunds not told of yet). A refund the total counted and that
-// failed since is taken out of it.
+// refunds that succeeded or are on their way (pending, requires_action).
+// A refund that failed or was canceled gave nothing back.
 func (p *Payment) refunded() int64 {
-	var active, known int64
+	var n int64
 	for _, r := range p.Refunds {
 		if r.Status.active() {
-			active += r.Amount
+			n += r.Amount
 		}
 	}
-	unattributed := int64(0)
-	if s := p.ChargeRefunds; s != nil {
-		for _, r := range p.Refunds {
-			if !r.CreatedAt.After(s.At) && (r.Status.active() || r.UpdatedAt.After(s.At)) {
-				known += r.Amount
-			}
-		}
-		unattributed = max(s.Amount-known, 0)
+	return n
+}
+
+// everRefunded is what every refund known asked to give back, whatever
+// became of it: a refund that failed counted once, then came back.
+func (p *Payment) everRefunded() int64 {
+	var n int64
+	for _, r := range p.Refunds {
+		n += r.Amount
 	}
-	return active + unattributed
+	return n
 }
 
 // lost is what lost disputes took back, in the charged currency.
@@ -197,11 +209,15 @@ func (p *Payment) lost() int64 {
 
 // inInvoiceCurrency converts what refunds and lost disputes took back, in
 // the charged currency, to the invoice's, pro rata (the whole charge is the
-// whole payment), never more than the whole payment: events delivered out
-// of order may count a refund that has failed since, until its failure
-// arrives.
+// whole payment), never more than the whole payment. The product is taken
+// on 128 bits: amounts go up to MaxStripeAmount (IDR's twelve digits), and
+// x*Amount overflows int64 long before (CAD 800 000.00 paid in IDR).
 func (p *Payment) inInvoiceCurrency(x int64) int64 {
 	switch {
+	case x <= 0:
+		return 0
+	case p.ChargedAmount <= 0 && p.Amount > 0:
+		return min(x, p.Amount)
 	case p.ChargedAmount <= 0:
 		return x
 	case x >= p.ChargedAmount:
@@ -209,7 +225,18 @@ func (p *Payment) inInvoiceCurrency(x int64) int64 {
 	case p.ChargedAmount == p.Amount && p.ChargedCurrency == p.Currency:
 		return x
 	}
-	return (x*p.Amount + p.ChargedAmount/2) / p.ChargedAmount
+	return mulDivRound(x, p.Amount, p.ChargedAmount)
+}
+
+// mulDivRound is x*y/d rounded half up, exactly, for 0 <= x < d and
+// 0 <= y: the result is below y, so it fits.
+func mulDivRound(x, y, d int64) int64 {
+	hi, lo := bits.Mul64(uint64(x), uint64(y))
+	var carry uint64
+	lo, carry = bits.Add64(lo, uint64(d)/2, 0)
+	hi += carry
+	q, _ := bits.Div64(hi, lo, uint64(d))
+	return int64(q)
 }
 
 // netPaid is what the payment brought the clinic, net of refunds and lost
@@ -240,7 +267,11 @@ type PaymentFacts struct {
 	// ChargeRefunded is a charge's amount_refunded (charge.refunded).
 	ChargeRefunded *int64
 	Refund         *Refund
-	Dispute        *Dispute
+	// Refunds are every refund of the charge as Stripe answered when
+	// asked (RefundsRead): the truth the events only hint at.
+	Refunds     []Refund
+	RefundsRead bool
+	Dispute     *Dispute
 }
 
 // merge folds facts told at `at` (the event's creation) into the payment,
@@ -272,15 +303,10 @@ func (p *Payment) merge(f PaymentFacts, at, now time.Time) {
 		}
 	}
 	if r := f.Refund; r != nil {
-		i := slices.IndexFunc(p.Refunds, func(x Refund) bool { return x.ID == r.ID })
-		switch {
-		case i < 0:
-			nr := *r
-			nr.UpdatedAt = at
-			p.Refunds = append(p.Refunds, nr)
-		case r.Status.rank() > p.Refunds[i].Status.rank():
-			p.Refunds[i].Status, p.Refunds[i].UpdatedAt = r.Status, at
-		}
+		p.mergeRefund(*r, at)
+	}
+	for _, r := range f.Refunds {
+		p.mergeRefund(r, at)
 	}
 	if p.refunded() != before {
 		p.RefundedAt = now
@@ -292,12 +318,31 @@ func (p *Payment) merge(f PaymentFacts, at, now time.Time) {
 			nd := *d
 			nd.UpdatedAt = now
 			p.Disputes = append(p.Disputes, nd)
+			slices.SortStableFunc(p.Disputes, func(a, b Dispute) int { return cmp.Compare(a.ID, b.ID) })
 		case disputeRank(d.Status) > disputeRank(p.Disputes[i].Status):
 			p.Disputes[i].Status, p.Disputes[i].UpdatedAt = d.Status, now
 		}
 	}
 	if p.RecordedAt.IsZero() {
 		p.RecordedAt = now
+	}
+}
+
+// mergeRefund keeps a refund at the most advanced status told of it (a
+// refund may fail after it succeeded; it can't come back from failing),
+// in order of creation, so the same refunds read the same whatever the
+// order they were told in.
+func (p *Payment) mergeRefund(r Refund, at time.Time) {
+	i := slices.IndexFunc(p.Refunds, func(x Refund) bool { return x.ID == r.ID })
+	switch {
+	case i < 0:
+		r.UpdatedAt, r.Currency = at, ""
+		p.Refunds = append(p.Refunds, r)
+		slices.SortStableFunc(p.Refunds, func(a, b Refund) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+	case r.Status.rank() > p.Refunds[i].Status.rank():
+		p.Refunds[i].Status, p.Refunds[i].UpdatedAt = r.Status, at
 	}
 }
 
@@ -318,7 +363,7 @@ func (p *Payment) checkFacts(f PaymentFacts) string {
 	if f.Currency != "" && !isCurrencyCode(f.Currency) {
 		return RejectInvalidCurrency
 	}
-	if f.Amount < 0 || f.SourceAmount < 0 || (f.ChargeRefunded != nil && *f.ChargeRefunded < 0) {
+	if !inStripeRange(f.Amount) || !inStripeRange(f.SourceAmount) || (f.ChargeRefunded != nil && !inStripeRange(*f.ChargeRefunded)) {
 		return RejectInvalidAmount
 	}
 	// Facts about money taken back must be in the charge's currency and
@@ -341,19 +386,25 @@ func (p *Payment) checkFacts(f PaymentFacts) string {
 	if r := f.ChargeRefunded; r != nil && beyond(*r) {
 		return RejectExceedsPayment
 	}
-	if r := f.Refund; r != nil {
+	refunds := f.Refunds
+	if f.Refund != nil {
+		refunds = append(slices.Clip(refunds), *f.Refund)
+	}
+	for _, r := range refunds {
 		switch {
-		case r.Amount <= 0:
+		case r.Amount <= 0 || r.Amount > MaxStripeAmount:
 			return RejectInvalidAmount
 		case r.Status.rank() == 0:
 			return RejectInvalidStatus
+		case r.Currency != "" && p.ChargedCurrency != "" && r.Currency != p.ChargedCurrency:
+			return RejectWrongCurrency
 		case beyond(r.Amount):
 			return RejectExceedsPayment
 		}
 	}
 	if d := f.Dispute; d != nil {
 		switch {
-		case d.Amount <= 0:
+		case d.Amount <= 0 || d.Amount > MaxStripeAmount:
 			return RejectInvalidAmount
 		case disputeRank(d.Status) == 0:
 			return RejectInvalidStatus
@@ -363,6 +414,16 @@ func (p *Payment) checkFacts(f PaymentFacts) string {
 	}
 	return ""
 }
+
+// MaxStripeAmount is the most any amount Stripe gives can be, in minor
+// units: Stripe's amounts have at most twelve digits (IDR's ceiling,
+// 9 999 999 999.99; eight digits for most currencies), per its
+// "Supported currencies" page. A bigger one is not Stripe's.
+const MaxStripeAmount = 999_999_999_999
+
+// inStripeRange reports an amount Stripe could give (0 meaning "not
+// said").
+func inStripeRange(x int64) bool { return x >= 0 && x <= MaxStripeAmount }
 
 func isCurrencyCode(c string) bool {
 	if len(c) != 3 {
@@ -391,14 +452,21 @@ func clonePayment(p *Payment) Payment {
 func (p *Payment) Refunded() int64 { return p.refunded() }
 
 // recordPayment folds the event's facts (and any kept while the invoice was
-// unknown) into the invoice's payment, moves the balance by the one rule
-// (a payment that succeeds lowers it; nothing else does), marks the link
-// used, and returns the feed entries for what changed. A non-empty reason
+// unknown) into the invoice's payment, computes the balance and the credit
+// by the one rule (money that reaches the clinic lowers the balance;
+// nothing else does; see fromLedger), marks the link used, and returns the
+// feed entries for what changed. A non-empty reason
 // says the event can't be true of this payment: inv must then be dropped.
 func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment, now time.Time) ([]FeedEntry, string) {
+	if !inv.Ledger.Set {
+		inv.startLedger() // stored before the ledger: it starts from the invoice as it was
+	}
+	// One Checkout Session is one payment, whether its events name the
+	// PaymentIntent or not (Stripe may send it null, then set), in any
+	// order.
 	p := inv.payment(ev.paymentKey())
 	if p == nil && ev.Facts.SessionID != "" {
-		p = inv.payment(ev.Facts.SessionID) // recorded before Stripe gave a PaymentIntent
+		p = inv.paymentOfSession(ev.Facts.SessionID)
 	}
 	if p == nil {
 		inv.Payments = append(inv.Payments, Payment{})
@@ -444,20 +512,7 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 	p.merge(f, ev.Created, now)
 
 	entries := changes(&before, p)
-	for _, e := range entries {
-		switch {
-		case e.Kind == KindPaymentSucceeded:
-			inv.applyPayment(e.Amount)
-		case e.NetChange < 0:
-			inv.applyTakeBack(-e.NetChange)
-		case e.NetChange > 0:
-			// A refund that failed or was canceled: the money came back to
-			// the clinic, as a payment does. It lowers what the clinic
-			// asked of the patient since (so the balance stays within what
-			// is unpaid), and the rest is a credit to give back.
-			inv.applyPayment(e.NetChange)
-		}
-	}
+	inv.fromLedger()
 	status := inv.Status()
 	for i := range entries {
 		e := &entries[i]

@@ -7,12 +7,17 @@ import (
 
 func i64(v int64) *int64 { return &v }
 
-// TestPaymentMergeIsOrderIndependent: whatever order Stripe's events arrive
-// in, a payment ends in the same state. The refund re_2 fails after the
-// charge's running total (3 000) counted it, so only re_1 stays refunded.
+// TestPaymentMergeIsOrderIndependent: whatever order Stripe's events (and
+// the refunds read with them) arrive in, a payment ends in the same state.
+// The refund re_2 fails after a charge.refunded counted it, in the same
+// second as the next one: only re_1 stays refunded, whatever the order.
 func TestPaymentMergeIsOrderIndependent(t *testing.T) {
 	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return now.Add(time.Duration(s) * time.Second) }
+	re1 := Refund{ID: "re_1", Amount: 1000, Status: RefundSucceeded, CreatedAt: at(9)}
+	re2 := Refund{ID: "re_2", Amount: 2000, Status: RefundPending, CreatedAt: at(20)}
+	re2failed := re2
+	re2failed.Status = RefundFailed
 	type told struct {
 		f  PaymentFacts
 		at time.Time
@@ -20,12 +25,12 @@ func TestPaymentMergeIsOrderIndependent(t *testing.T) {
 	facts := []told{
 		{PaymentFacts{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentProcessing}, at(0)},
 		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentFailed}, at(1)},
-		{PaymentFacts{PaymentIntentID: "pi_1", SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded}, at(1)},
-		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(1000)}, at(10)},
-		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(3000)}, at(30)},
-		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_1", Amount: 1000, Status: RefundSucceeded, CreatedAt: at(9)}}, at(10)},
-		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 2000, Status: RefundPending, CreatedAt: at(20)}}, at(20)},
-		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &Refund{ID: "re_2", Amount: 2000, Status: RefundFailed, CreatedAt: at(20)}}, at(40)},
+		{PaymentFacts{SessionID: "cs_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded}, at(1)},
+		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(1000),
+			Refunds: []Refund{re1}, RefundsRead: true}, at(10)},
+		{PaymentFacts{PaymentIntentID: "pi_1", ChargeID: "ch_1", Amount: 10000, Currency: "cad", State: PaymentSucceeded, ChargeRefunded: i64(3000),
+			Refunds: []Refund{re2, re1}, RefundsRead: true}, at(30)},
+		{PaymentFacts{PaymentIntentID: "pi_1", Currency: "cad", Refund: &re2failed, Refunds: []Refund{re2failed, re1}, RefundsRead: true}, at(30)},
 		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "warning_under_review"}}, at(50)},
 		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "needs_response"}}, at(51)},
 		{PaymentFacts{PaymentIntentID: "pi_1", State: PaymentSucceeded, Dispute: &Dispute{ID: "dp_1", Amount: 2000, Status: "lost"}}, at(52)},
@@ -42,25 +47,26 @@ func TestPaymentMergeIsOrderIndependent(t *testing.T) {
 		if got := p.netPaid(); got != 10000-1000-2000 {
 			t.Fatalf("rotation %d: net %d", start, got)
 		}
+		if len(p.Refunds) != 2 || p.Refunds[0].ID != "re_1" || p.Refunds[1].Status != RefundFailed {
+			t.Fatalf("rotation %d: refunds %+v", start, p.Refunds)
+		}
 	}
 }
 
 func TestRefunded(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	re := func(id string, amount int64, status RefundStatus) Refund {
+		return Refund{ID: id, Amount: amount, Status: status, CreatedAt: t0}
+	}
 	tests := []struct {
 		name     string
 		snapshot *Snapshot
 		refunds  []Refund
 		want     int64
 	}{
-		{"charge total only", &Snapshot{5000, at(10)}, nil, 5000},
-		{"refund events only", nil, []Refund{{"re_1", 2000, RefundSucceeded, at(1), at(1)}, {"re_2", 500, RefundPending, at(2), at(2)}}, 2500},
-		{"a total counts refunds told of too", &Snapshot{5000, at(10)}, []Refund{{"re_1", 2000, RefundSucceeded, at(1), at(1)}}, 5000},
-		{"failed after the total: taken out", &Snapshot{5000, at(10)}, []Refund{{"re_1", 5000, RefundFailed, at(1), at(20)}}, 0},
-		{"failed before the total: not in it", &Snapshot{0, at(10)}, []Refund{{"re_1", 5000, RefundFailed, at(1), at(5)}}, 0},
-		{"canceled", nil, []Refund{{"re_1", 5000, RefundCanceled, at(1), at(5)}}, 0},
-		{"refund after the total", &Snapshot{1000, at(10)}, []Refund{{"re_1", 1000, RefundSucceeded, at(1), at(1)}, {"re_2", 3000, RefundSucceeded, at(11), at(11)}}, 4000},
+		{"a charge total counts nothing by itself", &Snapshot{5000, t0}, nil, 0},
+		{"succeeded and pending count", nil, []Refund{re("re_1", 2000, RefundSucceeded), re("re_2", 500, RefundPending), re("re_3", 100, RefundRequiresAction)}, 2600},
+		{"failed and canceled don't", &Snapshot{5000, t0}, []Refund{re("re_1", 2000, RefundFailed), re("re_2", 3000, RefundCanceled)}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +83,10 @@ func TestRefunded(t *testing.T) {
 func TestAdaptivePricing(t *testing.T) {
 	p := Payment{Amount: 12500, Currency: "cad", ChargedAmount: 9100, ChargedCurrency: "usd", State: PaymentSucceeded}
 	for _, tc := range []struct{ refunded, wantNet int64 }{{0, 12500}, {4550, 6250}, {9100, 0}, {1, 12499}} {
-		p.ChargeRefunds = &Snapshot{Amount: tc.refunded}
+		p.Refunds = nil
+		if tc.refunded > 0 {
+			p.Refunds = []Refund{{ID: "re_1", Amount: tc.refunded, Status: RefundSucceeded}}
+		}
 		if got := p.netPaid(); got != tc.wantNet {
 			t.Errorf("refunded %d usd: net %d cad, want %d", tc.refunded, got, tc.wantNet)
 		}

@@ -80,7 +80,16 @@ type PaymentProvider interface {
 	// PaymentMethod reads how a payment was made (its charge's method: the
 	// card's brand and last four digits, never more), for its receipt.
 	PaymentMethod(ctx context.Context, accountID, paymentIntentID string) (*PaymentMethod, error)
+	// Refunds reads every refund of a charge (of the PaymentIntent when
+	// chargeID is ""), with its id, amount, currency and status as
+	// Stripe holds them now. ErrUnknownCharge (wrapped) when Stripe has no
+	// such charge on the account.
+	Refunds(ctx context.Context, accountID, chargeID, paymentIntentID string) ([]Refund, error)
 }
+
+// ErrUnknownCharge: Stripe has no such charge (or PaymentIntent) on the
+// connected account.
+var ErrUnknownCharge = errors.New("no such charge at Stripe")
 
 // PaymentMethod is how a patient paid, as a receipt may say it.
 type PaymentMethod struct {

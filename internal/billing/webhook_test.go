@@ -151,6 +151,7 @@ func TestAdaptivePricingCountsTheSourceAmount(t *testing.T) {
 		t.Fatalf("balance %d, payment %+v", inv.BalanceDue, inv.Payments[0])
 	}
 	// A refund of half, in the patient's currency, is half the payment.
+	f.stripe.setRefund("ch_ap", Refund{ID: "re_ap", Amount: 4550, Status: RefundSucceeded, Currency: "usd"})
 	f.handle(t, &WebhookEvent{ID: "evt_r", Type: EventChargeRefunded, AccountID: testAccount,
 		Facts: PaymentFacts{PaymentIntentID: "pi_ap", ChargeID: "ch_ap", Amount: 9100, Currency: "usd", State: PaymentSucceeded, ChargeRefunded: i64(4550)}})
 	if inv := f.checkMoney(t); inv.NetPaidOnline() != 6250 {

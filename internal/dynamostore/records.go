@@ -121,6 +121,7 @@ type invoiceRecord struct {
 	Emails         []emailRecord   `dynamodbav:"emails,omitempty"`
 	Payments       []paymentRecord `dynamodbav:"payments,omitempty"`
 	Overpaid       int64           `dynamodbav:"overpaid,omitempty"`
+	Ledger         *ledgerRecord   `dynamodbav:"ledger,omitempty"`
 	Lease          *leaseRecord    `dynamodbav:"lease,omitempty"`
 	LastGeneration int             `dynamodbav:"lastGeneration"`
 	Version        int64           `dynamodbav:"version"`
@@ -219,6 +220,15 @@ type emailRecord struct {
 	BounceType     string    `dynamodbav:"bounceType,omitempty"`
 	BounceSubType  string    `dynamodbav:"bounceSubType,omitempty"`
 	Earlier        []string  `dynamodbav:"earlierAttempts,omitempty"`
+}
+
+// ledgerRecord is billing.MoneyLedger.
+type ledgerRecord struct {
+	Balance  int64            `dynamodbav:"balance"`
+	Overpaid int64            `dynamodbav:"overpaid"`
+	Counted  []string         `dynamodbav:"counted,omitempty"`
+	Refunds  map[string]bool  `dynamodbav:"refunds,omitempty"`
+	Lost     map[string]int64 `dynamodbav:"lost,omitempty"`
 }
 
 type leaseRecord struct {
@@ -343,6 +353,9 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
 	}
 	r.Overpaid = inv.Overpaid
+	if l := inv.Ledger; l.Set {
+		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
+	}
 	if l := inv.Lease; l != nil {
 		r.Lease = &leaseRecord{Token: l.Token, Until: l.Until}
 		if c := l.Change; c != nil {
@@ -400,6 +413,9 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Payments = append(inv.Payments, r.Payments[i].payment())
 	}
 	inv.Overpaid = r.Overpaid
+	if l := r.Ledger; l != nil {
+		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
+	}
 	if l := r.Lease; l != nil {
 		inv.Lease = &billing.Lease{Token: l.Token, Until: l.Until}
 		if c := l.Change; c != nil {

@@ -26,7 +26,7 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 			pi, ch := "pi_"+randomHex(8), "ch_"+randomHex(8)
 			deliverAsStripe(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(8), pi, "paid"))).want(t, 200)
 			for k := int64(1); k <= refundsEach; k++ {
-				deliverAsStripe(t, stripeEvent("evt_"+randomHex(10), "charge.refunded", tn.Account, chargeObject(ch, pi, 1000, 100*k))).want(t, 200)
+				deliverAsStripe(t, stripeEvent("evt_"+randomHex(10), "charge.refunded", tn.Account, refundedCharge(tn, ch, pi, 1000, 100*k))).want(t, 200)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"github.com/clinicpay/payments/infra/localstripe"
 	"net/http"
 	"slices"
 	"strings"
@@ -47,6 +48,9 @@ func (l linked) fixtureSession(t tb, pi string, amount any, currency, status str
 func fixtureRefund(t tb, pi, ch string, amount int64, currency, status string) map[string]any {
 	r := stripeFixture(t, "/v1/refunds/re_"+randomHex(8))
 	r["payment_intent"], r["charge"], r["amount"], r["currency"], r["status"] = pi, ch, amount, currency, status
+	if stripeCharges(pi, ch) != nil {
+		env.truth.PutRefund(pi, localstripe.Refunded{ID: r["id"].(string), Amount: amount, Status: status, CreatedAt: time.Now()})
+	}
 	return r
 }
 
@@ -54,6 +58,10 @@ func fixtureCharge(t tb, pi string, amount, refunded int64) map[string]any {
 	c := stripeFixture(t, "/v1/charges/ch_"+randomHex(8))
 	c["payment_intent"], c["amount"], c["amount_captured"], c["amount_refunded"], c["currency"] = pi, amount, amount, refunded, "cad"
 	c["captured"], c["paid"], c["status"], c["refunded"] = true, true, "succeeded", refunded >= amount
+	delete(c, "refunds") // API 2023-10-16 sends none in events
+	if p := stripeCharges(pi, c["id"].(string)); p != nil && refunded > p.Refunded() {
+		env.truth.PutRefund(pi, localstripe.Refunded{ID: "re_" + randomHex(8), Amount: refunded - p.Refunded(), Status: localstripe.RefundSucceeded, CreatedAt: time.Now()})
+	}
 	return c
 }
 

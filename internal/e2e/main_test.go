@@ -23,6 +23,7 @@ import (
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/localses"
+	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/wiring"
@@ -33,6 +34,7 @@ import (
 var env struct {
 	stack  *localservers.Stack
 	stripe *faultproxy.Stripe
+	truth  *localstripe.State
 	ses    *faultproxy.Proxy
 	dynamo *faultproxy.Proxy
 	// secrets records the functions' reads of the Stripe secret (those run
@@ -81,7 +83,15 @@ func run(m *testing.M) (int, error) {
 	}
 	defer stack.Stop()
 	env.stack = stack
-	env.stripe = faultproxy.NewStripe(stack.Stripe.URL)
+	// Stripe's truth of the payments the tests make (their refunds, read
+	// by the webhook) is kept by a local Stripe state, which answers the
+	// service's reads once stripe-mock has checked them.
+	env.truth, _ = localstripe.Open("")
+	env.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
+		return env.truth.Answer(r.Method, r.Path, r.Header, r.Query)
+	}), faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
+		env.truth.Observe(r.Method, r.Path, r.Header, r.Form, status, body) // its links, for the local checkout
+	}))
 	defer env.stripe.Close()
 	env.ses = faultproxy.New(stack.SES.URL)
 	defer env.ses.Close()

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
+	"math/big"
 	"net/http"
 	"os"
 	"slices"
@@ -68,6 +69,7 @@ func checkInvoiceModel(t *rapid.T) {
 	}
 	m.check(t)
 	m.converged(t)
+	m.inAnotherOrder(t)
 }
 
 type mLink struct {
@@ -88,6 +90,9 @@ type mPayment struct {
 	link       *mLink
 	amount     int64 // the session's total, in currency
 	currency   string
+	// adaptive: Adaptive Pricing charged amount in currency (a huge
+	// one); the session's currency_conversion names the link's amount.
+	adaptive bool
 	// What the service knows: decided once a session event of it was
 	// applied; counts from then on; state only moves up.
 	decided bool
@@ -130,7 +135,10 @@ type model struct {
 	etags     []string
 	clock     time.Time
 	held      []*event
-	sent      []*event
+	// currencyChanged: a PUT changed the invoice's currency (payments
+	// decided meanwhile can't be replayed on an invoice of one currency).
+	currencyChanged bool
+	sent            []*event
 }
 
 func newModel(t *rapid.T) *model {
@@ -152,8 +160,12 @@ func (m *model) body(total, balance int64, currency string) map[string]any {
 	return b
 }
 
-func (m *model) tick() time.Time {
-	m.clock = m.clock.Add(time.Second)
+// tick is the next event's time: Stripe's times are whole seconds, and
+// events often share one.
+func (m *model) tick(t *rapid.T) time.Time {
+	if rapid.IntRange(0, 2).Draw(t, "same second") != 0 {
+		m.clock = m.clock.Add(time.Second)
+	}
 	return m.clock
 }
 
@@ -174,8 +186,12 @@ func (m *model) paidOnline() bool {
 }
 
 // linkBlocker is the code a link request gets, "" when a link can be made.
-func (m *model) linkBlocker() string {
+// A payment all taken back by a lost dispute is not paid: nothing is due
+// (the service's view says whether Stripe's facts came to that).
+func (m *model) linkBlocker(t *rapid.T) string {
 	switch {
+	case m.balance == 0 && m.view(t).str("status") == "dispute_lost":
+		return "nothing_due"
 	case m.paidOnline():
 		return "invoice_paid"
 	case m.processing():
@@ -248,6 +264,7 @@ func (m *model) put(t *rapid.T) {
 	}
 	r.want(t, want)
 	m.etags = append(m.etags, r.Header.Get("ETag"))
+	m.currencyChanged = m.currencyChanged || currency != m.currency
 	m.total, m.balance, m.currency = total, balance, currency
 	if m.active != nil && (m.active.amount != balance || m.active.currency != currency) {
 		m.active = nil // removed at Stripe first: amount_changed
@@ -266,7 +283,7 @@ func (m *model) newLinkFrom(t *rapid.T, r *response) *mLink {
 
 func (m *model) createLink(t *rapid.T) {
 	r := call(t, "POST", "/invoices/"+m.invoiceID+"/payment-link", m.tn.Staff, nil)
-	if code := m.linkBlocker(); code != "" {
+	if code := m.linkBlocker(t); code != "" {
 		r.wantError(t, 409, code)
 		return
 	}
@@ -281,7 +298,7 @@ func (m *model) createLink(t *rapid.T) {
 
 func (m *model) regenerate(t *rapid.T) {
 	r := call(t, "POST", "/invoices/"+m.invoiceID+"/payment-link/regenerate", m.tn.Staff, nil)
-	if code := m.linkBlocker(); code != "" {
+	if code := m.linkBlocker(t); code != "" {
 		r.wantError(t, 409, code)
 		return
 	}
@@ -305,7 +322,7 @@ func (m *model) email(t *rapid.T) {
 		r.want(t, 202)
 		return
 	}
-	if code := m.linkBlocker(); code != "" {
+	if code := m.linkBlocker(t); code != "" {
 		r.wantError(t, 409, code)
 		return
 	}
@@ -393,13 +410,27 @@ func (m *model) pay(t *rapid.T) {
 		p.currency = rapid.SampledFrom([]string{"usd", "jpy", "eur", "cad"}).Draw(t, "another currency")
 	case 1:
 		p.amount = rapid.SampledFrom([]int64{-5000, 0, 1, l.amount + 1}).Draw(t, "a hostile amount")
+	case 2:
+		// Adaptive Pricing in a currency of big minor units, up to
+		// Stripe's twelve digits.
+		p.adaptive, p.currency = true, "idr"
+		p.amount = rapid.OneOf(rapid.Int64Range(1_000_000_000, 999_999_999_999), rapid.Just[int64](999_999_999_999)).Draw(t, "an amount in idr")
 	}
 	status := rapid.SampledFrom([]string{"paid", "unpaid"}).Draw(t, "payment status")
 	m.payments = append(m.payments, p)
 	m.completed[l.id] = true
-	m.send(t, &event{payload: m.sessionEvent(p, "checkout.session.completed", status), apply: func(t *rapid.T, r *response) {
-		m.applySession(t, r, p, map[string]string{"paid": "succeeded", "unpaid": "processing"}[status])
+	state := map[string]string{"paid": "succeeded", "unpaid": "processing"}[status]
+	// Stripe may tell the session with its PaymentIntent null, then
+	// again with it: one payment either way.
+	withPI := rapid.IntRange(0, 3).Draw(t, "without its PaymentIntent") != 0
+	m.send(t, &event{payload: m.sessionEvent(t, p, "checkout.session.completed", status, withPI), apply: func(t *rapid.T, r *response) {
+		m.applySession(t, r, p, state)
 	}})
+	if !withPI {
+		m.send(t, &event{payload: m.sessionEvent(t, p, "checkout.session.completed", status, true), apply: func(t *rapid.T, r *response) {
+			m.applySession(t, r, p, state)
+		}})
+	}
 }
 
 // settle: a pre-authorized debit clears, or fails.
@@ -419,14 +450,21 @@ func (m *model) settle(t *rapid.T) {
 	if ok {
 		typ, status, state = "checkout.session.async_payment_succeeded", "paid", "succeeded"
 	}
-	m.send(t, &event{payload: m.sessionEvent(p, typ, status), apply: func(t *rapid.T, r *response) { m.applySession(t, r, p, state) }})
+	m.send(t, &event{payload: m.sessionEvent(t, p, typ, status, true), apply: func(t *rapid.T, r *response) { m.applySession(t, r, p, state) }})
 }
 
-func (m *model) sessionEvent(p *mPayment, typ, status string) []byte {
+func (m *model) sessionEvent(t *rapid.T, p *mPayment, typ, status string, withPI bool) []byte {
 	l := linked{tn: m.tn, invoiceID: m.invoiceID, linkID: p.link.id, generation: p.link.gen, amount: p.amount}
-	s := l.session(p.cs, p.pi, status)
+	pi := p.pi
+	if !withPI {
+		pi = ""
+	}
+	s := l.session(p.cs, pi, status)
 	s["currency"] = p.currency
-	return localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, s, m.tick())
+	if p.adaptive {
+		s["currency_conversion"] = map[string]any{"amount_subtotal": p.link.amount, "amount_total": p.link.amount, "fx_rate": "11600", "source_currency": p.link.currency}
+	}
+	return localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, s, m.tick(t))
 }
 
 var stateRank = map[string]int{"": 0, "processing": 1, "failed": 2, "succeeded": 3}
@@ -438,8 +476,8 @@ func (m *model) applySession(t *rapid.T, r *response, p *mPayment, state string)
 		wantOutcome(t, r, "rejected", "invalid_amount")
 		return
 	case !p.decided:
-		p.counts = p.currency == p.link.currency && p.link.currency == m.currency
-		if p.counts && p.amount != p.link.amount {
+		p.counts = (p.adaptive || p.currency == p.link.currency) && p.link.currency == m.currency
+		if p.counts && !p.adaptive && p.amount != p.link.amount {
 			wantOutcome(t, r, "rejected", "amount_mismatch")
 			return
 		}
@@ -499,22 +537,28 @@ func (m *model) refund(t *rapid.T) {
 		amount := rapid.Int64Range(1, max(left, 1)).Draw(t, "refund amount")
 		hostile := rapid.IntRange(0, 5).Draw(t, "hostile refund") == 0
 		if hostile {
-			amount = rapid.SampledFrom([]int64{0, -100, p.amount + 1, 99999999}).Draw(t, "hostile amount")
+			amount = rapid.SampledFrom([]int64{0, -100, p.amount + 1, max(p.amount+1, 99999999), 1_000_000_000_000}).Draw(t, "hostile amount")
 		} else if left <= 0 {
 			t.Skip("fully refunded")
 		}
-		rf = &mRefund{id: "re_" + randomHex(8), amount: amount, status: rapid.SampledFrom([]string{"pending", "succeeded"}).Draw(t, "status"), created: m.tick()}
+		rf = &mRefund{id: "re_" + randomHex(8), amount: amount, status: rapid.SampledFrom([]string{"pending", "succeeded"}).Draw(t, "status"), created: m.tick(t)}
 		if !hostile {
 			p.refunds = append(p.refunds, rf)
 		}
 	}
+	// Stripe's truth, which the webhook reads whatever the event says: the
+	// charge, and its refunds (not the hostile one).
+	stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
+	if !hostileRefund(rf, p) {
+		env.truth.PutRefund(p.pi, localstripe.Refunded{ID: rf.id, Amount: rf.amount, Status: rf.status, CreatedAt: rf.created})
+	}
 	obj := map[string]any{"id": rf.id, "object": "refund", "amount": rf.amount, "charge": p.ch, "created": rf.created.Unix(),
 		"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "reason": nil, "status": rf.status}
-	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick())
+	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick(t))
 	amount := rf.amount
 	m.send(t, &event{payload: payload, moneyBack: true, apply: func(t *rapid.T, r *response) {
 		switch {
-		case amount <= 0:
+		case amount <= 0 || amount > 999_999_999_999: // beyond Stripe's twelve digits
 			wantOutcome(t, r, "rejected", "invalid_amount")
 		case amount > p.amount:
 			wantOutcome(t, r, "rejected", "exceeds_payment")
@@ -525,14 +569,21 @@ func (m *model) refund(t *rapid.T) {
 	// Now and then the charge's running total too, as Stripe computes it.
 	if rapid.IntRange(0, 3).Draw(t, "charge.refunded too") == 0 {
 		total := p.refunded()
+		stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
 		charge := chargeObject(p.ch, p.pi, p.amount, total)
 		charge["currency"] = p.currency
-		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick()), moneyBack: true, apply: func(t *rapid.T, r *response) {
+		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick(t)), moneyBack: true, apply: func(t *rapid.T, r *response) {
 			if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 				t.Fatalf("charge.refunded answered %s", r.Raw)
 			}
 		}})
 	}
+}
+
+// hostileRefund: a refund no Stripe would hold (the model sends it to
+// see it rejected).
+func hostileRefund(rf *mRefund, p *mPayment) bool {
+	return !slices.Contains(p.refunds, rf)
 }
 
 var disputeNext = map[string][]string{
@@ -560,7 +611,7 @@ func (m *model) dispute(t *rapid.T) {
 	typ := map[bool]string{true: "charge.dispute.closed", false: "charge.dispute.updated"}[slices.Contains([]string{"won", "lost", "warning_closed"}, p.dispute.status)]
 	obj := disputeObject(p.dispute.id, p.ch, p.pi, p.dispute.amount, p.dispute.status)
 	obj["currency"] = p.currency
-	m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick()), apply: func(t *rapid.T, r *response) {
+	m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick(t)), apply: func(t *rapid.T, r *response) {
 		if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 			t.Fatalf("dispute answered %s", r.Raw)
 		}
@@ -581,20 +632,20 @@ func (m *model) foreign(t *rapid.T) {
 	case 0:
 		s := ld.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid")
 		s["currency"] = l.currency
-		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.other.Account, s, m.tick())
+		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.other.Account, s, m.tick(t))
 	case 1:
 		if paid := m.succeeded(); len(paid) > 0 {
 			p := paid[0]
-			obj := map[string]any{"id": "re_" + randomHex(8), "object": "refund", "amount": p.amount, "charge": p.ch, "created": m.tick().Unix(),
+			obj := map[string]any{"id": "re_" + randomHex(8), "object": "refund", "amount": p.amount, "charge": p.ch, "created": m.tick(t).Unix(),
 				"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "status": "succeeded"}
-			payload = localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.other.Account, obj, m.tick())
+			payload = localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.other.Account, obj, m.tick(t))
 		} else {
 			t.Skip("nothing paid")
 		}
 	case 2:
 		s := ld.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid")
 		s["metadata"].(map[string]any)["invoice_id"] = m.otherInvoice
-		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.tn.Account, s, m.tick())
+		payload = localstripe.Event("evt_"+randomHex(10), "checkout.session.completed", m.tn.Account, s, m.tick(t))
 	}
 	r := deliver(t, payload).want(t, 200)
 	if out := r.str("outcome"); out != "ignored" && out != "pending" {
@@ -666,6 +717,20 @@ func (m *model) check(t *rapid.T) {
 	}
 }
 
+// worth is what x taken back in the charged currency is worth toward the
+// invoice: pro rata, rounded half up, exactly (math/big), at most all.
+func (p *mPayment) worth(x int64) int64 {
+	if x >= p.amount {
+		return p.link.amount
+	}
+	if !p.adaptive {
+		return x
+	}
+	n := new(big.Int).Mul(big.NewInt(x), big.NewInt(p.link.amount))
+	n.Add(n, big.NewInt(p.amount/2)).Quo(n, big.NewInt(p.amount))
+	return n.Int64()
+}
+
 // converged: with every event delivered, what was paid online is what
 // Stripe's facts say.
 func (m *model) converged(t *rapid.T) {
@@ -678,7 +743,7 @@ func (m *model) converged(t *rapid.T) {
 		if p.dispute != nil && p.dispute.status == "lost" {
 			taken += p.dispute.amount
 		}
-		want += p.link.amount - min(taken, p.amount)
+		want += p.link.amount - p.worth(taken)
 	}
 	if got := m.view(t).num("netPaidOnline"); got != want {
 		t.Fatalf("paid online %d, Stripe's facts say %d", got, want)

@@ -54,9 +54,44 @@ func (l linked) session(sessionID, paymentIntent, paymentStatus string) map[stri
 	})
 }
 
-// chargeObject is a Charge as charge.refunded sends it.
+// chargeObject is a Charge as charge.refunded sends it (API 2023-10-16: no
+// refunds list).
 func chargeObject(chargeID, paymentIntent string, amount, refunded int64) map[string]any {
 	return localstripe.Charge(chargeID, paymentIntent, "cad", amount, refunded)
+}
+
+// refundedCharge is chargeObject for a charge Stripe holds (on the
+// tenant's account) with refunds that add up to refunded: Stripe's truth,
+// which the webhook reads, gains a succeeded refund for what its refunds
+// did not yet add up to.
+func refundedCharge(tn *tenant, chargeID, paymentIntent string, amount, refunded int64) map[string]any {
+	stripeHolds(tn, chargeID, paymentIntent, amount, "cad")
+	if p := env.truth.Payment(paymentIntent); p != nil && refunded > p.Refunded() {
+		env.truth.PutRefund(paymentIntent, localstripe.Refunded{ID: "re_" + randomHex(8), Amount: refunded - p.Refunded(),
+			Status: localstripe.RefundSucceeded, CreatedAt: time.Now()})
+	}
+	return chargeObject(chargeID, paymentIntent, amount, refunded)
+}
+
+// stripeHolds makes a charge Stripe's truth on the tenant's account (its
+// refunds kept if it is known already).
+func stripeHolds(tn *tenant, chargeID, paymentIntent string, amount int64, currency string) {
+	if p := env.truth.Payment(paymentIntent); p != nil && p.Charge == chargeID {
+		return
+	}
+	env.truth.PutPayment(localstripe.Payment{PaymentIntent: paymentIntent, Charge: chargeID, Account: tn.Account,
+		Amount: amount, Currency: currency, Status: localstripe.Succeeded})
+}
+
+// stripeCharges gives a payment Stripe holds (made by pay) its charge id,
+// as a test's event names it.
+func stripeCharges(paymentIntent, chargeID string) *localstripe.Payment {
+	p := env.truth.Payment(paymentIntent)
+	if p != nil && p.Charge != chargeID {
+		p.Charge = chargeID
+		env.truth.PutPayment(*p)
+	}
+	return p
 }
 
 // disputeObject is a Dispute as charge.dispute.* events send it.
@@ -110,6 +145,7 @@ func deliverSigned(t tb, payload []byte, signature string) *response {
 func (l linked) pay(t tb) string {
 	t.Helper()
 	pi := "pi_" + randomHex(10)
+	env.truth.PutPayment(localstripe.Payment{PaymentIntent: pi, Account: l.tn.Account, Amount: l.amount, Currency: "cad", Status: localstripe.Succeeded})
 	r := deliver(t, stripeEvent("evt_"+randomHex(10), "checkout.session.completed", l.tn.Account, l.session("cs_test_"+randomHex(10), pi, "paid"))).want(t, http.StatusOK)
 	if r.str("outcome") != "applied" {
 		t.Fatalf("payment not applied: %s", r.Raw)

@@ -101,12 +101,12 @@ func TestWebhookPaymentEffects(t *testing.T) {
 		l := linkedInvoice(t, tn, 12500)
 		pi := l.pay(t)
 		ch := "ch_" + randomHex(8)
-		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, chargeObject(ch, pi, 12500, 2500))).want(t, 200)
+		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, refundedCharge(tn, ch, pi, 12500, 2500))).want(t, 200)
 		v := l.view(t)
 		if v.str("status") != "partially_refunded" || v.num("balanceDue") != 0 || v.num("netPaidOnline") != 10000 || v.list("payments")[0]["refunded"] != float64(2500) {
 			t.Fatalf("partial refund: %s", v.Raw)
 		}
-		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, chargeObject(ch, pi, 12500, 12500))).want(t, 200)
+		deliver(t, stripeEvent("evt_"+randomHex(8), "charge.refunded", tn.Account, refundedCharge(tn, ch, pi, 12500, 12500))).want(t, 200)
 		v = l.view(t)
 		if v.str("status") != "refunded" || v.num("balanceDue") != 0 || v.num("netPaidOnline") != 0 {
 			t.Fatalf("full refund: %s", v.Raw)
@@ -132,7 +132,7 @@ func TestWebhookPaymentEffects(t *testing.T) {
 			status  string
 			balance int64
 			final   string
-		}{{"won", 0, "paid"}, {"lost", 0, "paid"}} {
+		}{{"won", 0, "paid"}, {"lost", 0, "dispute_lost"}} {
 			l := linkedInvoice(t, tn, 12500)
 			pi := l.pay(t)
 			dp, ch := "dp_"+randomHex(8), "ch_"+randomHex(8)
@@ -222,7 +222,9 @@ func TestWebhookOutOfOrder(t *testing.T) {
 	succeeded := step{"checkout.session.async_payment_succeeded", func(l linked, pi, cs, _, _ string) map[string]any { return l.session(cs, pi, "paid") }}
 	failed := step{"checkout.session.async_payment_failed", func(l linked, pi, cs, _, _ string) map[string]any { return l.session(cs, pi, "unpaid") }}
 	refunded := func(amount int64) step {
-		return step{"charge.refunded", func(l linked, pi, _, ch, _ string) map[string]any { return chargeObject(ch, pi, l.amount, amount) }}
+		return step{"charge.refunded", func(l linked, pi, _, ch, _ string) map[string]any {
+			return refundedCharge(l.tn, ch, pi, l.amount, amount)
+		}}
 	}
 	dispute := func(typ, status string) step {
 		return step{typ, func(l linked, pi, _, ch, dp string) map[string]any {

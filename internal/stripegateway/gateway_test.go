@@ -26,10 +26,10 @@ func (k *rotatingKey) RefreshStripeKey(ctx context.Context) (string, error) {
 	return k.StripeKey(ctx)
 }
 
-// TestKeyRefreshedOnceWhenStripeRefusesIt: against stripe-mock, with the old
-// key refused (401) at the proxy, the gateway reads the key again once and
-// the call succeeds with the new one.
-func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
+// stripeMock starts stripe-mock behind the Stripe proxy, both stopped
+// when the test ends.
+func stripeMock(t *testing.T) *faultproxy.Stripe {
+	t.Helper()
 	tools, err := localservers.FindTools()
 	if err != nil {
 		t.Fatal(err)
@@ -38,9 +38,17 @@ func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer mock.Stop()
+	t.Cleanup(mock.Stop)
 	proxy := faultproxy.NewStripe(mock.URL)
-	defer proxy.Close()
+	t.Cleanup(proxy.Close)
+	return proxy
+}
+
+// TestKeyRefreshedOnceWhenStripeRefusesIt: against stripe-mock, with the old
+// key refused (401) at the proxy, the gateway reads the key again once and
+// the call succeeds with the new one.
+func TestKeyRefreshedOnceWhenStripeRefusesIt(t *testing.T) {
+	proxy := stripeMock(t)
 	proxy.Inject(faultproxy.Rule{
 		Match:  func(r *faultproxy.Request) bool { return r.Header.Get("Authorization") == "Bearer sk_test_old" },
 		Status: http.StatusUnauthorized, Header: http.Header{"Content-Type": {"application/json"}},

@@ -26,6 +26,8 @@ type Request struct {
 	// Form is the body parsed as application/x-www-form-urlencoded (Stripe's
 	// request encoding), nil for other bodies.
 	Form url.Values
+	// Query is the URL's query (a GET's parameters).
+	Query url.Values
 	// Status is the status the caller got (0 when the call was dropped);
 	// Response the body it got.
 	Status   int
@@ -76,7 +78,7 @@ type Proxy struct {
 	observe func(*Request)
 	// respond lets a specialised proxy (Stripe) answer or rewrite calls.
 	before func(*Request) (status int, header http.Header, body []byte, ok bool)
-	after  func(*Request, int, http.Header, []byte) []byte
+	after  func(*Request, int, http.Header, []byte) (int, []byte)
 }
 
 // New starts a proxy in front of upstream (a base URL).
@@ -168,7 +170,7 @@ func (p *Proxy) pickRule(req *Request) *Rule {
 
 func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	body, _ := io.ReadAll(hr.Body)
-	req := &Request{Method: hr.Method, Path: hr.URL.Path, Header: hr.Header.Clone(), Body: body, At: time.Now()}
+	req := &Request{Method: hr.Method, Path: hr.URL.Path, Query: hr.URL.Query(), Header: hr.Header.Clone(), Body: body, At: time.Now()}
 	if strings.HasPrefix(hr.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		req.Form, _ = url.ParseQuery(string(body))
 	}
@@ -238,17 +240,17 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	hr.Body = io.NopCloser(bytes.NewReader(body))
 	rec := httptest.NewRecorder()
 	p.rp.ServeHTTP(rec, hr)
-	respBody := rec.Body.Bytes()
+	respBody, code := rec.Body.Bytes(), rec.Code
 	if p.after != nil {
-		respBody = p.after(req, rec.Code, rec.Header(), respBody)
+		code, respBody = p.after(req, rec.Code, rec.Header(), respBody)
 	}
 	if rule != nil && rule.After {
 		p.fail(w, rule)
 		setStatus(rule.Status, true)
 		return
 	}
-	write(w, rec.Code, rec.Header(), respBody)
-	setStatus(rec.Code, false, respBody)
+	write(w, code, rec.Header(), respBody)
+	setStatus(code, false, respBody)
 }
 
 func (p *Proxy) fail(w http.ResponseWriter, r *Rule) {

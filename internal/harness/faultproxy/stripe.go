@@ -28,6 +28,7 @@ type Stripe struct {
 	replay  map[string]idempotentAnswer
 	linkURL func(id string) string
 	onReply func(r *Request, status int, body []byte)
+	respond func(r *Request) (status int, body []byte, ok bool)
 }
 
 // StripeOption configures a Stripe proxy.
@@ -45,6 +46,14 @@ func WithLinkURL(url func(linkID string) string) StripeOption {
 // stripe-mock does not, and has it before anyone can use the answer.
 func WithReplyHook(fn func(r *Request, status int, body []byte)) StripeOption {
 	return func(s *Stripe) { s.onReply = fn }
+}
+
+// WithResponder lets a local Stripe answer the reads stripe-mock can only
+// answer with fixtures (a charge's refunds, a PaymentIntent) from its own
+// state: stripe-mock still checks each request against Stripe's spec
+// first, and its refusal stands; fn answers ok=false to leave its answer.
+func WithResponder(fn func(r *Request) (status int, body []byte, ok bool)) StripeOption {
+	return func(s *Stripe) { s.respond = fn }
 }
 
 type idempotentAnswer struct {
@@ -95,7 +104,12 @@ func (s *Stripe) replayed(r *Request) (int, http.Header, []byte, bool) {
 	return prev.status, h, prev.body, true
 }
 
-func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []byte {
+func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) (int, []byte) {
+	if s.respond != nil && status == http.StatusOK {
+		if st, b, ok := s.respond(r); ok {
+			return st, b
+		}
+	}
 	body = s.distinctLinkURL(r, body)
 	body = distinctAccountID(r, body)
 	if s.onReply != nil {
@@ -108,7 +122,7 @@ func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) []
 		}
 		s.mu.Unlock()
 	}
-	return body
+	return status, body
 }
 
 // distinctLinkURL gives each payment link a URL of its own, derived from its

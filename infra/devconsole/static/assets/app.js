@@ -100,7 +100,7 @@ async function route({ keepFocus } = {}) {
 
 // ---------------------------------------------------------------- invoice list
 
-const statuses = ['open', 'processing', 'paid', 'partially_refunded', 'refunded', 'disputed'];
+const statuses = ['open', 'processing', 'paid', 'partially_refunded', 'refunded', 'disputed', 'dispute_lost'];
 
 async function invoiceList(q) {
   const status = q.get('status') ?? '';
