@@ -37,6 +37,7 @@ func TestLocalStripeRefundRoutes(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
+		r.Host = "localhost" // the console answers its own host only
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		var out map[string]any
