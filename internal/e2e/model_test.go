@@ -751,25 +751,37 @@ func (m *model) converged(t *rapid.T) {
 }
 
 // TestInvoiceModelExplore runs the property with rapid's own random inputs
-// when asked to (go test -run TestInvoiceModelExplore -model.explore=N).
+// when asked to: -model.explore=N cases, or as many as fit in -model.for
+// (make fuzz). go test -fuzz can't drive this target: it gives each input
+// 10 seconds, and one case of the model is a whole conversation with the
+// local stack.
 func TestInvoiceModelExplore(t *testing.T) {
-	if *exploreModel == 0 {
-		t.Skip("-model.explore=N runs N random cases")
+	if *exploreModel == 0 && *exploreModelFor == 0 {
+		t.Skip("-model.explore=N runs N random cases, -model.for=D as many as fit in D")
 	}
-	for i := 0; i < *exploreModel; i++ {
+	deadline := time.Now().Add(*exploreModelFor)
+	for i := 0; i < *exploreModel || (*exploreModelFor > 0 && time.Now().Before(deadline)); i++ {
 		seed := make([]byte, 4096)
 		_, _ = cryptorand.Read(seed)
 		t.Run(fmt.Sprint(i), func(t *testing.T) { rapid.MakeFuzz(checkInvoiceModel)(t, seed) })
 		if t.Failed() {
-			// Kept as a case of the seed corpus, which every go test runs.
-			name := fmt.Sprintf("testdata/fuzz/FuzzInvoiceModel/found-%x", sha256.Sum256(seed))[:len("testdata/fuzz/FuzzInvoiceModel/found-")+16]
-			if err := os.WriteFile(name, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", seed)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("the failing input is saved as %s", name)
+			keepFailingSeed(t, seed)
 			return
 		}
 	}
 }
 
-var exploreModel = flag.Int("model.explore", 0, "random cases of the invoice model to run")
+// keepFailingSeed saves a failing input as a case of the seed corpus,
+// which every go test runs.
+func keepFailingSeed(t *testing.T, seed []byte) {
+	name := fmt.Sprintf("testdata/fuzz/FuzzInvoiceModel/found-%x", sha256.Sum256(seed))[:len("testdata/fuzz/FuzzInvoiceModel/found-")+16]
+	if err := os.WriteFile(name, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", seed)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the failing input is saved as %s", name)
+}
+
+var (
+	exploreModel    = flag.Int("model.explore", 0, "random cases of the invoice model to run")
+	exploreModelFor = flag.Duration("model.for", 0, "run random cases of the invoice model for this long")
+)
