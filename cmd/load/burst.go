@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,15 +19,19 @@ import (
 
 // BurstConfig is a webhook burst: Events checkout.session.completed
 // deliveries, spread evenly over each count of Tenants in turn, sent by
-// Workers concurrent deliverers that redeliver a 5xx as Stripe does.
+// Workers concurrent deliverers that redeliver a 5xx as Stripe does; all of
+// it Rounds times, every other round in the reverse order (a busy machine's
+// noise and a warming JVM then weigh on each count alike).
 type BurstConfig struct {
 	Events  int
 	Tenants []int
 	Workers int
+	Rounds  int
 }
 
 // BurstResult is one burst's figures and what its feed check found.
 type BurstResult struct {
+	Round          int      `json:"round"`
 	Tenants        int      `json:"tenants"`
 	Events         int      `json:"events"`
 	Workers        int      `json:"workers"`
@@ -58,18 +63,12 @@ func (r *BurstReport) Violations() int {
 	return n
 }
 
-// Print writes the report for people, with the ratio of each burst's time
-// to the one over the most tenants.
+// Print writes the report for people: each burst, then per tenant count
+// the medians over the rounds and their ratio to the most tenants'.
 func (r *BurstReport) Print(w io.Writer) {
-	var spread *BurstResult
-	for i := range r.Results {
-		if spread == nil || r.Results[i].Tenants > spread.Tenants {
-			spread = &r.Results[i]
-		}
-	}
 	for _, b := range r.Results {
-		fmt.Fprintf(w, "burst: %d events over %d tenant(s), %d workers: all applied in %.2f s (%.0f events/s, %.2f× the %d-tenant time)\n",
-			b.Events, b.Tenants, b.Workers, b.AppliedSeconds, b.EventsPerSec, b.AppliedSeconds/spread.AppliedSeconds, spread.Tenants)
+		fmt.Fprintf(w, "round %d: %d events over %d tenant(s), %d workers: all applied in %.2f s (%.0f events/s)\n",
+			b.Round, b.Events, b.Tenants, b.Workers, b.AppliedSeconds, b.EventsPerSec)
 		fmt.Fprintf(w, "  deliveries %d: answered 503 %d, other failures %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 			b.Deliveries, b.Answered503, b.OtherFailures, b.P50Ms, b.P99Ms, b.MaxMs)
 		fmt.Fprintf(w, "  feed read back entry by entry: %d entries, violations %d\n", b.FeedEntries, b.Violations)
@@ -77,10 +76,41 @@ func (r *BurstReport) Print(w io.Writer) {
 			fmt.Fprintln(w, "    ", e)
 		}
 	}
+	spread := slices.Max(r.Config.Tenants)
+	medians := map[int]float64{}
+	for _, n := range r.Config.Tenants {
+		var secs, p99 []float64
+		var answered503 int64
+		for _, b := range r.Results {
+			if b.Tenants == n {
+				secs, p99 = append(secs, b.AppliedSeconds), append(p99, b.P99Ms)
+				answered503 += b.Answered503
+			}
+		}
+		medians[n] = median(secs)
+		fmt.Fprintf(w, "burst, %d tenant(s), median of %d: all applied in %.2f s (%.0f events/s), p99 delivery %.0f ms, answered 503 %d in all",
+			n, len(secs), medians[n], float64(r.Config.Events)/medians[n], median(p99), answered503)
+		if n != spread && medians[spread] > 0 {
+			fmt.Fprintf(w, "; %.2f× the %d-tenant time", medians[n]/medians[spread], spread)
+		}
+		fmt.Fprintln(w)
+	}
 }
 
-// RunBurst starts a private local stack and runs a burst for each tenant
-// count, after a small unreported one that warms the stack up.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	if len(xs)%2 == 1 {
+		return xs[len(xs)/2]
+	}
+	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
+}
+
+// RunBurst starts a private local stack and runs the rounds of bursts,
+// after a small unreported one that warms the stack up.
 func RunBurst(ctx context.Context, cfg BurstConfig, logw io.Writer) (*BurstReport, error) {
 	l, stop, err := start(ctx, Config{Workers: cfg.Workers}, logw)
 	if err != nil {
@@ -93,12 +123,19 @@ func RunBurst(ctx context.Context, cfg BurstConfig, logw io.Writer) (*BurstRepor
 	if _, err := l.burst(ctx, warm, 2, logw); err != nil {
 		return nil, err
 	}
-	for _, n := range cfg.Tenants {
-		res, err := l.burst(ctx, cfg, n, logw)
-		if err != nil {
-			return nil, err
+	for round := 1; round <= max(cfg.Rounds, 1); round++ {
+		order := slices.Clone(cfg.Tenants)
+		if round%2 == 0 {
+			slices.Reverse(order)
 		}
-		rep.Results = append(rep.Results, *res)
+		for _, n := range order {
+			res, err := l.burst(ctx, cfg, n, logw)
+			if err != nil {
+				return nil, err
+			}
+			res.Round = round
+			rep.Results = append(rep.Results, *res)
+		}
 	}
 	return rep, nil
 }

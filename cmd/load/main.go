@@ -37,9 +37,10 @@ func main() {
 	jsonOut := flag.Bool("json", false, "print the report as JSON")
 	burst := flag.Int("burst", 0, "measure a webhook burst of this many payment events instead of mixed traffic")
 	burstTenants := flag.String("burst-tenants", "1,30", "the burst's tenant counts, each measured in turn (comma-separated)")
+	burstRounds := flag.Int("burst-rounds", 3, "how many times each burst is measured (medians reported)")
 	flag.Parse()
 	if *burst > 0 {
-		os.Exit(runBurst(BurstConfig{Events: *burst, Workers: cfg.Workers}, *burstTenants, *jsonOut))
+		os.Exit(runBurst(BurstConfig{Events: *burst, Workers: cfg.Workers, Rounds: *burstRounds}, *burstTenants, *jsonOut))
 	}
 	if cfg.FaultRate < 0 || cfg.FaultRate > 0.5 || cfg.Duration > 10*time.Minute || cfg.Workers < 1 || cfg.Workers > 256 {
 		fmt.Fprintln(os.Stderr, "load: -faults must be 0…0.5, -duration ≤ 10m, -workers 1…256")
