@@ -44,6 +44,7 @@ type BurstResult struct {
 	P99Ms          float64  `json:"deliveryP99Ms"`
 	MaxMs          float64  `json:"deliveryMaxMs"`
 	FeedEntries    int      `json:"feedEntries"`
+	FeedReadMs     float64  `json:"feedReadMs"`
 	Violations     int      `json:"violations"`
 	Examples       []string `json:"violationExamples,omitempty"`
 }
@@ -71,30 +72,41 @@ func (r *BurstReport) Print(w io.Writer) {
 			b.Round, b.Events, b.Tenants, b.Workers, b.AppliedSeconds, b.EventsPerSec)
 		fmt.Fprintf(w, "  deliveries %d: answered 503 %d, other failures %d; latency p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 			b.Deliveries, b.Answered503, b.OtherFailures, b.P50Ms, b.P99Ms, b.MaxMs)
-		fmt.Fprintf(w, "  feed read back entry by entry: %d entries, violations %d\n", b.FeedEntries, b.Violations)
+		fmt.Fprintf(w, "  feed read back entry by entry: %d entries in %.0f ms, violations %d\n", b.FeedEntries, b.FeedReadMs, b.Violations)
 		for _, e := range b.Examples {
 			fmt.Fprintln(w, "    ", e)
 		}
 	}
 	spread := slices.Max(r.Config.Tenants)
-	medians := map[int]float64{}
 	for _, n := range r.Config.Tenants {
-		var secs, p99 []float64
+		var p99 []float64
 		var answered503 int64
 		for _, b := range r.Results {
 			if b.Tenants == n {
-				secs, p99 = append(secs, b.AppliedSeconds), append(p99, b.P99Ms)
+				p99 = append(p99, b.P99Ms)
 				answered503 += b.Answered503
 			}
 		}
-		medians[n] = median(secs)
+		secs := r.medianSeconds(n)
 		fmt.Fprintf(w, "burst, %d tenant(s), median of %d: all applied in %.2f s (%.0f events/s), p99 delivery %.0f ms, answered 503 %d in all",
-			n, len(secs), medians[n], float64(r.Config.Events)/medians[n], median(p99), answered503)
-		if n != spread && medians[spread] > 0 {
-			fmt.Fprintf(w, "; %.2f× the %d-tenant time", medians[n]/medians[spread], spread)
+			n, len(p99), secs, float64(r.Config.Events)/secs, median(p99), answered503)
+		if spreadSecs := r.medianSeconds(spread); n != spread && spreadSecs > 0 {
+			fmt.Fprintf(w, "; %.2f× the %d-tenant time", secs/spreadSecs, spread)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// medianSeconds is the median time until all were applied, over the bursts
+// for n tenants.
+func (r *BurstReport) medianSeconds(n int) float64 {
+	var secs []float64
+	for _, b := range r.Results {
+		if b.Tenants == n {
+			secs = append(secs, b.AppliedSeconds)
+		}
+	}
+	return median(secs)
 }
 
 func median(xs []float64) float64 {
@@ -188,7 +200,9 @@ func (l *loader) burst(ctx context.Context, cfg BurstConfig, tenants int, logw i
 	res.AppliedSeconds = elapsed.Seconds()
 	res.EventsPerSec = float64(cfg.Events) / elapsed.Seconds()
 	res.P50Ms, res.P99Ms, res.MaxMs = percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 1)
+	read := time.Now()
 	l.checkBurstFeed(events, res)
+	res.FeedReadMs = float64(time.Since(read).Microseconds()) / 1000
 	return res, nil
 }
 
