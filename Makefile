@@ -37,6 +37,7 @@ help:
 	@echo "make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>]   a payment at make dev's local Stripe"
 	@echo "make test    run every test (unit and integration against the local servers)"
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
+	@echo "make load BURST=1000   a webhook burst: 1000 payments at 32 deliveries, for 1 tenant and over 30, 3 rounds each; 503s, time, feed checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
 	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…]   the core flow against a running API (Stripe test mode)"
@@ -174,6 +175,12 @@ bench: tools
 	go run ./cmd/bench $(BENCH_FLAGS)
 
 # Mixed traffic against a private local stack, then every invariant checked.
+# With BURST=<n>, a webhook burst instead: n payment events delivered at once
+# for one tenant and spread over 30, three rounds each (medians), each feed
+# read back entry by entry.
+ifneq ($(BURST),)
+LOAD_FLAGS ?= -burst $(BURST) -burst-tenants 1,30 -burst-rounds 3 -workers 32
+endif
 LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 .PHONY: load
 load: tools

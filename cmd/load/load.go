@@ -50,16 +50,46 @@ type op struct {
 
 // Run starts a private local stack, drives it and checks it.
 func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
-	tools, err := localservers.FindTools()
+	l, stop, err := start(ctx, cfg, logw)
 	if err != nil {
 		return nil, err
+	}
+	defer stop()
+	fmt.Fprintf(logw, "load: %d tenants × %d invoices\n", cfg.Tenants, cfg.Invoices)
+	if err := l.setup(); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(logw, "load: %d workers for %s (at most %d requests)\n", cfg.Workers, cfg.Duration, cfg.MaxRequests)
+	l.drive(ctx)
+	fmt.Fprintln(logw, "load: settling and checking every invoice…")
+	l.check()
+	return l.rep, nil
+}
+
+// start runs the local servers and the API in process, and returns a
+// loader on them and what stops them all.
+func start(ctx context.Context, cfg Config, logw io.Writer) (_ *loader, stop func(), err error) {
+	tools, err := localservers.FindTools()
+	if err != nil {
+		return nil, nil, err
 	}
 	fmt.Fprintln(logw, "load: starting DynamoDB Local, stripe-mock, SES…")
 	stack, err := localservers.Start(ctx, tools)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer stack.Stop()
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	stops = append(stops, stack.Stop)
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
 
 	l := &loader{cfg: cfg, rep: newReport(cfg), links: map[string]linkInfo{}}
 	// The charges' refunds, read by the webhook, are answered from what
@@ -68,11 +98,11 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	l.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
 		return l.truth.Answer(r.Method, r.Path, r.Header, r.Query)
 	}))
-	defer l.stripe.Close()
+	stops = append(stops, l.stripe.Close)
 	l.stripe.StopRecording()
 	l.stripe.Observe(l.observeStripe)
 	l.ses = faultproxy.New(stack.SES.URL)
-	defer l.ses.Close()
+	stops = append(stops, l.ses.Close)
 	l.ses.StopRecording()
 	if cfg.FaultRate > 0 {
 		l.injectFaults()
@@ -86,32 +116,23 @@ func Run(ctx context.Context, cfg Config, logw io.Writer) (*Report, error) {
 	os.Setenv(wiring.EnvStripeMaxRetries, "0")
 	awsCfg, err := wiring.AWSConfig(wiring.OS())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l.db = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = wiring.Endpoint(wiring.OS(), "DYNAMODB") })
 	if err := localservers.CreateTable(ctx, l.db, settings.TableName); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The service's error lines (5xx) go to logw: a violation must be
 	// explainable.
 	api, err := localapi.BuildAPI(ctx, wiring.OS(), slog.New(slog.NewJSONHandler(logw, &slog.HandlerOptions{Level: slog.LevelError})))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	srv := httptest.NewServer(localapi.New(api, localapi.Config{}))
-	defer srv.Close()
+	stops = append(stops, srv.Close)
 	l.base = srv.URL
 	l.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 40 * time.Second}
-
-	fmt.Fprintf(logw, "load: %d tenants × %d invoices\n", cfg.Tenants, cfg.Invoices)
-	if err := l.setup(); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(logw, "load: %d workers for %s (at most %d requests)\n", cfg.Workers, cfg.Duration, cfg.MaxRequests)
-	l.drive(ctx)
-	fmt.Fprintln(logw, "load: settling and checking every invoice…")
-	l.check()
-	return l.rep, nil
+	return l, stop, nil
 }
 
 type loader struct {
@@ -212,23 +233,10 @@ func (l *loader) injectFaults() {
 func (l *loader) setup() error {
 	l.delivered, l.paidLinks, l.netPaid = map[string][]string{}, map[string]bool{}, map[string]int64{}
 	for i := range l.cfg.Tenants {
-		id := fmt.Sprintf("load-%d-%s", i, randomHex(3))
-		tok, err := localapi.IssueToken("", id, "billing:admin", 2*time.Hour)
+		t, err := l.newTenant(nil)
 		if err != nil {
 			return err
 		}
-		t := &tenant{id: id, account: "acct_1Load" + strings.ToUpper(randomHex(5)), token: tok}
-		platform, err := localapi.IssueToken("", "", "billing:platform", 2*time.Hour)
-		if err != nil {
-			return err
-		}
-		status := l.setupCall(platform, "PUT", "/billing-companies/"+id, map[string]any{
-			"name": fmt.Sprintf("Clinique %d", i), "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": t.account,
-		})
-		if status != 200 {
-			return fmt.Errorf("company %s: status %d", id, status)
-		}
-		l.tenants = append(l.tenants, t)
 		for n := range l.cfg.Invoices {
 			s := &slot{tenant: t, t: i, n: n}
 			if err := l.newInvoice(s); err != nil {
@@ -238,6 +246,33 @@ func (l *loader) setup() error {
 		}
 	}
 	return nil
+}
+
+// newTenant makes a billing company connected to its own Stripe account,
+// with the company's settings and extra ones.
+func (l *loader) newTenant(extra map[string]any) (*tenant, error) {
+	i := len(l.tenants)
+	id := fmt.Sprintf("load-%d-%s", i, randomHex(3))
+	tok, err := localapi.IssueToken("", id, "billing:admin", 2*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	t := &tenant{id: id, account: "acct_1Load" + strings.ToUpper(randomHex(5)), token: tok}
+	platform, err := localapi.IssueToken("", "", "billing:platform", 2*time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	body := map[string]any{
+		"name": fmt.Sprintf("Clinique %d", i), "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr", "stripeAccountId": t.account,
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	if status := l.setupCall(platform, "PUT", "/billing-companies/"+id, body); status != 200 {
+		return nil, fmt.Errorf("company %s: status %d", id, status)
+	}
+	l.tenants = append(l.tenants, t)
+	return t, nil
 }
 
 func invoiceBody(number string, total, balance int64) map[string]any {

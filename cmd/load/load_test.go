@@ -28,3 +28,19 @@ func TestShortLoadRun(t *testing.T) {
 		t.Fatalf("%d invariant violations: %v", v, rep.Invariants)
 	}
 }
+
+// TestShortBurst runs the burst mode on a fixed number of events for one
+// tenant and for several: every event is acknowledged and its feed entry
+// read back once, in order, with its amount. No figure is checked.
+func TestShortBurst(t *testing.T) {
+	rep, err := RunBurst(context.Background(), BurstConfig{Events: 40, Tenants: []int{1, 4}, Workers: 8, Rounds: 1}, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Print(os.Stdout)
+	for _, b := range rep.Results {
+		if b.FeedEntries != b.Events || b.Violations > 0 {
+			t.Fatalf("%d tenant(s): %d feed entries for %d events, %d violations: %v", b.Tenants, b.FeedEntries, b.Events, b.Violations, b.Examples)
+		}
+	}
+}

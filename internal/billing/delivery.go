@@ -248,7 +248,7 @@ func (s *Service) applyEmailEvent(ctx context.Context, ev *EmailEvent) (EventRes
 	next.Version++
 	next.UpdatedAt = now
 	rec.Outcome = OutcomeApplied
-	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec, Invoice: next, FeedHead: st.FeedHead, Feed: feed}); err != nil {
+	if err := s.store.CommitEvent(ctx, &EventCommit{Event: rec, Invoice: next, Feed: feed}); err != nil {
 		return EventResult{}, err
 	}
 	if changed {

@@ -185,21 +185,19 @@ type EventKeys struct {
 
 // EventState is what handling an event starts from.
 type EventState struct {
-	Seen     *EventRecord
-	Invoice  *Invoice
-	Company  *Company
-	Ref      *PaymentRef
-	FeedHead int64
+	Seen    *EventRecord
+	Invoice *Invoice
+	Company *Company
+	Ref     *PaymentRef
 }
 
 // EventCommit is everything one event changes, written at once.
 type EventCommit struct {
-	Event    EventRecord
-	Invoice  *Invoice
-	Company  *Company
-	Ref      *PaymentRef
-	FeedHead int64
-	Feed     []FeedEntry
+	Event   EventRecord
+	Invoice *Invoice
+	Company *Company
+	Ref     *PaymentRef
+	Feed    []FeedEntry
 }
 
 // HandleEvent applies a verified Stripe event exactly once: the event's
@@ -337,7 +335,7 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	next.oweReceipts(feed, st.Company, now)
 	next.Version++
 	next.UpdatedAt = now
-	commit := &EventCommit{Event: rec, Invoice: next, FeedHead: st.FeedHead, Feed: feed}
+	commit := &EventCommit{Event: rec, Invoice: next, Feed: feed}
 	commit.Event.Outcome = OutcomeApplied
 	if pi := ev.Facts.PaymentIntentID; pi != "" && (ref == nil || ref.InvoiceID == "" || ref.Pending != nil) {
 		commit.Ref = &PaymentRef{AccountID: ev.AccountID, PaymentIntentID: pi, CompanyID: next.CompanyID, InvoiceID: next.ID, Version: 1}

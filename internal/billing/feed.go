@@ -29,9 +29,9 @@ const (
 	FlagNeedsReview     = "needs_review"      // about a payment that does not count toward the invoice
 )
 
-// FeedEntry is one change to the money of an invoice, in the order the
-// tenant's changes were recorded. The billing module reads these to keep its
-// own balance in step.
+// FeedEntry is one change to the money of an invoice, in the tenant's feed
+// (an invoice's changes in the order they were made). The billing module
+// reads these to keep its own balance in step.
 type FeedEntry struct {
 	// Seq is the entry's place in the tenant's feed, given by the store.
 	Seq        int64

@@ -39,8 +39,9 @@ type Store interface {
 	// CommitEvent writes, atomically: the event's record (which must not
 	// exist: ErrDuplicateEvent), the invoice, the company and the payment
 	// reference (each conditional on its version: ErrVersionConflict) and
-	// the feed entries (numbered after c.FeedHead, which must still be the
-	// tenant's feed head: ErrVersionConflict). It fills the entries' Seq.
+	// the feed entries, which take their place in the tenant's feed at the
+	// next ListFeed of the tenant: after every entry visible before, and
+	// after the invoice's earlier entries.
 	CommitEvent(ctx context.Context, c *EventCommit) error
 	// ListInvoices returns up to limit of the company's invoices that match
 	// f, newest first, starting after position (from the newest when it is
@@ -53,7 +54,11 @@ type Store interface {
 	// of those times (never a scan).
 	DueWork(ctx context.Context, now time.Time, limit int, company string) ([]WorkItem, error)
 	// ListFeed returns up to limit feed entries of a company after the
-	// sequence number after, in order, and whether more follow.
+	// sequence number after, in order, and whether more follow. Sequence
+	// numbers are 1, 2, 3, … in the order entries become visible: an entry
+	// never appears before one already returned, so a reader paging with
+	// its cursor misses none. Entries committed before the call are
+	// visible, or more says some follow.
 	ListFeed(ctx context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error)
 }
 

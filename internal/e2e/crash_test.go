@@ -101,6 +101,11 @@ func TestCrashAtEveryStep(t *testing.T) {
 				if v.num("balanceDue") != 0 || len(v.list("payments")) != 1 || v.JSON["paymentLink"] != nil {
 					t.Fatalf("after redelivery: %s", v.Raw)
 				}
+				// The feed tells of the payment once, wherever the first
+				// delivery died.
+				if entries := feedFor(t, tn, r.invoiceID); len(entries) != 1 || entries[0]["kind"] != "payment_succeeded" || entries[0]["netChange"] != float64(12500) {
+					t.Fatalf("the feed after redelivery: %v", entries)
+				}
 			},
 		},
 	}

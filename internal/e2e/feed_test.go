@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clinicpay/payments/internal/harness/faultproxy"
 )
 
 // TestFeedWhileEventsArrive: 200 feed entries are recorded by concurrent
@@ -107,4 +109,47 @@ func TestFeedWhileEventsArrive(t *testing.T) {
 		t.Fatalf("another tenant's feed: %s", r.Raw)
 	}
 	call(t, "GET", "/payments", "", nil).wantError(t, 401, "unauthorized")
+}
+
+// TestFeedReadPublishesWhatIsPending: a webhook's entry waits, committed,
+// for the next read of the feed to number it. A read whose publication
+// fails (the table down) answers 503 and numbers nothing; the next one
+// numbers the entry once, and a later event's entry comes after it.
+func TestFeedReadPublishesWhatIsPending(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	first, second := linkedInvoice(t, tn, 1000), linkedInvoice(t, tn, 2000)
+	pay := func(l linked) string {
+		evt := "evt_" + randomHex(10)
+		r := deliverAsStripe(t, stripeEvent(evt, "checkout.session.completed", tn.Account, l.session("cs_test_"+randomHex(8), "pi_"+randomHex(8), "paid"))).want(t, 200)
+		if r.JSON["outcome"] != "applied" {
+			t.Fatalf("delivery: %s", r.Raw)
+		}
+		return evt
+	}
+	e1 := pay(first)
+	reached := make(chan struct{})
+	rule := env.dynamo.Inject(faultproxy.Rule{
+		Match: func(r *faultproxy.Request) bool {
+			// The publication: a transaction moving the tenant's feed head.
+			body := string(r.Body)
+			return r.Header.Get("X-Amz-Target") == "DynamoDB_20120810.TransactWriteItems" &&
+				strings.Contains(body, `"S":"CO#`+tn.ID+`"`) && strings.Contains(body, `"S":"FEED"}`)
+		},
+		Reached: reached, Status: 500, Body: dynamoDown, Header: amzJSON,
+	})
+	call(t, "GET", "/payments", tn.Staff, nil).wantError(t, 503, "service_unavailable")
+	env.dynamo.Remove(rule)
+	select {
+	case <-reached:
+	default:
+		t.Fatal("the read never tried to publish the entry")
+	}
+	if got := feed(t, tn); len(got) != 1 || got[0]["eventId"] != e1 || got[0]["netChange"] != float64(1000) {
+		t.Fatalf("the feed read after a failed publication: %v", got)
+	}
+	e2 := pay(second)
+	if got := feed(t, tn); len(got) != 2 || got[0]["eventId"] != e1 || got[1]["eventId"] != e2 {
+		t.Fatalf("the feed after the next event: %v", got)
+	}
 }
