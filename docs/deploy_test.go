@@ -168,67 +168,55 @@ func TestIdentityProviderIssuesWhatTheAPIChecks(t *testing.T) {
 	}
 }
 
-// TestDeployerPolicyAllowsDeployingTheStack: the deployer's policy, read by
-// the tests' IAM evaluator, allows what deploying clinicpay-prod does to
-// resources named as CloudFormation names them, and not to other stacks.
-func TestDeployerPolicyAllowsDeployingTheStack(t *testing.T) {
+// policyFile parses a policy document of docs/.
+func policyFile(t *testing.T, name string) any {
+	t.Helper()
 	var doc any
-	if err := json.Unmarshal(repoFile(t, "docs/deployer-policy.json"), &doc); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(repoFile(t, "docs/"+name), &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	p, err := iampolicy.Parse(doc)
+	return doc
+}
+
+func parsePolicies(t *testing.T, names ...string) *iampolicy.Policy {
+	t.Helper()
+	var docs []any
+	for _, n := range names {
+		docs = append(docs, policyFile(t, n))
+	}
+	p, err := iampolicy.Parse(docs...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const acct, region = "123456789012", "ca-central-1"
-	arn := func(service, resource string) string {
-		return "arn:aws:" + service + ":" + region + ":" + acct + ":" + resource
-	}
-	tpl, err := samtemplate.LoadFromRepo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logGroups []string
-	for _, g := range tpl.Resources("AWS::Logs::LogGroup") {
-		name := strings.ReplaceAll(samtemplate.Get(g.Properties, "LogGroupName").Value, "${AWS::StackName}", "clinicpay-prod")
-		logGroups = append(logGroups, arn("logs", "log-group:"+name))
-	}
+	return p
+}
+
+const (
+	acct   = "123456789012"
+	region = "ca-central-1"
+)
+
+func arn(service, resource string) string {
+	return "arn:aws:" + service + ":" + region + ":" + acct + ":" + resource
+}
+
+// TestDeployerOnlyDrivesCloudFormation: the deployer's policy lets it run
+// sam deploy and sam delete on clinicpay-* stacks (change sets, SAM's
+// transform and artifacts bucket) and pass the CloudFormation service
+// role, which does the building; it can't build anything itself, nor
+// pass that role to another service.
+func TestDeployerOnlyDrivesCloudFormation(t *testing.T) {
+	p := parsePolicies(t, "deployer-policy.json")
+	serviceRole := "arn:aws:iam::" + acct + ":role/deploy/clinicpay-cloudformation"
 	allowed := []iampolicy.Request{
 		{Action: "cloudformation:CreateChangeSet", Resource: arn("cloudformation", "stack/clinicpay-prod/0a1b2c")},
 		{Action: "cloudformation:CreateChangeSet", Resource: "arn:aws:cloudformation:" + region + ":aws:transform/Serverless-2016-10-31"},
 		{Action: "cloudformation:ExecuteChangeSet", Resource: arn("cloudformation", "stack/clinicpay-prod/0a1b2c")},
+		{Action: "cloudformation:DeleteStack", Resource: arn("cloudformation", "stack/clinicpay-prod/0a1b2c")},
+		{Action: "cloudformation:DescribeStackEvents", Resource: arn("cloudformation", "stack/clinicpay-prod/0a1b2c")},
 		{Action: "s3:PutObject", Resource: "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-abc123/clinicpay-prod/f00"},
-		{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC"},
-		{Action: "iam:PassRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC", Context: map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}},
-		{Action: "iam:PassRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-CodeDeployServiceRole-AbC", Context: map[string]string{"iam:PassedToService": "codedeploy.amazonaws.com"}},
-		{Action: "lambda:CreateFunction", Resource: arn("lambda", "function:clinicpay-prod-PutInvoiceFunction-AbC")},
-		{Action: "lambda:PublishVersion", Resource: arn("lambda", "function:clinicpay-prod-PutInvoiceFunction-AbC")},
-		{Action: "lambda:CreateAlias", Resource: arn("lambda", "function:clinicpay-prod-PutInvoiceFunction-AbC:live")},
-		{Action: "lambda:AddPermission", Resource: arn("lambda", "function:clinicpay-prod-PutInvoiceFunction-AbC:live")},
-		{Action: "apigateway:POST", Resource: "arn:aws:apigateway:" + region + "::/apis"},
-		{Action: "apigateway:PATCH", Resource: "arn:aws:apigateway:" + region + "::/apis/a1b2c3/routes/r1"},
-		{Action: "dynamodb:CreateTable", Resource: arn("dynamodb", "table/clinicpay-prod-Table-AbC")},
-		{Action: "dynamodb:UpdateContinuousBackups", Resource: arn("dynamodb", "table/clinicpay-prod-Table-AbC")},
-		{Action: "logs:CreateLogDelivery", Resource: "*"},
-		{Action: "cloudwatch:PutMetricAlarm", Resource: arn("cloudwatch", "alarm:clinicpay-prod-PutInvoiceServerErrorsAlarm-AbC")},
-		{Action: "sns:CreateTopic", Resource: arn("sns", "clinicpay-prod-AlarmTopic-AbC")},
-		{Action: "sns:Subscribe", Resource: arn("sns", "clinicpay-prod-AlarmTopic-AbC")},
-		{Action: "kms:CreateKey", Resource: "*"},
-		{Action: "kms:CreateAlias", Resource: arn("kms", "alias/clinicpay-prod-alarms")},
-		{Action: "codedeploy:CreateDeploymentGroup", Resource: arn("codedeploy", "deploymentgroup:clinicpay-prod-ServerlessDeploymentApplication-AbC/clinicpay-prod-PutInvoiceFunctionDeploymentGroup-XyZ")},
-		{Action: "codedeploy:CreateDeployment", Resource: arn("codedeploy", "deploymentgroup:clinicpay-prod-ServerlessDeploymentApplication-AbC/clinicpay-prod-PutInvoiceFunctionDeploymentGroup-XyZ")},
-		{Action: "codedeploy:GetDeploymentConfig", Resource: arn("codedeploy", "deploymentconfig:CodeDeployDefault.LambdaCanary10Percent5Minutes")},
-		// The stack's SES configuration set and its EventBridge destination;
-		// the hourly schedule's and SES events' rules; the events function's
-		// retry settings.
-		{Action: "ses:CreateConfigurationSet", Resource: arn("ses", "configuration-set/clinicpay-prod")},
-		{Action: "ses:CreateConfigurationSetEventDestination", Resource: arn("ses", "configuration-set/clinicpay-prod")},
-		{Action: "events:PutRule", Resource: arn("events", "rule/clinicpay-prod-SendRemindersFunctionHourly-AbC")},
-		{Action: "events:PutTargets", Resource: arn("events", "rule/clinicpay-prod-EmailEventsFunctionSesEvents-AbC")},
-		{Action: "lambda:PutFunctionEventInvokeConfig", Resource: arn("lambda", "function:clinicpay-prod-EmailEventsFunction-AbC")},
-	}
-	for _, g := range logGroups {
-		allowed = append(allowed, iampolicy.Request{Action: "logs:CreateLogGroup", Resource: g}, iampolicy.Request{Action: "logs:PutRetentionPolicy", Resource: g})
+		{Action: "s3:DeleteObject", Resource: "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-abc123/clinicpay-prod/f00"},
+		{Action: "iam:PassRole", Resource: serviceRole, Context: map[string]string{"iam:PassedToService": "cloudformation.amazonaws.com"}},
 	}
 	for _, r := range allowed {
 		if d := p.Evaluate(r); d != iampolicy.Allowed {
@@ -236,17 +224,95 @@ func TestDeployerPolicyAllowsDeployingTheStack(t *testing.T) {
 		}
 	}
 	denied := []iampolicy.Request{
-		{Action: "lambda:UpdateFunctionCode", Resource: arn("lambda", "function:payroll-prod-Run")},
-		{Action: "iam:PassRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC", Context: map[string]string{"iam:PassedToService": "ec2.amazonaws.com"}},
-		{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + acct + ":role/admin"},
-		{Action: "dynamodb:DeleteTable", Resource: arn("dynamodb", "table/payroll")},
+		{Action: "iam:PassRole", Resource: serviceRole, Context: map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}},
+		{Action: "iam:PassRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC", Context: map[string]string{"iam:PassedToService": "lambda.amazonaws.com"}},
+		{Action: "iam:CreateRole", Resource: "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC"},
+		{Action: "lambda:UpdateFunctionCode", Resource: arn("lambda", "function:clinicpay-prod-PutInvoiceFunction-AbC")},
+		{Action: "dynamodb:DeleteTable", Resource: arn("dynamodb", "table/clinicpay-prod-Table-AbC")},
 		{Action: "secretsmanager:GetSecretValue", Resource: arn("secretsmanager", "secret:clinicpay/prod/stripe-AbCdEf")},
-		{Action: "ses:DeleteConfigurationSet", Resource: arn("ses", "configuration-set/marketing")},
-		{Action: "events:PutTargets", Resource: arn("events", "rule/payroll-nightly")},
+		{Action: "cloudformation:DeleteStack", Resource: arn("cloudformation", "stack/payroll-prod/0a1b2c")},
 	}
 	for _, r := range denied {
 		if d := p.Evaluate(r); d == iampolicy.Allowed {
 			t.Errorf("deployer-policy.json allows %s", r)
 		}
+	}
+}
+
+// TestCloudFormationRoleStaysOnTheStack: the service role builds
+// clinicpay-* resources only (infra/cfntemplate checks it may create and
+// delete every resource the translated stack holds).
+func TestCloudFormationRoleStaysOnTheStack(t *testing.T) {
+	p := parsePolicies(t, "cloudformation-role-compute-policy.json", "cloudformation-role-monitoring-policy.json")
+	for _, r := range []iampolicy.Request{
+		{Action: "lambda:UpdateFunctionCode", Resource: arn("lambda", "function:payroll-prod-Run")},
+		{Action: "dynamodb:DeleteTable", Resource: arn("dynamodb", "table/payroll")},
+		{Action: "secretsmanager:GetSecretValue", Resource: arn("secretsmanager", "secret:clinicpay/prod/stripe-AbCdEf")},
+		{Action: "ses:DeleteConfigurationSet", Resource: arn("ses", "configuration-set/marketing")},
+		{Action: "events:PutTargets", Resource: arn("events", "rule/payroll-nightly")},
+		{Action: "s3:PutObject", Resource: "arn:aws:s3:::aws-sam-cli-managed-default-samclisourcebucket-abc123/x"},
+	} {
+		if d := p.Evaluate(r); d == iampolicy.Allowed {
+			t.Errorf("the service role may %s", r)
+		}
+	}
+}
+
+// shippedPolicies are the policy documents the runbook creates, and what
+// kind of policy each becomes in IAM.
+var shippedPolicies = map[string]string{
+	"deployer-policy.json":                       "managed",
+	"cloudformation-role-compute-policy.json":    "managed",
+	"cloudformation-role-monitoring-policy.json": "managed",
+	"permissions-boundary.json":                  "managed",
+	"cloudformation-role-trust.json":             "trust",
+}
+
+// TestShippedPoliciesWithinIAMLimits: every policy document in docs/ is
+// one the runbook creates, and fits IAM's quota for its kind (6,144
+// characters for a managed policy, 2,048 for a trust policy, white space
+// not counted); so do the roles of docs/cognito.yaml. The deployer's
+// permissions as they once were, in one document, do not: the check says
+// so.
+func TestShippedPoliciesWithinIAMLimits(t *testing.T) {
+	files, err := filepath.Glob("*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		kind, ok := shippedPolicies[f]
+		if !ok {
+			t.Errorf("docs/%s: a policy document the runbook does not create", f)
+			continue
+		}
+		check := iampolicy.CheckManaged
+		if kind == "trust" {
+			check = iampolicy.CheckTrust
+		}
+		if err := check(policyFile(t, f)); err != nil {
+			t.Errorf("docs/%s: %v", f, err)
+		}
+		if n, _ := iampolicy.Size(policyFile(t, f)); n > 0 {
+			t.Logf("docs/%s: %d characters (%s)", f, n, kind)
+		}
+	}
+	var cognito yaml.Node
+	if err := yaml.Unmarshal(repoFile(t, "docs/cognito.yaml"), &cognito); err != nil {
+		t.Fatal(err)
+	}
+	var trust any
+	if err := samtemplate.Get(cognito.Content[0], "Resources", "PreTokenGenerationRole", "Properties", "AssumeRolePolicyDocument").Decode(&trust); err != nil {
+		t.Fatal(err)
+	}
+	if err := iampolicy.CheckTrust(trust); err != nil {
+		t.Errorf("docs/cognito.yaml PreTokenGenerationRole: %v", err)
+	}
+	merged := map[string]any{"Version": iampolicy.Version, "Statement": []any{}}
+	for _, f := range []string{"cloudformation-role-compute-policy.json", "cloudformation-role-monitoring-policy.json"} {
+		doc, _ := policyFile(t, f).(map[string]any)
+		merged["Statement"] = append(merged["Statement"].([]any), doc["Statement"].([]any)...)
+	}
+	if err := iampolicy.CheckManaged(merged); err == nil || !strings.Contains(err.Error(), "6144") {
+		t.Errorf("the stack's permissions in one managed policy: %v, want over 6,144", err)
 	}
 }

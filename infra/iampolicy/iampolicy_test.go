@@ -68,6 +68,12 @@ func TestEvaluate(t *testing.T) {
 			Request{Action: "dynamodb:PutItem", Resource: table}, Allowed},
 		{"one of several condition values", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ses:SendRawEmail","Resource":"*","Condition":{"StringEquals":{"ses:FromAddress":["a@x.example","b@x.example"]}}}}`,
 			Request{Action: "ses:SendRawEmail", Resource: identity, Context: map[string]string{"ses:FromAddress": "b@x.example"}}, Allowed},
+		{"a policy variable in a condition value", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"aws:PrincipalAccount": "123456789012", "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}}, Allowed},
+		{"a policy variable of another value", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"aws:PrincipalAccount": "999999999999", "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}}, ImplicitDeny},
+		{"a policy variable the request lacks", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}, ImplicitDeny},
 		{"every condition key must hold", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ses:SendRawEmail","Resource":"*","Condition":{"StringEquals":{"ses:FromAddress":"a@x.example","ses:FromDisplayName":"X"}}}}`,
 			Request{Action: "ses:SendRawEmail", Resource: identity, Context: map[string]string{"ses:FromAddress": "a@x.example"}}, ImplicitDeny},
 	}
