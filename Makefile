@@ -49,8 +49,18 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java poppler chromium
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback
+.PHONY: tools java poppler chromium python-tools
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback python-tools
+
+# AWS's SAM translator (make test checks template.yaml as it translates
+# it: infra/cfntemplate) and cfn-lint (make lint), for python3, at the
+# pinned versions; pip installs them where they are missing or another
+# version.
+PYTHON ?= python3
+python-tools:
+	@$(PYTHON) -c 'import sys, samtranslator, cfnlint.version as c; sys.exit(samtranslator.__version__ != "$(AWS_SAM_TRANSLATOR_VERSION)" or c.__version__ != "$(CFN_LINT_VERSION)")' 2>/dev/null || { \
+	  echo "installing aws-sam-translator $(AWS_SAM_TRANSLATOR_VERSION) and cfn-lint $(CFN_LINT_VERSION) for $(PYTHON) (pip)"; \
+	  $(PYTHON) -m pip install --quiet "aws-sam-translator==$(AWS_SAM_TRANSLATOR_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)"; }
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
@@ -133,9 +143,12 @@ vet:
 	go vet ./...
 
 # errcheck and staticcheck (.golangci.yml): no error of a store, Stripe or
-# SES call is dropped, not even with `_ =`.
-lint: $(GOLANGCI_LINT)
+# SES call is dropped, not even with `_ =`. cfn-lint: the templates with
+# no error and no warning.
+CFN_LINT = $(PYTHON) -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())'
+lint: $(GOLANGCI_LINT) python-tools
 	$(GOLANGCI_LINT) run ./...
+	$(CFN_LINT) template.yaml docs/cognito.yaml
 
 # Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
 # run with every `go test`; `make fuzz` explores for FUZZTIME each, and

@@ -3,12 +3,14 @@ package cfntemplate_test
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/clinicpay/payments/infra/cfntemplate"
+	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
@@ -173,5 +175,18 @@ func TestDeployedAPIFailsOnWarnings(t *testing.T) {
 				t.Errorf("%s: %s: FailOnWarnings %v", env, api.Name, v)
 			}
 		}
+	}
+}
+
+// TestTranslatorIsThePinnedOne: the checks above hold for the translator
+// version versions.mk pins (make tools installs it), the one they were
+// written against.
+func TestTranslatorIsThePinnedOne(t *testing.T) {
+	out, err := exec.Command("python3", "-c", "import samtranslator; print(samtranslator.__version__)").Output()
+	if err != nil {
+		t.Fatalf("python3 with aws-sam-translator (make tools): %v", err)
+	}
+	if got := strings.TrimSpace(string(out)); got != localservers.SAMTranslatorVersion {
+		t.Fatalf("aws-sam-translator %s, versions.mk pins %s", got, localservers.SAMTranslatorVersion)
 	}
 }
