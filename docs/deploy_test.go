@@ -316,3 +316,41 @@ func TestShippedPoliciesWithinIAMLimits(t *testing.T) {
 		t.Errorf("the stack's permissions in one managed policy: %v, want over 6,144", err)
 	}
 }
+
+// TestUserPoolIsProtectedAndMailsThroughSES: the user pool (every staff
+// account) survives a stack delete, a replacement and a console delete,
+// and a failed first create leaves nothing; its e-mails go through the
+// account's SES identity (Cognito's own sender allows 50 a day); the
+// runbook's deploy of docs/cognito.yaml sets every parameter it needs.
+func TestUserPoolIsProtectedAndMailsThroughSES(t *testing.T) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(repoFile(t, "docs/cognito.yaml"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	pool := samtemplate.Get(root, "Resources", "UserPool")
+	for keys, want := range map[string]string{
+		"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain",
+		"Properties.DeletionProtection": "ACTIVE", "Properties.EmailConfiguration.EmailSendingAccount": "DEVELOPER",
+	} {
+		if v := samtemplate.Get(pool, strings.Split(keys, ".")...); v == nil || v.Value != want {
+			t.Errorf("UserPool %s: %v, want %s", keys, v, want)
+		}
+	}
+	if v := samtemplate.Get(pool, "Properties", "EmailConfiguration", "SourceArn"); v == nil || !strings.Contains(v.Value, "identity/${SesIdentity}") {
+		t.Errorf("UserPool: EmailConfiguration.SourceArn must be the SES identity: %v", v)
+	}
+	cmd := runbook(t)
+	start := strings.Index(cmd, "--template-file docs/cognito.yaml")
+	if start < 0 {
+		t.Fatal("deploy.md does not deploy docs/cognito.yaml")
+	}
+	cmd = cmd[start:]
+	cmd = cmd[:strings.Index(cmd, "\n```")]
+	params := samtemplate.Get(root, "Parameters")
+	for _, name := range samtemplate.Keys(params) {
+		if samtemplate.Get(params, name, "Default") == nil && !strings.Contains(cmd, " "+name+"=") {
+			t.Errorf("deploy.md deploys docs/cognito.yaml without %s", name)
+		}
+	}
+}
