@@ -148,7 +148,7 @@ vet:
 CFN_LINT = $(PYTHON) -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())'
 lint: $(GOLANGCI_LINT) python-tools
 	$(GOLANGCI_LINT) run ./...
-	$(CFN_LINT) template.yaml docs/cognito.yaml
+	$(CFN_LINT) template.yaml docs/cognito.yaml docs/restore-table.yaml
 
 # Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
 # run with every `go test`; `make fuzz` explores for FUZZTIME each, and

@@ -1,12 +1,14 @@
 package docs_test
 
 import (
+	"context"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -15,6 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/clinicpay/payments/infra/cfntemplate"
 	"github.com/clinicpay/payments/infra/iampolicy"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/httpapi"
@@ -351,6 +354,49 @@ func TestUserPoolIsProtectedAndMailsThroughSES(t *testing.T) {
 	for _, name := range samtemplate.Keys(params) {
 		if samtemplate.Get(params, name, "Default") == nil && !strings.Contains(cmd, " "+name+"=") {
 			t.Errorf("deploy.md deploys docs/cognito.yaml without %s", name)
+		}
+	}
+}
+
+// TestRestoreTemplateIsTheStacksTable: the table docs/restore-table.yaml
+// imports is the table template.yaml deploys, as AWS's translator builds
+// it, property for property, in each stage, once TableName names the
+// restored table: the deploy that follows the import then replaces
+// nothing (a changed key schema or name would make a new, empty table).
+func TestRestoreTemplateIsTheStacksTable(t *testing.T) {
+	restore, err := samtemplate.Parse(repoFile(t, "docs/restore-table.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported, ok := restore.Resource("Table")
+	if !ok {
+		t.Fatal("docs/restore-table.yaml has no Table")
+	}
+	for _, stage := range []string{"dev", "prod"} {
+		params, err := cfntemplate.Parameters(stage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		params["TableName"] = "clinicpay-" + stage + "-restored"
+		tr, err := cfntemplate.Translate(context.Background(), repoFile(t, "template.yaml"), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deployed, ok := tr.Resource("Table")
+		if !ok {
+			t.Fatal("the translated template has no Table")
+		}
+		st := samtemplate.Stack{Params: params}
+		want, err := tr.Resolve(deployed.Node, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := restore.Resolve(imported.Node, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: docs/restore-table.yaml's Table\n%v\ntemplate.yaml's\n%v", stage, got, want)
 		}
 	}
 }
