@@ -227,7 +227,8 @@ FUNCTIONS := \
 	SendRemindersFunction:send-reminders \
 	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
-	StripeWebhookFunction:stripe-webhook
+	StripeWebhookFunction:stripe-webhook \
+	PreTrafficHookFunction:pre-traffic-hook
 
 define lambda_target
 .PHONY: build-$(word 1,$(subst :, ,$(1)))

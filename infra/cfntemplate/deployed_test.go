@@ -12,6 +12,7 @@ import (
 	"github.com/clinicpay/payments/infra/cfntemplate"
 	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/internal/deployhook"
 )
 
 // asyncProblems: every EventBridge rule's and schedule's target, and
@@ -162,6 +163,26 @@ func TestFunctionsAsDeployed(t *testing.T) {
 			if !aliased[fn.Name] {
 				t.Errorf("%s: %s: no live alias deployed through CodeDeploy", env, fn.Name)
 			}
+		}
+	}
+}
+
+// TestNewVersionsAreProbedBeforeTraffic: CodeDeploy runs the pre-traffic
+// hook before it shifts any function's alias (but the hook's own), and
+// may invoke it.
+func TestNewVersionsAreProbedBeforeTraffic(t *testing.T) {
+	for _, env := range envs {
+		tr := translated(t, env)
+		for _, a := range tr.Resources("AWS::Lambda::Alias") {
+			fn := refOf(raw(t, tr, a, "Properties", "FunctionName"))
+			hook := refOf(raw(t, tr, a, "UpdatePolicy", "CodeDeployLambdaAliasUpdate", "BeforeAllowTrafficHook"))
+			if fn != deployhook.Function && hook != deployhook.Function {
+				t.Errorf("%s: %s's new versions take traffic unprobed (BeforeAllowTrafficHook %q)", env, fn, hook)
+			}
+		}
+		role, ok := tr.Resource("CodeDeployRole")
+		if !ok || !strings.Contains(fmt.Sprint(raw(t, tr, role, "Properties", "Policies")), "lambda:InvokeFunction") {
+			t.Errorf("%s: the CodeDeploy role may not invoke the hook", env)
 		}
 	}
 }

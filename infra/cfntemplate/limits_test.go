@@ -193,7 +193,8 @@ func TestRoleCheckCatchesAnOversizedRole(t *testing.T) {
 	for i := range 300 {
 		fmt.Fprintf(&extra, "            - Sid: Padding%d\n              Effect: Allow\n              Action: dynamodb:GetItem\n              Resource: !GetAtt Table.Arn\n", i)
 	}
-	src := replaceOnce(t, source(t), "          Statement:\n", "          Statement:\n"+extra.String())
+	anchor := "          Statement:\n            # The pre-traffic probe (wiring.Start): the table reachable.\n"
+	src := replaceOnce(t, source(t), anchor, anchor+extra.String())
 	tr := translate(t, src, "dev")
 	problems := roleProblems(t, tr, stackFor(t, tr, "dev"))
 	found := false

@@ -139,6 +139,10 @@ func TestRolesStayUnderTheBoundary(t *testing.T) {
 	st.Attrs["FailedInvocationsQueue.Arn"] = arn("sqs", "clinicpay-prod-FailedInvocationsQueue-AbC")
 	st.Refs["EmailConfigurationSet"] = "clinicpay-prod"
 	st.Params["StripeSecretArn"] = arn("secretsmanager", "secret:clinicpay/prod/stripe-AbCdEf")
+	st.Refs["ServerlessDeploymentApplication"] = "clinicpay-prod-ServerlessDeploymentApplication-AbC"
+	for _, fn := range tr.Resources("AWS::Lambda::Function") {
+		st.Attrs[fn.Name+".Arn"] = arn("lambda", "function:clinicpay-prod-"+fn.Name+"-AbC")
+	}
 	for _, r := range tr.Resources("AWS::IAM::Role") {
 		policies := samtemplate.Get(r.Properties, "Policies")
 		if policies == nil {
