@@ -39,7 +39,7 @@ help:
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
-	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…]   the core flow against a running API (Stripe test mode)"
+	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…] [ORIGIN=…]   the core flow against a running API (Stripe test mode), and with ORIGIN a CORS preflight from the front end's origin"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod [CONFIRM=no]   sam build && sam deploy with samconfig.toml's environment (docs/deploy.md)"
@@ -202,8 +202,8 @@ smoke: export SMOKE_TOKEN = $(TOKEN)
 smoke: export SMOKE_ADMIN_TOKEN = $(ADMIN_TOKEN)
 smoke:
 	@if [ -z "$(API)" ] || [ -z "$(TOKEN)" ] || [ -z "$(ADMIN_TOKEN)" ]; then \
-	  echo "usage: make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…]"; exit 2; fi
-	@go run ./cmd/smoke -api "$(API)" $(if $(EMAIL),-email "$(EMAIL)")
+	  echo "usage: make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…] [ORIGIN=https://<front end>]"; exit 2; fi
+	@go run ./cmd/smoke -api "$(API)" $(if $(EMAIL),-email "$(EMAIL)") $(if $(ORIGIN),-origin "$(ORIGIN)")
 
 COMPANY ?= clinic-demo
 SCOPE ?=

@@ -400,3 +400,31 @@ func TestRestoreTemplateIsTheStacksTable(t *testing.T) {
 		}
 	}
 }
+
+// TestRunbookCreatesWhatTheStackNames: the runbook creates every policy
+// document of docs/ (file://docs/…), the boundary under the name the
+// template's roles carry, and the service role samconfig.toml's role_arn
+// names, with its trust policy.
+func TestRunbookCreatesWhatTheStackNames(t *testing.T) {
+	doc := runbook(t)
+	for f := range shippedPolicies {
+		if !strings.Contains(doc, "file://docs/"+f) {
+			t.Errorf("deploy.md never creates docs/%s", f)
+		}
+	}
+	tpl := string(repoFile(t, "template.yaml"))
+	boundary := regexp.MustCompile(`:policy/([\w+=,.@-]+)\n`).FindStringSubmatch(tpl)
+	if boundary == nil || !strings.Contains(doc, "--policy-name "+boundary[1]+" --policy-document file://docs/permissions-boundary.json") {
+		t.Errorf("deploy.md does not create the boundary the template names (%v)", boundary)
+	}
+	cfg := string(repoFile(t, "samconfig.toml"))
+	roles := regexp.MustCompile(`role_arn = "arn:aws:iam::\d{12}:role(/[\w/]*/)?([\w+=,.@-]+)"`).FindAllStringSubmatch(cfg, -1)
+	if len(roles) != 2 {
+		t.Fatalf("samconfig.toml: %d role_arn, want one per environment", len(roles))
+	}
+	for _, r := range roles {
+		if !strings.Contains(doc, "--role-name "+r[2]+" --path "+r[1]) || !strings.Contains(doc, "file://docs/cloudformation-role-trust.json") {
+			t.Errorf("deploy.md does not create the service role %s%s", r[1], r[2])
+		}
+	}
+}
