@@ -150,6 +150,7 @@ func origins(t *testing.T, env string) []string {
 // read every header the contract answers with, from the environment's
 // origins. A header left out works from curl and fails only in a browser.
 func TestDeployedCORSCoversTheContract(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		tr := translated(t, env)
 		for _, p := range corsProblems(t, tr, stackFor(t, tr, env), origins(t, env)) {
@@ -173,6 +174,7 @@ const brokenCORS = `      CorsConfiguration:
 // check says so; a !Ref of the origins, given their value, deploys one
 // origin "a,b" and no list.
 func TestCORSCheckCatchesTheBrokenBlock(t *testing.T) {
+	t.Parallel()
 	src := source(t)
 	start := strings.Index(src, "      CorsConfiguration: !If\n")
 	end := strings.Index(src, "        - !Ref AWS::NoValue\n")
@@ -196,6 +198,7 @@ func TestCORSCheckCatchesTheBrokenBlock(t *testing.T) {
 // TestLocalAPIAnswersAsTheDeployedAPI: make dev's API (localapi) reads the
 // same CORS as the translation deploys.
 func TestLocalAPIAnswersAsTheDeployedAPI(t *testing.T) {
+	t.Parallel()
 	tr := translated(t, "prod")
 	want := origins(t, "prod")
 	cors, err := deployedCORS(tr, stackFor(t, tr, "prod"))

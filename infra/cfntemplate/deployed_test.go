@@ -110,6 +110,7 @@ func alarmDimensionRefs(t *testing.T, tr *cfntemplate.Translated, alarm samtempl
 // Generic over rules, schedules and event source mappings, so a new one
 // is checked without naming it here.
 func TestAsyncInvocationsReachAliasesAndFailuresAreKept(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		for _, p := range asyncProblems(t, translated(t, env)) {
 			t.Errorf("%s: %s", env, p)
@@ -120,6 +121,7 @@ func TestAsyncInvocationsReachAliasesAndFailuresAreKept(t *testing.T) {
 // TestAsyncCheckCatchesADroppedFailure: without its destination, the
 // scheduler's failed runs would be dropped; the check names it.
 func TestAsyncCheckCatchesADroppedFailure(t *testing.T) {
+	t.Parallel()
 	src := source(t)
 	start := strings.Index(src, "      # The schedule invokes it asynchronously")
 	end := strings.Index(src[start:], "      LoggingConfig:")
@@ -138,6 +140,7 @@ func TestAsyncCheckCatchesADroppedFailure(t *testing.T) {
 // OpenTelemetry SDK); each function has a live alias and a CodeDeploy
 // deployment group.
 func TestFunctionsAsDeployed(t *testing.T) {
+	t.Parallel()
 	root, _ := samtemplate.RepoRoot()
 	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
@@ -171,6 +174,7 @@ func TestFunctionsAsDeployed(t *testing.T) {
 // hook before it shifts any function's alias (but the hook's own), and
 // may invoke it.
 func TestNewVersionsAreProbedBeforeTraffic(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		tr := translated(t, env)
 		for _, a := range tr.Resources("AWS::Lambda::Alias") {
@@ -190,6 +194,7 @@ func TestNewVersionsAreProbedBeforeTraffic(t *testing.T) {
 // TestDeployedAPIFailsOnWarnings: an OpenAPI import warning (a route API
 // Gateway would drop) fails the deploy instead of passing silently.
 func TestDeployedAPIFailsOnWarnings(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		for _, api := range translated(t, env).Resources("AWS::ApiGatewayV2::Api") {
 			if v := samtemplate.Get(api.Properties, "FailOnWarnings"); v == nil || v.Value != "true" {
@@ -203,6 +208,7 @@ func TestDeployedAPIFailsOnWarnings(t *testing.T) {
 // version versions.mk pins (make tools installs it), the one they were
 // written against.
 func TestTranslatorIsThePinnedOne(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("python3", "-c", "import samtranslator; print(samtranslator.__version__)").Output()
 	if err != nil {
 		t.Fatalf("python3 with aws-sam-translator (make tools): %v", err)

@@ -51,6 +51,7 @@ func limitProblems(tr *cfntemplate.Translated) []string {
 // template is too big to send inline, every environment lets sam deploy
 // upload it to S3.
 func TestWithinCloudFormationLimits(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		tr := translated(t, env)
 		for _, p := range limitProblems(tr) {
@@ -78,6 +79,7 @@ func TestWithinCloudFormationLimits(t *testing.T) {
 // TestLimitCheckCatchesTooManyResources: 500 more queues put the stack
 // over CloudFormation's resource quota, and the check says so.
 func TestLimitCheckCatchesTooManyResources(t *testing.T) {
+	t.Parallel()
 	var extra strings.Builder
 	for i := range maxResources {
 		fmt.Fprintf(&extra, "  Padding%d:\n    Type: AWS::SQS::Queue\n", i)
@@ -106,6 +108,7 @@ func retainProblems(tr *cfntemplate.Translated) []string {
 // TestFailedFirstCreateCanBeRetried: what holds data (the table, the log
 // groups) is kept on delete, and nothing is kept after a failed create.
 func TestFailedFirstCreateCanBeRetried(t *testing.T) {
+	t.Parallel()
 	tr := translated(t, "prod")
 	for _, p := range retainProblems(tr) {
 		t.Error(p)
@@ -124,6 +127,7 @@ func TestFailedFirstCreateCanBeRetried(t *testing.T) {
 
 // TestRetainCheckCatchesAPlainRetain: the log groups as they were.
 func TestRetainCheckCatchesAPlainRetain(t *testing.T) {
+	t.Parallel()
 	src := replaceOnce(t, source(t), "DeletionPolicy: RetainExceptOnCreate\n", "DeletionPolicy: Retain\n")
 	if problems := retainProblems(translate(t, src, "dev")); len(problems) != 1 {
 		t.Fatalf("problems: %v", problems)
@@ -178,6 +182,7 @@ func roleProblems(t *testing.T, tr *cfntemplate.Translated, st samtemplate.Stack
 
 // TestRolesWithinIAMLimits: see roleProblems.
 func TestRolesWithinIAMLimits(t *testing.T) {
+	t.Parallel()
 	for _, env := range envs {
 		tr := translated(t, env)
 		for _, p := range roleProblems(t, tr, stackFor(t, tr, env)) {
@@ -189,6 +194,7 @@ func TestRolesWithinIAMLimits(t *testing.T) {
 // TestRoleCheckCatchesAnOversizedRole: 300 more statements in one
 // function's policy put its role over IAM's 10,240 characters.
 func TestRoleCheckCatchesAnOversizedRole(t *testing.T) {
+	t.Parallel()
 	var extra strings.Builder
 	for i := range 300 {
 		fmt.Fprintf(&extra, "            - Sid: Padding%d\n              Effect: Allow\n              Action: dynamodb:GetItem\n              Resource: !GetAtt Table.Arn\n", i)

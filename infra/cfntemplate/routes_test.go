@@ -140,6 +140,7 @@ func authorizerProblems(t *testing.T, tr *cfntemplate.Translated, api samtemplat
 // integrated with its function's live alias (so CodeDeploy's traffic
 // shifting applies), behind the JWT authorizer with its scopes.
 func TestDeployedRoutes(t *testing.T) {
+	t.Parallel()
 	src, err := samtemplate.LoadFromRepo()
 	if err != nil {
 		t.Fatal(err)
@@ -154,6 +155,7 @@ func TestDeployedRoutes(t *testing.T) {
 // TestRouteCheckCatchesALatestIntegration: a function without its alias
 // is invoked at $LATEST, and the check says which route.
 func TestRouteCheckCatchesALatestIntegration(t *testing.T) {
+	t.Parallel()
 	src := source(t)
 	broken := replaceOnce(t, src, "    AutoPublishAlias: live\n", "")
 	broken = replaceOnce(t, broken, "    AutoPublishAliasAllProperties: true\n", "")

@@ -93,6 +93,7 @@ var boundaryContext = map[string]string{"aws:PrincipalAccount": acct, "iam:Permi
 // asks of it (CloudFormation deletes with the stack's role). A new
 // resource type fails here until its entry and the policy are written.
 func TestServiceRoleCreatesAndDeletesEveryResource(t *testing.T) {
+	t.Parallel()
 	p := shippedPolicy(t, "cloudformation-role-compute-policy.json", "cloudformation-role-monitoring-policy.json")
 	for _, env := range envs {
 		for _, r := range translated(t, env).Resources("") {
@@ -116,6 +117,7 @@ func TestServiceRoleCreatesAndDeletesEveryResource(t *testing.T) {
 // Lambda and CodeDeploy; and the boundary allows every statement of
 // every role the translated stack creates, so it caps without breaking.
 func TestRolesStayUnderTheBoundary(t *testing.T) {
+	t.Parallel()
 	p := shippedPolicy(t, "cloudformation-role-compute-policy.json", "cloudformation-role-monitoring-policy.json")
 	role := "arn:aws:iam::" + acct + ":role/clinicpay-prod-PutInvoiceFunctionRole-AbC"
 	for _, req := range []iampolicy.Request{
