@@ -20,7 +20,9 @@ import (
 
 // oneTarget is CodeDeploy for a deployment of one version: the function
 // the emulator serves (its Invoke API names it "function").
-type oneTarget struct{ reported []cdtypes.LifecycleEventStatus }
+type oneTarget struct {
+	reported []cdtypes.LifecycleEventStatus
+}
 
 func (o *oneTarget) ListDeploymentTargets(context.Context, *codedeploy.ListDeploymentTargetsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error) {
 	return &codedeploy.ListDeploymentTargetsOutput{TargetIds: []string{"function"}}, nil
