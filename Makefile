@@ -248,6 +248,11 @@ CONFIRM ?=
 .PHONY: deploy
 deploy:
 	@command -v sam >/dev/null || { echo "the AWS SAM CLI is needed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
+	@# The wrong-account guard, before building (the template's rule
+	@# RightAccount stops sam deploy itself too).
+	@want=$$(sed -n '/^\[$(ENV)\.deploy\.parameters\]/,/^\[/p' samconfig.toml | grep -o '"AccountId=[0-9]*"' | tr -dc 0-9); \
+	  got=$$(aws sts get-caller-identity --query Account --output text) || exit 1; \
+	  if [ "$$want" != "$$got" ]; then echo "make deploy ENV=$(ENV): samconfig.toml says account $$want, these credentials are account $$got"; exit 1; fi
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)$(if $(filter no,$(CONFIRM)), --no-confirm-changeset)
 
