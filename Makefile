@@ -40,7 +40,7 @@ help:
 	@echo "make load BURST=1000   a webhook burst: 1000 payments at 32 deliveries, for 1 tenant and over 30, 3 rounds each; 503s, time, feed checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
-	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…]   the core flow against a running API (Stripe test mode)"
+	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…] [ORIGIN=…]   the core flow against a running API (Stripe test mode), and with ORIGIN a CORS preflight from the front end's origin"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
 	@echo "make deploy ENV=dev|prod [CONFIRM=no]   sam build && sam deploy with samconfig.toml's environment (docs/deploy.md)"
@@ -50,8 +50,18 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java poppler chromium
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback
+.PHONY: tools java poppler chromium python-tools
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback python-tools
+
+# AWS's SAM translator (make test checks template.yaml as it translates
+# it: infra/cfntemplate) and cfn-lint (make lint), for python3, at the
+# pinned versions; pip installs them where they are missing or another
+# version.
+PYTHON ?= python3
+python-tools:
+	@$(PYTHON) -c 'import sys, samtranslator, cfnlint.version as c; sys.exit(samtranslator.__version__ != "$(AWS_SAM_TRANSLATOR_VERSION)" or c.__version__ != "$(CFN_LINT_VERSION)")' 2>/dev/null || { \
+	  echo "installing aws-sam-translator $(AWS_SAM_TRANSLATOR_VERSION) and cfn-lint $(CFN_LINT_VERSION) for $(PYTHON) (pip)"; \
+	  $(PYTHON) -m pip install --quiet "aws-sam-translator==$(AWS_SAM_TRANSLATOR_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)"; }
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
@@ -134,9 +144,12 @@ vet:
 	go vet ./...
 
 # errcheck and staticcheck (.golangci.yml): no error of a store, Stripe or
-# SES call is dropped, not even with `_ =`.
-lint: $(GOLANGCI_LINT)
+# SES call is dropped, not even with `_ =`. cfn-lint: the templates with
+# no error and no warning.
+CFN_LINT = $(PYTHON) -c 'import sys; from cfnlint.runner import main; sys.argv[0] = "cfn-lint"; sys.exit(main())'
+lint: $(GOLANGCI_LINT) python-tools
 	$(GOLANGCI_LINT) run ./...
+	$(CFN_LINT) template.yaml docs/cognito.yaml docs/restore-table.yaml
 
 # Fuzz targets (package:target). Their seed corpora live in testdata/fuzz and
 # run with every `go test`; `make fuzz` explores for FUZZTIME each, and
@@ -200,8 +213,8 @@ smoke: export SMOKE_TOKEN = $(TOKEN)
 smoke: export SMOKE_ADMIN_TOKEN = $(ADMIN_TOKEN)
 smoke:
 	@if [ -z "$(API)" ] || [ -z "$(TOKEN)" ] || [ -z "$(ADMIN_TOKEN)" ]; then \
-	  echo "usage: make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…]"; exit 2; fi
-	@go run ./cmd/smoke -api "$(API)" $(if $(EMAIL),-email "$(EMAIL)")
+	  echo "usage: make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…] [ORIGIN=https://<front end>]"; exit 2; fi
+	@go run ./cmd/smoke -api "$(API)" $(if $(EMAIL),-email "$(EMAIL)") $(if $(ORIGIN),-origin "$(ORIGIN)")
 
 COMPANY ?= clinic-demo
 SCOPE ?=
@@ -225,7 +238,8 @@ FUNCTIONS := \
 	SendRemindersFunction:send-reminders \
 	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
-	StripeWebhookFunction:stripe-webhook
+	StripeWebhookFunction:stripe-webhook \
+	PreTrafficHookFunction:pre-traffic-hook
 
 define lambda_target
 .PHONY: build-$(word 1,$(subst :, ,$(1)))
@@ -245,6 +259,11 @@ CONFIRM ?=
 .PHONY: deploy
 deploy:
 	@command -v sam >/dev/null || { echo "the AWS SAM CLI is needed: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"; exit 1; }
+	@# The wrong-account guard, before building (the template's rule
+	@# RightAccount stops sam deploy itself too).
+	@want=$$(sed -n '/^\[$(ENV)\.deploy\.parameters\]/,/^\[/p' samconfig.toml | grep -o '"AccountId=[0-9]*"' | tr -dc 0-9); \
+	  got=$$(aws sts get-caller-identity --query Account --output text) || exit 1; \
+	  if [ "$$want" != "$$got" ]; then echo "make deploy ENV=$(ENV): samconfig.toml says account $$want, these credentials are account $$got"; exit 1; fi
 	sam build --config-env $(ENV)
 	sam deploy --config-env $(ENV)$(if $(filter no,$(CONFIRM)), --no-confirm-changeset)
 

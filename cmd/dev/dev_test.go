@@ -228,7 +228,7 @@ func TestDevAnswersItsExamples(t *testing.T) {
 			t.Fatalf("%s\n→ %v %s", c, err, out)
 		}
 	}
-	smokeAgainst(t, d.api, d.vars["TOKEN"])
+	smokeAgainst(t, d.api, d.console, d.vars["TOKEN"])
 	code, body := d.get(t, "/invoices/F-2026-0100", d.vars["TOKEN"])
 	// Before make pay: the link of the curl examples, for after the restart.
 	var inv struct {
@@ -293,8 +293,10 @@ func TestDevAnswersItsExamples(t *testing.T) {
 }
 
 // smokeAgainst runs `make smoke` against the dev API with the tenant of
-// its printed (admin) token, and checks every step passed.
-func smokeAgainst(t *testing.T, api, adminToken string) {
+// its printed (admin) token, from the console's origin (which make dev
+// allows, as CORS in AWS allows the front end's), and checks every step
+// passed.
+func smokeAgainst(t *testing.T, api, origin, adminToken string) {
 	t.Helper()
 	staff, err := localapi.IssueToken("", "clinic-demo", "", time.Hour)
 	if err != nil {
@@ -304,11 +306,11 @@ func smokeAgainst(t *testing.T, api, adminToken string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("make", "-s", "-C", root, "smoke", "API="+api, "TOKEN="+staff, "ADMIN_TOKEN="+adminToken, "EMAIL=smoke@clinicpay.test").CombinedOutput()
+	out, err := exec.Command("make", "-s", "-C", root, "smoke", "API="+api, "TOKEN="+staff, "ADMIN_TOKEN="+adminToken, "EMAIL=smoke@clinicpay.test", "ORIGIN="+origin).CombinedOutput()
 	if err != nil {
 		t.Fatalf("make smoke against make dev: %v\n%s", err, out)
 	}
-	for _, want := range []string{"company clinic-demo read", "invoice smoke-", "payment link plink_", "regenerated", "removed", "e-mailed to smoke@clinicpay.test", "clean-up: no payable link left"} {
+	for _, want := range []string{"company clinic-demo read", "CORS: a browser on " + origin, "invoice smoke-", "payment link plink_", "regenerated", "removed", "e-mailed to smoke@clinicpay.test", "clean-up: no payable link left"} {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("make smoke did not report %q:\n%s", want, out)
 		}

@@ -5,7 +5,11 @@
 // It runs against a deployed stack in Stripe test mode (it refuses a live
 // link), and, in make test, against make dev.
 //
-//	make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…]
+//	make smoke API=https://… TOKEN=<staff token> ADMIN_TOKEN=<billing:admin token> [EMAIL=…] [ORIGIN=https://billing.…]
+//
+// With ORIGIN (the front end's origin), it first asks as a browser on that
+// origin would: a CORS preflight for a PUT with every header the front
+// end sends, then a GET whose ETag the front end must be able to read.
 //
 // The tokens come from the environment (SMOKE_TOKEN, SMOKE_ADMIN_TOKEN),
 // not the command line, so they don't show in the process list. The
@@ -40,7 +44,9 @@ type Config struct {
 	Email string
 	// TenantClaim names the token claim holding the billing company.
 	TenantClaim string
-	Timeout     time.Duration
+	// Origin is the front end's origin; empty skips the CORS checks.
+	Origin  string
+	Timeout time.Duration
 }
 
 func main() {
@@ -48,6 +54,7 @@ func main() {
 	flag.StringVar(&cfg.API, "api", os.Getenv("SMOKE_API"), "the API's base URL (stack output ApiUrl)")
 	flag.StringVar(&cfg.Email, "email", "success@simulator.amazonses.com", "where the test e-mail goes")
 	flag.StringVar(&cfg.TenantClaim, "tenant-claim", "billing_company_id", "the token claim naming the billing company")
+	flag.StringVar(&cfg.Origin, "origin", "", "the front end's origin, for a CORS preflight as its browser sends it (CorsAllowedOrigins)")
 	flag.DurationVar(&cfg.Timeout, "timeout", 2*time.Minute, "the whole run's limit")
 	flag.Parse()
 	if cfg.API == "" || cfg.Token == "" || cfg.AdminToken == "" {
@@ -91,6 +98,12 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 		return fmt.Errorf("billing company %s has no connected Stripe account (warnings %v): configure it first (docs/deploy.md)", company, co.Warnings)
 	}
 	step("company %s read: Stripe account %s, charges enabled %v", company, *co.StripeAccountID, co.ChargesEnabled != nil && *co.ChargesEnabled)
+	if cfg.Origin != "" {
+		if err := c.cors(ctx, company); err != nil {
+			return fmt.Errorf("CORS from %s: %w", cfg.Origin, err)
+		}
+		step("CORS: a browser on %s may send %s and read %s", cfg.Origin, strings.Join(frontEndHeaders, ", "), strings.Join(frontEndReads, ", "))
+	}
 
 	// 2. An invoice of 1.00 in the account's currency.
 	currency := "cad"
@@ -174,6 +187,70 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 	}
 	step("invoice e-mailed to %s (SES message %s) with link %s", sent.To, sent.MessageID, sent.PaymentLink.ID)
 	return nil
+}
+
+// The headers the front end sends on a write, and those it reads
+// (docs/openapi.yaml; infra/cfntemplate checks the deployed API allows
+// every one).
+var (
+	frontEndHeaders = []string{"authorization", "content-type", "idempotency-key", "if-match"}
+	frontEndReads   = []string{"etag"}
+)
+
+// cors asks as the front end's browser does: the preflight of a PUT with
+// every header the front end sends, which API Gateway answers itself,
+// then a GET from the origin, whose ETag must be readable.
+func (c *client) cors(ctx context.Context, company string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, c.cfg.API+"/invoices/"+c.run, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Origin", c.cfg.Origin)
+	req.Header.Set("Access-Control-Request-Method", http.MethodPut)
+	req.Header.Set("Access-Control-Request-Headers", strings.Join(frontEndHeaders, ","))
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("preflight: %w", err)
+	}
+	resp.Body.Close()
+	h := resp.Header
+	if o := h.Get("Access-Control-Allow-Origin"); o != c.cfg.Origin && o != "*" {
+		return fmt.Errorf("preflight: %d, Access-Control-Allow-Origin %q (is %s in CorsAllowedOrigins?)", resp.StatusCode, o, c.cfg.Origin)
+	}
+	if !listHas(h.Get("Access-Control-Allow-Methods"), http.MethodPut) {
+		return fmt.Errorf("preflight: Access-Control-Allow-Methods %q lacks PUT", h.Get("Access-Control-Allow-Methods"))
+	}
+	for _, want := range frontEndHeaders {
+		if !listHas(h.Get("Access-Control-Allow-Headers"), want) {
+			return fmt.Errorf("preflight: Access-Control-Allow-Headers %q lacks %s", h.Get("Access-Control-Allow-Headers"), want)
+		}
+	}
+	req, err = http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.API+"/billing-companies/"+company, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Origin", c.cfg.Origin)
+	req.Header.Set("Authorization", "Bearer "+c.cfg.AdminToken)
+	if resp, err = c.http.Do(req); err != nil {
+		return fmt.Errorf("GET from the origin: %w", err)
+	}
+	resp.Body.Close()
+	for _, want := range frontEndReads {
+		if !listHas(resp.Header.Get("Access-Control-Expose-Headers"), want) {
+			return fmt.Errorf("GET from the origin: %d, Access-Control-Expose-Headers %q lacks %s", resp.StatusCode, resp.Header.Get("Access-Control-Expose-Headers"), want)
+		}
+	}
+	return nil
+}
+
+// listHas: a comma-separated header value holds v (case-insensitive), or *.
+func listHas(list, v string) bool {
+	for _, x := range strings.Split(list, ",") {
+		if x = strings.TrimSpace(x); x == "*" || strings.EqualFold(x, v) {
+			return true
+		}
+	}
+	return false
 }
 
 type linkView struct {

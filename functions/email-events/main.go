@@ -4,8 +4,6 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
@@ -19,5 +17,6 @@ func main() {
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store, Metrics: observe.Metrics{}})
 	j := jobs.New(svc, wiring.Jobs(env, log))
-	lambda.Start(j.EmailEvent)
+	// The pre-traffic hook probes each new version: the table reachable.
+	wiring.Start(j.EmailEvent, store.Reachable)
 }

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
@@ -18,5 +16,6 @@ func main() {
 	store := wiring.Must(wiring.Store(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
-	lambda.Start(api.PutInvoiceReminders)
+	// The pre-traffic hook probes each new version: the table reachable.
+	wiring.Start(api.PutInvoiceReminders, store.Reachable)
 }

@@ -2,8 +2,6 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
@@ -16,8 +14,10 @@ func main() {
 	log := wiring.Logger()
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
+	secrets := stripewire.NewSecrets(awsCfg, env)
+	payments := wiring.Must(stripewire.Payments(env, secrets))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Metrics: observe.Metrics{}})
 	api := httpapi.New(svc, wiring.HTTP(env, log, store))
-	lambda.Start(api.PutInvoice)
+	// The pre-traffic hook probes each new version: the table reachable, the Stripe secret readable.
+	wiring.Start(api.PutInvoice, store.Reachable, stripewire.Readable(secrets))
 }

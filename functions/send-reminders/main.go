@@ -4,8 +4,6 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
@@ -20,9 +18,11 @@ func main() {
 	log := wiring.Logger()
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
+	secrets := stripewire.NewSecrets(awsCfg, env)
+	payments := wiring.Must(stripewire.Payments(env, secrets))
 	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}})
 	j := jobs.New(svc, wiring.Jobs(env, log))
-	lambda.Start(j.RunScheduled)
+	// The pre-traffic hook probes each new version: the table reachable, the Stripe secret readable.
+	wiring.Start(j.RunScheduled, store.Reachable, stripewire.Readable(secrets))
 }

@@ -2,8 +2,6 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/observe"
@@ -28,5 +26,6 @@ func main() {
 	livemode := wiring.Must(stripewire.Livemode(env))
 	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Metrics: observe.Metrics{}, Livemode: livemode})
 	api := httpapi.New(svc, cfg)
-	lambda.Start(api.StripeWebhook)
+	// The pre-traffic hook probes each new version: the table reachable, the Stripe secret readable.
+	wiring.Start(api.StripeWebhook, store.Reachable, stripewire.Readable(secrets))
 }

@@ -13,6 +13,7 @@ package iampolicy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -260,15 +261,40 @@ func (st Statement) matches(r Request) bool {
 }
 
 // holds: condition keys are case-insensitive, StringEquals values are
-// compared exactly; a key the request lacks fails the condition.
+// compared exactly, after policy variables (${aws:PrincipalAccount}) are
+// replaced with the request's value of that key; a key the request lacks
+// fails the condition.
 func (c Condition) holds(ctx map[string]string) bool {
 	for k, v := range ctx {
 		if strings.EqualFold(k, c.Key) {
-			return slices.Contains(c.Values, v)
+			return slices.ContainsFunc(c.Values, func(want string) bool {
+				expanded, ok := expand(want, ctx)
+				return ok && expanded == v
+			})
 		}
 	}
 	return false
 }
+
+// expand replaces ${key} in a condition value with the request's value of
+// key; ok is false when the request lacks one (IAM then fails the
+// condition).
+func expand(s string, ctx map[string]string) (string, bool) {
+	ok := true
+	out := policyVariable.ReplaceAllStringFunc(s, func(m string) string {
+		key := m[2 : len(m)-1]
+		for k, v := range ctx {
+			if strings.EqualFold(k, key) {
+				return v
+			}
+		}
+		ok = false
+		return m
+	})
+	return out, ok
+}
+
+var policyVariable = regexp.MustCompile(`\$\{[A-Za-z0-9:/_-]+\}`)
 
 // Match reports whether s matches an IAM pattern, where * stands for any
 // run of characters (none included) and ? for exactly one.

@@ -68,6 +68,12 @@ func TestEvaluate(t *testing.T) {
 			Request{Action: "dynamodb:PutItem", Resource: table}, Allowed},
 		{"one of several condition values", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ses:SendRawEmail","Resource":"*","Condition":{"StringEquals":{"ses:FromAddress":["a@x.example","b@x.example"]}}}}`,
 			Request{Action: "ses:SendRawEmail", Resource: identity, Context: map[string]string{"ses:FromAddress": "b@x.example"}}, Allowed},
+		{"a policy variable in a condition value", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"aws:PrincipalAccount": "123456789012", "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}}, Allowed},
+		{"a policy variable of another value", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"aws:PrincipalAccount": "999999999999", "iam:PermissionsBoundary": "arn:aws:iam::123456789012:policy/b"}}, ImplicitDeny},
+		{"a policy variable the request lacks", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:CreateRole","Resource":"*","Condition":{"StringEquals":{"iam:PermissionsBoundary":"arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}}}`,
+			Request{Action: "iam:CreateRole", Resource: "arn:aws:iam::123456789012:role/r", Context: map[string]string{"iam:PermissionsBoundary": "arn:aws:iam::${aws:PrincipalAccount}:policy/b"}}, ImplicitDeny},
 		{"every condition key must hold", `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ses:SendRawEmail","Resource":"*","Condition":{"StringEquals":{"ses:FromAddress":"a@x.example","ses:FromDisplayName":"X"}}}}`,
 			Request{Action: "ses:SendRawEmail", Resource: identity, Context: map[string]string{"ses:FromAddress": "a@x.example"}}, ImplicitDeny},
 	}
@@ -166,5 +172,41 @@ func TestWithoutEachAction(t *testing.T) {
 	}
 	if got := p.Evaluate(reqs[2]); got != Allowed {
 		t.Fatal("Without changed the original policy")
+	}
+}
+
+// TestSizeAsIAMCounts: white space is not counted, wherever it is; a
+// document given as its text counts as the same document; characters
+// IAM refuses are an error; each quota is enforced at its number.
+func TestSizeAsIAMCounts(t *testing.T) {
+	compact := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`
+	pretty := "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": {\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}\n}"
+	for _, d := range []any{doc(t, compact), compact, pretty, doc(t, pretty)} {
+		if n, err := Size(d); err != nil || n != len(compact) {
+			t.Errorf("Size(%.30v…) = %d, %v; want %d", d, n, err, len(compact))
+		}
+	}
+	if _, err := Size(`{"Version":"2012-10-17","Statement":{"Sid":"€"}}`); err == nil {
+		t.Error("a character over U+00FF was accepted")
+	}
+	pad := func(n int) any { // a document of exactly n characters
+		base := `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::"}}`
+		s := base[:len(base)-3] + strings.Repeat("b", n-len(base)) + base[len(base)-3:]
+		return doc(t, s)
+	}
+	if err := CheckManaged(pad(MaxManagedPolicyChars)); err != nil {
+		t.Errorf("6,144 characters: %v", err)
+	}
+	if err := CheckManaged(pad(MaxManagedPolicyChars + 1)); err == nil || !strings.Contains(err.Error(), "6144") {
+		t.Errorf("6,145 characters: %v", err)
+	}
+	if err := CheckRoleInline(pad(5000), pad(5240)); err != nil {
+		t.Errorf("10,240 characters in two policies: %v", err)
+	}
+	if err := CheckRoleInline(pad(5000), pad(5241)); err == nil {
+		t.Error("10,241 characters in two policies passed")
+	}
+	if err := CheckTrust(pad(MaxTrustPolicyChars + 1)); err == nil {
+		t.Error("a trust policy of 2,049 characters passed")
 	}
 }

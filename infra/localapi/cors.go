@@ -21,7 +21,10 @@ type CORS struct {
 
 // CORSFromTemplate reads the API's CorsConfiguration from template.yaml,
 // with the origins given (the template takes them from its
-// CorsAllowedOrigins parameter; make dev from CORS_ALLOWED_ORIGINS).
+// CorsAllowedOrigins parameter; make dev from CORS_ALLOWED_ORIGINS). The
+// block is resolved as CloudFormation would for those origins (it sits
+// in an !If, for SAM's sake); infra/cfntemplate checks that AWS's own
+// translator builds the same.
 func CORSFromTemplate(origins []string) (*CORS, error) {
 	t, err := samtemplate.LoadFromRepo()
 	if err != nil {
@@ -32,20 +35,38 @@ func CORSFromTemplate(origins []string) (*CORS, error) {
 		if n == nil {
 			continue
 		}
-		c := &CORS{
-			AllowOrigins:  origins,
-			AllowHeaders:  samtemplate.Strings(samtemplate.Get(n, "AllowHeaders")),
-			AllowMethods:  samtemplate.Strings(samtemplate.Get(n, "AllowMethods")),
-			ExposeHeaders: samtemplate.Strings(samtemplate.Get(n, "ExposeHeaders")),
+		stack := samtemplate.Stack{Params: map[string]string{"CorsAllowedOrigins": strings.Join(origins, ",")}}
+		v, err := t.Resolve(n, stack)
+		if err != nil {
+			return nil, fmt.Errorf("CorsConfiguration: %w", err)
 		}
-		if m := samtemplate.Get(n, "MaxAge"); m != nil {
-			if c.MaxAge, err = strconv.Atoi(m.Value); err != nil {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			return nil, fmt.Errorf("CorsConfiguration: no CORS for origins %v", origins)
+		}
+		c := &CORS{
+			AllowOrigins:  strs(m["AllowOrigins"]),
+			AllowHeaders:  strs(m["AllowHeaders"]),
+			AllowMethods:  strs(m["AllowMethods"]),
+			ExposeHeaders: strs(m["ExposeHeaders"]),
+		}
+		if age, ok := m["MaxAge"]; ok {
+			if c.MaxAge, err = strconv.Atoi(fmt.Sprint(age)); err != nil {
 				return nil, fmt.Errorf("CorsConfiguration.MaxAge: %w", err)
 			}
 		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("template.yaml: no HttpApi with a CorsConfiguration")
+}
+
+func strs(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		out = append(out, fmt.Sprint(x))
+	}
+	return out
 }
 
 func (c *CORS) originAllowed(origin string) bool {

@@ -31,6 +31,8 @@ var (
 	StripeMockVersion        = pinned("STRIPE_MOCK_VERSION")
 	SESLocalVersion          = pinned("SES_LOCAL_VERSION")
 	LambdaRIEVersion         = pinned("LAMBDA_RIE_VERSION")
+	SAMTranslatorVersion     = pinned("AWS_SAM_TRANSLATOR_VERSION")
+	CfnLintVersion           = pinned("CFN_LINT_VERSION")
 )
 
 //go:embed versions.mk

@@ -8,3 +8,7 @@ STRIPE_MOCK_VERSION        := v0.203.0
 SES_LOCAL_VERSION          := 2.10.2
 LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 GOLANGCI_LINT_VERSION      := v2.15.0
+# Python, for the template: AWS's SAM translator (make test checks the
+# template as it translates it) and cfn-lint (make lint).
+AWS_SAM_TRANSLATOR_VERSION := 1.110.0
+CFN_LINT_VERSION           := 1.51.0

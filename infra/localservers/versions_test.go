@@ -15,6 +15,7 @@ func TestVersionsWrittenOnce(t *testing.T) {
 	for name, v := range map[string]string{
 		"DynamoDB Local": DynamoDBSimulatorVersion, "stripe-mock": StripeMockVersion,
 		"aws-ses-v2-local": SESLocalVersion, "aws-lambda-rie": LambdaRIEVersion,
+		"aws-sam-translator": SAMTranslatorVersion, "cfn-lint": CfnLintVersion,
 	} {
 		if v == "" || strings.ContainsAny(v, " \t#") {
 			t.Errorf("%s: version %q", name, v)

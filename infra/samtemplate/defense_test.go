@@ -74,7 +74,9 @@ func TestScopedRoutesAreScopedInTheTemplate(t *testing.T) {
 }
 
 // TestLogGroupsNamedFromTheStack: two stacks can live in one region, and
-// deleting or replacing one keeps its logs.
+// deleting or replacing one keeps its logs, except after a failed first
+// create (RetainExceptOnCreate), whose kept groups would stop the retry
+// on their names.
 func TestLogGroupsNamedFromTheStack(t *testing.T) {
 	tpl := load(t)
 	groups := resources(tpl, "AWS::Logs::LogGroup")
@@ -83,10 +85,11 @@ func TestLogGroupsNamedFromTheStack(t *testing.T) {
 		if n == nil || n.Tag != "!Sub" || !strings.Contains(n.Value, "${AWS::StackName}") {
 			t.Errorf("%s: LogGroupName must be derived from ${AWS::StackName}", name)
 		}
-		for _, policy := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
-			if v := samtemplate.Get(g.Node, policy); v == nil || v.Value != "Retain" {
-				t.Errorf("%s: %s must be Retain", name, policy)
-			}
+		if v := samtemplate.Get(g.Node, "DeletionPolicy"); v == nil || v.Value != "RetainExceptOnCreate" {
+			t.Errorf("%s: DeletionPolicy must be RetainExceptOnCreate", name)
+		}
+		if v := samtemplate.Get(g.Node, "UpdateReplacePolicy"); v == nil || v.Value != "Retain" {
+			t.Errorf("%s: UpdateReplacePolicy must be Retain", name)
 		}
 	}
 	for _, fn := range tpl.Resources("AWS::Serverless::Function") {

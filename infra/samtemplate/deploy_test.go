@@ -1,9 +1,14 @@
 package samtemplate_test
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
 // TestSafeDeploys: every function is published under an alias, which its
@@ -36,6 +41,33 @@ func TestSafeDeploys(t *testing.T) {
 					t.Errorf("%s: in prod the canary is not rolled back by %s (alarms %v)", fn.Name, own, list)
 				}
 			}
+		}
+	}
+}
+
+// TestDeployRefusesTheWrongAccount: make deploy compares the credentials'
+// account with the environment's AccountId in samconfig.toml before it
+// builds anything (stand-ins for the aws and sam commands).
+func TestDeployRefusesTheWrongAccount(t *testing.T) {
+	root, _ := samtemplate.RepoRoot()
+	bin := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("aws", "echo 111111111111") // dev's account in samconfig.toml
+	write("sam", `echo "sam $*"`)
+	for env, refused := range map[string]bool{"dev": false, "prod": true} {
+		cmd := exec.Command("make", "-s", "-C", root, "deploy", "ENV="+env)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		built := strings.Contains(string(out), "sam build --config-env "+env)
+		if refused && (err == nil || built || !strings.Contains(string(out), "these credentials are account 111111111111")) {
+			t.Errorf("ENV=%s with dev's credentials: %v\n%s", env, err, out)
+		}
+		if !refused && (err != nil || !built) {
+			t.Errorf("ENV=%s with its own credentials: %v\n%s", env, err, out)
 		}
 	}
 }

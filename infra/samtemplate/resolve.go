@@ -29,7 +29,7 @@ type noValue struct{}
 // Resolve evaluates the intrinsic functions in a template node for a stack
 // and returns plain values: strings, []any and map[string]any. It knows the
 // functions the template uses (Ref, GetAtt, Sub, If with its conditions,
-// Equals, Not, And, Or, Join, Select, AWS::NoValue); any other is an error.
+// Equals, Not, And, Or, Join, Split, Select, AWS::NoValue); any other is an error.
 // An absent node (nil) resolves to nil.
 func (t *Template) Resolve(n *yaml.Node, s Stack) (any, error) {
 	if n == nil {
@@ -228,6 +228,20 @@ func (r *resolver) function(name string, args []any, line int) (any, error) {
 			parts[i] = fmt.Sprint(p)
 		}
 		return strings.Join(parts, sep), nil
+	case "Split":
+		if len(args) != 2 {
+			return bad()
+		}
+		sep, isString := args[0].(string)
+		s, ok := args[1].(string)
+		if !isString || !ok {
+			return bad()
+		}
+		out := []any{}
+		for _, part := range strings.Split(s, sep) {
+			out = append(out, part)
+		}
+		return out, nil
 	case "Select":
 		list, ok := args[1].([]any)
 		var i int

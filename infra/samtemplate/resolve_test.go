@@ -42,6 +42,8 @@ Values:
   either: !If [Either, yes, no]
   join: !Join ["-", [a, !Ref Stage]]
   select: !Select [1, [x, y]]
+  split: !Split [",", "a,b"]
+  splitLong: {"Fn::Split": [",", !Ref Stage]}
   unknown: !FindInMap [M, a, b]
   missing: !Ref Nowhere
   noParam: !Ref SenderEmailMissing
@@ -88,6 +90,8 @@ func TestResolve(t *testing.T) {
 		{"either", prod, "yes"},
 		{"join", base, "a-dev"},
 		{"select", base, "y"},
+		{"split", base, []any{"a", "b"}},
+		{"splitLong", base, []any{"dev"}},
 	}
 	for _, c := range cases {
 		got, err := tpl.Resolve(samtemplate.Get(tpl.Root(), "Values", c.key), c.stack)

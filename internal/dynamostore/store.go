@@ -33,6 +33,7 @@ type API interface {
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
 }
 
 // Store implements billing.Store.
@@ -43,6 +44,20 @@ type Store struct {
 
 // New returns a Store on the named table.
 func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+// Reachable reads the table's description: the table exists, in this
+// region, and the function's role may reach it. The pre-traffic probe
+// (wiring.Start) asks it of each new version; it reads no item.
+func (s *Store) Reachable(ctx context.Context) error {
+	out, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &s.table})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", s.table, err)
+	}
+	if out.Table == nil || out.Table.TableStatus != types.TableStatusActive {
+		return fmt.Errorf("table %s is not active", s.table)
+	}
+	return nil
+}
 
 // Idempotency returns the Idempotency-Key records kept in the same table.
 func (s *Store) Idempotency() *Idempotency { return NewIdempotency(s.db, s.table) }

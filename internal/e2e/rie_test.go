@@ -226,6 +226,10 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 			t.Fatalf("%v", emails)
 		}
 	})
+	t.Run("PreTrafficProbe", func(t *testing.T) {
+		t.Parallel()
+		probeEveryFunction(t, bootstraps)
+	})
 	t.Run("EmailEventsFunction", func(t *testing.T) {
 		t.Parallel()
 		addr := manualEvents + randomHex(5) + "@example.com"

@@ -2,6 +2,7 @@ package iamcheck
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 
 	"github.com/clinicpay/payments/infra/iampolicy"
@@ -34,6 +35,55 @@ func Policies(t *samtemplate.Template, s samtemplate.Stack) (map[string]*iampoli
 	}
 	return out, nil
 }
+
+// TranslatedPolicies reads each function's role from a template as AWS's
+// SAM translator built it (infra/cfntemplate): the AWS::Lambda::Function's
+// Role names an AWS::IAM::Role, whose inline policies, resolved for a
+// stack, are one Policy per function (by logical id). This is what IAM
+// will hold the code to, whatever the SAM source says. The policies SAM
+// adds for a function's asynchronous invocation destinations are left out:
+// the Lambda service sends there with the role, the code never does, and
+// no recorded call could show them needed.
+func TranslatedPolicies(t *samtemplate.Template, s samtemplate.Stack) (map[string]*iampolicy.Policy, error) {
+	out := map[string]*iampolicy.Policy{}
+	for _, fn := range t.Resources("AWS::Lambda::Function") {
+		role := samtemplate.Get(fn.Properties, "Role")
+		var att struct {
+			GetAtt []string `yaml:"Fn::GetAtt"`
+		}
+		if role == nil || role.Decode(&att) != nil || len(att.GetAtt) != 2 || att.GetAtt[1] != "Arn" {
+			return nil, fmt.Errorf("%s: Role is not a role of the template", fn.Name)
+		}
+		ref := att.GetAtt
+		r, ok := t.Resource(ref[0])
+		if !ok || r.Type != "AWS::IAM::Role" {
+			return nil, fmt.Errorf("%s: role %s is not in the template", fn.Name, ref[0])
+		}
+		var docs []any
+		if policies := samtemplate.Get(r.Properties, "Policies"); policies != nil {
+			for _, p := range policies.Content {
+				if destinationPolicy.MatchString(samtemplate.Get(p, "PolicyName").Value) {
+					continue
+				}
+				doc, err := t.Resolve(samtemplate.Get(p, "PolicyDocument"), s)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", ref[0], err)
+				}
+				docs = append(docs, doc)
+			}
+		}
+		p, err := iampolicy.Parse(docs...)
+		if err != nil {
+			return nil, fmt.Errorf("%s (role %s): %w", fn.Name, ref[0], err)
+		}
+		out[fn.Name] = p
+	}
+	return out, nil
+}
+
+// destinationPolicy is how SAM names the policy of an EventInvokeConfig
+// destination (<Function>EventInvokeConfigOnFailureSQSPolicy…).
+var destinationPolicy = regexp.MustCompile(`EventInvokeConfigOn(Success|Failure)\w*Policy$`)
 
 // Calls reads every call the proxies recorded that a function made.
 func Calls(acct Account, proxies ...*faultproxy.Proxy) ([]Call, []error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/ses/types"
 
+	"github.com/clinicpay/payments/infra/cfntemplate"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/harness/iamcheck"
@@ -269,5 +270,45 @@ func TestSenderCondition(t *testing.T) {
 	denied := iamcheck.Denied(policies, calls)
 	if len(denied) != 1 || denied[0].Action != "ses:SendRawEmail" || !strings.Contains(denied[0].Message, "ses:FromAddress=factures@clinicpay.test") {
 		t.Fatalf("denied: %v", denied)
+	}
+}
+
+// samTemplate is the test template as a whole SAM template, with an
+// asynchronous destination on the mail function.
+func samTemplate() string {
+	t := strings.Replace(template, "\nParameters:", "Transform: AWS::Serverless-2016-10-31\nGlobals:\n  Function: {Runtime: provided.al2023, Handler: bootstrap, CodeUri: .}\nParameters:", 1)
+	t = strings.Replace(t, "  Table: {Type: AWS::DynamoDB::Table}", "  Table: {Type: AWS::DynamoDB::Table}\n  Failed: {Type: AWS::SQS::Queue}", 1)
+	return strings.Replace(t, "    Properties:\n      Policies:", "    Properties:\n      EventInvokeConfig:\n        DestinationConfig:\n          OnFailure: {Type: SQS, Destination: !GetAtt Failed.Arn}\n      Policies:", 1)
+}
+
+// TestTranslatedPolicies: the roles AWS's translator builds hold the same
+// statements as the SAM source (every call allowed, each action shown
+// needed, the reader's spare DeleteItem found), the destination policy
+// SAM adds for the Lambda service left out.
+func TestTranslatedPolicies(t *testing.T) {
+	params := map[string]string{"StripeSecretArn": secretARN, "SenderEmail": "factures@clinicpay.test", "SesIdentity": "clinicpay.test"}
+	tr, err := cfntemplate.Translate(context.Background(), []byte(samTemplate()), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(tr.JSON), "EventInvokeConfigOnFailureSQSPolicy") {
+		t.Fatal("the translation has no destination policy: the test no longer shows it left out")
+	}
+	st := stack("clinicpay-test")
+	st.Attrs["Failed.Arn"] = "arn:aws:sqs:ca-central-1:123456789012:failed"
+	policies, err := iamcheck.TranslatedPolicies(tr.Template, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, errs := iamcheck.Calls(account, record(t, "clinicpay-test"))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if denied := iamcheck.Denied(policies, calls); len(denied) > 0 {
+		t.Fatalf("denied: %v", denied)
+	}
+	shown, unused := iamcheck.Necessity(policies, calls)
+	if len(shown) != 7 || len(unused) != 1 || unused[0].Action != "dynamodb:DeleteItem" {
+		t.Fatalf("shown %v, unused %v", shown, unused)
 	}
 }

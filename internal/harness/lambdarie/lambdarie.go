@@ -68,6 +68,12 @@ func Start(rie, bootstrap string, env []string) (*Function, error) {
 	return f, nil
 }
 
+// Endpoint is the emulator's base URL, for an AWS SDK Lambda client
+// (its Invoke API; the function's name there is "function").
+func (f *Function) Endpoint() string {
+	return strings.TrimSuffix(f.invokeURL, "/2015-03-31/functions/function/invocations")
+}
+
 // Stop ends the emulator and the bootstrap.
 func (f *Function) Stop() {
 	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)

@@ -130,3 +130,15 @@ func Livemode(env wiring.Env) (bool, error) {
 func Webhooks(secrets Secrets) *stripegateway.WebhookReader {
 	return stripegateway.NewWebhookReader(secrets)
 }
+
+// Readable is the pre-traffic probe's check of the Stripe secret
+// (wiring.Start): the version's role may read it and it holds a key. It
+// calls nothing at Stripe.
+func Readable(secrets Secrets) wiring.Check {
+	return func(ctx context.Context) error {
+		if _, err := secrets.StripeKey(ctx); err != nil {
+			return fmt.Errorf("stripe secret: %w", err)
+		}
+		return nil
+	}
+}
