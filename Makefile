@@ -39,6 +39,7 @@ help:
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
+	@echo "make scale [N=20000] [K=4]   N due reminders over 200 clinics: planned, then worked by K workers; prints the README's figures"
 	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…]   the core flow against a running API (Stripe test mode)"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
@@ -49,14 +50,22 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java poppler chromium
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback
+.PHONY: tools java poppler chromium moto
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback moto
 
 java:
 	@command -v java >/dev/null 2>&1 || { \
 	  echo "Java is missing (DynamoDB Local needs it); installing default-jre-headless"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# SQS locally: moto's server, a Python package (this machine's image ships
+# it for python3); installed with pip at the pinned version where python3
+# does not import exactly that version.
+moto:
+	@python3 -c 'import sys, moto, flask; sys.exit(moto.__version__ != "$(MOTO_VERSION)")' 2>/dev/null || { \
+	  echo "moto[server] $(MOTO_VERSION) is missing (the local SQS); installing it with pip"; \
+	  python3 -m pip install --quiet "moto[server]==$(MOTO_VERSION)"; }
 
 # The invoice PDF tests read the PDFs back with poppler-utils (pdftotext,
 # pdfinfo); its pdftoppm draws them as PNG.
@@ -175,6 +184,15 @@ LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 load: tools
 	go run ./cmd/load $(LOAD_FLAGS)
 
+# The scheduler at a platform's volume: N invoices with a reminder due over
+# 200 clinics, straight into DynamoDB Local, planned, then worked by K
+# workers (the handlers in process); prints the README's Scale figures.
+N ?= 20000
+K ?= 4
+.PHONY: scale
+scale: tools
+	go run ./cmd/scale -n $(N) -workers $(K)
+
 # Sample invoice PDFs and PNGs of their pages, into the git-ignored .build/pdf/,
 # to look at the layout.
 pdf-samples: poppler
@@ -212,6 +230,7 @@ FUNCTIONS := \
 	SendInvoiceEmailFunction:send-invoice-email \
 	PutInvoiceRemindersFunction:put-invoice-reminders \
 	SendRemindersFunction:send-reminders \
+	ScheduledWorkFunction:scheduled-work \
 	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
 	StripeWebhookFunction:stripe-webhook

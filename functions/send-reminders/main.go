@@ -1,6 +1,7 @@
-// Command send-reminders is the scheduled Lambda function (every hour): the
-// reminders whose time has come and the receipts and reminders the outbox
-// still owes.
+// Command send-reminders is the scheduled Lambda function (every hour): it
+// plans, putting the reminders whose time has come and the receipts and
+// reminders the outbox still owes on the work queue, where the
+// scheduled-work function does them.
 package main
 
 import (
@@ -10,9 +11,7 @@ import (
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
-	"github.com/clinicpay/payments/internal/wiring/mailwire"
-	"github.com/clinicpay/payments/internal/wiring/pdfwire"
-	"github.com/clinicpay/payments/internal/wiring/stripewire"
+	"github.com/clinicpay/payments/internal/wiring/queuewire"
 )
 
 func main() {
@@ -20,9 +19,9 @@ func main() {
 	log := wiring.Logger()
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	payments := wiring.Must(stripewire.Payments(env, stripewire.NewSecrets(awsCfg, env)))
-	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}})
-	j := jobs.New(svc, wiring.Jobs(env, log))
-	lambda.Start(j.RunScheduled)
+	queue := wiring.Must(queuewire.Queue(awsCfg, env))
+	svc := billing.NewService(billing.Deps{Store: store, Queue: queue, Metrics: observe.Metrics{}})
+	cfg := wiring.Jobs(env, log)
+	cfg.Queue = queue
+	lambda.Start(jobs.New(svc, cfg).RunScheduled)
 }

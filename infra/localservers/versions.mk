@@ -8,3 +8,6 @@ STRIPE_MOCK_VERSION        := v0.203.0
 SES_LOCAL_VERSION          := 2.10.2
 LAMBDA_RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 GOLANGCI_LINT_VERSION      := v2.15.0
+# moto's server (SQS), a Python package: the Makefile checks python3 imports
+# exactly this version and pip installs moto[server] at it where missing.
+MOTO_VERSION               := 5.2.1

@@ -14,7 +14,7 @@ import (
 func TestVersionsWrittenOnce(t *testing.T) {
 	for name, v := range map[string]string{
 		"DynamoDB Local": DynamoDBSimulatorVersion, "stripe-mock": StripeMockVersion,
-		"aws-ses-v2-local": SESLocalVersion, "aws-lambda-rie": LambdaRIEVersion,
+		"aws-ses-v2-local": SESLocalVersion, "aws-lambda-rie": LambdaRIEVersion, "moto": MotoVersion,
 	} {
 		if v == "" || strings.ContainsAny(v, " \t#") {
 			t.Errorf("%s: version %q", name, v)

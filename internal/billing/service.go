@@ -20,6 +20,7 @@ type Service struct {
 	now       func() time.Time
 	newToken  func() string
 	metrics   Metrics
+	queue     WorkQueue
 }
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
@@ -35,11 +36,14 @@ type Deps struct {
 	Now func() time.Time
 	// Metrics counts business events; nil counts nothing.
 	Metrics Metrics
+	// Queue takes the scheduler's work (the planner and the workers);
+	// nil for the functions that queue none.
+	Queue WorkQueue
 }
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics, queue: d.Queue}
 	if s.now == nil {
 		s.now = time.Now
 	}

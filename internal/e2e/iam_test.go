@@ -58,7 +58,7 @@ func checkIAM(full bool) bool {
 	if err != nil {
 		return fail("%v", err)
 	}
-	calls, errs := iamcheck.Calls(iamAccount, env.dynamo, env.ses, env.secrets)
+	calls, errs := iamcheck.Calls(iamAccount, env.dynamo, env.ses, env.secrets, env.sqs)
 	ok := true
 	for _, err := range errs {
 		ok = fail("%v", err)
@@ -130,6 +130,7 @@ func lambdaEnv(function, endpoint string) ([]string, error) {
 		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
 		"AWS_ENDPOINT_URL_SES="+endpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+endpoint,
+		"AWS_ENDPOINT_URL_SQS="+endpoint,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=25",
 	), nil
 }

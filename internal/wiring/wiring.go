@@ -39,6 +39,8 @@ const (
 	EnvSenderEmail         = "SENDER_EMAIL"
 	EnvSESConfigurationSet = "SES_CONFIGURATION_SET"
 	EnvStackName           = "STACK_NAME"
+	// The scheduler's work queue (SQS).
+	EnvWorkQueueURL = "WORK_QUEUE_URL"
 	// Where Stripe's onboarding sends a clinic's admin back (Account Links).
 	EnvOnboardingRefreshURL = "STRIPE_ONBOARDING_REFRESH_URL"
 	EnvOnboardingReturnURL  = "STRIPE_ONBOARDING_RETURN_URL"
@@ -63,6 +65,7 @@ var Reads = map[string][]string{
 	"stripewire.NewSecrets": {EnvStripeSecretARN},
 	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
+	"queuewire.Queue":       {EnvWorkQueueURL},
 }
 
 // LocalOnly are settings read only when running locally (make dev, tests).
