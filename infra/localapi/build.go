@@ -194,10 +194,12 @@ func (j *Jobs) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventRes
 // Mapping is the worker's SQS event source mapping on queues (client: one
 // of the local SQS, unmarked: Lambda polls, not the function), batchSize
 // and concurrency as the template's WorkerBatchSize and
-// WorkerMaxConcurrency, the worker's timeout as its own.
+// WorkerMaxConcurrency, the worker's timeout as its own (60 s) but never
+// above the queue's visibility timeout, as Lambda requires: a batch still
+// at work must not be delivered again.
 func (j *Jobs) Mapping(client *sqs.Client, queues localsqs.Queues, batchSize, concurrency int, log *slog.Logger) *localsqs.Mapping {
 	return &localsqs.Mapping{Client: client, Queues: queues, Region: client.Options().Region, BatchSize: batchSize,
-		MaxConcurrency: concurrency, Timeout: 60 * time.Second, Handler: j.Work, Done: j.tracker.Done, Log: log}
+		MaxConcurrency: concurrency, Timeout: min(60*time.Second, queues.VisibilityTimeout), Handler: j.Work, Done: j.tracker.Done, Log: log}
 }
 
 // EmailEvent handles one SES event as EventBridge delivers it.

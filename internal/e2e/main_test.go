@@ -203,16 +203,16 @@ func run(m *testing.M) (int, error) {
 }
 
 // createWorkQueue makes the work queue on the local SQS, as the template
-// makes it but for a visibility timeout of 20 s (a crashed worker's batch
-// comes back then, not in 6 minutes), and names it in the stack the IAM
-// check resolves the template with.
+// makes it but for a visibility timeout of 60 s, the worker's timeout (a
+// crashed worker's batch comes back then, not in 6 minutes), and names it
+// in the stack the IAM check resolves the template with.
 func createWorkQueue(ctx context.Context) error {
 	cfg, err := wiring.AWSConfig(localapi.Settings{}.Lookup())
 	if err != nil {
 		return err
 	}
 	env.sqsClient = localsqs.NewClient(cfg, env.stack.SQS.URL)
-	if env.queues, err = localsqs.Create(ctx, env.sqsClient, iamTable+"-work", 20*time.Second); err != nil {
+	if env.queues, err = localsqs.Create(ctx, env.sqsClient, iamTable+"-work", 60*time.Second); err != nil {
 		return err
 	}
 	iamStack.Refs[localsqs.QueueID] = env.queues.URL

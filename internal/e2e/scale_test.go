@@ -41,7 +41,7 @@ func TestRemindersAtScale(t *testing.T) {
 			if tc.faulty {
 				for _, c := range clinics {
 					sendTwice(c.ID)
-					crashBatches(c.ID, 2)
+					crashBatches(c.ID, 1)
 				}
 			}
 			rep := runAll(t, due.AddDate(0, 0, 1).Add(14*time.Hour))
