@@ -40,6 +40,7 @@ help:
 	@echo "make load BURST=1000   a webhook burst: 1000 payments at 32 deliveries, for 1 tenant and over 30, 3 rounds each; 503s, time, feed checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
 	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
+	@echo "make scale [N=20000] [K=4]   N due reminders over 200 clinics: planned, then worked by K workers; prints the README's figures"
 	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…] [ORIGIN=…]   the core flow against a running API (Stripe test mode), and with ORIGIN a CORS preflight from the front end's origin"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
@@ -50,8 +51,8 @@ help:
 
 # ---- tools -----------------------------------------------------------------
 
-.PHONY: tools java poppler chromium python-tools
-tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback python-tools
+.PHONY: tools java poppler chromium python-tools moto
+tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback python-tools moto
 
 # AWS's SAM translator (make test checks template.yaml as it translates
 # it: infra/cfntemplate) and cfn-lint (make lint), for python3, at the
@@ -68,6 +69,14 @@ java:
 	  echo "Java is missing (DynamoDB Local needs it); installing default-jre-headless"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# SQS locally: moto's server, a Python package (this machine's image ships
+# it for python3); installed with pip at the pinned version where python3
+# does not import exactly that version.
+moto:
+	@python3 -c 'import sys, moto, flask; sys.exit(moto.__version__ != "$(MOTO_VERSION)")' 2>/dev/null || { \
+	  echo "moto[server] $(MOTO_VERSION) is missing (the local SQS); installing it with pip"; \
+	  python3 -m pip install --quiet "moto[server]==$(MOTO_VERSION)"; }
 
 # The invoice PDF tests read the PDFs back with poppler-utils (pdftotext,
 # pdfinfo); its pdftoppm draws them as PNG.
@@ -199,6 +208,15 @@ LOAD_FLAGS ?= -duration 60s -workers 32 -tenants 5 -invoices 50
 load: tools
 	go run ./cmd/load $(LOAD_FLAGS)
 
+# The scheduler at a platform's volume: N invoices with a reminder due over
+# 200 clinics, straight into DynamoDB Local, planned, then worked by K
+# workers (the handlers in process); prints the README's Scale figures.
+N ?= 20000
+K ?= 4
+.PHONY: scale
+scale: tools
+	go run ./cmd/scale -n $(N) -workers $(K)
+
 # Sample invoice PDFs and PNGs of their pages, into the git-ignored .build/pdf/,
 # to look at the layout.
 pdf-samples: poppler
@@ -236,6 +254,7 @@ FUNCTIONS := \
 	SendInvoiceEmailFunction:send-invoice-email \
 	PutInvoiceRemindersFunction:put-invoice-reminders \
 	SendRemindersFunction:send-reminders \
+	ScheduledWorkFunction:scheduled-work \
 	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
 	StripeWebhookFunction:stripe-webhook \

@@ -29,6 +29,7 @@ import (
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/localses"
+	"github.com/clinicpay/payments/infra/localsqs"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/harness/lambdarie"
@@ -73,7 +74,16 @@ func run(ctx context.Context, starts, requests int, cpuProfile string) error {
 		return err
 	}
 	defer stack.Stop()
-	settings := localapi.Settings{TableName: "clinicpay-bench", DynamoDBURL: stack.DynamoDB.URL, StripeURL: stack.Stripe.URL, SESURL: stack.SES.URL, SenderEmail: "factures@clinicpay.bench"}
+	queueCfg, err := wiring.AWSConfig(localapi.Settings{}.Lookup())
+	if err != nil {
+		return err
+	}
+	queues, err := localsqs.Create(ctx, localsqs.NewClient(queueCfg, stack.SQS.URL), "clinicpay-bench-work", 0)
+	if err != nil {
+		return err
+	}
+	settings := localapi.Settings{TableName: "clinicpay-bench", DynamoDBURL: stack.DynamoDB.URL, StripeURL: stack.Stripe.URL, SESURL: stack.SES.URL,
+		SenderEmail: "factures@clinicpay.bench", SQSURL: stack.SQS.URL, WorkQueueURL: queues.URL}
 	for k, v := range settings.Env() {
 		os.Setenv(k, v)
 	}
@@ -460,6 +470,10 @@ func (b *bencher) eventFor(fn string) []byte {
 	case jobs.Scheduler.Function:
 		raw, _ := json.Marshal(map[string]any{"version": "0", "id": "bench", "detail-type": "Scheduled Event", "source": "aws.events",
 			"time": time.Now().UTC().Format(time.RFC3339), "detail": map[string]any{"company": b.tenant}})
+		return raw
+	case jobs.Worker.Function:
+		body, _ := json.Marshal(billing.WorkBatch{Items: []billing.WorkMessage{{CompanyID: b.tenant, InvoiceID: id, Now: time.Now().UTC(), Run: "bench"}}})
+		raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "bench-" + randomHex(6), Body: string(body), EventSource: "aws:sqs"}}})
 		return raw
 	case jobs.EmailEvents.Function:
 		return localses.Event(localses.Mail{MessageID: "bench-" + randomHex(6), At: time.Now().Unix(),

@@ -27,6 +27,7 @@ import (
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/localses"
+	"github.com/clinicpay/payments/infra/localsqs"
 	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
@@ -131,7 +132,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("starting DynamoDB Local, stripe-mock and aws-ses-v2-local…")
+	fmt.Println("starting DynamoDB Local, stripe-mock, aws-ses-v2-local and moto's SQS…")
 	stack, err := localservers.StartKept(ctx, tools, filepath.Join(cfg.dataDir, "dynamodb"), cfg.mail)
 	if err != nil {
 		return err
@@ -165,12 +166,25 @@ func run() error {
 	sesProxy.StopRecording()
 	defer sesProxy.Close()
 
+	// The work queue, as the template makes it (moto keeps nothing across
+	// restarts: the due work waits in the table's index, planned again).
+	queueCfg, err := wiring.AWSConfig(localapi.Settings{}.Lookup())
+	if err != nil {
+		return err
+	}
+	sqsClient := localsqs.NewClient(queueCfg, stack.SQS.URL)
+	queues, err := localsqs.Create(ctx, sqsClient, "clinicpay-local-work", 30*time.Second)
+	if err != nil {
+		return err
+	}
 	settings := localapi.Settings{
-		TableName:   "clinicpay-local",
-		DynamoDBURL: stack.DynamoDB.URL,
-		StripeURL:   stripeProxy.URL,
-		SESURL:      sesProxy.URL,
-		SenderEmail: "factures@clinicpay.local",
+		TableName:    "clinicpay-local",
+		DynamoDBURL:  stack.DynamoDB.URL,
+		StripeURL:    stripeProxy.URL,
+		SESURL:       sesProxy.URL,
+		SenderEmail:  "factures@clinicpay.local",
+		SQSURL:       stack.SQS.URL,
+		WorkQueueURL: queues.URL,
 	}
 	// The local stack's settings win over the shell's (a TABLE_NAME or
 	// STRIPE_API_BASE left from other work must not point make dev
@@ -208,8 +222,12 @@ func run() error {
 		}
 	})
 	go relay.Run(ctx, time.Second)
+	// The worker, as Lambda's event source mapping runs it with the
+	// template's defaults (WorkerBatchSize, WorkerMaxConcurrency).
+	go jobs.Mapping(sqsClient, queues, 2, 2, log).Run(ctx)
 	// The scheduler every minute (hourly in AWS), and on demand at
-	// POST /_local/run/reminders?now=<RFC 3339> on the API's port.
+	// POST /_local/run/reminders?now=<RFC 3339> on the API's port, which
+	// answers once the workers have done what it planned.
 	go func() {
 		t := time.NewTicker(time.Minute)
 		defer t.Stop()
@@ -218,7 +236,7 @@ func run() error {
 			case <-ctx.Done():
 				return
 			case now := <-t.C:
-				_, _ = jobs.Run(ctx, now, "")
+				_, _ = jobs.Plan(ctx, now, "")
 			}
 		}
 	}()

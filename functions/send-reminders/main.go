@@ -1,6 +1,7 @@
-// Command send-reminders is the scheduled Lambda function (every hour): the
-// reminders whose time has come and the receipts and reminders the outbox
-// still owes.
+// Command send-reminders is the scheduled Lambda function (every hour): it
+// plans, putting the reminders whose time has come and the receipts and
+// reminders the outbox still owes on the work queue, where the
+// scheduled-work function does them.
 package main
 
 import (
@@ -8,9 +9,7 @@ import (
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
 	"github.com/clinicpay/payments/internal/wiring"
-	"github.com/clinicpay/payments/internal/wiring/mailwire"
-	"github.com/clinicpay/payments/internal/wiring/pdfwire"
-	"github.com/clinicpay/payments/internal/wiring/stripewire"
+	"github.com/clinicpay/payments/internal/wiring/queuewire"
 )
 
 func main() {
@@ -18,11 +17,11 @@ func main() {
 	log := wiring.Logger()
 	awsCfg := wiring.Must(wiring.AWSConfig(env))
 	store := wiring.Must(wiring.Store(awsCfg, env))
-	secrets := stripewire.NewSecrets(awsCfg, env)
-	payments := wiring.Must(stripewire.Payments(env, secrets))
-	mailer := wiring.Must(mailwire.Mailer(awsCfg, env))
-	svc := billing.NewService(billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}})
-	j := jobs.New(svc, wiring.Jobs(env, log))
-	// The pre-traffic hook probes each new version: the table reachable, the Stripe secret readable.
-	wiring.Start(j.RunScheduled, store.Reachable, stripewire.Readable(secrets))
+	queue := wiring.Must(queuewire.Queue(awsCfg, env))
+	svc := billing.NewService(billing.Deps{Store: store, Queue: queue, Metrics: observe.Metrics{}})
+	cfg := wiring.Jobs(env, log)
+	cfg.Queue = queue
+	// The pre-traffic hook probes each new version: the table reachable
+	// (the planner calls neither Stripe nor SES).
+	wiring.Start(jobs.New(svc, cfg).RunScheduled, store.Reachable)
 }

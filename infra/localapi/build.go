@@ -2,11 +2,16 @@ package localapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/clinicpay/payments/infra/localsqs"
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/dynamostore"
@@ -17,6 +22,7 @@ import (
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
 	"github.com/clinicpay/payments/internal/wiring/pdfwire"
+	"github.com/clinicpay/payments/internal/wiring/queuewire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
@@ -34,6 +40,8 @@ type Wrap struct {
 	Mailer   func(billing.Mailer) billing.Mailer
 	// StripeTransport wraps the HTTP transport of the Stripe gateway.
 	StripeTransport func(http.RoundTripper) http.RoundTripper
+	// Queue wraps the work queue (BuildJobs).
+	Queue func(jobs.Queue) jobs.Queue
 }
 
 // WithWrap wraps the adapters BuildAPI makes.
@@ -44,7 +52,7 @@ func WithWrap(w Wrap) Option {
 // BuildAPI wires the adapters from the environment exactly as the functions'
 // mains do, into one API that serves every route.
 func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Option) (*httpapi.API, error) {
-	b, err := build(env, opts)
+	b, err := build(env, opts, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -53,14 +61,35 @@ func BuildAPI(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Opt
 	return httpapi.New(b.svc, cfg), nil
 }
 
-// BuildJobs wires the event-driven functions' handlers (the scheduler, SES's
-// events) as their mains do.
+// BuildJobs wires the event-driven functions' handlers (the scheduler, its
+// worker, SES's events) as their mains do, the work queue counted by a
+// tracker (POST /_local/run/reminders waits for the work it planned).
 func BuildJobs(ctx context.Context, env wiring.Env, log *slog.Logger, opts ...Option) (*Jobs, error) {
-	b, err := build(env, opts)
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	awsCfg, err := wiring.AWSConfig(env)
 	if err != nil {
 		return nil, err
 	}
-	return &Jobs{jobs: jobs.New(b.svc, wiring.Jobs(env, log))}, nil
+	awsCfg.HTTPClient = functionTagging{next: awsCfg.HTTPClient}
+	q, err := queuewire.Queue(awsCfg, env)
+	if err != nil {
+		return nil, err
+	}
+	tracker := localsqs.NewTracker()
+	var queue jobs.Queue = tracker.Wrap(q)
+	if o.wrap.Queue != nil {
+		queue = o.wrap.Queue(queue)
+	}
+	b, err := build(env, opts, queue)
+	if err != nil {
+		return nil, err
+	}
+	cfg := wiring.Jobs(env, log)
+	cfg.Queue, cfg.ThrottleDelay = queue, time.Second
+	return &Jobs{jobs: jobs.New(b.svc, cfg), tracker: tracker}, nil
 }
 
 type built struct {
@@ -69,7 +98,7 @@ type built struct {
 	webhooks *stripegateway.WebhookReader
 }
 
-func build(env wiring.Env, opts []Option) (*built, error) {
+func build(env wiring.Env, opts []Option, queue billing.WorkQueue) (*built, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -100,7 +129,7 @@ func build(env wiring.Env, opts []Option) (*built, error) {
 	if err != nil {
 		return nil, err
 	}
-	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}, Livemode: livemode}
+	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}, Livemode: livemode, Queue: queue}
 	if o.wrap.Store != nil {
 		deps.Store = o.wrap.Store(deps.Store)
 	}
@@ -116,12 +145,65 @@ func build(env wiring.Env, opts []Option) (*built, error) {
 // Jobs are the event-driven functions' handlers, each call marked with its
 // function as the local API marks each route's (so the IAM check holds its
 // AWS calls against that function's policy).
-type Jobs struct{ jobs *jobs.Jobs }
+type Jobs struct {
+	jobs    *jobs.Jobs
+	tracker *localsqs.Tracker
+}
 
-// Run does the scheduler's work due at now (of one company when company is
-// not "").
-func (j *Jobs) Run(ctx context.Context, now time.Time, company string) (billing.RunReport, error) {
-	return j.jobs.Run(WithFunction(ctx, jobs.Scheduler.Function), now, company)
+// RunReport is what a local run did: the plan, and its work on the queue.
+type RunReport struct {
+	// Planned due items were read from the index; NotQueued could not be
+	// sent to the queue (they wait in the index).
+	Planned   int  `json:"planned"`
+	NotQueued int  `json:"notQueued"`
+	More      bool `json:"more"`
+	// Queued, Worked, Failed, DeadLettered: the run's messages (the
+	// plan's and those its workers sent) and how each was first done.
+	localsqs.Counts
+}
+
+// Run plans the scheduler's work due at now (of one company when company
+// is not "") and waits until the workers have done it: every message the
+// run sent, and those its workers sent, worked or dead-lettered.
+func (j *Jobs) Run(ctx context.Context, now time.Time, company string) (RunReport, error) {
+	run := "local-" + requestID()
+	j.tracker.Begin(run)
+	plan, err := j.jobs.Plan(WithFunction(ctx, jobs.Scheduler.Function), now, company, run)
+	counts, waitErr := j.tracker.Wait(ctx, run)
+	rep := RunReport{Planned: plan.Planned, NotQueued: plan.Failed, More: plan.More, Counts: counts}
+	return rep, errors.Join(err, waitErr)
+}
+
+// Follow makes Wait follow the work of a run planned elsewhere (by the
+// scheduler under aws-lambda-rie): call it before the run.
+func (j *Jobs) Follow(run string) { j.tracker.Begin(run) }
+
+// Wait waits until the queued messages of a followed run, and those its
+// workers sent, are done.
+func (j *Jobs) Wait(ctx context.Context, run string, queued int) (localsqs.Counts, error) {
+	j.tracker.Expect(run, queued)
+	return j.tracker.Wait(ctx, run)
+}
+
+// Plan is the scheduler's run alone: its work is left to the workers.
+func (j *Jobs) Plan(ctx context.Context, now time.Time, company string) (billing.PlanReport, error) {
+	return j.jobs.Plan(WithFunction(ctx, jobs.Scheduler.Function), now, company, "local-"+requestID())
+}
+
+// Work handles a batch of the work queue, as the worker function.
+func (j *Jobs) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	return j.jobs.Work(WithFunction(ctx, jobs.Worker.Function), ev)
+}
+
+// Mapping is the worker's SQS event source mapping on queues (client: one
+// of the local SQS, unmarked: Lambda polls, not the function), batchSize
+// and concurrency as the template's WorkerBatchSize and
+// WorkerMaxConcurrency, the worker's timeout as its own (60 s) but never
+// above the queue's visibility timeout, as Lambda requires: a batch still
+// at work must not be delivered again.
+func (j *Jobs) Mapping(client *sqs.Client, queues localsqs.Queues, batchSize, concurrency int, log *slog.Logger) *localsqs.Mapping {
+	return &localsqs.Mapping{Client: client, Queues: queues, Region: client.Options().Region, BatchSize: batchSize,
+		MaxConcurrency: concurrency, Timeout: min(60*time.Second, queues.VisibilityTimeout), Handler: j.Work, Done: j.tracker.Done, Log: log}
 }
 
 // EmailEvent handles one SES event as EventBridge delivers it.

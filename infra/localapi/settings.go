@@ -12,6 +12,9 @@ type Settings struct {
 	StripeURL   string
 	SESURL      string
 	SenderEmail string
+	// SQSURL is the local SQS, WorkQueueURL the work queue on it.
+	SQSURL       string
+	WorkQueueURL string
 }
 
 // Env is the environment the functions read, pointing at the local servers:
@@ -24,6 +27,8 @@ func (s Settings) Env() map[string]string {
 		"AWS_SECRET_ACCESS_KEY":       "local",
 		"AWS_ENDPOINT_URL_DYNAMODB":   s.DynamoDBURL,
 		"AWS_ENDPOINT_URL_SES":        s.SESURL,
+		"AWS_ENDPOINT_URL_SQS":        s.SQSURL,
+		wiring.EnvWorkQueueURL:        s.WorkQueueURL,
 		wiring.EnvTableName:           s.TableName,
 		wiring.EnvStripeAPIKey:        localservers.StripeMockKey,
 		wiring.EnvStripeAPIBase:       s.StripeURL,

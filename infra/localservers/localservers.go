@@ -1,6 +1,7 @@
 // Package localservers starts the local stand-ins for the services the
 // functions use, each on a free loopback port: DynamoDB Local (AWS's own,
-// Java), stripe-mock (Stripe's own) and aws-ses-v2-local. Tests start their
+// Java), stripe-mock (Stripe's own), aws-ses-v2-local and moto's server
+// (SQS). Tests start their
 // own stack and stop it afterwards; `make dev` starts one for a developer.
 package localservers
 
@@ -33,6 +34,7 @@ var (
 	LambdaRIEVersion         = pinned("LAMBDA_RIE_VERSION")
 	SAMTranslatorVersion     = pinned("AWS_SAM_TRANSLATOR_VERSION")
 	CfnLintVersion           = pinned("CFN_LINT_VERSION")
+	MotoVersion              = pinned("MOTO_VERSION")
 )
 
 //go:embed versions.mk
@@ -111,6 +113,16 @@ func (t Tools) Loopback() string {
 // LambdaRIE is the Lambda runtime interface emulator binary.
 func (t Tools) LambdaRIE() string {
 	return filepath.Join(t.Dir, "bin", "aws-lambda-rie-"+LambdaRIEVersion)
+}
+
+// RequireMoto fails, with the command to run, unless python3 imports moto
+// at the pinned version (moto is a Python package, not in .tools).
+func RequireMoto(ctx context.Context) error {
+	out, err := exec.CommandContext(ctx, "python3", "-c", "import moto, flask; print(moto.__version__)").Output()
+	if got := strings.TrimSpace(string(out)); err != nil || got != MotoVersion {
+		return fmt.Errorf("moto[server] %s is needed for python3 (found %q, %v): run `make tools` (pip install \"moto[server]==%s\")", MotoVersion, got, err, MotoVersion)
+	}
+	return nil
 }
 
 // Server is one running local server.
@@ -281,6 +293,18 @@ func StartSESAt(ctx context.Context, t Tools, port int) (*Server, error) {
 		"node", t.SESLocal(), "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 }
 
+// StartSQS starts moto's server (its SQS is the one used) on a free port.
+func StartSQS(ctx context.Context) (*Server, error) {
+	if err := RequireMoto(ctx); err != nil {
+		return nil, err
+	}
+	return retryPort(func(port int) (*Server, error) {
+		return start(ctx, "moto_server", "http://127.0.0.1:"+strconv.Itoa(port),
+			answers("/moto-api/", func(s int) bool { return s == 200 }), "", nil,
+			"python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	})
+}
+
 // retryPort starts a server on a free port, trying another port if one was
 // taken between FreePort and the server's bind.
 func retryPort(startOn func(port int) (*Server, error)) (*Server, error) {
@@ -299,12 +323,12 @@ func retryPort(startOn func(port int) (*Server, error)) (*Server, error) {
 	return nil, lastErr
 }
 
-// Stack is the three servers together.
+// Stack is the four servers together.
 type Stack struct {
-	DynamoDB, Stripe, SES *Server
+	DynamoDB, Stripe, SES, SQS *Server
 }
 
-// Start starts the three servers at once: DynamoDB in memory, each on a
+// Start starts the four servers at once: DynamoDB in memory, each on a
 // free port.
 func Start(ctx context.Context, t Tools) (*Stack, error) {
 	return StartKept(ctx, t, "", 0)
@@ -316,7 +340,7 @@ func Start(ctx context.Context, t Tools) (*Stack, error) {
 func StartKept(ctx context.Context, t Tools, dataDir string, sesPort int) (*Stack, error) {
 	var s Stack
 	var wg sync.WaitGroup
-	var errs [3]error
+	var errs [4]error
 	wg.Go(func() {
 		if dataDir == "" {
 			s.DynamoDB, errs[0] = StartDynamoDB(ctx, t)
@@ -332,6 +356,7 @@ func StartKept(ctx context.Context, t Tools, dataDir string, sesPort int) (*Stac
 			s.SES, errs[2] = StartSESAt(ctx, t, sesPort)
 		}
 	})
+	wg.Go(func() { s.SQS, errs[3] = StartSQS(ctx) })
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
 		s.Stop()
@@ -342,7 +367,7 @@ func StartKept(ctx context.Context, t Tools, dataDir string, sesPort int) (*Stac
 
 // Stop stops every server that started.
 func (s *Stack) Stop() {
-	for _, srv := range []*Server{s.DynamoDB, s.Stripe, s.SES} {
+	for _, srv := range []*Server{s.DynamoDB, s.Stripe, s.SES, s.SQS} {
 		srv.Stop()
 	}
 }

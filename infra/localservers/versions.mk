@@ -12,3 +12,6 @@ GOLANGCI_LINT_VERSION      := v2.15.0
 # template as it translates it) and cfn-lint (make lint).
 AWS_SAM_TRANSLATOR_VERSION := 1.110.0
 CFN_LINT_VERSION           := 1.51.0
+# moto's server (SQS), a Python package: the Makefile checks python3 imports
+# exactly this version and pip installs moto[server] at it where missing.
+MOTO_VERSION               := 5.2.1

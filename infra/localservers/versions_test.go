@@ -14,7 +14,7 @@ import (
 func TestVersionsWrittenOnce(t *testing.T) {
 	for name, v := range map[string]string{
 		"DynamoDB Local": DynamoDBSimulatorVersion, "stripe-mock": StripeMockVersion,
-		"aws-ses-v2-local": SESLocalVersion, "aws-lambda-rie": LambdaRIEVersion,
+		"aws-ses-v2-local": SESLocalVersion, "aws-lambda-rie": LambdaRIEVersion, "moto": MotoVersion,
 		"aws-sam-translator": SAMTranslatorVersion, "cfn-lint": CfnLintVersion,
 	} {
 		if v == "" || strings.ContainsAny(v, " \t#") {

@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -194,10 +195,10 @@ func (m *memStore) ListInvoices(_ context.Context, companyID string, f InvoiceFi
 }
 
 // DueWork reads every item (the fake has no index): invoices whose
-// NextWorkAt and companies whose RemindersChangedAt is at or before now.
-func (m *memStore) DueWork(_ context.Context, now time.Time, limit int, company string) ([]WorkItem, error) {
+// NextWorkAt and companies whose RemindersChangedAt is at or before now,
+// handed over in pages of three.
+func (m *memStore) DueWork(_ context.Context, now time.Time, company string, page func([]WorkItem) error) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	var out []WorkItem
 	for _, c := range m.companies {
 		if company != "" && c.ID != company {
@@ -215,7 +216,71 @@ func (m *memStore) DueWork(_ context.Context, now time.Time, limit int, company 
 			out = append(out, WorkItem{CompanyID: inv.CompanyID, InvoiceID: inv.ID})
 		}
 	}
-	return out[:min(len(out), limit)], nil
+	m.mu.Unlock()
+	for len(out) > 0 {
+		n := min(len(out), 3)
+		if err := page(out[:n]); err != nil {
+			return err
+		}
+		out = out[n:]
+	}
+	return nil
+}
+
+// memQueue is the work queue in memory; fail makes Enqueue fail.
+type memQueue struct {
+	mu   sync.Mutex
+	msgs []WorkMessage
+	fail error
+}
+
+func (q *memQueue) Enqueue(_ context.Context, msgs []WorkMessage, _ time.Duration) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.fail != nil {
+		return q.fail
+	}
+	q.msgs = append(q.msgs, msgs...)
+	return nil
+}
+
+// take removes and returns the oldest message.
+func (q *memQueue) take() (WorkMessage, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.msgs) == 0 {
+		return WorkMessage{}, false
+	}
+	m := q.msgs[0]
+	q.msgs = q.msgs[1:]
+	return m, true
+}
+
+// runScheduled is the scheduler's run and the workers', in one: plan the
+// work due at now, then work every message (those workers queue too) until
+// the queue is empty. It reports the workers' sums and their errors.
+func runScheduled(ctx context.Context, svc *Service, q *memQueue, now time.Time) (RunReport, error) {
+	if _, err := svc.PlanDue(ctx, now, "", "test"); err != nil {
+		return RunReport{}, err
+	}
+	var sum RunReport
+	var errs []error
+	for {
+		m, ok := q.take()
+		if !ok {
+			return sum, errors.Join(errs...)
+		}
+		rep, err := svc.Work(ctx, m)
+		sum.Looked += rep.Looked
+		sum.Reminders += rep.Reminders
+		sum.Sent += rep.Sent
+		sum.Skipped += rep.Skipped
+		sum.Replanned += rep.Replanned
+		sum.Failed += rep.Failed
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 }
 
 func (m *memStore) ListFeed(_ context.Context, companyID string, after int64, limit int) ([]FeedEntry, bool, error) {

@@ -279,7 +279,7 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 			// next run. Otherwise (a timeout) it may have left: it waits
 			// for SES's events.
 			if token != "" && (!mailTried || errors.Is(err, ErrNotSent)) {
-				return inv, errors.Join(err, s.clearAttempt(ctx, companyID, invoiceID, key, token))
+				return inv, errors.Join(err, s.clearAttempt(ctx, companyID, invoiceID, key, token, Throttled(err)))
 			}
 			return inv, err
 		}
@@ -303,7 +303,10 @@ func (o *Outbound) startAttempt(token string, at time.Time, mail preparedMail) {
 
 // clearAttempt forgets an attempt that certainly sent nothing, so the next
 // run sends the outbound again (after MaxSendTries it is recorded failed).
-func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, token string) error {
+// An attempt SES throttled is not a try (refund): the account's sending
+// rate was reached, nothing is wrong with the e-mail, and it must wait
+// for its turn however long the queue is, never be given up.
+func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, token string, refund bool) error {
 	cur, err := s.store.GetInvoice(ctx, companyID, invoiceID)
 	if err != nil {
 		return storeError("read invoice", err)
@@ -311,6 +314,9 @@ func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, t
 	_, err = s.commit(ctx, cur, "", nil, func(next *Invoice) {
 		if x := next.outbound(key); x != nil && x.Attempt == token {
 			x.Attempt, x.AttemptAt = "", time.Time{}
+			if refund && x.Tries > 0 {
+				x.Tries--
+			}
 		}
 	})
 	return err
@@ -334,7 +340,7 @@ func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company,
 	id, err := s.sendMail(ctx, next, company, mail, nil, mailRef{inv.CompanyID, inv.ID, key, token})
 	if err != nil {
 		if errors.Is(err, ErrNotSent) {
-			return next, errors.Join(err, s.clearAttempt(ctx, inv.CompanyID, inv.ID, key, token))
+			return next, errors.Join(err, s.clearAttempt(ctx, inv.CompanyID, inv.ID, key, token, Throttled(err)))
 		}
 		return next, err // it may have left: the attempt waits for SES's events, then the scheduler
 	}
@@ -350,6 +356,13 @@ func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company,
 	}
 	s.metrics.Count(ctx, MetricEmailsSent, 1)
 	return stored, nil
+}
+
+// Throttled reports an e-mail SES did not take because the account's
+// sending rate was reached (or SES was briefly unavailable): it is sent
+// later, as it is.
+func Throttled(err error) bool {
+	return ErrorCode(err) == CodeEmailProviderUnavailable && errors.Is(err, ErrNotSent)
 }
 
 // errNothingToSend: the outbound is no longer owed (the payment it would

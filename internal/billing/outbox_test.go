@@ -100,15 +100,15 @@ func TestReceiptThatCouldNotLeave(t *testing.T) {
 		}
 		f.mail.fail = nil
 		// Before the confirmation window, the attempt may have left: wait.
-		if rep, err := f.svc.RunScheduled(context.Background(), f.clock().Add(time.Minute), ""); err != nil || rep.Sent != 0 {
+		if rep, err := f.run(context.Background(), f.clock().Add(time.Minute)); err != nil || rep.Sent != 0 {
 			t.Fatalf("%+v %v", rep, err)
 		}
 		// A run for a later time does not make the window pass; time does.
-		if rep, err := f.svc.RunScheduled(context.Background(), f.clock().Add(24*time.Hour), ""); err != nil || rep.Sent != 0 {
+		if rep, err := f.run(context.Background(), f.clock().Add(24*time.Hour)); err != nil || rep.Sent != 0 {
 			t.Fatalf("a run for tomorrow took the attempt in flight for lost: %+v %v", rep, err)
 		}
 		f.advance(confirmWindow + time.Minute)
-		rep, err := f.svc.RunScheduled(context.Background(), f.clock(), "")
+		rep, err := f.run(context.Background(), f.clock())
 		if err != nil || rep.Sent != 1 || f.sentKinds()[EmailReceipt] != 1 {
 			t.Fatalf("%+v %v %v", rep, err, f.sentKinds())
 		}
@@ -132,7 +132,7 @@ func TestReceiptThatCouldNotLeave(t *testing.T) {
 			t.Fatalf("%+v %v", res, err)
 		}
 		f.svc.mailer = f.mail
-		if rep, err := f.svc.RunScheduled(context.Background(), f.clock().Add(24*time.Hour), ""); err != nil || rep.Sent != 0 {
+		if rep, err := f.run(context.Background(), f.clock().Add(24*time.Hour)); err != nil || rep.Sent != 0 {
 			t.Fatalf("sent again after SES's event recorded it: %+v %v", rep, err)
 		}
 		inv = f.invoice(t)
@@ -165,7 +165,7 @@ func TestSenderRefusalIsNotTheAddress(t *testing.T) {
 	f.setPolicy(t, []int{3}, []int{1})
 	refused := &Error{Code: CodeEmailProviderError, Message: "paused", Err: fmt.Errorf("%w: AccountSendingPausedException", ErrNotSent)}
 	f.mail.fail = refused
-	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-17T14:00:00Z"), ""); err == nil {
+	if _, err := f.run(context.Background(), at("2026-12-17T14:00:00Z")); err == nil {
 		t.Fatal("the refusal went unreported")
 	}
 	inv := f.invoice(t)
@@ -174,7 +174,7 @@ func TestSenderRefusalIsNotTheAddress(t *testing.T) {
 	}
 	// It keeps failing: after MaxSendTries it is recorded failed.
 	for i := range MaxSendTries + 1 {
-		_, _ = f.svc.RunScheduled(context.Background(), at("2026-12-17T15:00:00Z").Add(time.Duration(i)*time.Hour), "")
+		_, _ = f.run(context.Background(), at("2026-12-17T15:00:00Z").Add(time.Duration(i)*time.Hour))
 	}
 	inv = f.invoice(t)
 	if len(inv.Outbox) != 0 || len(inv.Emails) != 1 || inv.Emails[0].Delivery.Status != EmailFailed || inv.addressSuppressed() {
@@ -182,7 +182,7 @@ func TestSenderRefusalIsNotTheAddress(t *testing.T) {
 	}
 	// SES sends again: the next step goes to the patient.
 	f.mail.fail = nil
-	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-21T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(context.Background(), at("2026-12-21T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.reminders(); len(got) == 0 || got[len(got)-1] != "after-1" {
@@ -198,7 +198,7 @@ func TestLateEventOfAnEarlierAttempt(t *testing.T) {
 	first := f.mail.sent[0].Ref
 	f.svc.mailer = f.mail
 	f.advance(confirmWindow + time.Minute)
-	if _, err := f.svc.RunScheduled(context.Background(), f.clock(), ""); err != nil {
+	if _, err := f.run(context.Background(), f.clock()); err != nil {
 		t.Fatal(err)
 	}
 	// The first attempt's event arrives after the second attempt left.

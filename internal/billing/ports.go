@@ -48,11 +48,13 @@ type Store interface {
 	// empty). It reads a bounded number of invoices; Position is where the
 	// next page starts.
 	ListInvoices(ctx context.Context, companyID string, f InvoiceFilter, position string, limit int) (*StoredInvoicePage, error)
-	// DueWork returns up to limit work items whose time (an invoice's
-	// NextWorkAt, a company's RemindersChangedAt) is at or before now, the
-	// earliest first, of one company when company is not "", from an index
-	// of those times (never a scan).
-	DueWork(ctx context.Context, now time.Time, limit int, company string) ([]WorkItem, error)
+	// DueWork reads every work item whose time (an invoice's NextWorkAt, a
+	// company's RemindersChangedAt) is at or before now, of one company when
+	// company is not "", from an index of those times (never a scan): the
+	// index's shards in parallel, each a page at a time, handing each page
+	// to page (called from several goroutines at once). It stops at the
+	// first error page returns, and returns it.
+	DueWork(ctx context.Context, now time.Time, company string, page func([]WorkItem) error) error
 	// ListFeed returns up to limit feed entries of a company after the
 	// sequence number after, in order, and whether more follow. Sequence
 	// numbers are 1, 2, 3, … in the order entries become visible: an entry

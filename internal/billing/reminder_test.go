@@ -108,13 +108,13 @@ func TestRemindersTable(t *testing.T) {
 				verb, arg, _ := strings.Cut(s.do, " ")
 				switch verb {
 				case "run":
-					if _, err := f.svc.RunScheduled(ctx, at(arg), ""); err != nil {
+					if _, err := f.run(ctx, at(arg)); err != nil {
 						t.Fatalf("%s: %v", s.do, err)
 					}
 				case "concurrent":
 					var wg sync.WaitGroup
 					for range 6 {
-						wg.Go(func() { _, _ = f.svc.RunScheduled(ctx, at(arg), "") })
+						wg.Go(func() { _, _ = f.run(ctx, at(arg)) })
 					}
 					wg.Wait()
 				case "pay":
@@ -154,7 +154,7 @@ func TestReminderCarriesTheLink(t *testing.T) {
 	f := newFixture(t)
 	f.dueInvoice(t, "2026-12-20")
 	f.setPolicy(t, nil, []int{7})
-	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-27T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(context.Background(), at("2026-12-27T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	inv := f.invoice(t)
@@ -214,11 +214,11 @@ func TestReminderWhenTheLeaseRaceIsLost(t *testing.T) {
 		cur.Version++
 		_ = f.store.PutInvoice(ctx, cur) // another writer, first
 	}
-	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(ctx, at("2026-12-21T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	f.store.beforePut = nil
-	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T15:00:00Z"), ""); err != nil {
+	if _, err := f.run(ctx, at("2026-12-21T15:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.reminders(); strings.Join(got, " ") != "after-1" {
@@ -236,11 +236,11 @@ func TestPolicyChangeWhileADebitClears(t *testing.T) {
 	processing.Facts.State = PaymentProcessing
 	f.handle(t, processing)
 	f.setPolicy(t, nil, []int{2})
-	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-01T00:00:00Z"), ""); err != nil {
+	if _, err := f.run(context.Background(), at("2026-12-01T00:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	f.handle(t, f.sessionEvent(t, l, EventAsyncFailed, "pi_pad", 12500, "cad"))
-	if _, err := f.svc.RunScheduled(context.Background(), at("2026-12-22T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(context.Background(), at("2026-12-22T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.reminders(); strings.Join(got, " ") != "after-2" {
@@ -255,12 +255,12 @@ func TestDueDateMoved(t *testing.T) {
 	f.dueInvoice(t, "2026-12-20")
 	f.setPolicy(t, nil, []int{1})
 	ctx := context.Background()
-	if _, err := f.svc.RunScheduled(ctx, at("2026-12-21T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(ctx, at("2026-12-21T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	f.now = at("2026-12-22T09:00:00Z")
 	f.dueInvoice(t, "2027-01-10") // an extension
-	if _, err := f.svc.RunScheduled(ctx, at("2027-01-20T14:00:00Z"), ""); err != nil {
+	if _, err := f.run(ctx, at("2027-01-20T14:00:00Z")); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.reminders(); strings.Join(got, " ") != "after-1 after-1" {
@@ -296,7 +296,7 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 				}
 				var wg sync.WaitGroup
 				for range 6 {
-					wg.Go(func() { _, _ = f.svc.RunScheduled(context.Background(), runAt, "") })
+					wg.Go(func() { _, _ = f.run(context.Background(), runAt) })
 				}
 				wg.Wait()
 				if got := f.reminders(); !slices.Equal(got, []string{"before-3"}) {

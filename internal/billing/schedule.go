@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
-// The scheduler runs every hour (and on demand in make dev): it asks the
-// store for the work whose time has come (an index of NextWorkAt, never a
-// scan) and, for each invoice, sends the reminder its plan calls for and
-// the outbound e-mails still owed; for a company whose reminder policy
-// changed, it plans the company's open invoices again.
+// The scheduler runs every hour (and on demand in make dev) and only plans:
+// it reads the work whose time has come (an index of NextWorkAt, never a
+// scan) and puts each item on the work queue (SQS). Workers take the items
+// from the queue, each on its own: for an invoice, they send the reminder
+// its plan calls for and the outbound e-mails still owed; for a company
+// whose reminder policy changed, they put each of its invoices back on the
+// queue to be planned again. The queue delivers an item at least once;
+// working one twice is harmless, because what it sends goes through the
+// invoice's outbox and lease.
 
 // WorkItem is an invoice the scheduler must look at, or (InvoiceID "") a
 // company whose invoices it must plan again.
@@ -20,68 +25,133 @@ type WorkItem struct {
 	InvoiceID string
 }
 
-// RunReport says what a run did.
+// WorkMessage is one item of work on the queue.
+type WorkMessage struct {
+	CompanyID string `json:"company"`
+	// InvoiceID is "" for a company whose invoices must be planned again.
+	InvoiceID string `json:"invoice,omitempty"`
+	// Now is the time of the run that planned it: the work due then is
+	// done, however late the message is worked.
+	Now time.Time `json:"now"`
+	// Run names the run that planned it (logs; make dev waits for its
+	// items).
+	Run string `json:"run,omitempty"`
+	// Replan: the invoice's company changed its policy; plan it again
+	// first.
+	Replan bool `json:"replan,omitempty"`
+	// Position is where a company's planning resumes in its invoices (a
+	// worker whose time ran out put the rest back on the queue).
+	Position string `json:"position,omitempty"`
+	// Since is the policy change a resumed planning is for.
+	Since time.Time `json:"since,omitzero"`
+}
+
+// WorkBatch is how the queue carries work: up to MaxWorkPerMessage items in
+// one message (SQS bills, and its event source mapping delivers, by the
+// message; an item costs a few hundred bytes of the 256 KB a message may
+// hold).
+type WorkBatch struct {
+	Items []WorkMessage `json:"items"`
+}
+
+// MaxWorkPerMessage is the most items one message of the queue carries.
+const MaxWorkPerMessage = 10
+
+// WorkQueue takes work to be done by the workers (SQS).
+type WorkQueue interface {
+	// Enqueue sends the messages, to be received after delay (0: at
+	// once); on an error some may have been sent.
+	Enqueue(ctx context.Context, msgs []WorkMessage, delay time.Duration) error
+}
+
+// PlanReport says what a plan did.
+type PlanReport struct {
+	// Planned items were read from the index, Queued were sent to the
+	// queue (the others failed to and wait in the index for the next run).
+	Planned int `json:"planned"`
+	Queued  int `json:"queued"`
+	Failed  int `json:"failed"`
+	// More: work was left for the next run (the run's time was up).
+	More bool `json:"more"`
+}
+
+// RunReport says what working one or more items did.
 type RunReport struct {
 	Looked    int `json:"looked"`
 	Reminders int `json:"reminders"`
 	Sent      int `json:"sent"`
 	Skipped   int `json:"skipped"`
 	Replanned int `json:"replanned"`
-	Failed    int `json:"failed"`
-	// More: work was left for the next run (the run's time was up).
-	More bool `json:"more"`
+	// Queued are the invoices a company's planning put on the queue.
+	Queued int `json:"queued"`
+	Failed int `json:"failed"`
 }
 
-// runBudget is the time a run leaves itself before its deadline to finish
-// the invoice at hand.
-const runBudget = 20 * time.Second
+// planBudget is the time a plan leaves itself before its deadline; what it
+// has not read by then waits in the index for the next run.
+const planBudget = 5 * time.Second
 
-// maxWorkPerRun bounds one run; the rest waits for the next.
-const maxWorkPerRun = 500
+// errPlanTimeUp stops a plan's reads when its time is up.
+var errPlanTimeUp = errors.New("the plan's time is up")
 
-// RunScheduled does the work due at now, of every company or (company not
-// "") of one only (make dev and the tests move one clinic's time without
-// touching the others'). A company planned again in the run has its
-// invoices' due work done in the same run (a second pass).
-func (s *Service) RunScheduled(ctx context.Context, now time.Time, company string) (RunReport, error) {
-	var rep RunReport
+// PlanDue puts the work due at now (of one company when company is not
+// "") on the queue, naming the run in each message. A page that fails to
+// be sent does not stop the others: its items stay in the index for the
+// next run. The plan fails only when it could not read the index.
+func (s *Service) PlanDue(ctx context.Context, now time.Time, company, run string) (PlanReport, error) {
+	var mu sync.Mutex
+	var rep PlanReport
 	var errs []error
-	done := map[WorkItem]bool{}
-	for pass := 0; pass < 2; pass++ {
-		items, err := s.store.DueWork(ctx, now, maxWorkPerRun, company)
-		if err != nil {
-			return rep, storeError("read due work", err)
+	err := s.store.DueWork(ctx, now, company, func(items []WorkItem) error {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < planBudget {
+			return errPlanTimeUp
 		}
-		rep.More = len(items) == maxWorkPerRun
-		replanned := false
-		for _, it := range items {
-			if done[it] {
-				continue
-			}
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < runBudget {
-				rep.More = true
-				return rep, errors.Join(errs...)
-			}
-			done[it] = true
-			rep.Looked++
-			var err error
-			if it.InvoiceID == "" {
-				err, replanned = s.replanCompany(ctx, it.CompanyID, &rep), true
-			} else {
-				err = s.workOn(ctx, it, now, &rep)
-			}
-			if err != nil {
-				rep.Failed++
-				errs = append(errs, fmt.Errorf("%s/%s: %w", it.CompanyID, it.InvoiceID, err))
-			}
+		msgs := make([]WorkMessage, len(items))
+		for i, it := range items {
+			msgs[i] = WorkMessage{CompanyID: it.CompanyID, InvoiceID: it.InvoiceID, Now: now, Run: run}
 		}
-		if !replanned {
-			break
+		sendErr := s.queue.Enqueue(ctx, msgs, 0)
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Planned += len(items)
+		if sendErr != nil {
+			rep.Failed += len(items)
+			errs = append(errs, sendErr)
+		} else {
+			rep.Queued += len(items)
 		}
+		return nil
+	})
+	if errors.Is(err, errPlanTimeUp) {
+		rep.More, err = true, nil
 	}
-	// One invoice's failure does not stop the others; the run reports them
-	// all (their work stays indexed for the next run).
+	if err != nil {
+		return rep, storeError("read due work", err)
+	}
 	return rep, errors.Join(errs...)
+}
+
+// Work does one queued item: what one invoice is owed at the message's
+// time, or the planning of a company's invoices. Working the same message
+// twice sends nothing twice.
+func (s *Service) Work(ctx context.Context, m WorkMessage) (RunReport, error) {
+	rep := RunReport{Looked: 1}
+	var err error
+	switch {
+	case m.InvoiceID == "":
+		err = s.replanCompany(ctx, m, &rep)
+	case m.Replan:
+		if err = s.replanInvoice(ctx, m.CompanyID, m.InvoiceID, &rep); err == nil {
+			err = s.workOn(ctx, WorkItem{m.CompanyID, m.InvoiceID}, m.Now, &rep)
+		}
+	default:
+		err = s.workOn(ctx, WorkItem{m.CompanyID, m.InvoiceID}, m.Now, &rep)
+	}
+	if err != nil {
+		rep.Failed++
+		return rep, fmt.Errorf("%s/%s: %w", m.CompanyID, m.InvoiceID, err)
+	}
+	return rep, nil
 }
 
 // workOn sends what one invoice is owed at now: its due reminder (the
@@ -156,10 +226,13 @@ func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *R
 	return conflictError()
 }
 
-// replanCompany plans a company's open invoices again after its policy
-// changed, then clears the mark.
-func (s *Service) replanCompany(ctx context.Context, companyID string, rep *RunReport) error {
-	c, err := s.store.GetCompany(ctx, companyID)
+// replanCompany puts a company's invoices on the queue to be planned again
+// after its policy changed, a page at a time, then clears the mark. A
+// worker whose time runs out puts the rest back on the queue (Position),
+// with the mark it started from (Since): only that mark is cleared, so a
+// policy changed again meanwhile is planned again in full.
+func (s *Service) replanCompany(ctx context.Context, m WorkMessage, rep *RunReport) error {
+	c, err := s.store.GetCompany(ctx, m.CompanyID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -167,30 +240,59 @@ func (s *Service) replanCompany(ctx context.Context, companyID string, rep *RunR
 		return storeError("read company", err)
 	}
 	marked := c.RemindersChangedAt
-	if marked.IsZero() {
-		return nil
+	if !m.Since.IsZero() {
+		marked = m.Since
 	}
-	position := ""
+	if marked.IsZero() || !c.RemindersChangedAt.Equal(marked) {
+		return nil // planned already, or changed again: that mark plans it all
+	}
+	position := m.Position
 	for {
-		page, err := s.store.ListInvoices(ctx, companyID, InvoiceFilter{}, position, 100)
+		page, err := s.store.ListInvoices(ctx, m.CompanyID, InvoiceFilter{}, position, 100)
 		if err != nil {
 			return storeError("list invoices", err)
 		}
+		var msgs []WorkMessage
 		for _, sum := range page.Invoices {
 			// Every invoice that may be reminded one day (one processing
 			// now may be due again if its debit fails), not only the open.
-			if sum.BalanceDue <= 0 {
-				continue
-			}
-			if err := s.replanInvoice(ctx, companyID, sum.ID, c.Reminders, rep); err != nil {
-				return err
+			if sum.BalanceDue > 0 {
+				msgs = append(msgs, WorkMessage{CompanyID: m.CompanyID, InvoiceID: sum.ID, Now: m.Now, Run: m.Run, Replan: true})
 			}
 		}
 		if !page.More {
+			if err := s.enqueue(ctx, msgs, rep); err != nil {
+				return err
+			}
 			break
 		}
 		position = page.Position
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < planBudget {
+			rest := WorkMessage{CompanyID: m.CompanyID, Now: m.Now, Run: m.Run, Position: position, Since: marked}
+			return s.enqueue(ctx, append(msgs, rest), rep)
+		}
+		if err := s.enqueue(ctx, msgs, rep); err != nil {
+			return err
+		}
 	}
+	return s.clearReplanMark(ctx, m.CompanyID, marked)
+}
+
+// enqueue sends a company's invoices to the queue.
+func (s *Service) enqueue(ctx context.Context, msgs []WorkMessage, rep *RunReport) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := s.queue.Enqueue(ctx, msgs, 0); err != nil {
+		return &Error{Code: CodeUnavailable, Message: "the work queue is unavailable", Err: fmt.Errorf("enqueue: %w", err)}
+	}
+	rep.Queued += len(msgs)
+	return nil
+}
+
+// clearReplanMark clears the company's policy-change mark if it is still
+// marked.
+func (s *Service) clearReplanMark(ctx context.Context, companyID string, marked time.Time) error {
 	for range contention.Attempts(ctx) {
 		cur, err := s.store.GetCompany(ctx, companyID)
 		if err != nil {
@@ -211,17 +313,19 @@ func (s *Service) replanCompany(ctx context.Context, companyID string, rep *RunR
 	return conflictError()
 }
 
-func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string, p ReminderPolicy, rep *RunReport) error {
+// replanInvoice plans an invoice's reminders again with its company's
+// policy.
+func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string, rep *RunReport) error {
 	for range contention.Attempts(ctx) {
-		inv, err := s.store.GetInvoice(ctx, companyID, invoiceID)
-		if errors.Is(err, ErrNotFound) {
+		inv, company, err := s.store.GetInvoiceAndCompany(ctx, companyID, invoiceID)
+		if errors.Is(err, ErrNotFound) || company == nil {
 			return nil
 		}
 		if err != nil {
 			return storeError("read invoice", err)
 		}
 		next := cloneInvoice(inv)
-		if !next.replan(p, s.clock()) {
+		if !next.replan(company.Reminders, s.clock()) {
 			return nil
 		}
 		next.Version++

@@ -21,6 +21,7 @@ type Service struct {
 	newToken  func() string
 	metrics   Metrics
 	livemode  bool
+	queue     WorkQueue
 }
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
@@ -39,11 +40,14 @@ type Deps struct {
 	// Livemode is the stack's Stripe mode (live in production, test
 	// elsewhere): webhook events of the other mode are ignored.
 	Livemode bool
+	// Queue takes the scheduler's work (the planner and the workers);
+	// nil for the functions that queue none.
+	Queue WorkQueue
 }
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics, livemode: d.Livemode}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics, livemode: d.Livemode, queue: d.Queue}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -12,6 +12,7 @@ import (
 type fixture struct {
 	svc    *Service
 	store  *memStore
+	queue  *memQueue
 	stripe *fakeStripe
 	mail   *fakeMailer
 	now    time.Time
@@ -21,7 +22,8 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{store: newMemStore(), stripe: newFakeStripe(), mail: &fakeMailer{}, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock})
+	f.queue = &memQueue{}
+	f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock, Queue: f.queue})
 	acct := "acct_1Test"
 	if _, err := f.svc.PutCompany(context.Background(), Caller{Platform: true}, "c1", &CompanyInput{
 		Name: "Clinique", ReplyToEmail: "a@clinique.example", DefaultLanguage: French, StripeAccountID: OptionalString{Set: true, Value: &acct},
@@ -269,4 +271,9 @@ func TestCommitSurvivesAConcurrentWriter(t *testing.T) {
 		t.Fatalf("after commit: %+v", inv)
 	}
 	f.checkInvariants(t)
+}
+
+// run is the scheduler's run at now and the workers' (runScheduled).
+func (f *fixture) run(ctx context.Context, now time.Time) (RunReport, error) {
+	return runScheduled(ctx, f.svc, f.queue, now)
 }

@@ -2,9 +2,10 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,64 +15,85 @@ import (
 	"github.com/clinicpay/payments/internal/billing"
 )
 
+// duePageSize is the items one Query of the WorkDue index returns (the
+// index projects the keys only, so a page is small).
+const duePageSize = 250
+
 // DueWork implements billing.Store: a Query per shard of the sparse WorkDue
-// index (only items with work carry its keys), each for the items whose
-// workAt is at or before now, the earliest first; for one company, its
-// items only (a filter on the partition key: the reads go on until limit
-// of its items are found or the due work ends).
-func (s *Store) DueWork(ctx context.Context, now time.Time, limit int, company string) ([]billing.WorkItem, error) {
-	type due struct {
-		at   string
-		item billing.WorkItem
-	}
-	var all []due
+// index (only items with work carry its keys), the shards in parallel, each
+// paginated to its end, for the items whose workAt is at or before now; for
+// one company, its items only (a filter on the partition key). Each page
+// goes to page as it is read.
+func (s *Store) DueWork(ctx context.Context, now time.Time, company string, page func([]billing.WorkItem) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make([]error, workShards)
+	var wg sync.WaitGroup
 	for shard := range workShards {
-		var start map[string]types.AttributeValue
-		found := 0
-		for {
-			in := &dynamodb.QueryInput{
-				TableName: &s.table, IndexName: aws.String(workDue),
-				KeyConditionExpression: aws.String("workShard = :shard AND workAt <= :now"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":shard": &types.AttributeValueMemberS{Value: fmt.Sprintf("W%d", shard)},
-					":now":   &types.AttributeValueMemberS{Value: workAtKey(now)},
-				},
-				Limit: aws.Int32(int32(limit)), ExclusiveStartKey: start,
+		wg.Go(func() {
+			if errs[shard] = s.dueInShard(ctx, shard, now, company, page); errs[shard] != nil {
+				cancel() // one shard's failure stops the others
 			}
-			if company != "" {
-				in.FilterExpression = aws.String("pk = :pk")
-				in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: companyPK(company)}
-			}
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return nil, fmt.Errorf("query due work: %w", err)
-			}
-			for _, it := range out.Items {
-				pk, _ := it["pk"].(*types.AttributeValueMemberS)
-				sk, _ := it["sk"].(*types.AttributeValueMemberS)
-				at, _ := it["workAt"].(*types.AttributeValueMemberS)
-				if pk == nil || sk == nil || at == nil || !strings.HasPrefix(pk.Value, "CO#") {
-					continue
-				}
-				w := billing.WorkItem{CompanyID: strings.TrimPrefix(pk.Value, "CO#")}
-				if id, ok := strings.CutPrefix(sk.Value, invoicePrefix); ok {
-					w.InvoiceID = id
-				} else if sk.Value != companySK {
-					continue
-				}
-				all = append(all, due{at.Value, w})
-			}
-			start, found = out.LastEvaluatedKey, found+len(out.Items)
-			if start == nil || found >= limit {
-				break
-			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
 		}
 	}
-	// The earliest work first, across shards.
-	sort.SliceStable(all, func(i, j int) bool { return all[i].at < all[j].at })
-	out := make([]billing.WorkItem, 0, min(len(all), limit))
-	for _, d := range all[:min(len(all), limit)] {
-		out = append(out, d.item)
+	return errors.Join(errs...)
+}
+
+// dueInShard reads one shard of the due work, page by page.
+func (s *Store) dueInShard(ctx context.Context, shard int, now time.Time, company string, page func([]billing.WorkItem) error) error {
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(workDue),
+		KeyConditionExpression: aws.String("workShard = :shard AND workAt <= :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":shard": &types.AttributeValueMemberS{Value: fmt.Sprintf("W%d", shard)},
+			":now":   &types.AttributeValueMemberS{Value: workAtKey(now)},
+		},
+		Limit: aws.Int32(duePageSize),
 	}
-	return out, nil
+	if company != "" {
+		in.FilterExpression = aws.String("pk = :pk")
+		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: companyPK(company)}
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return fmt.Errorf("query due work: %w", err)
+		}
+		if items := workItems(out.Items); len(items) > 0 {
+			if err := page(items); err != nil {
+				return err
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// workItems reads the index's items: an invoice's, or a company's record
+// (its invoices to be planned again).
+func workItems(items []map[string]types.AttributeValue) []billing.WorkItem {
+	out := make([]billing.WorkItem, 0, len(items))
+	for _, it := range items {
+		pk, _ := it["pk"].(*types.AttributeValueMemberS)
+		sk, _ := it["sk"].(*types.AttributeValueMemberS)
+		if pk == nil || sk == nil || !strings.HasPrefix(pk.Value, "CO#") {
+			continue
+		}
+		w := billing.WorkItem{CompanyID: strings.TrimPrefix(pk.Value, "CO#")}
+		if id, ok := strings.CutPrefix(sk.Value, invoicePrefix); ok {
+			w.InvoiceID = id
+		} else if sk.Value != companySK {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
 }

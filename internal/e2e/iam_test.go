@@ -76,7 +76,7 @@ func checkIAM(full bool) bool {
 	// don't stand in for: internal/deployhook's tests and the probe test
 	// hold what it does; infra/cfntemplate, what its role allows.
 	delete(policies, deployhook.Function)
-	calls, errs := iamcheck.Calls(iamAccount, env.dynamo, env.ses, env.secrets)
+	calls, errs := iamcheck.Calls(iamAccount, env.dynamo, env.ses, env.secrets, env.sqs)
 	ok := true
 	for _, err := range errs {
 		ok = fail("%v", err)
@@ -148,6 +148,7 @@ func lambdaEnv(function, endpoint string) ([]string, error) {
 		"AWS_ENDPOINT_URL_DYNAMODB="+endpoint,
 		"AWS_ENDPOINT_URL_SES="+endpoint,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER="+endpoint,
+		"AWS_ENDPOINT_URL_SQS="+endpoint,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=25",
 	), nil
 }

@@ -19,13 +19,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/localservers"
 	"github.com/clinicpay/payments/infra/localses"
+	"github.com/clinicpay/payments/infra/localsqs"
 	"github.com/clinicpay/payments/infra/localstripe"
 	"github.com/clinicpay/payments/internal/harness/faultproxy"
 	"github.com/clinicpay/payments/internal/httpapi"
+	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -57,6 +60,12 @@ var env struct {
 	jobs      *localapi.Jobs
 	crashJobs *localapi.Jobs
 	relay     *localses.Relay
+	// sqs records the functions' calls to the local SQS (moto); queues is
+	// the work queue on it, sqsClient a client of it that no function's
+	// (Lambda's polling, the tests' own).
+	sqs       *faultproxy.Proxy
+	queues    localsqs.Queues
+	sqsClient *sqs.Client
 }
 
 // crashDeadline is the crash API's integration timeout.
@@ -97,18 +106,25 @@ func run(m *testing.M) (int, error) {
 	defer env.ses.Close()
 	env.dynamo = faultproxy.New(stack.DynamoDB.URL)
 	defer env.dynamo.Close()
+	env.sqs = faultproxy.New(stack.SQS.URL)
+	defer env.sqs.Close()
 	secretsManager := localservers.NewSecretsManager(map[string]string{localservers.LocalStripeSecretARN: localservers.LocalStripeSecret})
 	defer secretsManager.Close()
 	env.secrets = faultproxy.New(secretsManager.URL)
 	defer env.secrets.Close()
 
 	env.table = iamTable
+	if err := createWorkQueue(ctx); err != nil {
+		return 0, err
+	}
 	settings := localapi.Settings{
-		TableName:   env.table,
-		DynamoDBURL: env.dynamo.URL,
-		StripeURL:   env.stripe.URL,
-		SESURL:      env.ses.URL,
-		SenderEmail: "factures@clinicpay.test",
+		TableName:    env.table,
+		DynamoDBURL:  env.dynamo.URL,
+		StripeURL:    env.stripe.URL,
+		SESURL:       env.ses.URL,
+		SenderEmail:  "factures@clinicpay.test",
+		SQSURL:       env.sqs.URL,
+		WorkQueueURL: env.queues.URL,
 	}
 	for k, v := range settings.Env() {
 		os.Setenv(k, v)
@@ -132,9 +148,19 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if env.jobs, err = localapi.BuildJobs(ctx, wiring.OS(), log); err != nil {
+	queueWrap := localapi.WithWrap(localapi.Wrap{Queue: func(q jobs.Queue) jobs.Queue { return twiceQueue{q} }})
+	if env.jobs, err = localapi.BuildJobs(ctx, wiring.OS(), log, queueWrap); err != nil {
 		return 0, err
 	}
+	// The worker, as Lambda's event source mapping runs it: batches of 2
+	// messages (the template's default), 4 at once (more than its default
+	// of 2, for the suite's many clinics at once), crashing as a test
+	// says (queueFaults).
+	workers, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	mapping := env.jobs.Mapping(env.sqsClient, env.queues, 2, 4, log)
+	mapping.Handler = crashing(mapping.Handler)
+	go mapping.Run(workers)
 	env.relay = &localses.Relay{Account: iamAccountID, Region: "ca-central-1", ConfigurationSet: iamStack.Refs["EmailConfigurationSet"],
 		Deliver: func(ctx context.Context, payload []byte) error { return env.jobs.EmailEvent(ctx, payload) },
 		// The delivery tests build the events of their e-mails themselves.
@@ -184,6 +210,24 @@ func run(m *testing.M) (int, error) {
 		code = 1
 	}
 	return code, nil
+}
+
+// createWorkQueue makes the work queue on the local SQS, as the template
+// makes it but for a visibility timeout of 60 s, the worker's timeout (a
+// crashed worker's batch comes back then, not in 6 minutes), and names it
+// in the stack the IAM check resolves the template with.
+func createWorkQueue(ctx context.Context) error {
+	cfg, err := wiring.AWSConfig(localapi.Settings{}.Lookup())
+	if err != nil {
+		return err
+	}
+	env.sqsClient = localsqs.NewClient(cfg, env.stack.SQS.URL)
+	if env.queues, err = localsqs.Create(ctx, env.sqsClient, iamTable+"-work", 60*time.Second); err != nil {
+		return err
+	}
+	iamStack.Refs[localsqs.QueueID] = env.queues.URL
+	iamStack.Attrs[localsqs.QueueID+".Arn"] = "arn:aws:sqs:" + iamStack.Region + ":" + iamAccountID + ":" + iamTable + "-work"
+	return nil
 }
 
 // tb is what the helpers need of a test: *testing.T, or the *rapid.T of the

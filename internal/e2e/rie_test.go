@@ -76,7 +76,7 @@ func startLambda(t *testing.T, function, bootstrap string, extraEnv ...string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	endpoint := iamcheck.Endpoint(function, iamcheck.Upstreams{DynamoDB: env.dynamo.URL, SES: env.ses.URL, SecretsManager: env.secrets.URL})
+	endpoint := iamcheck.Endpoint(function, iamcheck.Upstreams{DynamoDB: env.dynamo.URL, SES: env.ses.URL, SecretsManager: env.secrets.URL, SQS: env.sqs.URL})
 	t.Cleanup(endpoint.Close)
 	environ, err := lambdaEnv(function, endpoint.URL)
 	if err != nil {
@@ -198,8 +198,9 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		t.Parallel()
 		// A clinic with a policy and an invoice whose reminder is due; the
 		// run is this clinic's only (the detail an operator may give), at
-		// the reminder's time: it reads the due work, makes the link
-		// (reading the Stripe secret as in AWS) and sends the reminder.
+		// the reminder's time: it reads the due work and queues it; the
+		// worker makes the link (reading the Stripe secret as in AWS) and
+		// sends the reminder.
 		clinic := newTenant(t, "fr")
 		settings(t, clinic, map[string]any{"reminders": map[string]any{"afterDue": []int{2}}})
 		due := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 5)
@@ -207,16 +208,25 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		id := invoiceFor(t, clinic, addr, 4400, due.Format("2006-01-02"), "fr")
 		fn := startLambda(t, jobs.Scheduler.Function, bootstraps[jobs.Scheduler.Function])
 		at := due.AddDate(0, 0, 2).Add(14 * time.Hour)
-		ev := map[string]any{"version": "0", "id": "rie-" + randomHex(4), "detail-type": "Scheduled Event", "source": "aws.events",
+		run := "rie-" + randomHex(4)
+		ev := map[string]any{"version": "0", "id": run, "detail-type": "Scheduled Event", "source": "aws.events",
 			"account": iamAccountID, "time": at.Format(time.RFC3339), "region": "ca-central-1", "resources": []string{},
 			"detail": map[string]any{"company": clinic.ID}}
+		env.jobs.Follow(run)
 		raw, err := fn.InvokeRaw(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var rep map[string]any
-		if err := json.Unmarshal(raw, &rep); err != nil || rep["reminders"] != float64(1) || rep["sent"] != float64(1) {
+		// The invoice, and the clinic (its policy is new: its invoices
+		// are planned again).
+		var rep struct{ Planned, Queued int }
+		if err := json.Unmarshal(raw, &rep); err != nil || rep.Planned != 2 || rep.Queued != 2 {
 			t.Fatalf("run: %s", raw)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if c, err := env.jobs.Wait(ctx, run, rep.Queued); err != nil || c.Failed+c.DeadLettered != 0 {
+			t.Fatalf("the run's work: %+v %v", c, err)
 		}
 		if mails := mailsTo(t, addr); len(mails) != 1 || !strings.HasPrefix(mails[0].Subject, "Rappel") {
 			t.Fatalf("%+v", mails)
@@ -229,6 +239,33 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	t.Run("PreTrafficProbe", func(t *testing.T) {
 		t.Parallel()
 		probeEveryFunction(t, bootstraps)
+	})
+	t.Run("ScheduledWorkFunction", func(t *testing.T) {
+		t.Parallel()
+		// The worker under RIE, given a batch as Lambda's event source
+		// mapping gives it: the reminder due goes once (the second record
+		// is the same item, delivered again), and a record that is not a
+		// work item is reported as failed (for the dead-letter queue).
+		clinic := newTenant(t, "fr")
+		settings(t, clinic, map[string]any{"reminders": map[string]any{"afterDue": []int{1}}})
+		due := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 3)
+		addr := patientAddress()
+		id := invoiceFor(t, clinic, addr, 4100, due.Format("2006-01-02"), "fr")
+		item := billing.WorkMessage{CompanyID: clinic.ID, InvoiceID: id, Now: due.AddDate(0, 0, 1).Add(14 * time.Hour), Run: "rie"}
+		body, _ := json.Marshal(billing.WorkBatch{Items: []billing.WorkMessage{item}})
+		fn := startLambda(t, jobs.Worker.Function, bootstraps[jobs.Worker.Function])
+		batch := events.SQSEvent{Records: []events.SQSMessage{
+			{MessageId: "m1", Body: string(body), EventSource: "aws:sqs"},
+			{MessageId: "m2", Body: string(body), EventSource: "aws:sqs"},
+			{MessageId: "m3", Body: `{"not":"work"}`, EventSource: "aws:sqs"},
+		}}
+		raw, err := fn.InvokeRaw(batch)
+		if err != nil || string(raw) != `{"batchItemFailures":[{"itemIdentifier":"m3"}]}` {
+			t.Fatalf("%s %v", raw, err)
+		}
+		if mails := mailsTo(t, addr); len(mails) != 1 || !strings.HasPrefix(mails[0].Subject, "Rappel") {
+			t.Fatalf("%+v", mails)
+		}
 	})
 	t.Run("EmailEventsFunction", func(t *testing.T) {
 		t.Parallel()

@@ -25,6 +25,7 @@ const (
 	Stripe         = "stripe"
 	SES            = "ses"
 	SecretsManager = "secretsmanager"
+	SQS            = "sqs"
 )
 
 // Request collects one request's measurements. Safe for concurrent use

@@ -42,6 +42,8 @@ const (
 	// The stack's Stripe mode, live or test: webhook events of the other
 	// mode are ignored.
 	EnvStripeMode = "STRIPE_MODE"
+	// The scheduler's work queue (SQS).
+	EnvWorkQueueURL = "WORK_QUEUE_URL"
 	// Where Stripe's onboarding sends a clinic's admin back (Account Links).
 	EnvOnboardingRefreshURL = "STRIPE_ONBOARDING_REFRESH_URL"
 	EnvOnboardingReturnURL  = "STRIPE_ONBOARDING_RETURN_URL"
@@ -67,6 +69,7 @@ var Reads = map[string][]string{
 	"stripewire.Onboarding": {EnvOnboardingRefreshURL, EnvOnboardingReturnURL},
 	"stripewire.Livemode":   {EnvStripeMode},
 	"mailwire.Mailer":       {EnvSenderEmail, EnvSESConfigurationSet},
+	"queuewire.Queue":       {EnvWorkQueueURL},
 }
 
 // LocalOnly are settings read only when running locally (make dev, tests).

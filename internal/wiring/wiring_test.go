@@ -9,6 +9,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
+	"github.com/clinicpay/payments/internal/wiring/queuewire"
 	"github.com/clinicpay/payments/internal/wiring/stripewire"
 )
 
@@ -70,6 +71,7 @@ func TestReads(t *testing.T) {
 		},
 		"mailwire.Mailer":     func(env wiring.Env) error { _, err := mailwire.Mailer(cfg, env); return err },
 		"stripewire.Livemode": func(env wiring.Env) error { _, err := stripewire.Livemode(env); return err },
+		"queuewire.Queue":     func(env wiring.Env) error { _, err := queuewire.Queue(cfg, env); return err },
 	}
 	for name, build := range builders {
 		r := recording{}

@@ -11,7 +11,9 @@
 // and the tables in the JSON body (a batch or a transaction is one request
 // per item's action and table); SES v1's Action with the sending identity,
 // the configuration set and ses:FromAddress; Secrets Manager's
-// GetSecretValue on its SecretId.
+// GetSecretValue on its SecretId; SQS's action (a batch is authorized as
+// its single action: SendMessageBatch as sqs:SendMessage) on the queue its
+// QueueUrl names.
 package iamcheck
 
 import (
@@ -81,6 +83,10 @@ func Parse(r *faultproxy.Request, acct Account) (c Call, ok bool, err error) {
 			id = arn("secretsmanager", "secret:"+id)
 		}
 		c.Requests = []iampolicy.Request{{Action: "secretsmanager:" + op, Resource: id}}
+	case service == "sqs" || strings.HasPrefix(target, "AmazonSQS."):
+		op := strings.TrimPrefix(target, "AmazonSQS.")
+		c.API = "sqs." + op
+		c.Requests, err = sqsRequests(op, r.Body, func(queue string) string { return arn("sqs", queue) })
 	case service == "ses" || service == "email":
 		form := r.Form
 		if form == nil {
@@ -113,6 +119,24 @@ func credentialScope(auth string) (service, region string) {
 		return "", ""
 	}
 	return parts[3], parts[2]
+}
+
+// sqsRequests: SQS authorizes a call on the queue, a batch as the action
+// of one entry.
+func sqsRequests(op string, body []byte, queueARN func(string) string) ([]iampolicy.Request, error) {
+	if op == "" {
+		return nil, fmt.Errorf("not SQS's JSON protocol (no X-Amz-Target)")
+	}
+	var in struct{ QueueUrl string }
+	if err := json.Unmarshal(body, &in); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(in.QueueUrl)
+	if err != nil || in.QueueUrl == "" {
+		return nil, fmt.Errorf("QueueUrl %q", in.QueueUrl)
+	}
+	name := u.Path[strings.LastIndex(u.Path, "/")+1:]
+	return []iampolicy.Request{{Action: "sqs:" + strings.TrimSuffix(op, "Batch"), Resource: queueARN(name)}}, nil
 }
 
 // transactActions are the IAM actions a transaction's items need.

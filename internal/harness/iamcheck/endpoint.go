@@ -13,18 +13,18 @@ import (
 // Upstreams are the base URLs a function's AWS calls go on to (the
 // recording proxies in front of the local servers).
 type Upstreams struct {
-	DynamoDB, SES, SecretsManager string
+	DynamoDB, SES, SecretsManager, SQS string
 }
 
 // Endpoint is one function's own AWS endpoint, for a function that runs in
 // its own process (under aws-lambda-rie), where no context can say which
 // function a call is for: point the function's AWS_ENDPOINT_URL_DYNAMODB,
-// _SES and _SECRETS_MANAGER at it. It marks each call with the function
+// _SES, _SECRETS_MANAGER and _SQS at it. It marks each call with the function
 // (localapi.FunctionHeader) and passes it on to the service's upstream,
 // chosen from the call's SigV4 credential scope.
 func Endpoint(function string, up Upstreams) *httptest.Server {
 	proxies := map[string]*httputil.ReverseProxy{}
-	for service, base := range map[string]string{"dynamodb": up.DynamoDB, "ses": up.SES, "secretsmanager": up.SecretsManager} {
+	for service, base := range map[string]string{"dynamodb": up.DynamoDB, "ses": up.SES, "secretsmanager": up.SecretsManager, "sqs": up.SQS} {
 		if base == "" {
 			continue
 		}
