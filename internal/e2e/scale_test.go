@@ -35,8 +35,9 @@ func TestRemindersAtScale(t *testing.T) {
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			// Each case at its own time, after the last's reminders.
-			due := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 400+10*i)
+			// Each case at its own time, after the last's reminders and
+			// every other test's, within the year the local run accepts.
+			due := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 330+10*i)
 			clinics, addrs := seedDueReminders(t, 20, 100, due)
 			if tc.faulty {
 				for _, c := range clinics {
