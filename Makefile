@@ -138,8 +138,11 @@ $(GOLANGCI_LINT):
 .PHONY: dev pay test token vet lint pdf-samples
 # PORT, CONSOLE_PORT, MAIL_PORT, RESET=1, CORS_ALLOWED_ORIGINS, DEV_DATA: see
 # the README.
+# Built, then run: `go run` exits 1 on Ctrl-C whatever the program does, so
+# make would end with "Error 1" after a clean stop.
 dev: tools
-	go run ./cmd/dev
+	@go build -o .build/dev ./cmd/dev
+	@./.build/dev
 
 pay:
 	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)" -in "$(IN)"

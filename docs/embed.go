@@ -2,9 +2,15 @@
 // serves and the tests validate every answer against.
 package docs
 
-import _ "embed"
+import "embed"
 
 // OpenAPI is openapi.yaml: the whole HTTP contract, OpenAPI 3.1.
 //
 //go:embed openapi.yaml
 var OpenAPI []byte
+
+// Help is the help for clinic staff, in Markdown: help/fr.md and
+// help/en.md (make dev's console serves them, rendered, at /help/<lang>).
+//
+//go:embed help/*.md
+var Help embed.FS

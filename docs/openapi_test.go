@@ -2,6 +2,7 @@ package docs_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/clinicpay/payments/docs"
+	"github.com/clinicpay/payments/infra/localapi"
 	"github.com/clinicpay/payments/infra/samtemplate"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
@@ -89,5 +91,41 @@ func TestErrorCodesAreTheDomains(t *testing.T) {
 	sort.Strings(domain)
 	if !slices.Equal(spec, domain) {
 		t.Fatalf("openapi.yaml codes %v\nbilling.Codes      %v", strings.Join(spec, " "), strings.Join(domain, " "))
+	}
+}
+
+// TestCORSIsTheTemplates: the CORS rules openapi.yaml states (x-cors) are
+// the template's CorsConfiguration, which API Gateway and the local API
+// apply.
+func TestCORSIsTheTemplates(t *testing.T) {
+	doc := load(t)
+	var stated struct {
+		AllowHeaders  []string `json:"allowHeaders"`
+		AllowMethods  []string `json:"allowMethods"`
+		ExposeHeaders []string `json:"exposeHeaders"`
+		MaxAge        int      `json:"maxAge"`
+	}
+	raw, err := json.Marshal(doc.Extensions["x-cors"])
+	if err != nil || json.Unmarshal(raw, &stated) != nil || len(stated.AllowHeaders) == 0 {
+		t.Fatalf("openapi.yaml states no x-cors: %s %v", raw, err)
+	}
+	tpl, err := localapi.CORSFromTemplate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what           string
+		stated, served []string
+	}{
+		{"allowed headers", stated.AllowHeaders, tpl.AllowHeaders},
+		{"methods", stated.AllowMethods, tpl.AllowMethods},
+		{"exposed headers", stated.ExposeHeaders, tpl.ExposeHeaders},
+	} {
+		if !slices.Equal(c.stated, c.served) {
+			t.Errorf("CORS %s: openapi.yaml %v, template.yaml %v", c.what, c.stated, c.served)
+		}
+	}
+	if stated.MaxAge != tpl.MaxAge {
+		t.Errorf("CORS max age: openapi.yaml %d, template.yaml %d", stated.MaxAge, tpl.MaxAge)
 	}
 }

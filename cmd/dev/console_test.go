@@ -186,14 +186,32 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		s.shot(t, ctx, "link-added")
 
-		do(t, ctx, "generate a new link", chromedp.Click(chromedp.CSS(`[data-action="regenerate"]`)))
+		// Generating asks first, naming the invoice and what happens to
+		// the e-mails already sent (none yet).
+		do(t, ctx, "generate a new link", chromedp.Click(chromedp.CSS(`[data-action="regenerate"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		if got := text(t, ctx, `dialog[open] [data-testid="dialog-about"]`); got != "Facture F-2026-0042 — Marie Tremblay" {
+			t.Fatalf("the confirmation is about %q", got)
+		}
+		if got := text(t, ctx, `dialog[open] [data-testid="confirm-emails"]`); !strings.Contains(got, "Aucun courriel") {
+			t.Fatalf("the confirmation says %q of the e-mails sent", got)
+		}
+		if got := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`); got != first {
+			t.Fatal("the link changed before it was confirmed")
+		}
+		s.shot(t, ctx, "confirm-regenerate")
+		do(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
 		until(t, ctx, "a new URL", fmt.Sprintf(`document.querySelector('[data-testid="link-url"]')?.value.startsWith(%q) && document.querySelector('[data-testid="link-url"]').value !== %q`, d.console+"/pay/", first))
 		second := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
 		firstID := first[strings.LastIndex(first, "/")+1:]
 		until(t, ctx, "the old link listed as replaced", fmt.Sprintf(`!!document.querySelector('tr[data-link=%q][data-status="replaced"]')`, firstID))
-		s.shot(t, ctx, "link-regenerated")
-
-		do(t, ctx, "open the e-mail form", chromedp.Click(chromedp.CSS(`[data-action="send"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		// Then it offers to send the invoice again, with the new link.
+		until(t, ctx, "the offer to send again", `document.querySelector('dialog[open] h2')?.textContent === 'Envoyer la facture à nouveau?'`)
+		s.shot(t, ctx, "resend-offer")
+		do(t, ctx, "accept the offer", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+		until(t, ctx, "the e-mail form", `document.querySelector('dialog[open] h2')?.textContent === 'Envoyer la facture par courriel'`)
+		if !eval[bool](t, ctx, `document.querySelector('dialog[open] input[type="checkbox"]').checked`) {
+			t.Fatal("the e-mail offered after a new link does not carry it")
+		}
 		s.shot(t, ctx, "email-form")
 		do(t, ctx, "send the e-mail", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
 		until(t, ctx, "the e-mail listed", `document.querySelectorAll('table.emails tbody tr').length === 1 && !document.querySelector('dialog[open]')`)
@@ -347,11 +365,21 @@ func TestConsoleInABrowser(t *testing.T) {
 		first := eval[string](t, ctx, `document.querySelector('[data-testid="link-url"]').value`)
 		do(t, ctx, "focus the title again", chromedp.Focus(chromedp.CSS("h1")))
 		tabTo("regenerate")
-		do(t, ctx, "Enter on Generate new link", chromedp.KeyEvent(kb.Enter))
-		until(t, ctx, "a new link", fmt.Sprintf(`document.querySelector('[data-testid="link-url"]')?.value !== %q`, first))
+		// The confirmation takes the focus; Enter confirms, Escape turns
+		// down the offer to send the invoice again.
+		do(t, ctx, "Enter on Generate new link", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		do(t, ctx, "Enter confirms", chromedp.KeyEvent(kb.Enter))
+		until(t, ctx, "a new link and the offer", fmt.Sprintf(`document.querySelector('[data-testid="link-url"]')?.value !== %q && !!document.querySelector('dialog[open]')`, first))
+		do(t, ctx, "Escape declines the offer", chromedp.KeyEvent(kb.Escape))
+		until(t, ctx, "no dialog", `!document.querySelector('dialog[open]')`)
+		do(t, ctx, "focus the title again", chromedp.Focus(chromedp.CSS("h1")))
 		tabTo("remove")
-		do(t, ctx, "Enter on Remove link", chromedp.KeyEvent(kb.Enter))
-		until(t, ctx, "no link", `!document.querySelector('[data-testid="link-url"]') && !!document.querySelector('[data-action="add"]')`)
+		do(t, ctx, "Enter on Remove link", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+		do(t, ctx, "Enter confirms", chromedp.KeyEvent(kb.Enter))
+		until(t, ctx, "no link and the offer", `!document.querySelector('[data-testid="link-url"]') && !!document.querySelector('[data-action="add"]') && !!document.querySelector('dialog[open]')`)
+		do(t, ctx, "Escape declines the offer", chromedp.KeyEvent(kb.Escape))
+		until(t, ctx, "no dialog", `!document.querySelector('dialog[open]')`)
+		do(t, ctx, "focus the title again", chromedp.Focus(chromedp.CSS("h1")))
 		tabTo("send")
 		do(t, ctx, "Enter on Send by e-mail", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
 		if got := eval[string](t, ctx, `document.activeElement.closest('dialog') ? 'in' : 'out'`); got != "in" {
@@ -360,6 +388,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		do(t, ctx, "Escape closes it", chromedp.KeyEvent(kb.Escape))
 		until(t, ctx, "focus back on the button", `!document.querySelector('dialog[open]') && document.activeElement?.dataset.action === 'send'`)
 		s.shot(t, ctx, "keyboard-focus")
+	})
+
+	ok = ok && t.Run("in French: errors on their fields, confirmations, Back", func(t *testing.T) {
+		frenchErrorsConfirmationsBack(t, ctx, s, d.console)
 	})
 
 	_ = ok && t.Run("a page on another origin calls the API", func(t *testing.T) {
@@ -389,4 +421,74 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 	})
 	d.stop(t)
+}
+
+// frenchErrorsConfirmationsBack: the clinic's settings show every field's
+// problem at once, in French, under its field (the console's own checks,
+// then the API's, placed by its field); removing a link that an e-mail
+// carried asks first, says so, and offers to send the invoice again; the
+// browser's Back closes a dialog.
+func frenchErrorsConfirmationsBack(t *testing.T, ctx context.Context, s *shooter, console string) {
+	errorOf := func(sel string) string {
+		return eval[string](t, ctx, fmt.Sprintf(`(() => { const c = document.querySelector(%q); const p = document.getElementById(c.dataset.error); return p.hidden ? '' : p.textContent; })()`, sel))
+	}
+	do(t, ctx, "the settings, in French", chromedp.Navigate(console+"/#/settings"), chromedp.WaitVisible(chromedp.CSS(`[data-lang="fr"]`)),
+		chromedp.Click(chromedp.CSS(`[data-lang="fr"]`)))
+	until(t, ctx, "French", `document.documentElement.lang === 'fr' && document.querySelector('h1')?.textContent === 'La clinique'`)
+	inputs := `document.querySelectorAll('form.settings input:not([type="checkbox"])')`
+	do(t, ctx, "two wrong fields", chromedp.SetValue(chromedp.JSPath(inputs+`[1]`), "facturation@"),
+		chromedp.SetValue(chromedp.JSPath(inputs+`[2]`), "3, 45"), chromedp.Click(chromedp.CSS(`[data-action="save"]`)))
+	until(t, ctx, "both errors", fmt.Sprintf(`%s[1].getAttribute('aria-invalid') === 'true' && %s[2].getAttribute('aria-invalid') === 'true'`, inputs, inputs))
+	reply, before := errorOf(`form.settings input[type="email"]`), eval[string](t, ctx, fmt.Sprintf(`(() => { const c = %s[2]; return document.getElementById(c.dataset.error).textContent; })()`, inputs))
+	if !strings.Contains(reply, "adresse courriel complète") || !strings.Contains(before, "de 1 à 30") {
+		t.Fatalf("the errors under the fields: %q and %q", reply, before)
+	}
+	s.shot(t, ctx, "settings-errors-in-french")
+	// A name the console lets through and the API refuses (over 200
+	// characters): the API's field puts the French wording under it.
+	do(t, ctx, "a name too long", chromedp.SetValue(chromedp.JSPath(inputs+`[0]`), strings.Repeat("Clinique ", 30)),
+		chromedp.SetValue(chromedp.JSPath(inputs+`[1]`), "facturation@clinique.example"),
+		chromedp.SetValue(chromedp.JSPath(inputs+`[2]`), "3"), chromedp.Click(chromedp.CSS(`[data-action="save"]`)))
+	until(t, ctx, "the API's error on the name", inputs+`[0].getAttribute('aria-invalid') === 'true'`)
+	if got := eval[string](t, ctx, fmt.Sprintf(`(() => { const c = %s[0]; return document.getElementById(c.dataset.error).textContent; })()`, inputs)); got != "Le nom doit compter de 1 à 200 caractères, sans @, < ni >." {
+		t.Fatalf("the API's error placed under the name: %q", got)
+	}
+	if got := text(t, ctx, "#toast"); strings.Contains(got, "invalid_request") || strings.Contains(got, "must") {
+		t.Fatalf("the API's English reached staff: %q", got)
+	}
+	s.shot(t, ctx, "settings-api-error-placed")
+
+	// A link, an e-mail with it, then Remove link.
+	do(t, ctx, "the third invoice", chromedp.Navigate(console+"/#/invoices"), chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice="F-2026-0044"] a`)),
+		chromedp.Click(chromedp.CSS(`tr[data-invoice="F-2026-0044"] a`)), chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="add"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-testid="link-url"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="send"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+	do(t, ctx, "an e-mail address the console refuses", chromedp.SetValue(chromedp.CSS(`dialog[open] input[type="email"]`), "patient.example.com"),
+		chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "its error under it", `document.querySelector('dialog[open] input[type="email"]').getAttribute('aria-invalid') === 'true'`)
+	if got := errorOf(`dialog[open] input[type="email"]`); !strings.Contains(got, "adresse courriel complète") {
+		t.Fatalf("the e-mail field's error: %q", got)
+	}
+	do(t, ctx, "send it", chromedp.SetValue(chromedp.CSS(`dialog[open] input[type="email"]`), "patient@example.com"),
+		chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "the e-mail listed", `!document.querySelector('dialog[open]') && !!document.querySelector('table.emails tbody tr td code')`)
+	do(t, ctx, "remove the link", chromedp.Click(chromedp.CSS(`[data-action="remove"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+	if got := text(t, ctx, `dialog[open] [data-testid="confirm-emails"]`); !strings.Contains(got, "1 courriel") {
+		t.Fatalf("the confirmation says %q of the e-mail sent", got)
+	}
+	if !strings.HasPrefix(text(t, ctx, `dialog[open] [data-testid="dialog-about"]`), "Facture F-2026-0044 — ") {
+		t.Fatal("the confirmation does not name its invoice")
+	}
+	s.shot(t, ctx, "confirm-remove")
+	do(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "the offer to send again", `!document.querySelector('[data-testid="link-url"]') && document.querySelector('dialog[open] h2')?.textContent === 'Envoyer la facture à nouveau?'`)
+	s.shot(t, ctx, "resend-offer-after-remove")
+	do(t, ctx, "later", chromedp.Click(chromedp.CSS(`dialog[open] .actions button[type="button"]`)))
+	until(t, ctx, "no dialog", `!document.querySelector('dialog[open]')`)
+
+	// The send dialog, then Back: the dialog goes with its invoice.
+	do(t, ctx, "open the e-mail form", chromedp.Click(chromedp.CSS(`[data-action="send"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+	eval[bool](t, ctx, `(history.back(), true)`) // what the browser's Back button does
+	until(t, ctx, "the list, no dialog", `!document.querySelector('dialog[open]') && document.querySelector('h1')?.textContent === 'Factures'`)
+	s.shot(t, ctx, "back-closed-the-dialog")
 }

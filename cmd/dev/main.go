@@ -41,6 +41,10 @@ func main() {
 	}
 }
 
+// ConsoleURLFile, in the data folder, holds the running console's URL
+// while make dev runs (cmd/pay reads it).
+const ConsoleURLFile = "console.url"
+
 // config is make dev's settings, from the environment.
 type config struct {
 	host                        string
@@ -272,6 +276,12 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("demo data: %w", err)
 	}
+	// make pay (cmd/pay) finds this console here, whatever its port.
+	urlFile := filepath.Join(cfg.dataDir, ConsoleURLFile)
+	if err := os.WriteFile(urlFile, []byte(cfg.consoleBase+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(urlFile)
 	printReady(cfg, stack, seeded)
 	<-ctx.Done()
 	fmt.Println("\nstopping… (data kept in " + cfg.dataDir + "; make dev RESET=1 starts empty)")

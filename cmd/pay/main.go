@@ -11,35 +11,35 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/clinicpay/payments/infra/localstripe"
+	"github.com/clinicpay/payments/infra/samtemplate"
 )
 
 func main() {
 	invoice := flag.String("invoice", "", "the invoice's id")
 	outcome := flag.String("outcome", "paid", "paid, processing, failed, declined, refund[:<cents>] or dispute:<open|won|lost>")
 	company := flag.String("company", "clinic-demo", "the billing company")
-	console := flag.String("console", "", "make dev's console (default http://localhost:$CONSOLE_PORT, 3001)")
+	console := flag.String("console", "", "make dev's console (default: the running make dev's, found in its data folder)")
 	in := flag.String("in", "", "the patient pays in another currency (Adaptive Pricing): <currency>:<amount in minor units>")
 	flag.Parse()
 	if *invoice == "" {
 		fmt.Fprintln(os.Stderr, "usage: make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=<id>]")
 		os.Exit(2)
 	}
+	found := "-console"
 	if *console == "" {
-		port := os.Getenv("CONSOLE_PORT")
-		if port == "" {
-			port = "3001"
-		}
-		*console = "http://localhost:" + port
+		*console, found = findConsole()
 	}
 	req := map[string]any{"company": *company, "invoice": *invoice, "outcome": *outcome}
 	if *in != "" {
@@ -52,9 +52,40 @@ func main() {
 		req["presentmentCurrency"], req["presentmentAmount"] = cur, n
 	}
 	if err := run(*console, req); err != nil {
+		if errors.Is(err, errNoConsole) {
+			fmt.Fprintf(os.Stderr, "make pay: no make dev console at %s (from %s): %v\n"+
+				"Is make dev running? make pay finds it through %s in make dev's data folder;\n"+
+				"if make dev runs with another DEV_DATA, give make pay the same DEV_DATA (or CONSOLE_PORT).\n", *console, found, err, consoleURLFile)
+			os.Exit(1)
+		}
 		fmt.Fprintln(os.Stderr, "make pay:", err)
 		os.Exit(1)
 	}
+}
+
+var errNoConsole = errors.New("make dev's console does not answer")
+
+// consoleURLFile is where make dev (cmd/dev) writes its console's URL, in
+// its data folder, while it runs.
+const consoleURLFile = "console.url"
+
+// findConsole is the running make dev's console: CONSOLE_PORT when set,
+// else the URL make dev wrote in its data folder (DEV_DATA, or .dev), else
+// the default port. It also says where it found it.
+func findConsole() (url, from string) {
+	if port := os.Getenv("CONSOLE_PORT"); port != "" {
+		return "http://localhost:" + port, "CONSOLE_PORT"
+	}
+	dir := os.Getenv("DEV_DATA")
+	if dir == "" {
+		if root, err := samtemplate.RepoRoot(); err == nil {
+			dir = filepath.Join(root, ".dev")
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, consoleURLFile)); err == nil && strings.HasPrefix(string(b), "http") {
+		return strings.TrimSpace(string(b)), filepath.Join(dir, consoleURLFile)
+	}
+	return "http://localhost:3001", "the default port"
 }
 
 func run(console string, req map[string]any) error {
@@ -62,7 +93,7 @@ func run(console string, req map[string]any) error {
 	client := &http.Client{Timeout: time.Minute}
 	resp, err := client.Post(console+"/_local/stripe/pay", "application/json", bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("is make dev running? %w", err)
+		return fmt.Errorf("%w: %w", errNoConsole, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)

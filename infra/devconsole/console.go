@@ -58,6 +58,7 @@ func New(cfg Config) http.Handler {
 		http.ServeFileFS(w, r, files, "index.html")
 	})))
 	h := &handlers{cfg: cfg}
+	mux.Handle("GET /help/{lang}", securityHeaders(cfg, http.HandlerFunc(h.help)))
 	mux.HandleFunc("GET /_local/session", sameOrigin(h.session))
 	mux.HandleFunc("GET /_local/mailbox", sameOrigin(h.mailList))
 	mux.HandleFunc("GET /_local/mailbox/{id}", sameOrigin(h.mailOne))

@@ -51,6 +51,18 @@ func (e *SentEmail) Status() EmailStatus {
 	return e.Delivery.Status
 }
 
+// StatusAt is when the e-mail reached its status, never before it was
+// sent: SES stamps its events with its own clock, which can read a little
+// earlier than the time we recorded on its answer to the send (a bounce
+// "before" the e-mail left would only confuse staff). The event's own time
+// stays stored, so the order of events is still decided by it.
+func (e *SentEmail) StatusAt() time.Time {
+	if e.Delivery.At.IsZero() || e.Delivery.At.After(e.SentAt) {
+		return e.Delivery.At
+	}
+	return e.SentAt
+}
+
 // suppresses reports whether this e-mail's fate stops reminders to its
 // address: a hard bounce, a complaint, a rejection.
 func (e *SentEmail) suppresses() bool {

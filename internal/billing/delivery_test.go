@@ -102,3 +102,22 @@ func TestEmailEventsNotOurs(t *testing.T) {
 		}
 	}
 }
+
+// SES's clock may read earlier than ours: an e-mail's status time is never
+// before its send time, whatever the event says.
+func TestEmailStatusAtNeverBeforeSentAt(t *testing.T) {
+	sent := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		event, want time.Time
+	}{
+		{time.Time{}, time.Time{}},
+		{sent.Add(-300 * time.Millisecond), sent},
+		{sent, sent},
+		{sent.Add(2 * time.Second), sent.Add(2 * time.Second)},
+	} {
+		e := SentEmail{SentAt: sent, Delivery: EmailDelivery{Status: EmailBounced, At: tc.event}}
+		if got := e.StatusAt(); !got.Equal(tc.want) {
+			t.Errorf("event at %v: status at %v, want %v", tc.event, got, tc.want)
+		}
+	}
+}

@@ -89,6 +89,26 @@ func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalidRequest, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
+// TypicalHold is how long a request usually holds what another request
+// waits for: a Stripe or SES call and a write or two. A hold's deadline is
+// the invocation's (up to 30 s), but it is only reached when the holder
+// died; telling a client to wait that long would make it wait for nothing.
+const TypicalHold = 2 * time.Second
+
+// Busy is the error for work another request holds for up to wait more: a
+// retry is worth making once the holder is likely done (TypicalHold, or
+// sooner when its hold ends sooner), and the message says the same number
+// of seconds as Retry-After.
+func Busy(code Code, what string, wait time.Duration) *Error {
+	d := min(max(wait, time.Second), TypicalHold)
+	secs := int((d + time.Second - 1) / time.Second)
+	unit := "seconds"
+	if secs == 1 {
+		unit = "second"
+	}
+	return &Error{Code: code, Message: fmt.Sprintf("%s; retry in %d %s", what, secs, unit), RetryAfter: time.Duration(secs) * time.Second}
+}
+
 // ErrorCode returns the code of err, CodeInternal when err is not an *Error.
 func ErrorCode(err error) Code {
 	var e *Error

@@ -89,10 +89,7 @@ func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*
 		return inv, nil, nil, nil
 	}
 	if wait := inv.Lease.Until.Sub(s.clock()); wait > 0 {
-		e := conflictError()
-		e.Message = "another change to this invoice's payment link is in progress; retry in a moment"
-		e.RetryAfter = min(max(wait, time.Second), defaultLease)
-		return nil, nil, nil, e
+		return nil, nil, nil, Busy(CodeConflict, "another change to this invoice's payment link is in progress", wait)
 	}
 	change := inv.Lease.Change
 	stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})

@@ -86,7 +86,7 @@ func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millise
 var errRetry = errors.New("retry with fresh state")
 
 func conflictError() *Error {
-	return &Error{Code: CodeConflict, Message: "the invoice was changed by another request at the same time; retry", RetryAfter: time.Second}
+	return &Error{Code: CodeConflict, Message: "the invoice was changed by another request at the same time; retry in 1 second", RetryAfter: time.Second}
 }
 
 func notFound(what string) *Error {

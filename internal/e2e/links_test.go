@@ -44,7 +44,7 @@ func TestLinkLifecycle(t *testing.T) {
 
 	call(t, "DELETE", base, tn.Staff, nil).want(t, 204)
 	wantDeactivated(t, tn.Account, second.str("id"))
-	call(t, "DELETE", base, tn.Staff, nil).wantError(t, 404, "no_active_link")
+	call(t, "DELETE", base, tn.Staff, nil).wantError(t, 409, "no_active_link")
 
 	mail := call(t, "POST", "/invoices/"+id+"/emails", tn.Staff, map[string]any{"includePaymentLink": true}).want(t, 202)
 	third := mail.JSON["paymentLink"].(map[string]any)

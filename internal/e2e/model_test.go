@@ -308,7 +308,7 @@ func (m *model) regenerate(t *rapid.T) {
 func (m *model) remove(t *rapid.T) {
 	r := call(t, "DELETE", "/invoices/"+m.invoiceID+"/payment-link", m.tn.Staff, nil)
 	if m.active == nil {
-		r.wantError(t, 404, "no_active_link")
+		r.wantError(t, 409, "no_active_link")
 		return
 	}
 	r.want(t, 204)

@@ -176,7 +176,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		},
 		"RemovePaymentLinkFunction": {
 			{apiEvent("DELETE", "/invoices/"+toRemove+"/payment-link", inv(toRemove), staff, "", nil), 204, false},
-			{apiEvent("DELETE", "/invoices/"+toRemove+"/payment-link", inv(toRemove), staff, "", nil), 404, true},
+			{apiEvent("DELETE", "/invoices/"+toRemove+"/payment-link", inv(toRemove), staff, "", nil), 409, true},
 		},
 		"SendInvoiceEmailFunction": {
 			{apiEvent("POST", "/invoices/"+toEmail+"/emails", inv(toEmail), staff, `{"includePaymentLink":true}`, nil), 202, false},

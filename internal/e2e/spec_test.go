@@ -62,5 +62,32 @@ func validateAnswer(t tb, method, url string, resp *http.Response, body []byte) 
 		t.Errorf("%s %s → %d does not match openapi.yaml: %v\nbody: %.600s", method, url, resp.StatusCode, err, body)
 		return
 	}
+	if h := undeclaredHeaders(route.Operation, resp); len(h) > 0 {
+		t.Errorf("%s %s → %d sends headers openapi.yaml does not declare for it: %v", method, url, resp.StatusCode, h)
+		return
+	}
 	spec.checked.Add(1)
+}
+
+// contractHeaders are the headers of the contract a client reads: an
+// answer that carries one must have it declared for its status, so that a
+// client generated from the file knows of it. (Transport headers, CORS's
+// and Cache-Control are stated once in the file's description.)
+var contractHeaders = []string{"ETag", "Retry-After", "Idempotent-Replayed"}
+
+func undeclaredHeaders(op *openapi3.Operation, resp *http.Response) []string {
+	ref := op.Responses.Status(resp.StatusCode)
+	if ref == nil || ref.Value == nil {
+		return nil // the status check above reports it
+	}
+	var missing []string
+	for _, h := range contractHeaders {
+		if resp.Header.Get(h) == "" {
+			continue
+		}
+		if _, ok := ref.Value.Headers[h]; !ok {
+			missing = append(missing, h)
+		}
+	}
+	return missing
 }

@@ -126,6 +126,9 @@ func (a *API) GetBillingCompany(ctx context.Context, req events.APIGatewayV2HTTP
 // StartStripeOnboarding handles POST /billing-companies/{companyId}/stripe-onboarding.
 func (a *API) StartStripeOnboarding(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, adminAccess, func(ctx context.Context, c *call) (result, error) {
+		if err := c.noBody(); err != nil {
+			return result{}, err
+		}
 		link, err := a.svc.StartOnboarding(ctx, c.caller, c.pathParam("companyId"))
 		if err != nil {
 			return result{}, err
@@ -214,6 +217,9 @@ func (c *call) invoice(status int, inv *billing.Invoice, company *billing.Compan
 // CreatePaymentLink handles POST /invoices/{invoiceId}/payment-link.
 func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		if err := c.noBody(); err != nil {
+			return result{}, err
+		}
 		link, created, err := a.svc.CreateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
@@ -229,6 +235,9 @@ func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 // RegeneratePaymentLink handles POST /invoices/{invoiceId}/payment-link/regenerate.
 func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		if err := c.noBody(); err != nil {
+			return result{}, err
+		}
 		link, err := a.svc.RegenerateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
@@ -240,6 +249,9 @@ func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2
 // RemovePaymentLink handles DELETE /invoices/{invoiceId}/payment-link.
 func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		if err := c.noBody(); err != nil {
+			return result{}, err
+		}
 		if err := a.svc.RemoveLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey); err != nil {
 			return result{}, err
 		}
@@ -495,9 +507,11 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 }
 
 // ifMatch reads an If-Match header: the ETags of the invoice versions the
-// client has seen. A weak tag (W/…) never matches, as RFC 9110's strong
-// comparison requires; "*" is refused, since it would satisfy the
-// precondition without naming a version.
+// client has seen. A weak tag (W/…) is refused as malformed, as are an
+// unquoted tag and "*" (which would satisfy the precondition without naming
+// a version): each is a client's mistake, not a version that changed, so
+// it answers 400 rather than 412. A well-formed strong tag that is not one
+// of ours simply never matches.
 func ifMatch(h string) (billing.Precondition, error) {
 	var p billing.Precondition
 	if strings.TrimSpace(h) == "" {
@@ -506,14 +520,33 @@ func ifMatch(h string) (billing.Precondition, error) {
 	p.Given = true
 	for _, part := range strings.Split(h, ",") {
 		tag := strings.TrimSpace(part)
-		if tag == "*" {
+		switch {
+		case tag == "*":
 			return p, billing.Invalid("If-Match", "If-Match must carry the invoice's ETag as GET returned it, not *")
+		case strings.HasPrefix(tag, "W/"):
+			return p, billing.Invalid("If-Match", "If-Match must carry the invoice's strong ETag as GET returned it, not a weak tag (W/…)")
+		case !entityTag(tag):
+			return p, billing.Invalid("If-Match", `If-Match must be one or more ETags in double quotes, as GET returned them ("v3")`)
 		}
-		if v, ok := strings.CutPrefix(tag, `"v`); ok && strings.HasSuffix(v, `"`) {
+		if v, ok := strings.CutPrefix(tag, `"v`); ok {
 			if n, err := strconv.ParseInt(strings.TrimSuffix(v, `"`), 10, 64); err == nil && n > 0 {
 				p.Versions = append(p.Versions, n)
 			}
 		}
 	}
 	return p, nil
+}
+
+// entityTag reports whether tag is a strong entity-tag of RFC 9110 section
+// 8.8.3: double quotes around visible characters other than a quote.
+func entityTag(tag string) bool {
+	if len(tag) < 2 || tag[0] != '"' || tag[len(tag)-1] != '"' {
+		return false
+	}
+	for i := 1; i < len(tag)-1; i++ {
+		if c := tag[i]; c == '"' || c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -16,7 +16,7 @@ var statusOf = map[billing.Code]int{
 	billing.CodeUnauthorized:                http.StatusUnauthorized,
 	billing.CodeForbidden:                   http.StatusForbidden,
 	billing.CodeNotFound:                    http.StatusNotFound,
-	billing.CodeNoActiveLink:                http.StatusNotFound,
+	billing.CodeNoActiveLink:                http.StatusConflict,
 	billing.CodeNothingDue:                  http.StatusConflict,
 	billing.CodeInvoicePaid:                 http.StatusConflict,
 	billing.CodePaymentProcessing:           http.StatusConflict,

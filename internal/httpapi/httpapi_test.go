@@ -159,12 +159,23 @@ func TestIfMatch(t *testing.T) {
 		{"", false, nil, false},
 		{`"v3"`, true, []int64{3}, false},
 		{`"v3", "v4"`, true, []int64{3, 4}, false},
-		{`W/"v3"`, true, nil, false},
-		{`"3"`, true, nil, false},
+		{`"3"`, true, nil, false}, // a strong tag, not ours: never matches (412)
+		{`"v0"`, true, nil, false},
+		{`W/"v3"`, true, nil, true},
+		{`v3`, true, nil, true},
+		{`"v3`, true, nil, true},
+		{`"v 3"`, true, nil, true},
+		{`"v3", W/"v4"`, true, nil, true},
 		{`*`, true, nil, true},
 	} {
 		p, err := ifMatch(tc.header)
-		if (err != nil) != tc.invalid || p.Given != tc.given || fmt.Sprint(p.Versions) != fmt.Sprint(tc.versions) {
+		if tc.invalid {
+			if billing.ErrorCode(err) != billing.CodeInvalidRequest {
+				t.Errorf("%q: %v, want invalid_request", tc.header, err)
+			}
+			continue
+		}
+		if err != nil || p.Given != tc.given || fmt.Sprint(p.Versions) != fmt.Sprint(tc.versions) {
 			t.Errorf("%q: %+v %v", tc.header, p, err)
 		}
 	}

@@ -49,8 +49,7 @@ func (a *API) idempotent(ctx context.Context, c *call, key string, run func(cont
 			c.logAttrs = append(c.logAttrs, slog.Bool("replayed", true))
 			return replay(existing.Response)
 		default:
-			wait := max(time.Until(existing.InProgressUntil), time.Second)
-			return a.fail(c, &billing.Error{Code: billing.CodeRequestInProgress, Message: "a request with this Idempotency-Key is still in progress; retry", RetryAfter: wait})
+			return a.fail(c, billing.Busy(billing.CodeRequestInProgress, "a request with this Idempotency-Key is still in progress", time.Until(existing.InProgressUntil)))
 		}
 	}
 	c.idempotencyKey = key

@@ -163,6 +163,20 @@ func (c *call) decode(dst any) error {
 	return nil
 }
 
+// noBody refuses a body on a route that takes none: the contract refuses
+// what it does not read (as it refuses unknown fields), so a client that
+// sends {"amount":…} to make a link learns at once that it is ignored.
+func (c *call) noBody() error {
+	if c.req.Body != "" {
+		route := c.req.RouteKey
+		if route == "" {
+			route = "this route"
+		}
+		return billing.Invalid("body", "%s takes no request body: send none (no JSON, not even {})", route)
+	}
+	return nil
+}
+
 // checkContentType accepts application/json, with no charset or UTF-8.
 func checkContentType(ct string) error {
 	mt, params, err := mime.ParseMediaType(ct)

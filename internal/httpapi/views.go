@@ -234,7 +234,7 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 	for i := len(inv.Emails) - 1; i >= 0; i-- {
 		e := inv.Emails[i]
 		ev := emailView{MessageID: e.MessageID, Kind: string(e.EmailKind()), To: e.To, Language: e.Language, SentAt: timestamp(e.SentAt),
-			PDF: e.PDF, Status: string(e.Status()), StatusAt: timestamp(e.Delivery.At), BounceType: e.Delivery.BounceType,
+			PDF: e.PDF, Status: string(e.Status()), StatusAt: timestamp(e.StatusAt()), BounceType: e.Delivery.BounceType,
 			BounceSubType: e.Delivery.BounceSubType}
 		if e.EmailKind() == billing.EmailReminder {
 			ev.Step = strings.TrimPrefix(e.Key, "reminder-")

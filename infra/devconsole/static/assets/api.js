@@ -6,11 +6,12 @@
 // turned into an ApiError.
 
 export class ApiError extends Error {
-  constructor(status, code, message, retryAfter) {
+  constructor(status, code, message, retryAfter, field) {
     super(message);
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.field = field;
   }
 }
 
@@ -37,7 +38,7 @@ export class Api {
     if (!resp.ok) {
       const err = json?.error ?? {};
       throw new ApiError(resp.status, err.code ?? (json?.message ? 'unauthorized' : 'error'), err.message ?? json?.message ?? text,
-        resp.headers.get('Retry-After'));
+        resp.headers.get('Retry-After'), err.field);
     }
     return json;
   }
@@ -77,7 +78,7 @@ export async function local(method, path, body) {
   const json = await resp.json().catch(() => null);
   if (!resp.ok) {
     const err = json?.error ?? {};
-    throw new ApiError(resp.status, err.code ?? 'error', err.message ?? resp.statusText);
+    throw new ApiError(resp.status, err.code ?? 'error', err.message ?? resp.statusText, resp.headers.get('Retry-After'), err.field);
   }
   return json;
 }

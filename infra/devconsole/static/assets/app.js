@@ -3,9 +3,10 @@
 // business call goes to the public API (api.js); only the mailbox and the
 // local Stripe's simulations use make dev's /_local/ endpoints.
 
-import { Api, ApiError, local } from './api.js';
-import { h, field, dialog } from './dom.js';
-import { t, lang, setLang, money, parseMoney, date, has } from './i18n.js';
+import { Api, local } from './api.js';
+import { h, field, dialog, showErrors, FieldErrors } from './dom.js';
+import { t, lang, setLang, money, date, has } from './i18n.js';
+import { explain, placed, Checks } from './forms.js';
 
 const main = document.getElementById('main');
 const toast = document.getElementById('toast');
@@ -18,12 +19,6 @@ function say(message, kind = 'ok') {
   toast.className = `toast ${kind}`;
   toast.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   toast.textContent = message;
-}
-
-function explain(e) {
-  if (e instanceof ApiError && e.status === 0) return t('error.network', { message: e.message });
-  if (e instanceof ApiError) return t('error', { status: e.status, code: e.code, message: e.message });
-  return String(e.message ?? e);
 }
 
 // act runs a click's work: the button is busy meanwhile, the outcome is
@@ -52,6 +47,7 @@ function translateShell() {
     el.setAttribute(attr, t(key));
   }
   for (const b of document.querySelectorAll('[data-lang]')) b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+  document.getElementById('help-link')?.setAttribute('href', `/help/${lang()}`);
 }
 
 function heading(text) {
@@ -94,7 +90,7 @@ async function route({ keepFocus } = {}) {
     else view = await invoiceList(new URLSearchParams(query));
     if (current()) show(view, keepFocus);
   } catch (e) {
-    if (current()) show([heading(t('error', { status: e.status ?? '', code: e.code ?? '', message: '' })), h('p', { role: 'alert' }, explain(e))]);
+    if (current()) show([heading(t('error.heading')), h('p', { role: 'alert' }, explain(e)), e.code && h('p', { class: 'hint' }, t('error.support', { code: e.code }))]);
   }
 }
 
@@ -171,8 +167,14 @@ async function newInvoice() {
     field(t('new.language'), language), field(t('new.description'), description),
     field(t('new.amount'), amount, t('new.amountHint')), field(t('new.dueOn'), due),
   ], t('new.create'), t('cancel'), async () => {
-    const cents = parseMoney(amount.value);
-    if (cents === null || cents <= 0) throw new Error(t('new.amountHint'));
+    const check = new Checks();
+    if (check.required(number).length > 64) check.fail(number, t('invalid.number'));
+    check.required(name);
+    check.email(email);
+    check.required(description);
+    const cents = check.money(amount);
+    if (due.value && due.value < today) check.fail(due, t('invalid.dueOn'));
+    check.done();
     const id = number.value.trim().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
     const body = {
       number: number.value.trim(), currency: 'cad', total: cents, balanceDue: cents, issuedOn: today,
@@ -180,7 +182,10 @@ async function newInvoice() {
       lines: [{ description: description.value.trim(), amount: cents }],
     };
     if (due.value) body.dueOn = due.value;
-    await api.putInvoice(id, body).catch((e) => { throw new Error(explain(e)); });
+    await api.putInvoice(id, body).catch((e) => {
+      throw placed(e, { number, 'patient.name': name, 'patient.email': email, 'lines[0].description': description,
+        'lines[0].amount': amount, total: amount, balanceDue: amount, dueOn: due });
+    });
     return { id, number: body.number };
   });
   if (created) {
@@ -245,8 +250,8 @@ function linkSection(inv) {
         h('a', { href: link.url, target: '_blank', rel: 'noopener', class: 'button', 'data-testid': 'link-open' }, t('link.open'))),
       facts([[t('link.amount'), money(link.amount, link.currency)], [t('history.created'), date(link.createdAt)]]),
     ];
-    const regen = h('button', { type: 'button', 'data-action': 'regenerate', onclick: () => act(regen, () => api.regenerateLink(inv.id), t('link.regenerated')) }, t('link.regenerate'));
-    const remove = h('button', { type: 'button', class: 'danger', 'data-action': 'remove', onclick: () => act(remove, () => api.removeLink(inv.id), t('link.removed')) }, t('link.remove'));
+    const regen = h('button', { type: 'button', 'data-action': 'regenerate', onclick: () => changeLink(inv, 'regenerate') }, t('link.regenerate'));
+    const remove = h('button', { type: 'button', class: 'danger', 'data-action': 'remove', onclick: () => changeLink(inv, 'remove') }, t('link.remove'));
     buttons.push(regen, remove);
   } else {
     body = [h('p', {}, t('link.none'))];
@@ -266,24 +271,52 @@ function linkSection(inv) {
   return section(t('link.title'), body, h('div', { class: 'actions', role: 'group', 'aria-label': t('link.title') }, buttons));
 }
 
-async function sendEmail(inv) {
+// about names the invoice a dialog acts on.
+function about(inv) {
+  return t('dialog.about', { number: inv.number, patient: inv.patient.name });
+}
+
+// changeLink generates a new link or removes it, once staff have read
+// what happens to the e-mails already sent with the current one; then it
+// offers to send the invoice again.
+async function changeLink(inv, kind) {
+  const link = inv.paymentLink;
+  const sent = inv.emails.filter((e) => e.paymentLinkId === link.id).length;
+  const what = [h('p', {}, t(`confirm.${kind}.what`, { amount: money(link.amount, link.currency) })),
+    h('p', { 'data-testid': 'confirm-emails' }, sent === 0 ? t('confirm.noEmails') : t('confirm.emails', { count: sent }))];
+  const done = await dialog(t(`confirm.${kind}.title`), what, t(`link.${kind}`), t('cancel'),
+    () => (kind === 'regenerate' ? api.regenerateLink(inv.id) : api.removeLink(inv.id)).then(() => true)
+      .catch((e) => { throw placed(e); }), about(inv));
+  if (!done) return;
+  await route({ keepFocus: 'send' });
+  say(t(kind === 'regenerate' ? 'link.regenerated' : 'link.removed'));
+  const resend = await dialog(t('resend.title'), h('p', {}, t(`resend.${kind}`)), t('resend.yes'), t('resend.no'),
+    async () => true, about(inv));
+  if (resend) await sendEmail(await api.getInvoice(inv.id), { includeLink: kind === 'regenerate' });
+}
+
+async function sendEmail(inv, { includeLink } = {}) {
   const to = h('input', { type: 'email', required: true, value: inv.patient.email, autocomplete: 'off' });
   const language = h('select', {},
     h('option', { value: '' }, t('lang.default')),
     ['fr', 'en'].map((l) => h('option', { value: l, selected: l === inv.patient.language }, t(`lang.${l}`))));
-  const include = h('input', { type: 'checkbox', checked: Boolean(inv.paymentLink) || !inv.paymentLinkBlocked });
+  const include = h('input', { type: 'checkbox', checked: includeLink ?? (Boolean(inv.paymentLink) || !inv.paymentLinkBlocked) });
   const message = h('textarea', { rows: 4, maxlength: 1000 });
   const sent = await dialog(t('email.title'), [
     field(t('email.to'), to), field(t('email.language'), language),
     h('div', { class: 'field check' }, include, h('label', { for: include.id = 'include-link' }, t('email.includeLink'))),
     field(t('email.message'), message, t('email.messageHint')),
   ], t('email.submit'), t('cancel'), async () => {
+    const check = new Checks();
+    check.email(to);
+    if (message.value.trim().length > 1000) check.fail(message, t('invalid.message'));
+    check.done();
     const body = { includePaymentLink: include.checked };
     if (to.value.trim() !== inv.patient.email) body.to = to.value.trim();
     if (language.value) body.language = language.value;
     if (message.value.trim()) body.message = message.value.trim();
-    return api.sendEmail(inv.id, body).catch((e) => { throw new Error(explain(e)); });
-  });
+    return api.sendEmail(inv.id, body).catch((e) => { throw placed(e, { to, message, language }); });
+  }, about(inv));
   if (sent) {
     await route({ keepFocus: 'send' });
     say(t('email.sent', { to: sent.to }));
@@ -353,7 +386,7 @@ function paymentsSection(inv) {
     if (status === 'succeeded' || status === 'needs_review') {
       const left = p.amount - p.refunded;
       if (left > 0) {
-        const b = h('button', { type: 'button', 'data-action': `refund-${p.paymentIntentId}`, onclick: () => refund(b, p) }, t('sim.refund'));
+        const b = h('button', { type: 'button', 'data-action': `refund-${p.paymentIntentId}`, onclick: () => refund(b, p, inv) }, t('sim.refund'));
         sims.push(b);
       }
       const open = p.disputes.find((d) => d.open);
@@ -378,16 +411,17 @@ function paymentsSection(inv) {
   }));
 }
 
-async function refund(button, p) {
+async function refund(button, p, inv) {
   const left = p.amount - p.refunded;
   const amount = h('input', { inputmode: 'decimal', required: true, autocomplete: 'off', value: money(left, p.currency).replace(/[^\d.,]/g, '') });
   const r = await dialog(t('refund.title'), [field(t('refund.amount'), amount, t('refund.hint', { max: money(left, p.currency) }))],
     t('refund.submit'), t('cancel'), async () => {
-      const cents = parseMoney(amount.value);
-      if (cents === null || cents <= 0 || cents > left) throw new Error(t('refund.hint', { max: money(left, p.currency) }));
+      const check = new Checks();
+      const cents = check.money(amount, left, money(left, p.currency));
+      check.done();
       return local('POST', `/_local/stripe/payments/${encodeURIComponent(p.paymentIntentId)}/refund`, { amount: cents })
-        .catch((e) => { throw new Error(explain(e)); });
-    });
+        .catch((e) => { throw placed(e, { amount }); });
+    }, about(inv));
   if (r) {
     await route({ keepFocus: button.dataset.action });
     say(t('sim.done', { events: r.deliveries.map((d) => `${d.type} → ${d.outcome || d.status}`).join(', ') }));
@@ -458,15 +492,25 @@ async function settings() {
   const before = h('input', { value: c.reminders.beforeDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
   const after = h('input', { value: c.reminders.afterDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
   const withLink = h('input', { type: 'checkbox', checked: c.reminders.includePaymentLink, id: 'set-reminder-link' });
-  const days = (input) => input.value.split(/[\s,;]+/).filter(Boolean).map(Number);
   const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, t('settings.save'));
   const check = (input, label) => h('div', { class: 'field check' }, input, h('label', { for: input.id }, label));
-  const form = h('form', { class: 'settings', onsubmit: (e) => {
+  const form = h('form', { class: 'settings', novalidate: true, onsubmit: (e) => {
     e.preventDefault();
+    const check = new Checks();
+    check.required(name);
+    check.email(reply);
+    const beforeDue = check.days(before, 3, 30);
+    const afterDue = check.days(after, 6, 120);
+    showErrors(form, check.errors);
+    if (check.errors.size > 0) { say(t('form.fix'), 'error'); return; }
     act(save, () => api.putCompany(c.id, {
       name: name.value.trim(), replyToEmail: reply.value.trim(), defaultLanguage: language.value,
       sendReceipts: receipts.checked, attachPdf: pdf.checked, emailDetail: detail.value,
-      reminders: { beforeDue: days(before), afterDue: days(after), includePaymentLink: withLink.checked },
+      reminders: { beforeDue, afterDue, includePaymentLink: withLink.checked },
+    }).catch((x) => {
+      const err = placed(x, { name, replyToEmail: reply, 'reminders.beforeDue': before, 'reminders.afterDue': after });
+      if (err instanceof FieldErrors) showErrors(form, err.errors);
+      throw err;
     }), t('settings.saved'));
   } },
   field(t('settings.name'), name), field(t('settings.replyTo'), reply), field(t('settings.language'), language),
