@@ -302,9 +302,20 @@ func (g *Gateway) PaymentMethod(ctx context.Context, accountID, paymentIntentID 
 	case d.Card != nil:
 		m.Brand, m.Last4 = string(d.Card.Brand), d.Card.Last4
 	case d.ACSSDebit != nil:
-		m.Brand, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
+		m.Bank, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
+		if m.Bank == "" {
+			m.Bank = institutions[d.ACSSDebit.InstitutionNumber]
+		}
 	}
 	return m, nil
+}
+
+// institutions name the banks of the commonest Canadian institution
+// numbers, for a debit whose charge carries no bank_name.
+var institutions = map[string]string{
+	"001": "BMO", "002": "Scotiabank", "003": "RBC", "004": "TD Canada Trust", "006": "Banque Nationale",
+	"010": "CIBC", "016": "HSBC", "039": "Banque Laurentienne", "219": "ATB Financial", "614": "Tangerine",
+	"815": "Desjardins", "829": "Desjardins",
 }
 
 // providerError classifies a stripe-go error. Stripe's message goes to the
