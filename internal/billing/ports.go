@@ -76,6 +76,9 @@ type PaymentProvider interface {
 	// DeactivateLink sets active=false. A link Stripe no longer has counts as
 	// deactivated.
 	DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error
+	// SetInactiveMessage sets the message Stripe shows on a link that can no
+	// longer be paid. A link Stripe no longer has shows nothing: nil.
+	SetInactiveMessage(ctx context.Context, accountID, linkID, message, idempotencyKey string) error
 	// CreateAccount creates a connected account for a company, on the
 	// platform, and returns its id and status.
 	CreateAccount(ctx context.Context, a NewAccount) (string, *StripeAccount, error)
@@ -259,6 +262,12 @@ const (
 	// MetricEmailsFailed counts receipts and reminders given up after
 	// MaxSendTries attempts (an alarm-worthy SES problem: the sender).
 	MetricEmailsFailed = "EmailsFailed"
+	// MetricPaidLinkMessagesDeferred counts paid links whose Stripe page
+	// could not be told at once: the scheduler tries again.
+	MetricPaidLinkMessagesDeferred = "PaidLinkMessagesDeferred"
+	// MetricPaidLinkMessagesFailed counts paid links given up after
+	// MaxSendTries tries: their page still says to contact the clinic.
+	MetricPaidLinkMessagesFailed = "PaidLinkMessagesFailed"
 )
 
 type noMetrics struct{}

@@ -258,7 +258,17 @@ func (g *Gateway) CreateLink(ctx context.Context, n *billing.NewLink) (billing.L
 
 // DeactivateLink implements billing.PaymentProvider.
 func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error {
-	lp := &stripe.PaymentLinkParams{Active: stripe.Bool(false)}
+	return g.updateLink(ctx, "deactivate payment link", accountID, linkID, idempotencyKey, &stripe.PaymentLinkParams{Active: stripe.Bool(false)})
+}
+
+// SetInactiveMessage implements billing.PaymentProvider.
+func (g *Gateway) SetInactiveMessage(ctx context.Context, accountID, linkID, message, idempotencyKey string) error {
+	return g.updateLink(ctx, "set payment link message", accountID, linkID, idempotencyKey, &stripe.PaymentLinkParams{InactiveMessage: stripe.String(message)})
+}
+
+// updateLink updates a Payment Link on the connected account; a link Stripe
+// no longer has can't be paid nor shown, so that is no error.
+func (g *Gateway) updateLink(ctx context.Context, op, accountID, linkID, idempotencyKey string, lp *stripe.PaymentLinkParams) error {
 	lp.Context = ctx
 	lp.SetStripeAccount(accountID)
 	lp.SetIdempotencyKey(idempotencyKey)
@@ -269,9 +279,9 @@ func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempot
 	if err != nil {
 		var se *stripe.Error
 		if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
-			return nil // a link Stripe no longer has can't be paid
+			return nil
 		}
-		return providerError("deactivate payment link", err)
+		return providerError(op, err)
 	}
 	return nil
 }

@@ -50,3 +50,40 @@ func TestPaymentMethodReadsTheLatestCharge(t *testing.T) {
 		})
 	}
 }
+
+// TestSetInactiveMessage: a paid link's message is set on the connected
+// account with the domain's idempotency key (stripe-mock checks
+// inactive_message against Stripe's spec); a link Stripe no longer has is
+// no error, an outage is one to retry.
+func TestSetInactiveMessage(t *testing.T) {
+	proxy := stripeMock(t)
+	g := New(Config{Keys: StaticKey("sk_test_x"), BaseURL: proxy.URL})
+	ctx := context.Background()
+	if err := g.SetInactiveMessage(ctx, "acct_1Clinic", "plink_1", "Facture payée, merci.", "k/paid-message-1"); err != nil {
+		t.Fatal(err)
+	}
+	reqs := proxy.Requests(func(r *faultproxy.Request) bool { return r.Path == "/v1/payment_links/plink_1" })
+	if len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Header.Get("Stripe-Account") != "acct_1Clinic" ||
+		reqs[0].Header.Get("Idempotency-Key") != "k/paid-message-1" || reqs[0].Form.Get("inactive_message") != "Facture payée, merci." || len(reqs[0].Form) != 1 {
+		t.Fatalf("asked %+v", reqs)
+	}
+	tests := []struct {
+		name, body string
+		status     int
+		want       billing.Code
+	}{
+		{"no such link", `{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such payment link"}}`, 404, ""},
+		{"an outage", `{"error":{"type":"api_error","message":"oops"}}`, 500, billing.CodePaymentProviderUnavailable},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rule := proxy.Inject(faultproxy.Rule{Match: func(r *faultproxy.Request) bool { return r.Path == "/v1/payment_links/plink_1" },
+				Status: tc.status, Body: tc.body, Header: http.Header{"Content-Type": {"application/json"}}})
+			defer proxy.Remove(rule)
+			err := g.SetInactiveMessage(ctx, "acct_1Clinic", "plink_1", "x", "k/paid-message-2")
+			if (tc.want == "") != (err == nil) || (err != nil && billing.ErrorCode(err) != tc.want) {
+				t.Fatalf("%v", err)
+			}
+		})
+	}
+}
