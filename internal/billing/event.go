@@ -481,7 +481,7 @@ func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) 
 			inv = stored
 		}
 	}
-	s.noticePaidLinks(ctx, inv, company)
+	s.noticePaidLinks(ctx, inv, company, s.clock())
 	return nil
 }
 

@@ -142,7 +142,7 @@ func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *R
 		before := len(inv.Emails)
 		stored, err := s.deliverOutbox(ctx, inv, company, now)
 		if stored != nil {
-			stored = s.noticePaidLinks(ctx, stored, company)
+			stored = s.noticePaidLinks(ctx, stored, company, now)
 			for _, e := range stored.Emails[min(before, len(stored.Emails)):] {
 				if e.MessageID != "" {
 					rep.Sent++

@@ -81,3 +81,40 @@ func TestPaidLinkSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// TestPaidLinkMessageWhenStripeFails: Stripe failing the message does not
+// fail the payment's delivery nor change its money; the link's page keeps
+// its old message until the scheduler's next run sets it.
+func TestPaidLinkMessageWhenStripeFails(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	sim := simulator(time.Now())
+	mux := http.NewServeMux()
+	(&localstripe.Checkout{Sim: sim}).Routes(mux)
+	checkout := httptest.NewServer(mux)
+	t.Cleanup(checkout.Close)
+
+	l := linkedFor(t, tn, patientAddress(), "fr", 7300)
+	setMessage := func(r *faultproxy.Request) bool {
+		return r.Method == http.MethodPost && r.Path == "/v1/payment_links/"+l.linkID && r.Form.Has("inactive_message")
+	}
+	rule := env.stripe.Inject(faultproxy.Rule{Match: setMessage, Status: http.StatusInternalServerError, Body: stripeDown, Header: jsonHeader})
+	_, ds, err := sim.Checkout(t.Context(), l.linkID, localstripe.Card)
+	env.stripe.Remove(rule)
+	if err != nil || len(ds) != 1 || ds[0].Status != http.StatusOK || ds[0].Outcome != "applied" {
+		t.Fatalf("%v %+v", err, ds)
+	}
+	if v := l.view(t); v.str("status") != "paid" || v.num("balanceDue") != 0 {
+		t.Fatalf("%s", v.Raw)
+	}
+	if page := linkPage(t, checkout, l.linkID); !strings.Contains(page, "communiquez avec") {
+		t.Fatalf("a message Stripe refused is shown:\n%s", page)
+	}
+	runScheduler(t, tn, time.Now().Add(6*time.Minute))
+	if page := linkPage(t, checkout, l.linkID); !strings.Contains(page, "Facture payée, merci.") {
+		t.Fatalf("after the scheduler's run:\n%s", page)
+	}
+	if n := len(env.stripe.Requests(setMessage)); n != 2 {
+		t.Fatalf("%d tries, want the refused one and the scheduler's", n)
+	}
+}
