@@ -86,6 +86,12 @@ func TestObserveLearnsWhatTheServiceMade(t *testing.T) {
 	if s.Link("plink_1").Usable() || s.ActiveLink("clinic-1", "F-1") != nil {
 		t.Fatal("a deactivated link still takes payments")
 	}
+	// A paid link's new message is what its page says.
+	s.Observe(http.MethodPost, "/v1/payment_links/plink_1", nil, url.Values{"inactive_message": {"Facture payée, merci."}}, 200,
+		[]byte(`{"id":"plink_1","object":"payment_link"}`))
+	if l := s.Link("plink_1"); l.InactiveMessage != "Facture payée, merci." || l.Usable() {
+		t.Fatalf("%+v", l)
+	}
 }
 
 // TestPaymentsSendWhatStripeSends: each outcome sends the events the

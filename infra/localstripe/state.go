@@ -244,9 +244,17 @@ func (s *State) Observe(method, path string, header http.Header, form url.Values
 			ConfirmationMessage: f.Get("after_completion[hosted_confirmation][custom_message]"),
 			Metadata:            meta, Active: f.Get("active") != "false", SessionLimit: limit, CreatedAt: time.Now().UTC(),
 		}
-	case strings.HasPrefix(path, "/v1/payment_links/") && f.Has("active"):
-		if l := s.data.Links[strings.TrimPrefix(path, "/v1/payment_links/")]; l != nil {
+	case strings.HasPrefix(path, "/v1/payment_links/") && (f.Has("active") || f.Has("inactive_message")):
+		l := s.data.Links[strings.TrimPrefix(path, "/v1/payment_links/")]
+		if l == nil {
+			return
+		}
+		if f.Has("active") {
 			l.Active = f.Get("active") == "true"
+		}
+		if f.Has("inactive_message") {
+			// The service's "paid, thank you" once the link was paid.
+			l.InactiveMessage = f.Get("inactive_message")
 		}
 	default:
 		return

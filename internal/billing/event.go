@@ -333,6 +333,7 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 		return s.reject(ctx, rec, reason)
 	}
 	next.oweReceipts(feed, st.Company, now)
+	next.owePaidNotices(now)
 	next.Version++
 	next.UpdatedAt = now
 	commit := &EventCommit{Event: rec, Invoice: next, Feed: feed}
@@ -470,11 +471,17 @@ func (s *Service) followUp(ctx context.Context, inv *Invoice, company *Company) 
 	}
 	// The receipt leaves now; if it can't, the outbox keeps it and the
 	// scheduler sends it: Stripe need not deliver the event again for it.
+	// So does a paid link's message.
 	if len(inv.Outbox) > 0 {
-		if _, err := s.deliverOutbox(ctx, inv, company, s.clock()); err != nil {
+		stored, err := s.deliverOutbox(ctx, inv, company, s.clock())
+		if err != nil {
 			s.metrics.Count(ctx, MetricEmailsDeferred, 1)
 		}
+		if stored != nil {
+			inv = stored
+		}
 	}
+	s.noticePaidLinks(ctx, inv, company, s.clock())
 	return nil
 }
 

@@ -316,6 +316,11 @@ type fakeStripe struct {
 	refunds     map[string][]Refund
 	failRefunds error
 	refundReads int
+	// messages are the inactive messages set, by link id; failMessage
+	// fails the call; messageKeys are the idempotency keys sent.
+	messages    map[string]string
+	messageKeys []string
+	failMessage error
 }
 
 func newFakeStripe() *fakeStripe {
@@ -370,6 +375,20 @@ func (f *fakeStripe) DeactivateLink(_ context.Context, _, linkID, _ string) erro
 	}
 	f.deactivates++
 	f.active[linkID] = false
+	return nil
+}
+
+func (f *fakeStripe) SetInactiveMessage(_ context.Context, _, linkID, message, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.messageKeys = append(f.messageKeys, key)
+	if f.failMessage != nil {
+		return f.failMessage
+	}
+	if f.messages == nil {
+		f.messages = map[string]string{}
+	}
+	f.messages[linkID] = message
 	return nil
 }
 

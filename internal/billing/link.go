@@ -58,6 +58,12 @@ type Link struct {
 	// that made and ended the link (doc.go: why the key is kept in two layers).
 	RequestKey    string
 	EndRequestKey string
+	// PaidNotice is whether the link's Stripe page says it was paid
+	// (paid_link.go): PaidNoticeAt is when the next try is due while it is
+	// owed, and when it ended after; PaidNoticeTries counts the tries.
+	PaidNotice      PaidNotice
+	PaidNoticeAt    time.Time
+	PaidNoticeTries int
 }
 
 // NewLink is a link about to be made: everything Stripe is asked, fixed when
@@ -92,6 +98,8 @@ const (
 	StepPrice      = "price"
 	StepLink       = "link"
 	StepDeactivate = "deactivate"
+	// StepPaidMessage (with the try's number) sets a paid link's message.
+	StepPaidMessage = "paid-message"
 )
 
 // IdempotencyKey is the Stripe idempotency key of one step of making the

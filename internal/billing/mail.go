@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/clinicpay/payments/internal/emails"
 )
@@ -152,10 +153,12 @@ var cardBrands = map[string]string{
 	"diners": "Diners Club", "jcb": "JCB", "unionpay": "UnionPay", "interac": "Interac",
 }
 
-// methodText writes how a patient paid: "Visa •••• 4242",
-// "Débit préautorisé •••• 6789"; "" when unknown.
+// methodText writes how a patient paid: "Visa •••• 4242", "Débit
+// préautorisé – TD Canada Trust •••• 6789" (the bank left out when
+// unknown); "" when unknown or when Stripe's values are not what a receipt
+// may show (a last four that is not four digits at most).
 func methodText(m *PaymentMethod, lang Language) string {
-	if m == nil || m.Last4 == "" || len(m.Last4) > 4 {
+	if m == nil || !lastFour(m.Last4) {
 		return ""
 	}
 	name := ""
@@ -167,13 +170,45 @@ func methodText(m *PaymentMethod, lang Language) string {
 		}
 	case "acss_debit":
 		name = map[Language]string{French: "Débit préautorisé", English: "Pre-authorized debit"}[lang]
+		if bank := bankName(m.Bank); bank != "" {
+			name += " – " + bank
+		}
 	default:
 		return ""
 	}
-	if name == "" {
-		name = "Card"
-	}
 	return name + " •••• " + m.Last4
+}
+
+// lastFour: one to four digits, the most a receipt shows of a number.
+func lastFour(s string) bool {
+	if s == "" || len(s) > 4 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// bankName is a bank's name on one line, at most 60 characters; "" when
+// it has no letter (Stripe's value is shown, never trusted).
+func bankName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = strings.TrimSpace(string(r[:60]))
+	}
+	if !strings.ContainsFunc(s, unicode.IsLetter) {
+		return ""
+	}
+	return s
 }
 
 // invoiceDocument is what the invoice's PDF shows, formatted as the e-mail.

@@ -135,8 +135,9 @@ func (o *Outbound) sent(messageID string, at time.Time) SentEmail {
 }
 
 // NextWorkAt is when the scheduler should next look at the invoice (the
-// store indexes it; zero: nothing to do): an outbound to send, or the next
-// reminder step while reminders may go.
+// store indexes it; zero: nothing to do): an outbound to send, the next
+// reminder step while reminders may go, or a paid link's message to tell
+// Stripe (paid_link.go).
 func (inv *Invoice) NextWorkAt() time.Time {
 	var at time.Time
 	consider := func(t time.Time) {
@@ -146,6 +147,11 @@ func (inv *Invoice) NextWorkAt() time.Time {
 	}
 	for i := range inv.Outbox {
 		consider(inv.Outbox[i].readyAt())
+	}
+	for i := range inv.Links {
+		if l := &inv.Links[i]; l.PaidNotice == PaidNoticeOwed {
+			consider(l.PaidNoticeAt)
+		}
 	}
 	if step := inv.nextStep(); step != nil && inv.remindable() {
 		consider(step.At)

@@ -16,16 +16,20 @@ type PageText struct {
 }
 
 // pageWording is the wording of the pages, per language.
-var pageWording = map[Language]struct{ product, inactive, paid string }{
+// settled is what a link paid through it says once the payment succeeded
+// (paid_link.go), to a patient who opens it again.
+var pageWording = map[Language]struct{ product, inactive, paid, settled string }{
 	French: {
 		product:  "Facture %s",
 		inactive: "Ce lien de paiement n'est plus actif. Pour payer votre facture, communiquez avec %s.",
 		paid:     "Merci! Votre paiement a été reçu par %s.",
+		settled:  "Facture payée, merci. Votre paiement a été reçu par %s.",
 	},
 	English: {
 		product:  "Invoice %s",
 		inactive: "This payment link is no longer active. To pay your invoice, please contact %s.",
 		paid:     "Thank you! Your payment was received by %s.",
+		settled:  "Invoice paid, thank you. Your payment was received by %s.",
 	},
 }
 
@@ -40,6 +44,15 @@ func pageText(lang Language, invoiceNumber, clinic string) PageText {
 		InactiveMessage:     fmt.Sprintf(w.inactive, clinic),
 		ConfirmationMessage: fmt.Sprintf(w.paid, clinic),
 	}
+}
+
+// paidMessage is the message of a link paid through it, in its language.
+func paidMessage(lang Language, clinic string) string {
+	w, ok := pageWording[lang]
+	if !ok {
+		w = pageWording[French]
+	}
+	return fmt.Sprintf(w.settled, clinic)
 }
 
 // PageLanguage is the language a link's pages were written in, read from

@@ -78,6 +78,9 @@ type PaymentProvider interface {
 	// DeactivateLink sets active=false. A link Stripe no longer has counts as
 	// deactivated.
 	DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error
+	// SetInactiveMessage sets the message Stripe shows on a link that can no
+	// longer be paid. A link Stripe no longer has shows nothing: nil.
+	SetInactiveMessage(ctx context.Context, accountID, linkID, message, idempotencyKey string) error
 	// CreateAccount creates a connected account for a company, on the
 	// platform, and returns its id and status.
 	CreateAccount(ctx context.Context, a NewAccount) (string, *StripeAccount, error)
@@ -85,7 +88,8 @@ type PaymentProvider interface {
 	// the clinic enters its details.
 	OnboardingLink(ctx context.Context, accountID string) (*OnboardingLink, error)
 	// PaymentMethod reads how a payment was made (its charge's method: the
-	// card's brand and last four digits, never more), for its receipt.
+	// card's brand or the debit's bank, and the last four digits, never
+	// more), for its receipt.
 	PaymentMethod(ctx context.Context, accountID, paymentIntentID string) (*PaymentMethod, error)
 	// Refunds reads every refund of a charge (of the PaymentIntent when
 	// chargeID is ""), with its id, amount, currency and status as
@@ -98,11 +102,15 @@ type PaymentProvider interface {
 // connected account.
 var ErrUnknownCharge = errors.New("no such charge at Stripe")
 
-// PaymentMethod is how a patient paid, as a receipt may say it.
+// PaymentMethod is how a patient paid, as a receipt may say it: never more
+// than the brand or bank and the last four digits.
 type PaymentMethod struct {
 	Type  string // card, acss_debit (pre-authorized debit), …
-	Brand string // visa, mastercard, amex… for a card; the bank's name for a debit, if known
-	Last4 string
+	Brand string // a card's: visa, mastercard, amex…
+	// Bank is a debit's bank as Stripe names it (bank_name), or as its
+	// institution number names it when Stripe gives no name; "" if unknown.
+	Bank  string
+	Last4 string // the card's, or the debited account's
 }
 
 // Documents makes the invoice's PDF (internal/invoicepdf); a function that
@@ -256,6 +264,12 @@ const (
 	// MetricEmailsFailed counts receipts and reminders given up after
 	// MaxSendTries attempts (an alarm-worthy SES problem: the sender).
 	MetricEmailsFailed = "EmailsFailed"
+	// MetricPaidLinkMessagesDeferred counts paid links whose Stripe page
+	// could not be told at once: the scheduler tries again.
+	MetricPaidLinkMessagesDeferred = "PaidLinkMessagesDeferred"
+	// MetricPaidLinkMessagesFailed counts paid links given up after
+	// MaxSendTries tries: their page still says to contact the clinic.
+	MetricPaidLinkMessagesFailed = "PaidLinkMessagesFailed"
 )
 
 type noMetrics struct{}

@@ -156,7 +156,7 @@ func (s *Service) Work(ctx context.Context, m WorkMessage) (RunReport, error) {
 
 // workOn sends what one invoice is owed at now: its due reminder (the
 // latest of the steps whose time has come; earlier ones are passed over),
-// then its outbox.
+// then its outbox, then its paid links' messages.
 func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *RunReport) error {
 	for range contention.Attempts(ctx) {
 		inv, company, err := s.store.GetInvoiceAndCompany(ctx, it.CompanyID, it.InvoiceID)
@@ -212,6 +212,7 @@ func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *R
 		before := len(inv.Emails)
 		stored, err := s.deliverOutbox(ctx, inv, company, now)
 		if stored != nil {
+			stored = s.noticePaidLinks(ctx, stored, company, now)
 			for _, e := range stored.Emails[min(before, len(stored.Emails)):] {
 				if e.MessageID != "" {
 					rep.Sent++

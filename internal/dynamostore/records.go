@@ -203,6 +203,10 @@ type linkRecord struct {
 	EndedAt    time.Time `dynamodbav:"endedAt,omitempty"`
 	RequestKey string    `dynamodbav:"requestKey,omitempty"`
 	EndKey     string    `dynamodbav:"endRequestKey,omitempty"`
+	// The paid link's message at Stripe (billing's paid_link.go).
+	PaidNotice      string    `dynamodbav:"paidNotice,omitempty"`
+	PaidNoticeAt    time.Time `dynamodbav:"paidNoticeAt,omitempty"`
+	PaidNoticeTries int       `dynamodbav:"paidNoticeTries,omitempty"`
 }
 
 type emailRecord struct {
@@ -332,6 +336,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 			Generation: l.Generation, ID: l.ID, URL: l.URL, PriceID: l.PriceID, AccountID: l.AccountID,
 			Amount: l.Amount, Currency: l.Currency, Language: string(l.Language), Status: string(l.Status),
 			Reason: l.Reason, CreatedAt: l.CreatedAt, EndedAt: l.EndedAt, RequestKey: l.RequestKey, EndKey: l.EndRequestKey,
+			PaidNotice: string(l.PaidNotice), PaidNoticeAt: l.PaidNoticeAt, PaidNoticeTries: l.PaidNoticeTries,
 		})
 	}
 	for _, e := range inv.Emails {
@@ -388,6 +393,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 			Amount: l.Amount, Currency: l.Currency, Language: billing.Language(l.Language),
 			Status: billing.LinkStatus(l.Status), Reason: l.Reason, CreatedAt: l.CreatedAt, EndedAt: l.EndedAt,
 			RequestKey: l.RequestKey, EndRequestKey: l.EndKey,
+			PaidNotice: billing.PaidNotice(l.PaidNotice), PaidNoticeAt: l.PaidNoticeAt, PaidNoticeTries: l.PaidNoticeTries,
 		})
 	}
 	for _, e := range r.Emails {

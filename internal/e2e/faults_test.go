@@ -23,7 +23,8 @@ var (
 		return func(account, invoiceID string) func(*faultproxy.Request) bool {
 			return func(r *faultproxy.Request) bool {
 				return r.Header.Get("Stripe-Account") == account && strings.Contains(r.Header.Get("Idempotency-Key"), "/"+invoiceID+"/") &&
-					(r.Path == path || (path == "deactivate" && strings.HasPrefix(r.Path, "/v1/payment_links/")))
+					(r.Path == path || (path == "deactivate" && strings.HasPrefix(r.Path, "/v1/payment_links/") &&
+						strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/deactivate")))
 			}
 		}
 	}

@@ -193,8 +193,8 @@ func (t crashTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.c.at(r.Context(), stepPriceCreated)
 	case r.URL.Path == "/v1/payment_links":
 		t.c.at(r.Context(), stepLinkCreated)
-	case strings.HasPrefix(r.URL.Path, "/v1/payment_links/"):
-		t.c.at(r.Context(), stepLinkDeactivated)
+	case strings.HasPrefix(r.URL.Path, "/v1/payment_links/") && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/"+billing.StepDeactivate):
+		t.c.at(r.Context(), stepLinkDeactivated) // (not a paid link's message)
 	}
 	return resp, err
 }

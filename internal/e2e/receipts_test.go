@@ -96,6 +96,37 @@ func TestReceipts(t *testing.T) {
 		}
 	})
 
+	t.Run("a debit's receipt names the bank and the account's last four", func(t *testing.T) {
+		t.Parallel()
+		addr := patientAddress()
+		l := linkedFor(t, tn, addr, "fr", 9000)
+		// The local Stripe's checkout debits TD Canada Trust's account
+		// ending in 6789; the service reads the charge back from it.
+		sim := simulator(time.Now())
+		p, _, err := sim.Checkout(t.Context(), l.linkID, localstripe.PreAuthorizedDebit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ds, err := sim.Settle(t.Context(), p.PaymentIntent, true); err != nil || len(ds) != 1 || ds[0].Outcome != "applied" {
+			t.Fatalf("%v %+v", err, ds)
+		}
+		mails := mailsTo(t, addr)
+		if len(mails) != 1 {
+			t.Fatalf("%d e-mails, want the receipt", len(mails))
+		}
+		m := mails[0]
+		for _, part := range []string{m.Body.Text, m.Body.HTML} {
+			if !strings.Contains(part, "Débit préautorisé – TD Canada Trust •••• 6789") || !strings.Contains(part, "90,00 $") {
+				t.Fatalf("the receipt does not name the debit:\n%s", part)
+			}
+			for _, card := range []string{"Visa", "4242", "Carte", "Card"} {
+				if strings.Contains(part, card) {
+					t.Fatalf("the debit's receipt says %q:\n%s", card, part)
+				}
+			}
+		}
+	})
+
 	t.Run("a debit that fails: no receipt", func(t *testing.T) {
 		t.Parallel()
 		addr := patientAddress()

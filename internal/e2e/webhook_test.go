@@ -35,10 +35,12 @@ func TestWebhookPaymentEffects(t *testing.T) {
 			t.Fatalf("payment: %s", v.Raw)
 		}
 		// The link's one-session limit deactivated it at Stripe: the
-		// webhook changed nothing there. Its one call reads how the
-		// patient paid, for the receipt.
+		// webhook reads how the patient paid, for the receipt, and only
+		// changes the link's message to say it was paid.
 		calls := stripeCalls(tn.Account)[before:]
-		if len(calls) != 1 || calls[0].Method != "GET" || calls[0].Path != "/v1/payment_intents/"+pi {
+		if len(calls) != 2 || calls[0].Method != "GET" || calls[0].Path != "/v1/payment_intents/"+pi ||
+			calls[1].Method != "POST" || calls[1].Path != "/v1/payment_links/"+l.linkID || len(calls[1].Form) != 1 ||
+			!strings.HasPrefix(calls[1].Form.Get("inactive_message"), "Facture payée, merci.") {
 			t.Fatalf("the webhook called Stripe: %v", paths(calls))
 		}
 		f := feedFor(t, tn, l.invoiceID)

@@ -90,8 +90,8 @@ func sampleReceipt(lang string) Receipt {
 
 // receiptGoldenCases are the receipt in both languages: with and without
 // the payment method and the reference; a summary (no lines), paid by
-// pre-authorized debit with a balance left; and hostile values in every
-// field.
+// pre-authorized debit (bank unknown) with a balance left; a debit naming
+// its bank; and hostile values in every field.
 func receiptGoldenCases() map[string]Receipt {
 	cases := map[string]Receipt{}
 	for _, lang := range []string{French, English} {
@@ -115,6 +115,13 @@ func receiptGoldenCases() map[string]Receipt {
 		v.AmountPaid = map[string]string{French: "125,00 $", English: "$125.00"}[lang]
 		v.BalanceLeft = v.AmountPaid
 		cases["receipt-"+lang+"-summary"] = v
+
+		// A pre-authorized debit, as billing's methodText names it: the
+		// bank and the debited account's last four, no card.
+		v = sampleReceipt(lang)
+		v.Method = map[string]string{French: "Débit préautorisé – TD Canada Trust •••• 6789",
+			English: "Pre-authorized debit – TD Canada Trust •••• 6789"}[lang]
+		cases["receipt-"+lang+"-debit"] = v
 
 		v = sampleReceipt(lang)
 		v.Clinic, v.PatientName, v.Number = "Clinique "+hostile, hostile, "F-<1>"

@@ -258,7 +258,17 @@ func (g *Gateway) CreateLink(ctx context.Context, n *billing.NewLink) (billing.L
 
 // DeactivateLink implements billing.PaymentProvider.
 func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempotencyKey string) error {
-	lp := &stripe.PaymentLinkParams{Active: stripe.Bool(false)}
+	return g.updateLink(ctx, "deactivate payment link", accountID, linkID, idempotencyKey, &stripe.PaymentLinkParams{Active: stripe.Bool(false)})
+}
+
+// SetInactiveMessage implements billing.PaymentProvider.
+func (g *Gateway) SetInactiveMessage(ctx context.Context, accountID, linkID, message, idempotencyKey string) error {
+	return g.updateLink(ctx, "set payment link message", accountID, linkID, idempotencyKey, &stripe.PaymentLinkParams{InactiveMessage: stripe.String(message)})
+}
+
+// updateLink updates a Payment Link on the connected account; a link Stripe
+// no longer has can't be paid nor shown, so that is no error.
+func (g *Gateway) updateLink(ctx context.Context, op, accountID, linkID, idempotencyKey string, lp *stripe.PaymentLinkParams) error {
 	lp.Context = ctx
 	lp.SetStripeAccount(accountID)
 	lp.SetIdempotencyKey(idempotencyKey)
@@ -269,9 +279,9 @@ func (g *Gateway) DeactivateLink(ctx context.Context, accountID, linkID, idempot
 	if err != nil {
 		var se *stripe.Error
 		if errors.As(err, &se) && se.Code == stripe.ErrorCodeResourceMissing {
-			return nil // a link Stripe no longer has can't be paid
+			return nil
 		}
-		return providerError("deactivate payment link", err)
+		return providerError(op, err)
 	}
 	return nil
 }
@@ -302,9 +312,20 @@ func (g *Gateway) PaymentMethod(ctx context.Context, accountID, paymentIntentID 
 	case d.Card != nil:
 		m.Brand, m.Last4 = string(d.Card.Brand), d.Card.Last4
 	case d.ACSSDebit != nil:
-		m.Brand, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
+		m.Bank, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
+		if m.Bank == "" {
+			m.Bank = institutions[d.ACSSDebit.InstitutionNumber]
+		}
 	}
 	return m, nil
+}
+
+// institutions name the banks of the commonest Canadian institution
+// numbers, for a debit whose charge carries no bank_name.
+var institutions = map[string]string{
+	"001": "BMO", "002": "Scotiabank", "003": "RBC", "004": "TD Canada Trust", "006": "Banque Nationale",
+	"010": "CIBC", "016": "HSBC", "039": "Banque Laurentienne", "219": "ATB Financial", "614": "Tangerine",
+	"815": "Desjardins", "829": "Desjardins",
 }
 
 // providerError classifies a stripe-go error. Stripe's message goes to the
