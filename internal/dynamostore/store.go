@@ -278,17 +278,45 @@ func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
 	_, err = s.db.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		stored, gerr := s.GetInvoice(ctx, inv.CompanyID, inv.ID)
-		if gerr != nil || stored == nil || stored.Version != inv.Version-1 {
-			return fmt.Errorf("invoice %s version %d: %w", inv.ID, inv.Version, billing.ErrVersionConflict)
-		}
-		old := strings.Join(billing.SearchKeys(stored.Number, stored.Patient.Name), " ")
-		return s.putInvoiceIndexed(ctx, inv, item, rec.SearchKeys, old)
+		return s.putInvoiceReindexed(ctx, inv, item, rec.SearchKeys)
 	}
 	if err != nil {
 		return dbError("put invoice", err)
 	}
 	return nil
+}
+
+// putInvoiceReindexed follows a put refused on the version or the search
+// keys: it reads the stored invoice (BatchGetItem, as every invoice writer
+// may) to tell a stale write from changed keys, which only the invoice's
+// PUT route makes and rewrites in a transaction. An invoice stored before
+// search existed (no keys) is written as it was, unindexed, so that no
+// other writer needs more than PutItem.
+func (s *Store) putInvoiceReindexed(ctx context.Context, inv *billing.Invoice, item map[string]types.AttributeValue, keys string) error {
+	pk, sk := companyPK(inv.CompanyID), invoiceSK(inv.ID)
+	found, err := s.batchGet(ctx, "put invoice", key(pk, sk))
+	if err != nil {
+		return err
+	}
+	var stored invoiceRecord
+	if found[pk+"|"+sk] == nil {
+		return putInvoiceError(inv, &types.ConditionalCheckFailedException{})
+	}
+	if err := attributevalue.UnmarshalMap(found[pk+"|"+sk], &stored); err != nil {
+		return fmt.Errorf("decode invoice: %w", err)
+	}
+	if stored.Version != inv.Version-1 {
+		return putInvoiceError(inv, &types.ConditionalCheckFailedException{})
+	}
+	if stored.SearchKeys == "" {
+		delete(item, "searchKeys")
+		in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
+		versionCondition(inv.Version, &in.ConditionExpression, &in.ExpressionAttributeValues)
+		*in.ConditionExpression += " AND attribute_not_exists(searchKeys)"
+		_, err := s.db.PutItem(ctx, in)
+		return putInvoiceError(inv, err)
+	}
+	return s.putInvoiceIndexed(ctx, inv, item, keys, stored.SearchKeys)
 }
 
 // searchKeysCondition is the condition that the stored invoice's search
