@@ -174,6 +174,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		s.shot(t, ctx, "invoice-list")
 
+		// Search: the accented patient, typed without the accent.
+		do(t, ctx, "search a patient", chromedp.SetValue(chromedp.CSS(`input[name="q"]`), "helene"))
+		eval[bool](t, ctx, `document.querySelector('input[name="q"]').dispatchEvent(new Event('change'))`)
+		until(t, ctx, "the accented patient found", `location.hash.includes('q=helene') && document.querySelectorAll('tr[data-invoice]').length === 1 && !!document.querySelector('tr[data-invoice="F-2026-0044"]')`)
+		if got := text(t, ctx, `tr[data-invoice="F-2026-0044"] td`); got != "Hélène Gagnon" {
+			t.Fatalf("the search found %q", got)
+		}
+		s.shot(t, ctx, "search")
+		do(t, ctx, "back to the list", chromedp.Navigate(d.console+"/#/invoices"),
+			chromedp.WaitVisible(chromedp.CSS(`tr[data-invoice="F-2026-0042"]`)))
+
 		do(t, ctx, "open an invoice", chromedp.Click(chromedp.CSS(`tr[data-invoice="F-2026-0042"] a`)),
 			chromedp.WaitVisible(chromedp.CSS(`[data-action="add"]`)))
 		s.shot(t, ctx, "invoice-window")

@@ -35,7 +35,7 @@ func demoInvoices(today time.Time) []map[string]any {
 		},
 		{
 			"number": "F-2026-0044", "currency": "cad", "total": 21000, "balanceDue": 21000, "issuedOn": day(-3),
-			"patient": map[string]any{"name": "Sophie Gagnon", "email": "sophie.gagnon@example.com", "language": "fr"},
+			"patient": map[string]any{"name": "Hélène Gagnon", "email": "helene.gagnon@example.com", "language": "fr"},
 			"lines":   []map[string]any{{"description": "Évaluation", "amount": 15000}, {"description": "Rapport", "amount": 6000}},
 		},
 	}

@@ -682,6 +682,9 @@ type InvoiceSummary struct {
 type InvoiceFilter struct {
 	Status        string
 	HasActiveLink *bool
+	// Query, when set, searches by invoice number and patient name (see
+	// SearchTerms); the page then follows the search index's order.
+	Query string
 }
 
 // InvoicePage is one page of a tenant's invoices, newest first.
@@ -714,6 +717,11 @@ func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilt
 	}
 	if f.Status != "" && !slices.Contains(invoiceStatuses, f.Status) {
 		return nil, Invalid("status", "status must be one of %s", strings.Join(invoiceStatuses, ", "))
+	}
+	if f.Query != "" {
+		if _, err := SearchTerms(f.Query); err != nil {
+			return nil, err
+		}
 	}
 	after, err := decodeInvoiceCursor(cursor)
 	if err != nil {

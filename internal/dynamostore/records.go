@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/clinicpay/payments/internal/billing"
@@ -22,6 +23,12 @@ const (
 func companyPK(companyID string) string { return "CO#" + companyID }
 func invoiceSK(invoiceID string) string { return invoicePrefix + invoiceID }
 func accountPK(accountID string) string { return "ACCT#" + accountID }
+
+// searchPrefix starts the sort key of an invoice's search items, one per
+// search key, in its company's partition: Q#<key>#<invoiceId>.
+const searchPrefix = "Q#"
+
+func searchSK(key, invoiceID string) string { return searchPrefix + key + "#" + invoiceID }
 
 type companyRecord struct {
 	PK              string               `dynamodbav:"pk"`
@@ -137,6 +144,9 @@ type invoiceRecord struct {
 	Status        string `dynamodbav:"status"`
 	HasActiveLink bool   `dynamodbav:"hasActiveLink"`
 	NetPaidOnline int64  `dynamodbav:"netPaidOnline"`
+	// The search keys the invoice's search items are under, space-joined
+	// (see searchItems): PutInvoice rewrites those items when it changes.
+	SearchKeys string `dynamodbav:"searchKeys,omitempty"`
 	// And for the scheduler's (the invoice's NextWorkAt).
 	workIndex
 }
@@ -327,6 +337,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		LastGeneration: inv.LastGeneration, Version: inv.Version, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt,
 		InvoiceOrder: invoiceOrder(inv.CreatedAt, inv.ID), Status: inv.Status(), HasActiveLink: inv.ActiveLink() != nil,
 		NetPaidOnline: inv.NetPaidOnline(),
+		SearchKeys:    strings.Join(billing.SearchKeys(inv.Number, inv.Patient.Name), " "),
 	}
 	for _, l := range inv.Lines {
 		r.Lines = append(r.Lines, lineRecord{l.Description, l.Amount})

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -257,19 +259,116 @@ func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID s
 	return inv, company, err
 }
 
-// PutInvoice implements billing.Store: a PutItem conditional on the version.
+// PutInvoice implements billing.Store: a PutItem conditional on the version
+// and on the search keys being those already indexed; when they are not
+// (a new invoice, a renamed patient or number), a transaction writes the
+// invoice with its search items (see putInvoiceIndexed).
 func (s *Store) PutInvoice(ctx context.Context, inv *billing.Invoice) error {
-	item, err := attributevalue.MarshalMap(toInvoiceRecord(inv))
+	rec := toInvoiceRecord(inv)
+	item, err := attributevalue.MarshalMap(rec)
 	if err != nil {
 		return fmt.Errorf("encode invoice: %w", err)
 	}
+	if inv.Version <= 1 {
+		return s.putInvoiceIndexed(ctx, inv, item, rec.SearchKeys, "")
+	}
 	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
 	versionCondition(inv.Version, &in.ConditionExpression, &in.ExpressionAttributeValues)
-	if _, err := s.db.PutItem(ctx, in); err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return fmt.Errorf("invoice %s version %d: %w", inv.ID, inv.Version, billing.ErrVersionConflict)
+	*in.ConditionExpression += " AND " + searchKeysCondition(rec.SearchKeys, in.ExpressionAttributeValues)
+	_, err = s.db.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return s.putInvoiceReindexed(ctx, inv, item, rec.SearchKeys)
+	}
+	if err != nil {
+		return dbError("put invoice", err)
+	}
+	return nil
+}
+
+// putInvoiceReindexed follows a put refused on the version or the search
+// keys: it reads the stored invoice (BatchGetItem, as every invoice writer
+// may) to tell a stale write from changed keys, which only the invoice's
+// PUT route makes and rewrites in a transaction. An invoice stored before
+// search existed (no keys) is written as it was, unindexed, so that no
+// other writer needs more than PutItem.
+func (s *Store) putInvoiceReindexed(ctx context.Context, inv *billing.Invoice, item map[string]types.AttributeValue, keys string) error {
+	pk, sk := companyPK(inv.CompanyID), invoiceSK(inv.ID)
+	found, err := s.batchGet(ctx, "put invoice", key(pk, sk))
+	if err != nil {
+		return err
+	}
+	var stored invoiceRecord
+	if found[pk+"|"+sk] == nil {
+		return putInvoiceError(inv, &types.ConditionalCheckFailedException{})
+	}
+	if err := attributevalue.UnmarshalMap(found[pk+"|"+sk], &stored); err != nil {
+		return fmt.Errorf("decode invoice: %w", err)
+	}
+	if stored.Version != inv.Version-1 {
+		return putInvoiceError(inv, &types.ConditionalCheckFailedException{})
+	}
+	if stored.SearchKeys == "" {
+		delete(item, "searchKeys")
+		in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
+		versionCondition(inv.Version, &in.ConditionExpression, &in.ExpressionAttributeValues)
+		*in.ConditionExpression += " AND attribute_not_exists(searchKeys)"
+		_, err := s.db.PutItem(ctx, in)
+		return putInvoiceError(inv, err)
+	}
+	return s.putInvoiceIndexed(ctx, inv, item, keys, stored.SearchKeys)
+}
+
+// searchKeysCondition is the condition that the stored invoice's search
+// keys are keys (absent when empty).
+func searchKeysCondition(keys string, values map[string]types.AttributeValue) string {
+	if keys == "" {
+		return "attribute_not_exists(searchKeys)"
+	}
+	values[":searchKeys"] = &types.AttributeValueMemberS{Value: keys}
+	return "searchKeys = :searchKeys"
+}
+
+// putInvoiceIndexed writes the invoice, the search items of its keys and
+// deletes those of the old keys it no longer has, in one transaction
+// conditional on the version and the old keys.
+func (s *Store) putInvoiceIndexed(ctx context.Context, inv *billing.Invoice, item map[string]types.AttributeValue, joined, old string) error {
+	put := &types.Put{TableName: &s.table, Item: item}
+	versionCondition(inv.Version, &put.ConditionExpression, &put.ExpressionAttributeValues)
+	if inv.Version > 1 {
+		*put.ConditionExpression += " AND " + searchKeysCondition(old, put.ExpressionAttributeValues)
+	}
+	items := []types.TransactWriteItem{{Put: put}}
+	pk := companyPK(inv.CompanyID)
+	keys := strings.Fields(joined)
+	for _, k := range keys {
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: searchSK(k, inv.ID)},
+			"invoiceId": &types.AttributeValueMemberS{Value: inv.ID},
+			"keys":      &types.AttributeValueMemberS{Value: joined},
+		}}})
+	}
+	for _, k := range strings.Fields(old) {
+		if !slices.Contains(keys, k) {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(pk, searchSK(k, inv.ID))}})
 		}
+	}
+	if len(items) == 1 {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+			ConditionExpression: put.ConditionExpression, ExpressionAttributeValues: put.ExpressionAttributeValues})
+		return putInvoiceError(inv, err)
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return putInvoiceError(inv, err)
+}
+
+func putInvoiceError(inv *billing.Invoice, err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &ccf) || errors.As(err, &tce) {
+		return fmt.Errorf("invoice %s version %d: %w", inv.ID, inv.Version, billing.ErrVersionConflict)
+	}
+	if err != nil {
 		return dbError("put invoice", err)
 	}
 	return nil

@@ -160,7 +160,7 @@ func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 	})
 }
 
-// ListInvoices handles GET /invoices?status=&hasActiveLink=&after=&limit=.
+// ListInvoices handles GET /invoices?q=&status=&hasActiveLink=&after=&limit=.
 func (a *API) ListInvoices(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
 		q := req.QueryStringParameters
@@ -168,7 +168,10 @@ func (a *API) ListInvoices(ctx context.Context, req events.APIGatewayV2HTTPReque
 		if err != nil {
 			return result{}, err
 		}
-		f := billing.InvoiceFilter{Status: q["status"]}
+		f := billing.InvoiceFilter{Status: q["status"], Query: q["q"]}
+		if v, ok := q["q"]; ok && v == "" {
+			return result{}, billing.Invalid("q", "q must contain a word or an invoice number")
+		}
 		if v, ok := q["hasActiveLink"]; ok {
 			b, err := strconv.ParseBool(v)
 			if err != nil || (v != "true" && v != "false") {

@@ -43,8 +43,9 @@ export class Api {
     return json;
   }
 
-  listInvoices({ status, hasActiveLink, after, limit = 25 } = {}) {
+  listInvoices({ search, status, hasActiveLink, after, limit = 25 } = {}) {
     const q = new URLSearchParams({ limit: String(limit) });
+    if (search) q.set('q', search);
     if (status) q.set('status', status);
     if (hasActiveLink) q.set('hasActiveLink', hasActiveLink);
     if (after) q.set('after', after);

@@ -101,12 +101,13 @@ const statuses = ['open', 'processing', 'paid', 'partially_refunded', 'refunded'
 async function invoiceList(q) {
   const status = q.get('status') ?? '';
   const link = q.get('hasActiveLink') ?? '';
+  const search = q.get('q') ?? '';
   const rows = [];
   const tbody = h('tbody');
   const more = h('button', { type: 'button', class: 'more', hidden: true }, t('invoices.more'));
   let cursor = '';
   async function page() {
-    const r = await api.listInvoices({ status, hasActiveLink: link, after: cursor });
+    const r = await api.listInvoices({ search, status, hasActiveLink: link, after: cursor });
     for (const inv of r.invoices) {
       rows.push(inv);
       tbody.append(h('tr', { 'data-invoice': inv.id },
@@ -136,12 +137,15 @@ async function invoiceList(q) {
     h('option', { value: '' }, t('invoices.any')),
     h('option', { value: 'true', selected: link === 'true' }, t('invoices.withLink')),
     h('option', { value: 'false', selected: link === 'false' }, t('invoices.withoutLink')));
+  // Search by number or patient name (the API ignores case and accents).
+  const searchBox = h('input', { type: 'search', name: 'q', value: search, maxlength: 64, autocomplete: 'off',
+    onchange: (e) => filter('q', e.target.value.trim()) });
 
   return [
     h('div', { class: 'titlebar' }, heading(t('invoices.title')),
       h('button', { type: 'button', class: 'primary', 'data-action': 'new-invoice', onclick: newInvoice }, t('invoices.new'))),
     h('fieldset', { class: 'filters' }, h('legend', {}, t('invoices.filters')),
-      field(t('invoices.status'), statusSelect), field(t('invoices.link'), linkSelect)),
+      field(t('invoices.search'), searchBox), field(t('invoices.status'), statusSelect), field(t('invoices.link'), linkSelect)),
     rows.length === 0 ? h('p', {}, t('invoices.none')) :
       h('table', { class: 'invoices' },
         h('caption', {}, t('invoices.caption')),
