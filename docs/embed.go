@@ -10,7 +10,9 @@ import "embed"
 var OpenAPI []byte
 
 // Help is the help for clinic staff, in Markdown: help/fr.md and
-// help/en.md (make dev's console serves them, rendered, at /help/<lang>).
+// help/en.md, with the console's screenshots they show (help/images, taken
+// by the console's browser test); make dev's console serves them, rendered,
+// at /help/<lang>.
 //
-//go:embed help/*.md
+//go:embed help/*.md help/images/*.png
 var Help embed.FS

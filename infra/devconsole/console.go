@@ -59,6 +59,7 @@ func New(cfg Config) http.Handler {
 	})))
 	h := &handlers{cfg: cfg}
 	mux.Handle("GET /help/{lang}", securityHeaders(cfg, http.HandlerFunc(h.help)))
+	mux.Handle("GET /help/images/{name}", securityHeaders(cfg, http.HandlerFunc(helpImage)))
 	mux.HandleFunc("GET /_local/session", sameOrigin(h.session))
 	mux.HandleFunc("GET /_local/mailbox", sameOrigin(h.mailList))
 	mux.HandleFunc("GET /_local/mailbox/{id}", sameOrigin(h.mailOne))

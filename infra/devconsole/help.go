@@ -5,11 +5,22 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"strings"
 
 	"github.com/yuin/goldmark"
 
 	"github.com/clinicpay/payments/docs"
 )
+
+// helpImage serves a screenshot the help shows (docs/help/images).
+func helpImage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if strings.ContainsAny(name, "/\\") || !strings.HasSuffix(name, ".png") {
+		http.NotFound(w, r)
+		return
+	}
+	http.ServeFileFS(w, r, docs.Help, "help/images/"+name)
+}
 
 // help serves the help for clinic staff (docs/help/<lang>.md), rendered
 // to HTML: the console links to it, in the language it is shown in.

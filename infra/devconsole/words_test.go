@@ -1,6 +1,7 @@
 package devconsole
 
 import (
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/clinicpay/payments/docs"
 	"github.com/clinicpay/payments/internal/billing"
 )
 
@@ -47,6 +49,25 @@ func TestEveryErrorCodeIsWorded(t *testing.T) {
 
 // TestHelpIsServed: the console's help link opens the help rendered, in
 // either language, and no other.
+// Every screenshot the help pages show is shipped with them.
+func TestHelpImagesExist(t *testing.T) {
+	for _, lang := range []string{"fr", "en"} {
+		src, err := docs.Help.ReadFile("help/" + lang + ".md")
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := regexp.MustCompile(`\]\((images/[^)]+)\)`).FindAllStringSubmatch(string(src), -1)
+		if len(refs) == 0 {
+			t.Errorf("%s.md shows no screenshot", lang)
+		}
+		for _, m := range refs {
+			if _, err := fs.Stat(docs.Help, "help/"+m[1]); err != nil {
+				t.Errorf("%s.md: %s: %v", lang, m[1], err)
+			}
+		}
+	}
+}
+
 func TestHelpIsServed(t *testing.T) {
 	h := New(Config{Company: "clinic-demo"})
 	for _, tc := range []struct {
@@ -57,6 +78,9 @@ func TestHelpIsServed(t *testing.T) {
 		{"/help/fr", 200, "<h2>Les paiements sont inscrits automatiquement</h2>"},
 		{"/help/en", 200, "<h2>Payments are recorded automatically</h2>"},
 		{"/help/de", 404, ""},
+		{"/help/images/confirm-remove.png", 200, "\x89PNG"},
+		{"/help/images/nothing.png", 404, ""},
+		{"/help/images/..%2fen.md", 404, ""},
 	} {
 		r := httptest.NewRequest(http.MethodGet, tc.path, nil)
 		r.Host = "localhost:3001"
