@@ -8,8 +8,8 @@ SHELL := /bin/bash
 
 # Pinned versions of the local stand-ins for AWS and Stripe and of the
 # linter (errcheck, staticcheck: .golangci.yml), written once, in the file
-# infra/localservers reads too.
-include infra/localservers/versions.mk
+# infra/local/localservers reads too.
+include infra/local/localservers/versions.mk
 
 TOOLS      := $(CURDIR)/.tools
 TOOLS_BIN  := $(TOOLS)/bin
@@ -55,7 +55,7 @@ help:
 tools: java $(DYNAMODB) $(STRIPE_MOCK) $(SES_LOCAL) $(LAMBDA_RIE) $(GOLANGCI_LINT) loopback python-tools moto
 
 # AWS's SAM translator (make test checks template.yaml as it translates
-# it: infra/cfntemplate) and cfn-lint (make lint), for python3, at the
+# it: infra/aws/cfntemplate) and cfn-lint (make lint), for python3, at the
 # pinned versions; pip installs them where they are missing or another
 # version.
 PYTHON ?= python3
@@ -115,7 +115,7 @@ $(SES_LOCAL):
 # interfaces, on a random port, and make dev says so).
 .PHONY: loopback
 loopback: $(LOOPBACK)
-$(LOOPBACK): infra/loopback/loopback.c
+$(LOOPBACK): infra/local/loopback/loopback.c
 	@mkdir -p $(dir $@)
 	@if command -v cc >/dev/null 2>&1; then cc -shared -fPIC -O2 -o $@ $< -ldl; \
 	  else echo "no C compiler: DynamoDB Local will listen on every interface"; fi
@@ -169,7 +169,7 @@ lint: $(GOLANGCI_LINT) python-tools
 FUZZ_TARGETS := \
 	./internal/httpapi:FuzzRequestDecoding \
 	./internal/httpapi:FuzzClaims \
-	./infra/localapi:FuzzVerifyToken \
+	./infra/local/localapi:FuzzVerifyToken \
 	./internal/stripegateway:FuzzWebhookRead \
 	./internal/sesevents:FuzzRead \
 	./internal/sesmailer:FuzzBuildMIME \
@@ -188,8 +188,8 @@ fuzz:
 	done
 	@# The invoice model talks to the whole local stack, longer than the 10 s
 	@# go test -fuzz gives an input: rapid explores it for FUZZTIME instead.
-	@echo "explore the invoice model (./internal/e2e) for $(FUZZTIME)"
-	@go test -count=1 -run '^TestInvoiceModelExplore$$' -timeout 30m ./internal/e2e -args -model.for=$(FUZZTIME) 2>&1 | grep -E '^(ok|FAIL|---)|saved as' | tail -3; \
+	@echo "explore the invoice model (./infra/test/e2e) for $(FUZZTIME)"
+	@go test -count=1 -run '^TestInvoiceModelExplore$$' -timeout 30m ./infra/test/e2e -args -model.for=$(FUZZTIME) 2>&1 | grep -E '^(ok|FAIL|---)|saved as' | tail -3; \
 	  test $${PIPESTATUS[0]} -eq 0
 
 # Sizes, cold starts against hello world, peak RSS, warm latency (own vs

@@ -17,9 +17,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/clinicpay/payments/infra/cfntemplate"
-	"github.com/clinicpay/payments/infra/iampolicy"
-	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/infra/aws/cfntemplate"
+	"github.com/clinicpay/payments/infra/aws/iampolicy"
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/internal/httpapi"
 )
 
@@ -243,7 +243,7 @@ func TestDeployerOnlyDrivesCloudFormation(t *testing.T) {
 }
 
 // TestCloudFormationRoleStaysOnTheStack: the service role builds
-// clinicpay-* resources only (infra/cfntemplate checks it may create and
+// clinicpay-* resources only (infra/aws/cfntemplate checks it may create and
 // delete every resource the translated stack holds).
 func TestCloudFormationRoleStaysOnTheStack(t *testing.T) {
 	p := parsePolicies(t, "cloudformation-role-compute-policy.json", "cloudformation-role-monitoring-policy.json")

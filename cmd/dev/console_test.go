@@ -16,7 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 )
 
 // browser starts headless Chromium (Debian's; make test installs it) and

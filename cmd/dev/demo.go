@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/internal/dynamostore"
 )
 

@@ -1,6 +1,6 @@
 // Command dev runs the whole service on this machine (make dev): DynamoDB
 // Local (its data kept in .dev/ across restarts; RESET=1 starts empty),
-// stripe-mock behind the local Stripe (infra/localstripe: each link's own
+// stripe-mock behind the local Stripe (infra/local/localstripe: each link's own
 // checkout page, payments' signed events), aws-ses-v2-local, the table
 // created from template.yaml, the local API on http://localhost:$PORT
 // (3000), with CORS as the template configures it, and the staff console
@@ -23,14 +23,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/clinicpay/payments/infra/devconsole"
-	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localservers"
-	"github.com/clinicpay/payments/infra/localses"
-	"github.com/clinicpay/payments/infra/localsqs"
-	"github.com/clinicpay/payments/infra/localstripe"
-	"github.com/clinicpay/payments/infra/samtemplate"
-	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/infra/local/devconsole"
+	"github.com/clinicpay/payments/infra/local/localapi"
+	"github.com/clinicpay/payments/infra/local/localservers"
+	"github.com/clinicpay/payments/infra/local/localses"
+	"github.com/clinicpay/payments/infra/local/localsqs"
+	"github.com/clinicpay/payments/infra/local/localstripe"
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 

@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clinicpay/payments/infra/localservers"
-	"github.com/clinicpay/payments/infra/localstripe"
+	"github.com/clinicpay/payments/infra/local/localservers"
+	"github.com/clinicpay/payments/infra/local/localstripe"
 )
 
 // BurstConfig is a webhook burst: Events checkout.session.completed

@@ -24,10 +24,10 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localservers"
-	"github.com/clinicpay/payments/infra/localstripe"
-	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/infra/local/localapi"
+	"github.com/clinicpay/payments/infra/local/localservers"
+	"github.com/clinicpay/payments/infra/local/localstripe"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 

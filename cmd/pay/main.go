@@ -22,8 +22,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clinicpay/payments/infra/localstripe"
-	"github.com/clinicpay/payments/infra/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localstripe"
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 )
 
 func main() {

@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/clinicpay/payments/infra/localapi"
-	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/local/localapi"
+	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/jobs"

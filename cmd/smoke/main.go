@@ -190,7 +190,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (err error) {
 }
 
 // The headers the front end sends on a write, and those it reads
-// (docs/openapi.yaml; infra/cfntemplate checks the deployed API allows
+// (docs/openapi.yaml; infra/aws/cfntemplate checks the deployed API allows
 // every one).
 var (
 	frontEndHeaders = []string{"authorization", "content-type", "idempotency-key", "if-match"}

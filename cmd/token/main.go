@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/clinicpay/payments/infra/localapi"
+	"github.com/clinicpay/payments/infra/local/localapi"
 )
 
 func main() {

@@ -22,7 +22,7 @@
 // NewLink.RequestKey under the lease): the re-run finds its own link, removal
 // or e-mail and returns it instead of making a second link or sending a
 // second e-mail. Remove either layer and tests fail: the replay tests
-// (internal/e2e/idempotency_test.go) need the first; without the second, the
-// five "dies at committed" rows of internal/e2e/crash_test.go fail (a second
+// (infra/test/e2e/idempotency_test.go) need the first; without the second, the
+// five "dies at committed" rows of infra/test/e2e/crash_test.go fail (a second
 // link, a second removal, a second e-mail).
 package billing

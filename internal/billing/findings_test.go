@@ -13,7 +13,7 @@ import (
 )
 
 // The findings of issue 15 ("Money, second pass"), one test each, on the
-// in-memory fakes; internal/e2e shows them against the local servers.
+// in-memory fakes; infra/test/e2e shows them against the local servers.
 
 // moneyView is what must not depend on the order Stripe's events arrive in:
 // the invoice's money, its status, and what its feed adds up to.

@@ -10,7 +10,7 @@ import (
 )
 
 // The outbox's rules on in-memory fakes; the same behaviours are shown
-// against the local servers in internal/e2e (receipts_test.go).
+// against the local servers in infra/test/e2e (receipts_test.go).
 
 func (f *fixture) sentKinds() map[EmailKind]int {
 	f.mail.mu.Lock()

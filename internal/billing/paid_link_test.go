@@ -8,7 +8,7 @@ import (
 )
 
 // The paid link's message on in-memory fakes; against the local servers
-// in internal/e2e (paid_link_test.go).
+// in infra/test/e2e (paid_link_test.go).
 
 const paidFrench = "Facture payée, merci. Votre paiement a été reçu par Clinique."
 

@@ -12,7 +12,7 @@ import (
 )
 
 // The reminder rules on in-memory fakes (the same table runs against the
-// local servers in internal/e2e/reminders_test.go).
+// local servers in infra/test/e2e/reminders_test.go).
 
 func (f *fixture) setPolicy(t *testing.T, before, after []int) {
 	t.Helper()

@@ -9,7 +9,7 @@ import (
 
 // The webhook's rules on in-memory fakes: what each Stripe fact does to the
 // invoice, its balance and the feed. The same behaviours are shown against
-// the local servers in internal/e2e.
+// the local servers in infra/test/e2e.
 
 const testAccount = "acct_1Test"
 

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/idempotency"
 )

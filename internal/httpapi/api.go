@@ -3,7 +3,7 @@
 // the contract's JSON, and maps error codes to statuses in one table.
 //
 // Each exported method of API is the whole handler of one Lambda function;
-// the local API (infra/localapi) calls the very same methods.
+// the local API (infra/local/localapi) calls the very same methods.
 package httpapi
 
 import (

@@ -1,7 +1,7 @@
 package invoicepdf
 
 // labels is the wording of the PDF in one language. The words match the
-// invoice e-mail's (internal/billing/email.go) where both say the same thing.
+// invoice e-mail's (internal/billing/invoice_email.go) where both say the same thing.
 type labels struct {
 	Title         string // big heading: "Facture" / "Invoice"
 	BillTo        string

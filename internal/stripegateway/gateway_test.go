@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/clinicpay/payments/infra/localservers"
+	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/internal/billing"
-	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 )
 
 // rotatingKey serves an old key until asked to refresh.

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/clinicpay/payments/internal/billing"
-	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 )
 
 // TestPaymentMethodReadsTheLatestCharge: the PaymentIntent is read on the

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/clinicpay/payments/internal/billing"
-	"github.com/clinicpay/payments/internal/harness/faultproxy"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 )
 
 // TestRefundsReadsTheChargesRefunds: against stripe-mock (which checks the
