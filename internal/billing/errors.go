@@ -41,6 +41,14 @@ const (
 	CodePreconditionFailed          Code = "precondition_failed"
 	CodePreconditionRequired        Code = "precondition_required"
 	CodeBalanceExceedsUnpaid        Code = "balance_exceeds_unpaid"
+	// Stripe Terminal (reader payments at the front desk).
+	CodeAddressRequired          Code = "address_required"
+	CodeReaderRegistrationFailed Code = "reader_registration_failed"
+	CodeReaderBusy               Code = "reader_busy"
+	CodeReaderOffline            Code = "reader_offline"
+	CodeReaderPaymentInProgress  Code = "reader_payment_in_progress"
+	CodeReaderPaymentCompleting  Code = "reader_payment_completing"
+	CodeRefundExceedsPayment     Code = "refund_exceeds_payment"
 )
 
 // Codes lists every code, for the HTTP layer's table to be checked against.
@@ -52,6 +60,8 @@ var Codes = []Code{
 	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeIdempotencyKeyReused, CodeRequestInProgress,
 	CodeInternal, CodeUnsupportedMediaType, CodeStripeAccountInUse, CodePreconditionFailed,
 	CodePreconditionRequired, CodeBalanceExceedsUnpaid,
+	// The reader codes join this list with the routes that answer them
+	// (and their wording in the console and openapi.yaml).
 }
 
 // Error is the one error type the domain returns to its callers. Message is

@@ -47,6 +47,9 @@ type WebhookEvent struct {
 	Account *StripeAccount
 	// Livemode: the event is of Stripe's live mode (false: test mode).
 	Livemode bool
+	// Terminal is what a terminal.reader.* or payment_intent.* event says;
+	// nil for other events.
+	Terminal *TerminalFacts
 }
 
 func (ev *WebhookEvent) isSessionEvent() bool {
