@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Stripe Terminal, server-driven: the clinic's readers, its Location and the
@@ -136,4 +137,40 @@ var ErrUnknownReader = errors.New("no such reader at Stripe")
 type TerminalFacts struct {
 	Reader *TerminalReader
 	Intent *ReaderPaymentIntent
+}
+
+// Reader is one of a clinic's Terminal readers, as this service keeps it.
+// Its id is Stripe's (tmr_…); it is only ever looked up under its clinic,
+// so another clinic's reader is not found, and its id never reaches Stripe
+// under the wrong account.
+type Reader struct {
+	CompanyID  string
+	ID         string // tmr_…
+	Label      string
+	DeviceType string
+	Status     string // ReaderOnline or ReaderOffline, as Stripe last said
+	LocationID string
+	// InvoiceID is the invoice whose payment (or refund) the reader is
+	// taking now, "" when it is free: a second one is refused reader_busy.
+	InvoiceID string
+	// Version increases with every write; writes are conditional on it.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ReaderStore keeps a clinic's readers (the DynamoDB adapter implements it
+// next to Store).
+type ReaderStore interface {
+	// GetReader returns ErrNotFound (wrapped) when the clinic has no such
+	// reader.
+	GetReader(ctx context.Context, companyID, readerID string) (*Reader, error)
+	// ListReaders returns every reader of the clinic (at most 50).
+	ListReaders(ctx context.Context, companyID string) ([]Reader, error)
+	// SaveReader writes r if the stored version is r.Version-1 (no record
+	// for version 1), else ErrVersionConflict.
+	SaveReader(ctx context.Context, r *Reader) error
+	// DeleteReader deletes the reader if its stored version is version,
+	// else ErrVersionConflict.
+	DeleteReader(ctx context.Context, companyID, readerID string, version int64) error
 }
