@@ -36,21 +36,21 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 		return nil, err
 	}
 	st := &billing.EventState{}
-	if item := items[eventPK(k.EventID)+"|"+eventSK]; item != nil {
+	if item := items.get(eventPK(k.EventID), eventSK); item != nil {
 		var r eventRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode event: %w", err)
 		}
 		st.Seen = r.event()
 	}
-	if item := items[refPK(k.AccountID, k.PaymentIntentID)+"|"+refSK]; item != nil && k.PaymentIntentID != "" {
+	if item := items.get(refPK(k.AccountID, k.PaymentIntentID), refSK); item != nil && k.PaymentIntentID != "" {
 		var r refRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode payment reference: %w", err)
 		}
 		st.Ref = r.ref()
 	}
-	if item := items[accountPK(k.AccountID)+"|"+accountSK]; item != nil && k.AccountOwner {
+	if item := items.get(accountPK(k.AccountID), accountSK); item != nil && k.AccountOwner {
 		var r accountClaimRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode account claim: %w", err)
@@ -64,14 +64,14 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 	if k.CompanyID == "" {
 		return st, nil
 	}
-	if item := items[companyPK(k.CompanyID)+"|"+companySK]; item != nil {
+	if item := items.get(companyPK(k.CompanyID), companySK); item != nil {
 		var r companyRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode company: %w", err)
 		}
 		st.Company = r.company()
 	}
-	if item := items[companyPK(k.CompanyID)+"|"+invoiceSK(k.InvoiceID)]; item != nil && k.InvoiceID != "" {
+	if item := items.get(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)); item != nil && k.InvoiceID != "" {
 		if st.Invoice, err = decodeInvoice(k.CompanyID, item); err != nil {
 			return nil, err
 		}

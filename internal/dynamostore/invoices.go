@@ -96,13 +96,6 @@ func (s *Store) ListInvoices(ctx context.Context, companyID string, f billing.In
 	}
 }
 
-// searchHit is a search item as a query reads it.
-type searchHit struct {
-	SK        string `dynamodbav:"sk"`
-	InvoiceID string `dynamodbav:"invoiceId"`
-	Keys      string `dynamodbav:"keys"`
-}
-
 // searchInvoices serves a list with a query: it Queries the search items
 // of the query's longest word (begins_with on the company's partition, so
 // never a scan nor another tenant's), keeps an invoice once (at its first
@@ -144,8 +137,8 @@ func (s *Store) searchInvoices(ctx context.Context, companyID string, f billing.
 			return page, nil
 		}
 		if read >= maxInvoicesRead {
-			if sk, ok := out.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok {
-				page.Position = sk.Value
+			if _, sk := keyOf(out.LastEvaluatedKey); sk != "" {
+				page.Position = sk
 			}
 			page.More = true
 			return page, nil
@@ -157,10 +150,10 @@ func (s *Store) searchInvoices(ctx context.Context, companyID string, f billing.
 // addSearchHits adds to page the invoices of items that match, in order,
 // and reports whether the page is full (More set: another one matched).
 func (s *Store) addSearchHits(ctx context.Context, companyID string, f billing.InvoiceFilter, terms []string, term string, items []map[string]types.AttributeValue, page *billing.StoredInvoicePage, limit int) (bool, error) {
-	var hits []searchHit
+	var hits []searchRecord
 	var keys []map[string]types.AttributeValue
 	for _, item := range items {
-		var h searchHit
+		var h searchRecord
 		if err := attributevalue.UnmarshalMap(item, &h); err != nil {
 			return false, fmt.Errorf("decode search item: %w", err)
 		}
@@ -180,7 +173,7 @@ func (s *Store) addSearchHits(ctx context.Context, companyID string, f billing.I
 		return false, err
 	}
 	for i, h := range hits {
-		item := found[companyPK(companyID)+"|"+invoiceSK(h.InvoiceID)]
+		item := found.get(companyPK(companyID), invoiceSK(h.InvoiceID))
 		if item == nil {
 			continue
 		}
