@@ -18,20 +18,7 @@ import (
 // record, the payment's reference, and (when the company is known) the
 // invoice and the company.
 func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billing.EventState, error) {
-	keys := []map[string]types.AttributeValue{key(eventPK(k.EventID), eventSK)}
-	if k.AccountOwner {
-		keys = append(keys, key(accountPK(k.AccountID), accountSK))
-	}
-	if k.PaymentIntentID != "" {
-		keys = append(keys, key(refPK(k.AccountID, k.PaymentIntentID), refSK))
-	}
-	if k.CompanyID != "" {
-		keys = append(keys, key(companyPK(k.CompanyID), companySK))
-		if k.InvoiceID != "" {
-			keys = append(keys, key(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)))
-		}
-	}
-	items, err := s.batchGet(ctx, "load event state", keys...)
+	items, err := s.batchGet(ctx, "load event state", eventStateKeys(k)...)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +64,24 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 		}
 	}
 	return st, nil
+}
+
+// eventStateKeys are the keys of the items LoadEventState reads.
+func eventStateKeys(k billing.EventKeys) []map[string]types.AttributeValue {
+	keys := []map[string]types.AttributeValue{key(eventPK(k.EventID), eventSK)}
+	if k.AccountOwner {
+		keys = append(keys, key(accountPK(k.AccountID), accountSK))
+	}
+	if k.PaymentIntentID != "" {
+		keys = append(keys, key(refPK(k.AccountID, k.PaymentIntentID), refSK))
+	}
+	if k.CompanyID != "" {
+		keys = append(keys, key(companyPK(k.CompanyID), companySK))
+		if k.InvoiceID != "" {
+			keys = append(keys, key(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)))
+		}
+	}
+	return keys
 }
 
 // CommitEvent implements billing.Store with one TransactWriteItems. The

@@ -214,19 +214,43 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
 	if l := inv.Lease; l != nil {
-		r.Lease = &leaseRecord{Token: l.Token, Until: l.Until}
-		if c := l.Change; c != nil {
-			r.Lease.Change = &linkChangeRecord{}
-			if n := c.Make; n != nil {
-				r.Lease.Change.Make = &newLinkRecord{n.RequestKey, n.Generation, n.AccountID, n.Amount, n.Currency, string(n.Language),
-					n.Page.ProductName, n.Page.InactiveMessage, n.Page.ConfirmationMessage}
-			}
-			if e := c.End; e != nil {
-				r.Lease.Change.End = &linkEndRecord{e.RequestKey, e.Generation, string(e.Status), e.Reason}
-			}
+		r.Lease = toLeaseRecord(l)
+	}
+	return r
+}
+
+func toLeaseRecord(l *billing.Lease) *leaseRecord {
+	r := &leaseRecord{Token: l.Token, Until: l.Until}
+	if c := l.Change; c != nil {
+		r.Change = &linkChangeRecord{}
+		if n := c.Make; n != nil {
+			r.Change.Make = &newLinkRecord{n.RequestKey, n.Generation, n.AccountID, n.Amount, n.Currency, string(n.Language),
+				n.Page.ProductName, n.Page.InactiveMessage, n.Page.ConfirmationMessage}
+		}
+		if e := c.End; e != nil {
+			r.Change.End = &linkEndRecord{e.RequestKey, e.Generation, string(e.Status), e.Reason}
 		}
 	}
 	return r
+}
+
+// lease is the invoice's lease: the link it makes is the invoice's own.
+func (r *leaseRecord) lease(companyID, invoiceID string) *billing.Lease {
+	l := &billing.Lease{Token: r.Token, Until: r.Until}
+	if c := r.Change; c != nil {
+		l.Change = &billing.LinkChange{}
+		if n := c.Make; n != nil {
+			l.Change.Make = &billing.NewLink{
+				CompanyID: companyID, InvoiceID: invoiceID, Generation: n.Generation, AccountID: n.AccountID,
+				Amount: n.Amount, Currency: n.Currency, Language: billing.Language(n.Language), RequestKey: n.RequestKey,
+				Page: billing.PageText{ProductName: n.ProductName, InactiveMessage: n.InactiveMessage, ConfirmationMessage: n.ConfirmationMessage},
+			}
+		}
+		if e := c.End; e != nil {
+			l.Change.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason, RequestKey: e.RequestKey}
+		}
+	}
+	return l
 }
 
 func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
@@ -275,20 +299,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}
 	if l := r.Lease; l != nil {
-		inv.Lease = &billing.Lease{Token: l.Token, Until: l.Until}
-		if c := l.Change; c != nil {
-			inv.Lease.Change = &billing.LinkChange{}
-			if n := c.Make; n != nil {
-				inv.Lease.Change.Make = &billing.NewLink{
-					CompanyID: companyID, InvoiceID: r.ID, Generation: n.Generation, AccountID: n.AccountID,
-					Amount: n.Amount, Currency: n.Currency, Language: billing.Language(n.Language), RequestKey: n.RequestKey,
-					Page: billing.PageText{ProductName: n.ProductName, InactiveMessage: n.InactiveMessage, ConfirmationMessage: n.ConfirmationMessage},
-				}
-			}
-			if e := c.End; e != nil {
-				inv.Lease.Change.End = &billing.LinkEnd{Generation: e.Generation, Status: billing.LinkStatus(e.Status), Reason: e.Reason, RequestKey: e.RequestKey}
-			}
-		}
+		inv.Lease = l.lease(companyID, r.ID)
 	}
 	return inv
 }
