@@ -18,39 +18,26 @@ import (
 // record, the payment's reference, and (when the company is known) the
 // invoice and the company.
 func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billing.EventState, error) {
-	keys := []map[string]types.AttributeValue{key(eventPK(k.EventID), eventSK)}
-	if k.AccountOwner {
-		keys = append(keys, key(accountPK(k.AccountID), accountSK))
-	}
-	if k.PaymentIntentID != "" {
-		keys = append(keys, key(refPK(k.AccountID, k.PaymentIntentID), refSK))
-	}
-	if k.CompanyID != "" {
-		keys = append(keys, key(companyPK(k.CompanyID), companySK))
-		if k.InvoiceID != "" {
-			keys = append(keys, key(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)))
-		}
-	}
-	items, err := s.batchGet(ctx, "load event state", keys...)
+	items, err := s.batchGet(ctx, "load event state", eventStateKeys(k)...)
 	if err != nil {
 		return nil, err
 	}
 	st := &billing.EventState{}
-	if item := items[eventPK(k.EventID)+"|"+eventSK]; item != nil {
+	if item := items.get(eventPK(k.EventID), eventSK); item != nil {
 		var r eventRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode event: %w", err)
 		}
 		st.Seen = r.event()
 	}
-	if item := items[refPK(k.AccountID, k.PaymentIntentID)+"|"+refSK]; item != nil && k.PaymentIntentID != "" {
+	if item := items.get(refPK(k.AccountID, k.PaymentIntentID), refSK); item != nil && k.PaymentIntentID != "" {
 		var r refRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode payment reference: %w", err)
 		}
 		st.Ref = r.ref()
 	}
-	if item := items[accountPK(k.AccountID)+"|"+accountSK]; item != nil && k.AccountOwner {
+	if item := items.get(accountPK(k.AccountID), accountSK); item != nil && k.AccountOwner {
 		var r accountClaimRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode account claim: %w", err)
@@ -64,19 +51,37 @@ func (s *Store) LoadEventState(ctx context.Context, k billing.EventKeys) (*billi
 	if k.CompanyID == "" {
 		return st, nil
 	}
-	if item := items[companyPK(k.CompanyID)+"|"+companySK]; item != nil {
+	if item := items.get(companyPK(k.CompanyID), companySK); item != nil {
 		var r companyRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, fmt.Errorf("decode company: %w", err)
 		}
 		st.Company = r.company()
 	}
-	if item := items[companyPK(k.CompanyID)+"|"+invoiceSK(k.InvoiceID)]; item != nil && k.InvoiceID != "" {
+	if item := items.get(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)); item != nil && k.InvoiceID != "" {
 		if st.Invoice, err = decodeInvoice(k.CompanyID, item); err != nil {
 			return nil, err
 		}
 	}
 	return st, nil
+}
+
+// eventStateKeys are the keys of the items LoadEventState reads.
+func eventStateKeys(k billing.EventKeys) []map[string]types.AttributeValue {
+	keys := []map[string]types.AttributeValue{key(eventPK(k.EventID), eventSK)}
+	if k.AccountOwner {
+		keys = append(keys, key(accountPK(k.AccountID), accountSK))
+	}
+	if k.PaymentIntentID != "" {
+		keys = append(keys, key(refPK(k.AccountID, k.PaymentIntentID), refSK))
+	}
+	if k.CompanyID != "" {
+		keys = append(keys, key(companyPK(k.CompanyID), companySK))
+		if k.InvoiceID != "" {
+			keys = append(keys, key(companyPK(k.CompanyID), invoiceSK(k.InvoiceID)))
+		}
+	}
+	return keys
 }
 
 // CommitEvent implements billing.Store with one TransactWriteItems. The

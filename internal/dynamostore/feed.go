@@ -53,24 +53,10 @@ import (
 //     nothing left to do, and a read publishes whatever is pending (up to
 //     its page, saying hasMore while more is), so a read sees the entries
 //     of every event committed before it began.
-const (
-	feedPendingPrefix = "FEED!" // sorts between the head (FEED) and the entries (FEED#…)
-	feedPendingEnd    = "FEED!~"
-	// publishBatch: one publication is one transaction of at most 100
-	// items, two per entry and the head.
-	publishBatch = 48
-)
-
-// feedPendingSK is an entry's key while it waits for its position.
-func feedPendingSK(invoiceID string, version int64, eventID string, i int) string {
-	return fmt.Sprintf("%s%s#%019d#%s#%03d", feedPendingPrefix, invoiceID, version, eventID, i)
-}
-
-// pendingFeedRecord is a committed entry not numbered yet.
-type pendingFeedRecord struct {
-	feedRecord
-	InvoiceVersion int64 `dynamodbav:"invoiceVersion"`
-}
+//
+// publishBatch: one publication is one transaction of at most 100 items,
+// two per entry and the head.
+const publishBatch = 48
 
 // publishPolicy: a publication that lost to another reader's (or to one
 // in flight) reads again and publishes what is still pending.
@@ -131,7 +117,7 @@ func (s *Store) pendingFeed(ctx context.Context, companyID string) (int64, []pen
 	var head int64
 	pending := make([]pendingFeedRecord, 0, len(out.Items))
 	for _, item := range out.Items {
-		if sk, _ := item["sk"].(*types.AttributeValueMemberS); sk != nil && sk.Value == feedHeadSK {
+		if _, sk := keyOf(item); sk == feedHeadSK {
 			var r feedHeadRecord
 			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 				return 0, nil, false, fmt.Errorf("decode feed head: %w", err)
@@ -249,7 +235,7 @@ func (s *Store) ListFeed(ctx context.Context, companyID string, after int64, lim
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk":   &types.AttributeValueMemberS{Value: companyPK(companyID)},
 			":from": &types.AttributeValueMemberS{Value: feedSK(after + 1)},
-			":to":   &types.AttributeValueMemberS{Value: feedPrefix + "9999999999999999999"},
+			":to":   &types.AttributeValueMemberS{Value: feedLastSK},
 		},
 		ConsistentRead: aws.Bool(true),
 		Limit:          aws.Int32(int32(limit + 1)),

@@ -43,8 +43,6 @@ type idempotencyRecord struct {
 	Headers map[string]string `dynamodbav:"headers,omitempty"`
 }
 
-func idempotencySK(key string) string { return "IDEM#" + key }
-
 // StartRequest implements idempotency.Store. The condition lets the
 // write through when no record exists, when the record has expired (TTL
 // deletes late, so its expiry is compared here too), or when it is in

@@ -27,6 +27,35 @@ func (s *Store) ListInvoices(ctx context.Context, companyID string, f billing.In
 	if f.Query != "" {
 		return s.searchInvoices(ctx, companyID, f, position, limit)
 	}
+	in, filtered := s.invoiceListQuery(companyID, f, position)
+	page := &billing.StoredInvoicePage{}
+	pageSize := func(read int) int {
+		if filtered {
+			return min(100, maxInvoicesRead-read)
+		}
+		// One more than the page, to know whether more follow.
+		return min(limit+1-len(page.Invoices), maxInvoicesRead-read)
+	}
+	stopped, err := s.readPages(ctx, "list invoices", in, pageSize, func(items []map[string]types.AttributeValue) (bool, error) {
+		return addSummaries(items, page, limit)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if stopped != nil {
+		// Read enough for one page: the next one starts where this
+		// reading stopped, even if it found fewer than limit.
+		if sk, ok := stopped["invoiceOrder"].(*types.AttributeValueMemberS); ok {
+			page.Position = sk.Value
+		}
+		page.More = true
+	}
+	return page, nil
+}
+
+// invoiceListQuery is the list's Query of the InvoicesByCreation index,
+// after position, and whether it filters (so pages may come back short).
+func (s *Store) invoiceListQuery(companyID string, f billing.InvoiceFilter, position string) (*dynamodb.QueryInput, bool) {
 	cond := "pk = :pk"
 	values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: companyPK(companyID)}}
 	if position != "" {
@@ -55,52 +84,52 @@ func (s *Store) ListInvoices(ctx context.Context, companyID string, f billing.In
 	if len(names) > 0 {
 		in.ExpressionAttributeNames = names
 	}
-	page := &billing.StoredInvoicePage{}
-	read := 0
-	for {
-		// One more than the page, to know whether more follow.
-		in.Limit = aws.Int32(int32(min(limit+1-len(page.Invoices), maxInvoicesRead-read)))
-		if len(filters) > 0 {
-			in.Limit = aws.Int32(int32(min(100, maxInvoicesRead-read)))
+	return in, len(filters) > 0
+}
+
+// addSummaries adds the invoices of items to page, and reports whether
+// the page is full (More set: another one followed).
+func addSummaries(items []map[string]types.AttributeValue, page *billing.StoredInvoicePage, limit int) (bool, error) {
+	for _, item := range items {
+		var r invoiceRecord
+		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
+			return false, fmt.Errorf("decode invoice: %w", err)
 		}
+		if len(page.Invoices) == limit {
+			page.More = true
+			return true, nil
+		}
+		page.Invoices = append(page.Invoices, r.summary())
+		page.Position = r.InvoiceOrder
+	}
+	return false, nil
+}
+
+// readPages runs the Query page after page, each of pageSize(items read so
+// far) items, handing each page's items to take until take says it has
+// enough or the Query ends; it returns the key it stopped at when
+// maxInvoicesRead items were read first (nil otherwise).
+func (s *Store) readPages(ctx context.Context, op string, in *dynamodb.QueryInput, pageSize func(read int) int,
+	take func([]map[string]types.AttributeValue) (bool, error),
+) (map[string]types.AttributeValue, error) {
+	for read := 0; ; {
+		in.Limit = aws.Int32(int32(pageSize(read)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, dbError("list invoices", err)
+			return nil, dbError(op, err)
 		}
 		read += int(out.ScannedCount)
-		for _, item := range out.Items {
-			var r invoiceRecord
-			if err := attributevalue.UnmarshalMap(item, &r); err != nil {
-				return nil, fmt.Errorf("decode invoice: %w", err)
-			}
-			if len(page.Invoices) == limit {
-				page.More = true
-				return page, nil
-			}
-			page.Invoices = append(page.Invoices, r.summary())
-			page.Position = r.InvoiceOrder
+		if enough, err := take(out.Items); err != nil || enough {
+			return nil, err
 		}
 		if out.LastEvaluatedKey == nil {
-			return page, nil
+			return nil, nil
 		}
 		if read >= maxInvoicesRead {
-			// Read enough for one page: the next one starts where this
-			// reading stopped, even if it found fewer than limit.
-			if sk, ok := out.LastEvaluatedKey["invoiceOrder"].(*types.AttributeValueMemberS); ok {
-				page.Position = sk.Value
-			}
-			page.More = true
-			return page, nil
+			return out.LastEvaluatedKey, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-}
-
-// searchHit is a search item as a query reads it.
-type searchHit struct {
-	SK        string `dynamodbav:"sk"`
-	InvoiceID string `dynamodbav:"invoiceId"`
-	Keys      string `dynamodbav:"keys"`
 }
 
 // searchInvoices serves a list with a query: it Queries the search items
@@ -130,37 +159,27 @@ func (s *Store) searchInvoices(ctx context.Context, companyID string, f billing.
 		in.ExclusiveStartKey = key(pk, position)
 	}
 	page := &billing.StoredInvoicePage{}
-	for read := 0; ; {
-		in.Limit = aws.Int32(int32(min(100, maxInvoicesRead-read)))
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, dbError("search invoices", err)
-		}
-		read += int(out.ScannedCount)
-		if full, err := s.addSearchHits(ctx, companyID, f, terms, term, out.Items, page, limit); err != nil || full {
-			return page, err
-		}
-		if out.LastEvaluatedKey == nil {
-			return page, nil
-		}
-		if read >= maxInvoicesRead {
-			if sk, ok := out.LastEvaluatedKey["sk"].(*types.AttributeValueMemberS); ok {
-				page.Position = sk.Value
-			}
-			page.More = true
-			return page, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	pageSize := func(read int) int { return min(100, maxInvoicesRead-read) }
+	stopped, err := s.readPages(ctx, "search invoices", in, pageSize, func(items []map[string]types.AttributeValue) (bool, error) {
+		return s.addSearchHits(ctx, companyID, f, terms, term, items, page, limit)
+	})
+	if err != nil {
+		return nil, err
 	}
+	if _, sk := keyOf(stopped); sk != "" {
+		page.Position = sk
+	}
+	page.More = page.More || stopped != nil
+	return page, nil
 }
 
 // addSearchHits adds to page the invoices of items that match, in order,
 // and reports whether the page is full (More set: another one matched).
 func (s *Store) addSearchHits(ctx context.Context, companyID string, f billing.InvoiceFilter, terms []string, term string, items []map[string]types.AttributeValue, page *billing.StoredInvoicePage, limit int) (bool, error) {
-	var hits []searchHit
+	var hits []searchRecord
 	var keys []map[string]types.AttributeValue
 	for _, item := range items {
-		var h searchHit
+		var h searchRecord
 		if err := attributevalue.UnmarshalMap(item, &h); err != nil {
 			return false, fmt.Errorf("decode search item: %w", err)
 		}
@@ -180,7 +199,7 @@ func (s *Store) addSearchHits(ctx context.Context, companyID string, f billing.I
 		return false, err
 	}
 	for i, h := range hits {
-		item := found[companyPK(companyID)+"|"+invoiceSK(h.InvoiceID)]
+		item := found.get(companyPK(companyID), invoiceSK(h.InvoiceID))
 		if item == nil {
 			continue
 		}

@@ -1,6 +1,10 @@
 // Package dynamostore keeps billing companies and invoices in one DynamoDB
-// table (single-table design: partition key "pk" = CO#<company>, sort key
-// "sk"), implementing billing.Store.
+// table (single-table design: every key, index and access pattern is in
+// keys.go), implementing billing.Store.
+//
+// The records (the *_records.go files) are the stored schema. They are
+// kept apart from the domain types so that renaming a Go field never
+// silently renames an attribute in a live table.
 package dynamostore
 
 import (
@@ -65,13 +69,6 @@ func (s *Store) Reachable(ctx context.Context) error {
 func (s *Store) Idempotency() *Idempotency { return NewIdempotency(s.db, s.table) }
 
 var _ billing.Store = (*Store)(nil)
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		"pk": &types.AttributeValueMemberS{Value: pk},
-		"sk": &types.AttributeValueMemberS{Value: sk},
-	}
-}
 
 // GetCompany implements billing.Store.
 func (s *Store) GetCompany(ctx context.Context, companyID string) (*billing.Company, error) {
@@ -208,8 +205,8 @@ var unprocessedPolicy = retry.Policy{MaxAttempts: 5, Base: 25 * time.Millisecond
 
 // batchGet reads items by key with consistent reads in one round trip (more
 // if DynamoDB leaves keys unprocessed under throttling), indexed by pk+sk.
-func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]types.AttributeValue) (map[string]map[string]types.AttributeValue, error) {
-	found := map[string]map[string]types.AttributeValue{}
+func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]types.AttributeValue) (itemsByKey, error) {
+	found := itemsByKey{}
 	for range unprocessedPolicy.Attempts(ctx) {
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{
 			RequestItems: map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}},
@@ -227,14 +224,11 @@ func (s *Store) batchGet(ctx context.Context, op string, keys ...map[string]type
 	return nil, &billing.Error{Code: billing.CodeUnavailable, Message: "the database is busy; retry", RetryAfter: time.Second}
 }
 
-func itemKey(item map[string]types.AttributeValue) string {
-	pk, _ := item["pk"].(*types.AttributeValueMemberS)
-	sk, _ := item["sk"].(*types.AttributeValueMemberS)
-	if pk == nil || sk == nil {
-		return ""
-	}
-	return pk.Value + "|" + sk.Value
-}
+// itemsByKey are the items a batch read found, by joinKey.
+type itemsByKey map[string]map[string]types.AttributeValue
+
+// get is the item of those keys, nil when none was found.
+func (m itemsByKey) get(pk, sk string) map[string]types.AttributeValue { return m[joinKey(pk, sk)] }
 
 // GetInvoiceAndCompany implements billing.Store with one BatchGetItem.
 func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID string) (*billing.Invoice, *billing.Company, error) {
@@ -244,14 +238,14 @@ func (s *Store) GetInvoiceAndCompany(ctx context.Context, companyID, invoiceID s
 		return nil, nil, err
 	}
 	var company *billing.Company
-	if item := items[companyPK(companyID)+"|"+companySK]; item != nil {
+	if item := items.get(companyPK(companyID), companySK); item != nil {
 		var r companyRecord
 		if err := attributevalue.UnmarshalMap(item, &r); err != nil {
 			return nil, nil, fmt.Errorf("decode company: %w", err)
 		}
 		company = r.company()
 	}
-	item := items[companyPK(companyID)+"|"+invoiceSK(invoiceID)]
+	item := items.get(companyPK(companyID), invoiceSK(invoiceID))
 	if item == nil {
 		return nil, company, fmt.Errorf("invoice %s: %w", invoiceID, billing.ErrNotFound)
 	}
@@ -299,10 +293,10 @@ func (s *Store) putInvoiceReindexed(ctx context.Context, inv *billing.Invoice, i
 		return err
 	}
 	var stored invoiceRecord
-	if found[pk+"|"+sk] == nil {
+	if found.get(pk, sk) == nil {
 		return putInvoiceError(inv, &types.ConditionalCheckFailedException{})
 	}
-	if err := attributevalue.UnmarshalMap(found[pk+"|"+sk], &stored); err != nil {
+	if err := attributevalue.UnmarshalMap(found.get(pk, sk), &stored); err != nil {
 		return fmt.Errorf("decode invoice: %w", err)
 	}
 	if stored.Version != inv.Version-1 {
@@ -342,11 +336,11 @@ func (s *Store) putInvoiceIndexed(ctx context.Context, inv *billing.Invoice, ite
 	pk := companyPK(inv.CompanyID)
 	keys := strings.Fields(joined)
 	for _, k := range keys {
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: searchSK(k, inv.ID)},
-			"invoiceId": &types.AttributeValueMemberS{Value: inv.ID},
-			"keys":      &types.AttributeValueMemberS{Value: joined},
-		}}})
+		search, err := attributevalue.MarshalMap(searchRecord{PK: pk, SK: searchSK(k, inv.ID), InvoiceID: inv.ID, Keys: joined})
+		if err != nil {
+			return fmt.Errorf("encode search item: %w", err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: search}})
 	}
 	for _, k := range strings.Fields(old) {
 		if !slices.Contains(keys, k) {

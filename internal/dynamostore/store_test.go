@@ -68,8 +68,8 @@ func id(prefix string) string {
 
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 
-// fullInvoice sets every field an invoice has, so a field the records
-// forget shows as a difference.
+// fullInvoice is a realistic invoice, with most of its history, for the
+// store's tests (roundtrip_test.go covers every field, found by reflection).
 func fullInvoice(company string) *billing.Invoice {
 	return &billing.Invoice{
 		CompanyID: company, ID: id("inv-"), Number: "F-1", Currency: "cad", Total: 12500, BalanceDue: 5000,

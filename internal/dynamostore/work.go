@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,7 +50,7 @@ func (s *Store) dueInShard(ctx context.Context, shard int, now time.Time, compan
 		TableName: &s.table, IndexName: aws.String(workDue),
 		KeyConditionExpression: aws.String("workShard = :shard AND workAt <= :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":shard": &types.AttributeValueMemberS{Value: fmt.Sprintf("W%d", shard)},
+			":shard": &types.AttributeValueMemberS{Value: workShardKey(uint32(shard))},
 			":now":   &types.AttributeValueMemberS{Value: workAtKey(now)},
 		},
 		Limit: aws.Int32(duePageSize),
@@ -82,15 +81,15 @@ func (s *Store) dueInShard(ctx context.Context, shard int, now time.Time, compan
 func workItems(items []map[string]types.AttributeValue) []billing.WorkItem {
 	out := make([]billing.WorkItem, 0, len(items))
 	for _, it := range items {
-		pk, _ := it["pk"].(*types.AttributeValueMemberS)
-		sk, _ := it["sk"].(*types.AttributeValueMemberS)
-		if pk == nil || sk == nil || !strings.HasPrefix(pk.Value, "CO#") {
+		pk, sk := keyOf(it)
+		company, ok := parseCompanyPK(pk)
+		if !ok {
 			continue
 		}
-		w := billing.WorkItem{CompanyID: strings.TrimPrefix(pk.Value, "CO#")}
-		if id, ok := strings.CutPrefix(sk.Value, invoicePrefix); ok {
+		w := billing.WorkItem{CompanyID: company}
+		if id, ok := parseInvoiceSK(sk); ok {
 			w.InvoiceID = id
-		} else if sk.Value != companySK {
+		} else if sk != companySK {
 			continue
 		}
 		out = append(out, w)

@@ -24,11 +24,7 @@ type Invoice struct {
 // the view's values on one line each, its words, and what is made of them.
 type invoiceMail struct {
 	Invoice
-	t       *words
-	subject string
-	intro   string
-	facts   []row
-	totals  []row
+	mail
 }
 
 // InvoiceEmail renders the invoice e-mail. The subject names the invoice
@@ -48,11 +44,7 @@ func InvoiceEmail(v Invoice) (Message, error) {
 	m.facts = invoiceFacts(m.t, &m.Invoice)
 	m.totals = invoiceTotals(m.t, &m.Invoice)
 
-	html, err := renderHTML(invoiceHTML(&m))
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{Subject: m.subject, Text: invoiceText(&m), HTML: html}, nil
+	return m.message(invoiceHTML(&m), invoiceText(&m))
 }
 
 // invoiceValues is v with every value on one line (oneLine), for the
@@ -85,11 +77,7 @@ func invoiceTotals(t *words, v *Invoice) []row {
 // invoiceText is the plain-text part, piece for piece as invoiceHTML
 // (invoice.templ).
 func invoiceText(m *invoiceMail) string {
-	x := &text{t: m.t}
-	x.page(m.Clinic)
-	x.greeting(m.PatientName, m.intro)
-	x.facts(m.facts)
-	x.amounts(m.Lines, m.totals)
+	x := m.openText(m.Clinic, m.PatientName, m.Lines)
 	x.note(m.NoteLines)
 	x.contact(m.ReplyTo)
 	if m.PayURL != "" {

@@ -140,6 +140,36 @@ func mailto(addr string) templ.SafeURL {
 	return templ.SafeURL(b.String())
 }
 
+// mail is what an e-mail's templates read beside its values: the
+// wording of its language and what the e-mail computes from its values.
+type mail struct {
+	t       *words
+	subject string
+	intro   string
+	facts   []row
+	totals  []row
+}
+
+// message is the e-mail, page rendered as its HTML part beside its text.
+func (m *mail) message(page templ.Component, text string) (Message, error) {
+	html, err := renderHTML(page)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Subject: m.subject, Text: text, HTML: html}, nil
+}
+
+// openText starts the plain-text part as every e-mail starts: the
+// clinic, the greeting, the facts and the amounts.
+func (m *mail) openText(clinic, patient string, lines []Line) *text {
+	x := &text{t: m.t}
+	x.page(clinic)
+	x.greeting(patient, m.intro)
+	x.facts(m.facts)
+	x.amounts(lines, m.totals)
+	return x
+}
+
 // renderHTML runs a component into a string.
 func renderHTML(c templ.Component) (string, error) {
 	var b strings.Builder

@@ -22,11 +22,7 @@ type Receipt struct {
 // view's values on one line each, its words, and what is made of them.
 type receiptMail struct {
 	Receipt
-	t       *words
-	subject string
-	intro   string
-	facts   []row
-	totals  []row
+	mail
 }
 
 // ReceiptEmail renders the payment receipt, sent when a patient's online
@@ -52,21 +48,13 @@ func ReceiptEmail(v Receipt) (Message, error) {
 	}
 	m.totals = []row{{label: m.t.Total, value: m.Total}, {label: m.t.AmountPaid, value: m.AmountPaid}, {label: m.t.BalanceLeft, value: m.BalanceLeft}}
 
-	html, err := renderHTML(receiptHTML(&m))
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{Subject: m.subject, Text: receiptText(&m), HTML: html}, nil
+	return m.message(receiptHTML(&m), receiptText(&m))
 }
 
 // receiptText is the plain-text part, piece for piece as receiptHTML
 // (receipt.templ).
 func receiptText(m *receiptMail) string {
-	x := &text{t: m.t}
-	x.page(m.Clinic)
-	x.greeting(m.PatientName, m.intro)
-	x.facts(m.facts)
-	x.amounts(m.Lines, m.totals)
+	x := m.openText(m.Clinic, m.PatientName, m.Lines)
 	x.contact(m.ReplyTo)
 	return x.String()
 }

@@ -19,11 +19,7 @@ type Reminder struct {
 // view's values on one line each, its words, and what is made of them.
 type reminderMail struct {
 	Reminder
-	t       *words
-	subject string
-	intro   string
-	facts   []row
-	totals  []row
+	mail
 }
 
 var (
@@ -67,21 +63,13 @@ func ReminderEmail(v Reminder) (Message, error) {
 	m.facts = invoiceFacts(m.t, &m.Invoice)
 	m.totals = invoiceTotals(m.t, &m.Invoice)
 
-	html, err := renderHTML(reminderHTML(&m))
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{Subject: m.subject, Text: reminderText(&m), HTML: html}, nil
+	return m.message(reminderHTML(&m), reminderText(&m))
 }
 
 // reminderText is the plain-text part, piece for piece as reminderHTML
 // (reminder.templ).
 func reminderText(m *reminderMail) string {
-	x := &text{t: m.t}
-	x.page(m.Clinic)
-	x.greeting(m.PatientName, m.intro)
-	x.facts(m.facts)
-	x.amounts(m.Lines, m.totals)
+	x := m.openText(m.Clinic, m.PatientName, m.Lines)
 	x.contact(m.ReplyTo)
 	if m.PayURL != "" {
 		x.pay(m.PayURL)

@@ -212,57 +212,67 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	if err != nil {
 		return nil
 	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return nil
+	switch tok {
+	case json.Delim('{'):
+		return walkObject(dec, t, path)
+	case json.Delim('['):
+		return walkArray(dec, t, path)
 	}
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	switch delim {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil
-			}
-			key, _ := kt.(string)
-			if seen[key] {
-				return billing.Invalid(join(key), "%q is given twice", join(key))
-			}
-			seen[key] = true
-			var ft reflect.Type
-			if t != nil && t.Kind() == reflect.Struct {
-				f, ok := jsonField(t, key)
-				if !ok {
-					return billing.Invalid(join(key), "unknown field %q (field names are case-sensitive)", join(key))
-				}
-				ft = f.Type
-			}
-			if err := walkKeys(dec, ft, join(key)); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil // a syntax error: the decoder names it
-		}
-	case '[':
-		var et reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			et = t.Elem()
-		}
-		for i := 0; dec.More(); i++ {
-			if err := walkKeys(dec, et, path+"["+strconv.Itoa(i)+"]"); err != nil {
-				return err
-			}
-		}
-		if _, err := dec.Token(); err != nil {
+	return nil
+}
+
+// walkObject walks an object's members, after its '{' (t is nil when
+// unknown: only keys twice are refused then).
+func walkObject(dec *json.Decoder, t reflect.Type, path string) error {
+	seen := map[string]bool{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
 			return nil
 		}
+		key, _ := kt.(string)
+		field := key
+		if path != "" {
+			field = path + "." + key
+		}
+		if seen[key] {
+			return billing.Invalid(field, "%q is given twice", field)
+		}
+		seen[key] = true
+		var ft reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			f, ok := jsonField(t, key)
+			if !ok {
+				return billing.Invalid(field, "unknown field %q (field names are case-sensitive)", field)
+			}
+			ft = f.Type
+		}
+		if err := walkKeys(dec, ft, field); err != nil {
+			return err
+		}
+	}
+	return readClose(dec)
+}
+
+// walkArray walks an array's elements, after its '['.
+func walkArray(dec *json.Decoder, t reflect.Type, path string) error {
+	var et reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		et = t.Elem()
+	}
+	for i := 0; dec.More(); i++ {
+		if err := walkKeys(dec, et, path+"["+strconv.Itoa(i)+"]"); err != nil {
+			return err
+		}
+	}
+	return readClose(dec)
+}
+
+// readClose reads the '}' or ']' that ends a walked value. A syntax error
+// is not the walk's to report: the decoder names it.
+func readClose(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != nil {
+		return nil
 	}
 	return nil
 }

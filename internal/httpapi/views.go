@@ -206,7 +206,6 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 		Status:   inv.Status(), NetPaidOnline: inv.NetPaidOnline(), Overpaid: inv.Overpaid, PaymentLink: viewLink(inv.ActiveLink()),
 		Payments:  make([]paymentView, 0, len(inv.Payments)),
 		Links:     make([]linkView, 0, len(inv.Links)),
-		Emails:    make([]emailView, 0, len(inv.Emails)),
 		ETag:      inv.ETag(),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
 	}
@@ -230,9 +229,25 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 	for i := range inv.Payments {
 		v.Payments = append(v.Payments, viewPayment(&inv.Payments[i], linkIDs))
 	}
-	// Newest first: staff look for the last e-mail sent.
-	for i := len(inv.Emails) - 1; i >= 0; i-- {
-		e := inv.Emails[i]
+	v.Emails = viewEmails(inv.Emails, linkIDs)
+	if len(v.Emails) > 0 {
+		v.LastEmailStatus = &v.Emails[0].Status
+	}
+	v.PendingEmails = make([]pendingView, 0, len(inv.Outbox))
+	for _, o := range inv.Outbox {
+		v.PendingEmails = append(v.PendingEmails, pendingView{Kind: string(o.Kind), Key: o.Key, Since: timestamp(o.CreatedAt),
+			Attempts: o.Tries, InFlight: o.Attempt != ""})
+	}
+	v.Reminders = viewReminders(inv, company)
+	return v
+}
+
+// viewEmails is the invoice's e-mails, newest first: staff look for the
+// last one sent.
+func viewEmails(emails []billing.SentEmail, linkIDs map[int]string) []emailView {
+	out := make([]emailView, 0, len(emails))
+	for i := len(emails) - 1; i >= 0; i-- {
+		e := emails[i]
 		ev := emailView{MessageID: e.MessageID, Kind: string(e.EmailKind()), To: e.To, Language: e.Language, SentAt: timestamp(e.SentAt),
 			PDF: e.PDF, Status: string(e.Status()), StatusAt: timestamp(e.StatusAt()), BounceType: e.Delivery.BounceType,
 			BounceSubType: e.Delivery.BounceSubType}
@@ -242,24 +257,22 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 		if id, ok := linkIDs[e.LinkGeneration]; ok && e.LinkGeneration > 0 {
 			ev.PaymentLinkID = &id
 		}
-		v.Emails = append(v.Emails, ev)
+		out = append(out, ev)
 	}
-	if len(v.Emails) > 0 {
-		v.LastEmailStatus = &v.Emails[0].Status
-	}
-	v.PendingEmails = make([]pendingView, 0, len(inv.Outbox))
-	for _, o := range inv.Outbox {
-		v.PendingEmails = append(v.PendingEmails, pendingView{Kind: string(o.Kind), Key: o.Key, Since: timestamp(o.CreatedAt),
-			Attempts: o.Tries, InFlight: o.Attempt != ""})
-	}
-	v.Reminders = remindersView{Paused: inv.Reminders.Paused, Plan: make([]reminderStepView, 0, len(inv.Reminders.Plan))}
+	return out
+}
+
+// viewReminders is the invoice's reminder plan, what was done of it and
+// what comes next (or what blocks it).
+func viewReminders(inv *billing.Invoice, company *billing.Company) remindersView {
+	v := remindersView{Paused: inv.Reminders.Paused, Plan: make([]reminderStepView, 0, len(inv.Reminders.Plan))}
 	for _, st := range inv.Reminders.Plan {
-		v.Reminders.Plan = append(v.Reminders.Plan, reminderStepView{Step: st.Key, At: timestamp(st.At), Done: slices.Contains(inv.Reminders.Done, st.Key)})
+		v.Plan = append(v.Plan, reminderStepView{Step: st.Key, At: timestamp(st.At), Done: slices.Contains(inv.Reminders.Done, st.Key)})
 	}
 	if next := inv.NextReminder(company); next != nil {
-		v.Reminders.Next = &reminderStepView{Step: next.Key, At: timestamp(next.At)}
+		v.Next = &reminderStepView{Step: next.Key, At: timestamp(next.At)}
 	} else if b := inv.RemindersBlocked(company); b != "" && len(inv.Reminders.Plan) > 0 {
-		v.Reminders.Blocked = &b
+		v.Blocked = &b
 	}
 	return v
 }

@@ -172,6 +172,34 @@ type deliveryDelay struct {
 // values are refused. At is the event's own timestamp (delivery, bounce,
 // complaint, delay), else the mail's, else EventBridge's time.
 func Read(payload []byte) (*billing.EmailEvent, error) {
+	env, err := decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	d := env.Detail
+	ev := &billing.EmailEvent{ID: env.ID, MessageID: d.Mail.MessageID}
+	if ev.Type, err = eventType(env); err != nil {
+		return nil, err
+	}
+	at, recipients, err := d.specifics(ev)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Recipients, err = checkRecipients(recipients); err != nil {
+		return nil, invalid("the event's recipients are not valid", err)
+	}
+	if ev.At, err = firstTime(at, d.Mail.Timestamp, env.Time); err != nil {
+		return nil, invalid("the event's time is not valid", err)
+	}
+	if ev.Ref, err = ref(d.Mail); err != nil {
+		return nil, invalid("the e-mail's "+billing.MailRefHeader+" header is not valid", err)
+	}
+	return ev, nil
+}
+
+// decode reads the envelope and checks what every event has: SES as its
+// source, an id, an eventType and the mail's messageId.
+func decode(payload []byte) (*envelope, error) {
 	if len(payload) > maxPayload {
 		return nil, invalid(fmt.Sprintf("the event is over %d bytes", maxPayload), nil)
 	}
@@ -194,67 +222,64 @@ func Read(payload []byte) (*billing.EmailEvent, error) {
 	case d.Mail == nil || !validID(d.Mail.MessageID):
 		return nil, invalid("the event has no valid detail.mail.messageId", nil)
 	}
-	ev := &billing.EmailEvent{ID: env.ID, MessageID: d.Mail.MessageID}
-	known, ok := eventTypes[d.EventType]
+	return &env, nil
+}
+
+// eventType is the domain's type of the event, which its detail-type must
+// not contradict.
+func eventType(env *envelope) (billing.EmailEventType, error) {
+	known, ok := eventTypes[env.Detail.EventType]
 	if knownDetailTypes[env.DetailType] && (!ok || env.DetailType != known.detailType) {
-		return nil, invalid("the event's detail-type and eventType disagree", nil)
+		return "", invalid("the event's detail-type and eventType disagree", nil)
 	}
 	if ok {
-		ev.Type = known.typ
-	} else {
-		ev.Type = billing.EmailEventType(strings.ToLower(d.EventType))
-		if isDomainType(ev.Type) {
-			return nil, invalid("the event's eventType is not spelled as SES spells it", nil)
-		}
+		return known.typ, nil
 	}
+	t := billing.EmailEventType(strings.ToLower(env.Detail.EventType))
+	if isDomainType(t) {
+		return "", invalid("the event's eventType is not spelled as SES spells it", nil)
+	}
+	return t, nil
+}
 
-	var at string
-	var recipients []string
+// specifics reads the object of ev's type into ev: its time and
+// recipients (returned, checked by the caller) and its bounce or
+// complaint type.
+func (d *record) specifics(ev *billing.EmailEvent) (at string, recipients []string, _ error) {
 	switch ev.Type {
 	case billing.EmailEventDelivery:
 		if d.Delivery == nil {
-			return nil, invalid("a Delivery event without its delivery object", nil)
+			return "", nil, invalid("a Delivery event without its delivery object", nil)
 		}
-		at, recipients = d.Delivery.Timestamp, d.Delivery.Recipients
+		return d.Delivery.Timestamp, d.Delivery.Recipients, nil
 	case billing.EmailEventBounce:
 		if d.Bounce == nil || d.Bounce.BounceType == "" {
-			return nil, invalid("a Bounce event without its bounce type", nil)
+			return "", nil, invalid("a Bounce event without its bounce type", nil)
 		}
-		at, recipients = d.Bounce.Timestamp, addresses(d.Bounce.BouncedRecipients)
 		ev.BounceType, ev.BounceSubType = d.Bounce.BounceType, d.Bounce.BounceSubType
 		if !printable(ev.BounceType, maxTypeLen) || (ev.BounceSubType != "" && !printable(ev.BounceSubType, maxTypeLen)) {
-			return nil, invalid("the bounce's type is not valid", nil)
+			return "", nil, invalid("the bounce's type is not valid", nil)
 		}
+		return d.Bounce.Timestamp, addresses(d.Bounce.BouncedRecipients), nil
 	case billing.EmailEventComplaint:
 		if d.Complaint == nil {
-			return nil, invalid("a Complaint event without its complaint object", nil)
+			return "", nil, invalid("a Complaint event without its complaint object", nil)
 		}
-		at, recipients = d.Complaint.Timestamp, addresses(d.Complaint.ComplainedRecipients)
 		ev.ComplaintType = d.Complaint.ComplaintFeedbackType
 		if ev.ComplaintType != "" && !printable(ev.ComplaintType, maxTypeLen) {
-			return nil, invalid("the complaint's feedback type is not valid", nil)
+			return "", nil, invalid("the complaint's feedback type is not valid", nil)
 		}
+		return d.Complaint.Timestamp, addresses(d.Complaint.ComplainedRecipients), nil
 	case billing.EmailEventDeliveryDelay:
 		if d.DeliveryDelay == nil {
-			return nil, invalid("a DeliveryDelay event without its deliveryDelay object", nil)
+			return "", nil, invalid("a DeliveryDelay event without its deliveryDelay object", nil)
 		}
-		at, recipients = d.DeliveryDelay.Timestamp, addresses(d.DeliveryDelay.DelayedRecipients)
+		return d.DeliveryDelay.Timestamp, addresses(d.DeliveryDelay.DelayedRecipients), nil
 	default:
 		// Send, Reject, Rendering Failure and the types not acted on: the
 		// mail's time and every recipient.
-		recipients = d.Mail.Destination
+		return "", d.Mail.Destination, nil
 	}
-	var err error
-	if ev.Recipients, err = checkRecipients(recipients); err != nil {
-		return nil, invalid("the event's recipients are not valid", err)
-	}
-	if ev.At, err = firstTime(at, d.Mail.Timestamp, env.Time); err != nil {
-		return nil, invalid("the event's time is not valid", err)
-	}
-	if ev.Ref, err = ref(d.Mail); err != nil {
-		return nil, invalid("the e-mail's "+billing.MailRefHeader+" header is not valid", err)
-	}
-	return ev, nil
 }
 
 func invalid(msg string, err error) error {

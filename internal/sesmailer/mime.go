@@ -69,67 +69,78 @@ func BuildMIME(m Message) ([]byte, error) {
 	if m.Date.IsZero() {
 		m.Date = time.Now()
 	}
-
 	var buf bytes.Buffer
-	header := func(name, value string) { fmt.Fprintf(&buf, "%s: %s\r\n", name, value) }
-	from := "<" + m.From.Address + ">"
-	if m.From.Name != "" {
-		from = headerText(m.From.Name, plainName) + " " + from
-	}
-	header("From", from)
-	header("To", m.To)
-	if m.ReplyTo != "" {
-		header("Reply-To", m.ReplyTo)
-	}
-	header("Subject", headerText(m.Subject, plainSubject))
-	header("Date", m.Date.Format(time.RFC1123Z))
-	header("MIME-Version", "1.0")
-	if m.Language != "" {
-		header("Content-Language", m.Language)
-	}
-	if m.Ref != "" {
-		header(billing.MailRefHeader, m.Ref)
-	}
-
+	writeHeaders(&buf, m)
 	altBoundary := boundary()
-	altType := `multipart/alternative; boundary="` + altBoundary + `"`
 	if len(m.Attachments) == 0 {
-		header("Content-Type", altType)
+		writeHeader(&buf, "Content-Type", alternativeType(altBoundary))
 		buf.WriteString("\r\n")
 		if err := writeAlternative(&buf, altBoundary, m.Text, m.HTML); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
 	}
+	if err := writeMixed(&buf, m, altBoundary); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
 
-	// With files: multipart/mixed, the alternatives first (what clients
-	// show as the body), then each file.
-	mixed := multipart.NewWriter(&buf)
+func alternativeType(boundary string) string {
+	return `multipart/alternative; boundary="` + boundary + `"`
+}
+
+func writeHeader(buf *bytes.Buffer, name, value string) { fmt.Fprintf(buf, "%s: %s\r\n", name, value) }
+
+// writeHeaders writes the message's headers but its Content-Type.
+func writeHeaders(buf *bytes.Buffer, m Message) {
+	from := "<" + m.From.Address + ">"
+	if m.From.Name != "" {
+		from = headerText(m.From.Name, plainName) + " " + from
+	}
+	writeHeader(buf, "From", from)
+	writeHeader(buf, "To", m.To)
+	if m.ReplyTo != "" {
+		writeHeader(buf, "Reply-To", m.ReplyTo)
+	}
+	writeHeader(buf, "Subject", headerText(m.Subject, plainSubject))
+	writeHeader(buf, "Date", m.Date.Format(time.RFC1123Z))
+	writeHeader(buf, "MIME-Version", "1.0")
+	if m.Language != "" {
+		writeHeader(buf, "Content-Language", m.Language)
+	}
+	if m.Ref != "" {
+		writeHeader(buf, billing.MailRefHeader, m.Ref)
+	}
+}
+
+// writeMixed writes the Content-Type and body of a message with files:
+// multipart/mixed, the alternatives first (what clients show as the
+// body, with boundary altBoundary), then each file.
+func writeMixed(buf *bytes.Buffer, m Message, altBoundary string) error {
+	mixed := multipart.NewWriter(buf)
 	mixedBoundary := boundary()
 	for mixedBoundary == altBoundary {
 		mixedBoundary = boundary()
 	}
 	if err := mixed.SetBoundary(mixedBoundary); err != nil {
-		return nil, err
+		return err
 	}
-	header("Content-Type", `multipart/mixed; boundary="`+mixed.Boundary()+`"`)
+	writeHeader(buf, "Content-Type", `multipart/mixed; boundary="`+mixed.Boundary()+`"`)
 	buf.WriteString("\r\n")
-	w, err := mixed.CreatePart(textproto.MIMEHeader{"Content-Type": {altType}})
+	w, err := mixed.CreatePart(textproto.MIMEHeader{"Content-Type": {alternativeType(altBoundary)}})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := writeAlternative(w, altBoundary, m.Text, m.HTML); err != nil {
-		return nil, err
+		return err
 	}
 	for _, a := range m.Attachments {
 		if err := writeAttachment(mixed, a); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := mixed.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return mixed.Close()
 }
 
 // validate refuses what BuildMIME can't write safely; it does not look at
