@@ -309,12 +309,6 @@ func (inv *Invoice) refundSteps() ([]refundStep, int64) {
 	return steps, lost
 }
 
-// ETag names the invoice's current version for HTTP preconditions.
-func (inv *Invoice) ETag() string { return ETagOf(inv.Version) }
-
-// ETagOf is the entity tag of an invoice version.
-func ETagOf(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
 // language is the language to write to the patient in.
 func (inv *Invoice) language(c *Company) Language {
 	if inv.Patient.Language.Valid() {
@@ -326,29 +320,30 @@ func (inv *Invoice) language(c *Company) Language {
 	return French
 }
 
-// InvoiceInput is the body of PUT /invoices/{invoiceId}.
+// InvoiceInput is what PUT /invoices/{invoiceId} asks for (its body, as
+// httpapi decodes it).
 type InvoiceInput struct {
-	Number     string        `json:"number"`
-	Currency   string        `json:"currency"`
-	Total      *int64        `json:"total"`
-	BalanceDue *int64        `json:"balanceDue"`
-	IssuedOn   string        `json:"issuedOn"`
-	DueOn      *string       `json:"dueOn"`
-	Patient    *PatientInput `json:"patient"`
-	Lines      []LineInput   `json:"lines"`
+	Number     string
+	Currency   string
+	Total      *int64
+	BalanceDue *int64
+	IssuedOn   string
+	DueOn      *string
+	Patient    *PatientInput
+	Lines      []LineInput
 }
 
 // PatientInput is the patient part of InvoiceInput.
 type PatientInput struct {
-	Name     string   `json:"name"`
-	Email    string   `json:"email"`
-	Language Language `json:"language"`
+	Name     string
+	Email    string
+	Language Language
 }
 
 // LineInput is one line of InvoiceInput.
 type LineInput struct {
-	Description string `json:"description"`
-	Amount      *int64 `json:"amount"`
+	Description string
+	Amount      *int64
 }
 
 // Validate checks the input against the contract's rules, naming the first

@@ -128,15 +128,15 @@ func (e *SentEmail) EmailKind() EmailKind {
 	return e.Kind
 }
 
-// EmailInput is the body of POST /invoices/{invoiceId}/emails.
+// EmailInput is what POST /invoices/{invoiceId}/emails asks for.
 type EmailInput struct {
-	IncludePaymentLink bool      `json:"includePaymentLink"`
-	To                 *string   `json:"to"`
-	Language           *Language `json:"language"`
-	Message            *string   `json:"message"`
+	IncludePaymentLink bool
+	To                 *string
+	Language           *Language
+	Message            *string
 	// RequestKey is the request's Idempotency-Key, if any (not part of the
 	// body).
-	RequestKey string `json:"-"`
+	RequestKey string
 }
 
 // Validate checks the input against the contract's rules.

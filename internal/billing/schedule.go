@@ -342,9 +342,9 @@ func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string
 	return conflictError()
 }
 
-// RemindersInput is the body of PUT /invoices/{invoiceId}/reminders.
+// RemindersInput is what PUT /invoices/{invoiceId}/reminders asks for.
 type RemindersInput struct {
-	Paused *bool `json:"paused"`
+	Paused *bool
 }
 
 // Validate checks the input against the contract's rules.
