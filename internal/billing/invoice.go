@@ -474,11 +474,11 @@ func (f invoiceFields) equal(g invoiceFields) bool {
 // GetInvoice returns one of the caller's invoices, and its company (nil
 // when the company has no record yet), which says whether links can be
 // made.
-func (s *Service) GetInvoice(ctx context.Context, tenant, invoiceID string) (*Invoice, *Company, error) {
+func (s *Service) GetInvoice(ctx context.Context, caller Caller, invoiceID string) (*Invoice, *Company, error) {
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}
-	return s.loadInvoice(ctx, tenant, invoiceID)
+	return s.loadInvoice(ctx, caller.Tenant, invoiceID)
 }
 
 // Precondition is a client's If-Match: the invoice versions it has seen
@@ -504,7 +504,8 @@ func (p Precondition) matches(version int64) bool {
 // before the new amounts are stored. Lost updates are prevented the HTTP
 // way: with If-Match, a write based on a stale version fails; once an
 // online payment exists, a change of the amounts needs one.
-func (s *Service) PutInvoice(ctx context.Context, tenant, invoiceID string, in *InvoiceInput, pre Precondition) (inv *Invoice, company *Company, created bool, err error) {
+func (s *Service) PutInvoice(ctx context.Context, caller Caller, invoiceID string, in *InvoiceInput, pre Precondition) (inv *Invoice, company *Company, created bool, err error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, false, err
 	}
@@ -703,7 +704,8 @@ var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusP
 // cursor on (the start when it is empty). A page holds at most limit
 // invoices; with filters it may hold fewer while More is true (the store
 // reads a bounded number of invoices per page).
-func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilter, cursor string, limit int) (*InvoicePage, error) {
+func (s *Service) ListInvoices(ctx context.Context, caller Caller, f InvoiceFilter, cursor string, limit int) (*InvoicePage, error) {
+	tenant := caller.Tenant
 	if limit == 0 {
 		limit = DefaultInvoicePage
 	}

@@ -163,7 +163,8 @@ func (in *EmailInput) Validate() error {
 // with the Pay Invoice button when asked; a link is made first when the
 // invoice has none for the amount due. It returns the record of the e-mail
 // and the link it carried.
-func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *EmailInput) (*SentEmail, *Link, error) {
+func (s *Service) SendEmail(ctx context.Context, caller Caller, invoiceID string, in *EmailInput) (*SentEmail, *Link, error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}

@@ -358,7 +358,8 @@ func (in *RemindersInput) Validate() error {
 // SetReminders pauses or resumes an invoice's reminders. Resuming does not
 // send what was missed while paused: the steps whose time passed are passed
 // over, the next ones go.
-func (s *Service) SetReminders(ctx context.Context, tenant, invoiceID string, in *RemindersInput) (*Invoice, *Company, error) {
+func (s *Service) SetReminders(ctx context.Context, caller Caller, invoiceID string, in *RemindersInput) (*Invoice, *Company, error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}

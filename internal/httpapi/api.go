@@ -148,7 +148,7 @@ func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		inv, company, created, err := a.svc.PutInvoice(ctx, c.caller.Tenant, c.invoiceID(), body.input(), pre)
+		inv, company, created, err := a.svc.PutInvoice(ctx, c.caller, c.invoiceID(), body.input(), pre)
 		if err != nil {
 			return result{}, err
 		}
@@ -179,7 +179,7 @@ func (a *API) ListInvoices(ctx context.Context, req events.APIGatewayV2HTTPReque
 			}
 			f.HasActiveLink = &b
 		}
-		page, err := a.svc.ListInvoices(ctx, c.caller.Tenant, f, q["after"], limit)
+		page, err := a.svc.ListInvoices(ctx, c.caller, f, q["after"], limit)
 		if err != nil {
 			return result{}, err
 		}
@@ -203,7 +203,7 @@ func queryLimit(q map[string]string, most int) (int, error) {
 // GetInvoice handles GET /invoices/{invoiceId}.
 func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		inv, company, err := a.svc.GetInvoice(ctx, c.caller.Tenant, c.invoiceID())
+		inv, company, err := a.svc.GetInvoice(ctx, c.caller, c.invoiceID())
 		if err != nil {
 			return result{}, err
 		}
@@ -223,7 +223,7 @@ func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		link, created, err := a.svc.CreateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
+		link, created, err := a.svc.CreateLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -241,7 +241,7 @@ func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		link, err := a.svc.RegenerateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
+		link, err := a.svc.RegenerateLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -255,7 +255,7 @@ func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		if err := a.svc.RemoveLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey); err != nil {
+		if err := a.svc.RemoveLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey); err != nil {
 			return result{}, err
 		}
 		return result{http.StatusNoContent, nil}, nil
@@ -269,7 +269,7 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		sent, link, err := a.svc.SendEmail(ctx, c.caller.Tenant, c.invoiceID(), body.input(c.idempotencyKey))
+		sent, link, err := a.svc.SendEmail(ctx, c.caller, c.invoiceID(), body.input(c.idempotencyKey))
 		if err != nil {
 			return result{}, err
 		}
@@ -288,7 +288,7 @@ func (a *API) PutInvoiceReminders(ctx context.Context, req events.APIGatewayV2HT
 		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		inv, company, err := a.svc.SetReminders(ctx, c.caller.Tenant, c.invoiceID(), body.input())
+		inv, company, err := a.svc.SetReminders(ctx, c.caller, c.invoiceID(), body.input())
 		if err != nil {
 			return result{}, err
 		}
@@ -337,7 +337,7 @@ func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPReque
 		if err != nil {
 			return result{}, err
 		}
-		entries, next, more, err := a.svc.ListPayments(ctx, c.caller.Tenant, req.QueryStringParameters["after"], limit)
+		entries, next, more, err := a.svc.ListPayments(ctx, c.caller, req.QueryStringParameters["after"], limit)
 		if err != nil {
 			return result{}, err
 		}
