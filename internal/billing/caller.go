@@ -2,7 +2,9 @@ package billing
 
 // Caller is who is asking, as the verified token says: the billing company
 // it acts for (the tenant claim) and the roles its scopes grant. The HTTP
-// layer builds it; the service decides with it.
+// layer builds it; every use case asked on someone's behalf takes it (the
+// company use cases decide with its roles, the invoice and payment use cases
+// act for its Tenant). The jobs and the webhooks act for no caller.
 type Caller struct {
 	// Tenant is the billing company the token names; empty for a platform
 	// operator's token that names none.

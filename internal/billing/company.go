@@ -1,9 +1,7 @@
 package billing
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -129,43 +127,28 @@ func (c *Company) linkBlocker() *Error {
 	return nil
 }
 
-// OptionalString is a JSON field that may be absent, null or a string:
+// OptionalString is a setting that may be left out, cleared or given:
 // "stripeAccountId" absent keeps the stored account, null disconnects it.
 type OptionalString struct {
 	Set   bool    // the key was in the body
 	Value *string // nil for null
 }
 
-// UnmarshalJSON implements json.Unmarshaler; it only runs when the key is
-// present.
-func (o *OptionalString) UnmarshalJSON(b []byte) error {
-	o.Set = true
-	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
-		o.Value = nil
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	o.Value = &s
-	return nil
-}
-
-// CompanyInput is the body of PUT /billing-companies/{companyId}.
+// CompanyInput is what PUT /billing-companies/{companyId} asks for (its
+// body, as httpapi decodes it).
 type CompanyInput struct {
-	Name            string   `json:"name"`
-	ReplyToEmail    string   `json:"replyToEmail"`
-	DefaultLanguage Language `json:"defaultLanguage"`
+	Name            string
+	ReplyToEmail    string
+	DefaultLanguage Language
 	// StripeAccountID absent keeps the stored account; null disconnects it;
 	// a value connects that account. Only the platform may change it.
-	StripeAccountID OptionalString `json:"stripeAccountId"`
+	StripeAccountID OptionalString
 	// The e-mail settings: each absent keeps the stored value (a new
 	// company starts with receipts on, no PDF, lines, no reminders).
-	SendReceipts *bool                `json:"sendReceipts"`
-	AttachPDF    *bool                `json:"attachPdf"`
-	EmailDetail  *EmailDetail         `json:"emailDetail"`
-	Reminders    *ReminderPolicyInput `json:"reminders"`
+	SendReceipts *bool
+	AttachPDF    *bool
+	EmailDetail  *EmailDetail
+	Reminders    *ReminderPolicyInput
 }
 
 // validAccountID: acct_ and 1 to 250 letters and digits.

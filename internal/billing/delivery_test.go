@@ -17,7 +17,7 @@ func TestDeliveryStatusIgnoresOrder(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		f := newFixture(t)
 		ctx := context.Background()
-		sent, _, err := f.svc.SendEmail(ctx, "c1", "i1", &EmailInput{})
+		sent, _, err := f.svc.SendEmail(ctx, Staff("c1"), "i1", &EmailInput{})
 		if err != nil {
 			rt.Fatal(err)
 		}

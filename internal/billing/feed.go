@@ -217,7 +217,8 @@ const (
 // ListPayments returns the tenant's feed after the cursor (from the start
 // when it is empty), the cursor to continue from, and whether more entries
 // are already there.
-func (s *Service) ListPayments(ctx context.Context, tenant, cursor string, limit int) ([]FeedEntry, string, bool, error) {
+func (s *Service) ListPayments(ctx context.Context, caller Caller, cursor string, limit int) ([]FeedEntry, string, bool, error) {
+	tenant := caller.Tenant
 	after, err := decodeCursor(cursor)
 	if err != nil {
 		return nil, "", false, err

@@ -214,7 +214,7 @@ func TestOneSessionIsOnePayment(t *testing.T) {
 func TestAdaptivePricingHugeAmounts(t *testing.T) {
 	f := newFixture(t)
 	in := invoiceInput(80_000_000, 80_000_000)
-	if _, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", in, Precondition{}); err != nil {
+	if _, _, _, err := f.svc.PutInvoice(context.Background(), Staff("c1"), "i1", in, Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	l := f.link(t)
@@ -275,11 +275,11 @@ func TestLostDisputeIsNotPaid(t *testing.T) {
 	if inv.Status() != StatusDisputeLost || inv.NetPaidOnline() != 0 || inv.BalanceDue != 0 {
 		t.Fatalf("status %s net %d balance %d", inv.Status(), inv.NetPaidOnline(), inv.BalanceDue)
 	}
-	_, _, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
+	_, _, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", "")
 	if e, ok := err.(*Error); !ok || e.Code != CodeNothingDue || !containsAll(e.Message, "lost dispute", "balanceDue") {
 		t.Fatalf("link request: %v", err)
 	}
-	page, err := f.svc.ListInvoices(context.Background(), "c1", InvoiceFilter{Status: StatusDisputeLost}, "", 10)
+	page, err := f.svc.ListInvoices(context.Background(), Staff("c1"), InvoiceFilter{Status: StatusDisputeLost}, "", 10)
 	if err != nil || len(page.Invoices) != 1 {
 		t.Fatalf("?status=dispute_lost: %v %+v", err, page)
 	}
@@ -481,7 +481,7 @@ func TestRefundFailsAfterTheClinicAskedAgain(t *testing.T) {
 	f.stripe.setRefund("ch_1", r)
 	f.handle(t, refundEvent("evt_pending", f.clock(), r))
 	inv := f.invoice(t)
-	if _, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", invoiceInput(12500, 3000), Precondition{Given: true, Versions: []int64{inv.Version}}); err != nil {
+	if _, _, _, err := f.svc.PutInvoice(context.Background(), Staff("c1"), "i1", invoiceInput(12500, 3000), Precondition{Given: true, Versions: []int64{inv.Version}}); err != nil {
 		t.Fatal(err)
 	}
 	r.Status = RefundFailed

@@ -309,12 +309,6 @@ func (inv *Invoice) refundSteps() ([]refundStep, int64) {
 	return steps, lost
 }
 
-// ETag names the invoice's current version for HTTP preconditions.
-func (inv *Invoice) ETag() string { return ETagOf(inv.Version) }
-
-// ETagOf is the entity tag of an invoice version.
-func ETagOf(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
-
 // language is the language to write to the patient in.
 func (inv *Invoice) language(c *Company) Language {
 	if inv.Patient.Language.Valid() {
@@ -326,29 +320,30 @@ func (inv *Invoice) language(c *Company) Language {
 	return French
 }
 
-// InvoiceInput is the body of PUT /invoices/{invoiceId}.
+// InvoiceInput is what PUT /invoices/{invoiceId} asks for (its body, as
+// httpapi decodes it).
 type InvoiceInput struct {
-	Number     string        `json:"number"`
-	Currency   string        `json:"currency"`
-	Total      *int64        `json:"total"`
-	BalanceDue *int64        `json:"balanceDue"`
-	IssuedOn   string        `json:"issuedOn"`
-	DueOn      *string       `json:"dueOn"`
-	Patient    *PatientInput `json:"patient"`
-	Lines      []LineInput   `json:"lines"`
+	Number     string
+	Currency   string
+	Total      *int64
+	BalanceDue *int64
+	IssuedOn   string
+	DueOn      *string
+	Patient    *PatientInput
+	Lines      []LineInput
 }
 
 // PatientInput is the patient part of InvoiceInput.
 type PatientInput struct {
-	Name     string   `json:"name"`
-	Email    string   `json:"email"`
-	Language Language `json:"language"`
+	Name     string
+	Email    string
+	Language Language
 }
 
 // LineInput is one line of InvoiceInput.
 type LineInput struct {
-	Description string `json:"description"`
-	Amount      *int64 `json:"amount"`
+	Description string
+	Amount      *int64
 }
 
 // Validate checks the input against the contract's rules, naming the first
@@ -479,11 +474,11 @@ func (f invoiceFields) equal(g invoiceFields) bool {
 // GetInvoice returns one of the caller's invoices, and its company (nil
 // when the company has no record yet), which says whether links can be
 // made.
-func (s *Service) GetInvoice(ctx context.Context, tenant, invoiceID string) (*Invoice, *Company, error) {
+func (s *Service) GetInvoice(ctx context.Context, caller Caller, invoiceID string) (*Invoice, *Company, error) {
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}
-	return s.loadInvoice(ctx, tenant, invoiceID)
+	return s.loadInvoice(ctx, caller.Tenant, invoiceID)
 }
 
 // Precondition is a client's If-Match: the invoice versions it has seen
@@ -509,7 +504,8 @@ func (p Precondition) matches(version int64) bool {
 // before the new amounts are stored. Lost updates are prevented the HTTP
 // way: with If-Match, a write based on a stale version fails; once an
 // online payment exists, a change of the amounts needs one.
-func (s *Service) PutInvoice(ctx context.Context, tenant, invoiceID string, in *InvoiceInput, pre Precondition) (inv *Invoice, company *Company, created bool, err error) {
+func (s *Service) PutInvoice(ctx context.Context, caller Caller, invoiceID string, in *InvoiceInput, pre Precondition) (inv *Invoice, company *Company, created bool, err error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, false, err
 	}
@@ -708,7 +704,8 @@ var invoiceStatuses = []string{StatusOpen, StatusProcessing, StatusPaid, StatusP
 // cursor on (the start when it is empty). A page holds at most limit
 // invoices; with filters it may hold fewer while More is true (the store
 // reads a bounded number of invoices per page).
-func (s *Service) ListInvoices(ctx context.Context, tenant string, f InvoiceFilter, cursor string, limit int) (*InvoicePage, error) {
+func (s *Service) ListInvoices(ctx context.Context, caller Caller, f InvoiceFilter, cursor string, limit int) (*InvoicePage, error) {
+	tenant := caller.Tenant
 	if limit == 0 {
 		limit = DefaultInvoicePage
 	}

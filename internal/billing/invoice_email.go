@@ -128,15 +128,15 @@ func (e *SentEmail) EmailKind() EmailKind {
 	return e.Kind
 }
 
-// EmailInput is the body of POST /invoices/{invoiceId}/emails.
+// EmailInput is what POST /invoices/{invoiceId}/emails asks for.
 type EmailInput struct {
-	IncludePaymentLink bool      `json:"includePaymentLink"`
-	To                 *string   `json:"to"`
-	Language           *Language `json:"language"`
-	Message            *string   `json:"message"`
+	IncludePaymentLink bool
+	To                 *string
+	Language           *Language
+	Message            *string
 	// RequestKey is the request's Idempotency-Key, if any (not part of the
 	// body).
-	RequestKey string `json:"-"`
+	RequestKey string
 }
 
 // Validate checks the input against the contract's rules.
@@ -163,7 +163,8 @@ func (in *EmailInput) Validate() error {
 // with the Pay Invoice button when asked; a link is made first when the
 // invoice has none for the amount due. It returns the record of the e-mail
 // and the link it carried.
-func (s *Service) SendEmail(ctx context.Context, tenant, invoiceID string, in *EmailInput) (*SentEmail, *Link, error) {
+func (s *Service) SendEmail(ctx context.Context, caller Caller, invoiceID string, in *EmailInput) (*SentEmail, *Link, error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}

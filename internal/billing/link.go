@@ -245,14 +245,14 @@ func currentLink(inv *Invoice, c *Company) *Link {
 // whether it made one: when the invoice already has an active link for that
 // amount, that link is returned and Stripe is not called.
 // requestKey is the request's Idempotency-Key ("" without one).
-func (s *Service) CreateLink(ctx context.Context, tenant, invoiceID, requestKey string) (*Link, bool, error) {
-	return s.makeLink(ctx, tenant, invoiceID, requestKey, false)
+func (s *Service) CreateLink(ctx context.Context, caller Caller, invoiceID, requestKey string) (*Link, bool, error) {
+	return s.makeLink(ctx, caller.Tenant, invoiceID, requestKey, false)
 }
 
 // RegenerateLink always makes a new link; the active one, if any, is
 // deactivated at Stripe and kept in history as replaced.
-func (s *Service) RegenerateLink(ctx context.Context, tenant, invoiceID, requestKey string) (*Link, error) {
-	l, _, err := s.makeLink(ctx, tenant, invoiceID, requestKey, true)
+func (s *Service) RegenerateLink(ctx context.Context, caller Caller, invoiceID, requestKey string) (*Link, error) {
+	l, _, err := s.makeLink(ctx, caller.Tenant, invoiceID, requestKey, true)
 	return l, err
 }
 
@@ -307,7 +307,8 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID, requestKey st
 
 // RemoveLink deactivates the active link at Stripe and keeps it in history
 // as removed.
-func (s *Service) RemoveLink(ctx context.Context, tenant, invoiceID, requestKey string) error {
+func (s *Service) RemoveLink(ctx context.Context, caller Caller, invoiceID, requestKey string) error {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return err
 	}

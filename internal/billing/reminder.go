@@ -48,9 +48,9 @@ func (p ReminderPolicy) Equal(q ReminderPolicy) bool {
 // {"beforeDue":[3],"afterDue":[1,7,14],"includePaymentLink":true}; absent
 // lists are empty, includePaymentLink defaults to true.
 type ReminderPolicyInput struct {
-	BeforeDue          []int `json:"beforeDue"`
-	AfterDue           []int `json:"afterDue"`
-	IncludePaymentLink *bool `json:"includePaymentLink"`
+	BeforeDue          []int
+	AfterDue           []int
+	IncludePaymentLink *bool
 }
 
 func (in *ReminderPolicyInput) validate() error {

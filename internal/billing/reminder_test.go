@@ -26,7 +26,7 @@ func (f *fixture) setPolicy(t *testing.T, before, after []int) {
 
 func (f *fixture) dueInvoice(t *testing.T, dueOn string) {
 	t.Helper()
-	if _, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", &InvoiceInput{
+	if _, _, _, err := f.svc.PutInvoice(context.Background(), Staff("c1"), "i1", &InvoiceInput{
 		Number: "F-1", Currency: "cad", Total: ptr[int64](12500), BalanceDue: ptr[int64](12500), IssuedOn: "2026-11-20", DueOn: &dueOn,
 		Patient: &PatientInput{Name: "Marie", Email: "marie@example.com"},
 		Lines:   []LineInput{{Description: "Consultation", Amount: ptr[int64](12500)}},
@@ -128,7 +128,7 @@ func TestRemindersTable(t *testing.T) {
 					if arg != "" {
 						f.now = at(arg) // staff resume after a step's time passed
 					}
-					if _, _, err := f.svc.SetReminders(ctx, "c1", "i1", &RemindersInput{Paused: ptr(verb == "pause")}); err != nil {
+					if _, _, err := f.svc.SetReminders(ctx, Staff("c1"), "i1", &RemindersInput{Paused: ptr(verb == "pause")}); err != nil {
 						t.Fatal(err)
 					}
 				case "bounce":

@@ -342,9 +342,9 @@ func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string
 	return conflictError()
 }
 
-// RemindersInput is the body of PUT /invoices/{invoiceId}/reminders.
+// RemindersInput is what PUT /invoices/{invoiceId}/reminders asks for.
 type RemindersInput struct {
-	Paused *bool `json:"paused"`
+	Paused *bool
 }
 
 // Validate checks the input against the contract's rules.
@@ -358,7 +358,8 @@ func (in *RemindersInput) Validate() error {
 // SetReminders pauses or resumes an invoice's reminders. Resuming does not
 // send what was missed while paused: the steps whose time passed are passed
 // over, the next ones go.
-func (s *Service) SetReminders(ctx context.Context, tenant, invoiceID string, in *RemindersInput) (*Invoice, *Company, error) {
+func (s *Service) SetReminders(ctx context.Context, caller Caller, invoiceID string, in *RemindersInput) (*Invoice, *Company, error) {
+	tenant := caller.Tenant
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, nil, err
 	}

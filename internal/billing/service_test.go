@@ -50,7 +50,7 @@ func ptr[T any](v T) *T { return &v }
 
 func (f *fixture) putInvoice(t *testing.T, balance int64) *Invoice {
 	t.Helper()
-	inv, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", &InvoiceInput{
+	inv, _, _, err := f.svc.PutInvoice(context.Background(), Staff("c1"), "i1", &InvoiceInput{
 		Number: "F-1", Currency: "cad", Total: ptr[int64](12500), BalanceDue: ptr(balance), IssuedOn: "2026-11-20",
 		Patient: &PatientInput{Name: "Marie", Email: "marie@example.com"},
 		Lines:   []LineInput{{Description: "Consultation", Amount: ptr[int64](12500)}},
@@ -93,11 +93,11 @@ func (f *fixture) checkInvariants(t *testing.T) {
 func TestCreateIsIdempotentForTheSameAmount(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	l1, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
+	l1, created, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", "")
 	if err != nil || !created {
 		t.Fatal(created, err)
 	}
-	l2, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
+	l2, created, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", "")
 	if err != nil || created || l2.ID != l1.ID || f.stripe.creates != 1 {
 		t.Fatalf("second create: %v %v %v creates=%d", l2, created, err, f.stripe.creates)
 	}
@@ -107,13 +107,13 @@ func TestCreateIsIdempotentForTheSameAmount(t *testing.T) {
 func TestConcurrentRegeneratesLeaveOneActiveLink(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil {
+	if _, _, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", ""); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
 	for i := range errs {
-		wg.Go(func() { _, errs[i] = f.svc.RegenerateLink(ctx, "c1", "i1", "") })
+		wg.Go(func() { _, errs[i] = f.svc.RegenerateLink(ctx, Staff("c1"), "i1", "") })
 	}
 	wg.Wait()
 	ok := 0
@@ -145,20 +145,20 @@ func TestCrashAfterStripeIsRolledForward(t *testing.T) {
 	}
 	func() {
 		defer func() { _ = recover() }()
-		_, _, _ = f.svc.CreateLink(context.Background(), "c1", "i1", "")
+		_, _, _ = f.svc.CreateLink(context.Background(), Staff("c1"), "i1", "")
 	}()
 	f.stripe.onCreate, f.store.beforePut = nil, nil
 	if f.invoice(t).Lease == nil {
 		t.Fatal("the claim should be stored")
 	}
 	// Within the lease: someone else is (apparently) at work.
-	_, _, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
+	_, _, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", "")
 	var e *Error
 	if !errors.As(err, &e) || e.Code != CodeConflict || e.RetryAfter <= 0 {
 		t.Fatalf("within the lease: %v", err)
 	}
 	f.advance(defaultLease + time.Second)
-	l, created, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
+	l, created, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", "")
 	if err != nil || !created || l == nil {
 		t.Fatalf("after the lease: %v %v %v", l, created, err)
 	}
@@ -179,14 +179,14 @@ func TestStripeOutageKeepsTheChangeForTheNextRequest(t *testing.T) {
 		}
 		return nil
 	}
-	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1", ""); ErrorCode(err) != CodePaymentProviderUnavailable {
+	if _, _, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", ""); ErrorCode(err) != CodePaymentProviderUnavailable {
 		t.Fatalf("first: %v", err)
 	}
 	inv := f.invoice(t)
 	if inv.Lease == nil || !inv.Lease.Until.IsZero() {
 		t.Fatalf("the change should stay with its lease run out: %+v", inv.Lease)
 	}
-	if _, created, err := f.svc.CreateLink(ctx, "c1", "i1", ""); err != nil || !created {
+	if _, created, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", ""); err != nil || !created {
 		t.Fatalf("retry: %v %v", created, err)
 	}
 	f.checkInvariants(t)
@@ -195,7 +195,7 @@ func TestStripeOutageKeepsTheChangeForTheNextRequest(t *testing.T) {
 func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	old, _, err := f.svc.CreateLink(ctx, "c1", "i1", "")
+	old, _, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := f.svc.RegenerateLink(ctx, "c1", "i1", ""); ErrorCode(err) != CodePaymentProviderError {
+	if _, err := f.svc.RegenerateLink(ctx, Staff("c1"), "i1", ""); ErrorCode(err) != CodePaymentProviderError {
 		t.Fatalf("regenerate: %v", err)
 	}
 	inv := f.invoice(t)
@@ -221,7 +221,7 @@ func TestRegenerateWhenTheOldLinkCannotBeDeactivated(t *testing.T) {
 func TestEmailHoldsTheInvoiceWhileSending(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	link, _, err := f.svc.CreateLink(ctx, "c1", "i1", "")
+	link, _, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,17 +229,17 @@ func TestEmailHoldsTheInvoiceWhileSending(t *testing.T) {
 	var removeErr error
 	f.mail = &fakeMailer{}
 	f.svc.mailer = mailerFunc(func(ctx context.Context, e OutgoingEmail) (string, error) {
-		removeErr = f.svc.RemoveLink(ctx, "c1", "i1", "")
+		removeErr = f.svc.RemoveLink(ctx, Staff("c1"), "i1", "")
 		return "m-1", nil
 	})
-	sent, l, err := f.svc.SendEmail(ctx, "c1", "i1", &EmailInput{IncludePaymentLink: true})
+	sent, l, err := f.svc.SendEmail(ctx, Staff("c1"), "i1", &EmailInput{IncludePaymentLink: true})
 	if err != nil || l.ID != link.ID || sent.LinkGeneration != link.Generation {
 		t.Fatalf("send: %v %v %v", sent, l, err)
 	}
 	if ErrorCode(removeErr) != CodeConflict {
 		t.Fatalf("remove during send: %v, want conflict", removeErr)
 	}
-	if err := f.svc.RemoveLink(ctx, "c1", "i1", ""); err != nil {
+	if err := f.svc.RemoveLink(ctx, Staff("c1"), "i1", ""); err != nil {
 		t.Fatalf("remove after send: %v", err)
 	}
 	f.checkInvariants(t)
@@ -262,7 +262,7 @@ func TestCommitSurvivesAConcurrentWriter(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	l, created, err := f.svc.CreateLink(ctx, "c1", "i1", "")
+	l, created, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", "")
 	if err != nil || !created {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func (f *fixture) sessionEvent(t *testing.T, link *Link, typ, pi string, amount 
 
 func (f *fixture) link(t *testing.T) *Link {
 	t.Helper()
-	l, _, err := f.svc.CreateLink(context.Background(), "c1", "i1", "")
+	l, _, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func (f *fixture) handle(t *testing.T, ev *WebhookEvent) EventResult {
 
 func (f *fixture) feed(t *testing.T) []FeedEntry {
 	t.Helper()
-	entries, _, _, err := f.svc.ListPayments(context.Background(), "c1", "", MaxFeedPage)
+	entries, _, _, err := f.svc.ListPayments(context.Background(), Staff("c1"), "", MaxFeedPage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestWrongCurrencyNeedsReview(t *testing.T) {
 		t.Fatalf("feed %s", got)
 	}
 	// The invoice still owes: a new link can be made.
-	if _, created, err := f.svc.CreateLink(context.Background(), "c1", "i1", ""); err != nil || !created {
+	if _, created, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", ""); err != nil || !created {
 		t.Fatalf("new link: %v %v", created, err)
 	}
 }
@@ -129,7 +129,7 @@ func TestOldLinkAfterCurrencyChangeNeedsReview(t *testing.T) {
 	old := f.link(t)
 	in := invoiceInput(12500, 12500)
 	in.Currency = "usd"
-	if _, _, _, err := f.svc.PutInvoice(context.Background(), "c1", "i1", in, Precondition{}); err != nil {
+	if _, _, _, err := f.svc.PutInvoice(context.Background(), Staff("c1"), "i1", in, Precondition{}); err != nil {
 		t.Fatal(err)
 	}
 	// A patient with the old page open pays in cad, the link's currency.
@@ -205,7 +205,7 @@ func TestRefundsNeverReopenTheBalance(t *testing.T) {
 	if inv.BalanceDue != 0 || inv.NetPaidOnline() != 7500 || inv.Status() != StatusPartiallyRefunded {
 		t.Fatalf("after a refund: balance %d net %d status %s", inv.BalanceDue, inv.NetPaidOnline(), inv.Status())
 	}
-	if _, _, err := f.svc.CreateLink(context.Background(), "c1", "i1", ""); ErrorCode(err) != CodeInvoicePaid {
+	if _, _, err := f.svc.CreateLink(context.Background(), Staff("c1"), "i1", ""); ErrorCode(err) != CodeInvoicePaid {
 		t.Fatalf("a refund must not ask the patient to pay again: %v", err)
 	}
 	// The refund fails: the money is the clinic's again, a credit to give back.
@@ -284,7 +284,7 @@ func TestAccountEvents(t *testing.T) {
 	if c.Connected() || c.Warnings()[0] != WarningDeauthorized {
 		t.Fatalf("still connected: %+v", c.Stripe)
 	}
-	if _, _, err := f.svc.CreateLink(ctx, "c1", "i1", ""); ErrorCode(err) != CodeStripeAccountNotConnected {
+	if _, _, err := f.svc.CreateLink(ctx, Staff("c1"), "i1", ""); ErrorCode(err) != CodeStripeAccountNotConnected {
 		t.Fatalf("a link on a deauthorized account: %v", err)
 	}
 	inv := f.invoice(t)
@@ -325,7 +325,7 @@ func TestPutAfterAnOnlinePayment(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, _, err := f.svc.PutInvoice(ctx, "c1", "i1", tc.in, tc.pre)
+			_, _, _, err := f.svc.PutInvoice(ctx, Staff("c1"), "i1", tc.in, tc.pre)
 			if ErrorCode(err) != tc.want && !(tc.want == "" && err == nil) {
 				t.Fatalf("%v, want %s", err, tc.want)
 			}
@@ -374,7 +374,7 @@ func TestAmountChangeWhileTheLinkIsPaid(t *testing.T) {
 			if tc.ifMatch {
 				pre = Precondition{Given: true, Versions: []int64{f.invoice(t).Version}}
 			}
-			_, _, _, err := f.svc.PutInvoice(ctx, "c1", "i1", invoiceInput(12500, 8000), pre)
+			_, _, _, err := f.svc.PutInvoice(ctx, Staff("c1"), "i1", invoiceInput(12500, 8000), pre)
 			if ErrorCode(err) != tc.want {
 				t.Fatalf("PUT: %v, want %s", err, tc.want)
 			}

@@ -100,11 +100,11 @@ const (
 // PutBillingCompany handles PUT /billing-companies/{companyId}.
 func (a *API) PutBillingCompany(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, adminAccess, func(ctx context.Context, c *call) (result, error) {
-		var in billing.CompanyInput
-		if err := c.decode(&in); err != nil {
+		var body companyBody
+		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		co, err := a.svc.PutCompany(ctx, c.caller, c.pathParam("companyId"), &in)
+		co, err := a.svc.PutCompany(ctx, c.caller, c.pathParam("companyId"), body.input())
 		if err != nil {
 			return result{}, err
 		}
@@ -144,11 +144,11 @@ func (a *API) PutInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 		if err != nil {
 			return result{}, err
 		}
-		var in billing.InvoiceInput
-		if err := c.decode(&in); err != nil {
+		var body invoiceBody
+		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		inv, company, created, err := a.svc.PutInvoice(ctx, c.caller.Tenant, c.invoiceID(), &in, pre)
+		inv, company, created, err := a.svc.PutInvoice(ctx, c.caller, c.invoiceID(), body.input(), pre)
 		if err != nil {
 			return result{}, err
 		}
@@ -179,7 +179,7 @@ func (a *API) ListInvoices(ctx context.Context, req events.APIGatewayV2HTTPReque
 			}
 			f.HasActiveLink = &b
 		}
-		page, err := a.svc.ListInvoices(ctx, c.caller.Tenant, f, q["after"], limit)
+		page, err := a.svc.ListInvoices(ctx, c.caller, f, q["after"], limit)
 		if err != nil {
 			return result{}, err
 		}
@@ -203,7 +203,7 @@ func queryLimit(q map[string]string, most int) (int, error) {
 // GetInvoice handles GET /invoices/{invoiceId}.
 func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		inv, company, err := a.svc.GetInvoice(ctx, c.caller.Tenant, c.invoiceID())
+		inv, company, err := a.svc.GetInvoice(ctx, c.caller, c.invoiceID())
 		if err != nil {
 			return result{}, err
 		}
@@ -213,7 +213,7 @@ func (a *API) GetInvoice(ctx context.Context, req events.APIGatewayV2HTTPRequest
 
 // invoice answers with an invoice view and its ETag, for If-Match.
 func (c *call) invoice(status int, inv *billing.Invoice, company *billing.Company) result {
-	c.header = map[string]string{"ETag": inv.ETag()}
+	c.header = map[string]string{"ETag": etag(inv.Version)}
 	return result{status, viewInvoice(inv, company)}
 }
 
@@ -223,7 +223,7 @@ func (a *API) CreatePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		link, created, err := a.svc.CreateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
+		link, created, err := a.svc.CreateLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -241,7 +241,7 @@ func (a *API) RegeneratePaymentLink(ctx context.Context, req events.APIGatewayV2
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		link, err := a.svc.RegenerateLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey)
+		link, err := a.svc.RegenerateLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey)
 		if err != nil {
 			return result{}, err
 		}
@@ -255,7 +255,7 @@ func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 		if err := c.noBody(); err != nil {
 			return result{}, err
 		}
-		if err := a.svc.RemoveLink(ctx, c.caller.Tenant, c.invoiceID(), c.idempotencyKey); err != nil {
+		if err := a.svc.RemoveLink(ctx, c.caller, c.invoiceID(), c.idempotencyKey); err != nil {
 			return result{}, err
 		}
 		return result{http.StatusNoContent, nil}, nil
@@ -265,12 +265,11 @@ func (a *API) RemovePaymentLink(ctx context.Context, req events.APIGatewayV2HTTP
 // SendInvoiceEmail handles POST /invoices/{invoiceId}/emails.
 func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		var in billing.EmailInput
-		if err := c.decode(&in); err != nil {
+		var body emailBody
+		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		in.RequestKey = c.idempotencyKey
-		sent, link, err := a.svc.SendEmail(ctx, c.caller.Tenant, c.invoiceID(), &in)
+		sent, link, err := a.svc.SendEmail(ctx, c.caller, c.invoiceID(), body.input(c.idempotencyKey))
 		if err != nil {
 			return result{}, err
 		}
@@ -285,11 +284,11 @@ func (a *API) SendInvoiceEmail(ctx context.Context, req events.APIGatewayV2HTTPR
 // pause or resume one invoice's reminders. It answers the invoice.
 func (a *API) PutInvoiceReminders(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
-		var in billing.RemindersInput
-		if err := c.decode(&in); err != nil {
+		var body remindersBody
+		if err := c.decode(&body); err != nil {
 			return result{}, err
 		}
-		inv, company, err := a.svc.SetReminders(ctx, c.caller.Tenant, c.invoiceID(), &in)
+		inv, company, err := a.svc.SetReminders(ctx, c.caller, c.invoiceID(), body.input())
 		if err != nil {
 			return result{}, err
 		}
@@ -338,7 +337,7 @@ func (a *API) ListPayments(ctx context.Context, req events.APIGatewayV2HTTPReque
 		if err != nil {
 			return result{}, err
 		}
-		entries, next, more, err := a.svc.ListPayments(ctx, c.caller.Tenant, req.QueryStringParameters["after"], limit)
+		entries, next, more, err := a.svc.ListPayments(ctx, c.caller, req.QueryStringParameters["after"], limit)
 		if err != nil {
 			return result{}, err
 		}
@@ -539,6 +538,9 @@ func ifMatch(h string) (billing.Precondition, error) {
 	}
 	return p, nil
 }
+
+// etag is the entity tag of an invoice version, as ifMatch reads it back.
+func etag(version int64) string { return `"v` + strconv.FormatInt(version, 10) + `"` }
 
 // entityTag reports whether tag is a strong entity-tag of RFC 9110 section
 // 8.8.3: double quotes around visible characters other than a quote.

@@ -22,30 +22,32 @@ func FuzzRequestDecoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, kind uint8, body string, b64 bool) {
 		c := &call{req: events.APIGatewayV2HTTPRequest{Body: body, IsBase64Encoded: b64, Headers: map[string]string{"content-type": "application/json"}}}
 		var validate func() error
-		var inv billing.InvoiceInput
+		var inv *billing.InvoiceInput
 		switch kind % 3 {
 		case 0:
 			validate = func() error {
-				if err := c.decode(&inv); err != nil {
+				var body invoiceBody
+				if err := c.decode(&body); err != nil {
 					return err
 				}
+				inv = body.input()
 				return inv.Validate()
 			}
 		case 1:
-			var in billing.CompanyInput
 			validate = func() error {
-				if err := c.decode(&in); err != nil {
+				var body companyBody
+				if err := c.decode(&body); err != nil {
 					return err
 				}
-				return in.Validate()
+				return body.input().Validate()
 			}
 		case 2:
-			var in billing.EmailInput
 			validate = func() error {
-				if err := c.decode(&in); err != nil {
+				var body emailBody
+				if err := c.decode(&body); err != nil {
 					return err
 				}
-				return in.Validate()
+				return body.input("").Validate()
 			}
 		}
 		err := validate()

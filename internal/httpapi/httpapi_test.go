@@ -88,7 +88,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := &call{req: events.APIGatewayV2HTTPRequest{Body: tc.body, IsBase64Encoded: tc.b64, Headers: jsonHeaders}}
-		var in billing.InvoiceInput
+		var in invoiceBody
 		err := c.decode(&in)
 		if tc.code == "" {
 			if err != nil {
@@ -121,7 +121,7 @@ func TestContentType(t *testing.T) {
 	}
 	for _, tc := range tests {
 		c := &call{req: events.APIGatewayV2HTTPRequest{Body: `{"number":"1"}`, Headers: map[string]string{"content-type": tc.contentType}}}
-		var in billing.InvoiceInput
+		var in invoiceBody
 		err := c.decode(&in)
 		if tc.ok != (err == nil) || (!tc.ok && billing.ErrorCode(err) != billing.CodeUnsupportedMediaType) {
 			t.Errorf("%q: %v", tc.contentType, err)

@@ -206,7 +206,7 @@ func walkKeys(dec *json.Decoder, t reflect.Type, path string) error {
 		t = t.Elem()
 	}
 	if t != nil && reflect.PointerTo(t).Implements(unmarshalerType) {
-		t = nil // a type that reads itself (OptionalString): any keys inside are its business
+		t = nil // a type that reads itself (optionalString): any keys inside are its business
 	}
 	tok, err := dec.Token()
 	if err != nil {

@@ -206,7 +206,7 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 		Status:   inv.Status(), NetPaidOnline: inv.NetPaidOnline(), Overpaid: inv.Overpaid, PaymentLink: viewLink(inv.ActiveLink()),
 		Payments:  make([]paymentView, 0, len(inv.Payments)),
 		Links:     make([]linkView, 0, len(inv.Links)),
-		ETag:      inv.ETag(),
+		ETag:      etag(inv.Version),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
 	}
 	if b := billing.LinkBlocker(inv, company); b != nil {
@@ -437,7 +437,7 @@ func viewInvoiceList(p *billing.InvoicePage) invoiceListView {
 			ID: s.ID, Number: s.Number, Currency: s.Currency, Total: s.Total, BalanceDue: s.BalanceDue,
 			NetPaidOnline: s.NetPaidOnline, Status: s.Status, HasActiveLink: s.HasActiveLink,
 			Patient:  patientView{Name: s.Patient.Name, Email: s.Patient.Email},
-			IssuedOn: s.IssuedOn, ETag: billing.ETagOf(s.Version),
+			IssuedOn: s.IssuedOn, ETag: etag(s.Version),
 			CreatedAt: timestamp(s.CreatedAt), UpdatedAt: timestamp(s.UpdatedAt),
 		}
 		if s.DueOn != "" {
