@@ -39,8 +39,8 @@ help:
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make load BURST=1000   a webhook burst: 1000 payments at 32 deliveries, for 1 tenant and over 30, 3 rounds each; 503s, time, feed checked"
 	@echo "make fuzz    each fuzz target for FUZZTIME (30s)"
-	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints the README's figures"
-	@echo "make scale [N=20000] [K=4]   N due reminders over 200 clinics: planned, then worked by K workers; prints the README's figures"
+	@echo "make bench   sizes, cold start vs hello world, RSS, warm latency; prints them and writes docs/performance.md"
+	@echo "make scale [N=20000] [K=4]   N due reminders over 200 clinics: planned, then worked by K workers; prints docs/performance.md's figures"
 	@echo "make smoke API=… TOKEN=… ADMIN_TOKEN=… [EMAIL=…] [ORIGIN=…]   the core flow against a running API (Stripe test mode), and with ORIGIN a CORS preflight from the front end's origin"
 	@echo "make token COMPANY=<id> [SCOPE=billing:admin]   print a local bearer token"
 	@echo "make build   build every function's bootstrap (linux/$(GOARCH)) into .build/"
@@ -193,11 +193,12 @@ fuzz:
 	  test $${PIPESTATUS[0]} -eq 0
 
 # Sizes, cold starts against hello world, peak RSS, warm latency (own vs
-# upstream) and upstream calls per operation; prints the README's figures.
+# upstream) and upstream calls per operation; prints the report and writes
+# it into docs/performance.md, between its markers.
 BENCH_FLAGS ?= -starts 25 -requests 300
 .PHONY: bench
 bench: tools
-	go run ./cmd/bench $(BENCH_FLAGS)
+	go run ./cmd/bench -write $(CURDIR)/docs/performance.md $(BENCH_FLAGS)
 
 # Mixed traffic against a private local stack, then every invariant checked.
 # With BURST=<n>, a webhook burst instead: n payment events delivered at once
@@ -213,7 +214,7 @@ load: tools
 
 # The scheduler at a platform's volume: N invoices with a reminder due over
 # 200 clinics, straight into DynamoDB Local, planned, then worked by K
-# workers (the handlers in process); prints the README's Scale figures.
+# workers (the handlers in process); prints the figures of docs/performance.md's Scale.
 N ?= 20000
 K ?= 4
 .PHONY: scale

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -26,13 +27,13 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localses"
 	"github.com/clinicpay/payments/infra/local/localsqs"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/lambdarie"
+	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/wiring"
@@ -40,7 +41,7 @@ import (
 
 const hello = "HelloWorld"
 
-func run(ctx context.Context, starts, requests int, cpuProfile string) error {
+func run(ctx context.Context, starts, requests int, cpuProfile, write string) error {
 	root, err := samtemplate.RepoRoot()
 	if err != nil {
 		return err
@@ -118,7 +119,18 @@ func run(ctx context.Context, starts, requests int, cpuProfile string) error {
 	fmt.Fprintln(os.Stderr, "bench: peak RSS of each function under load…")
 	rss := b.peakRSS(tools.LambdaRIE(), native, env)
 
-	report(os.Stdout, arm64, cold, warm, rss, starts, requests)
+	var out bytes.Buffer
+	report(&out, arm64, cold, warm, rss, starts, requests)
+	if _, err := os.Stdout.Write(out.Bytes()); err != nil {
+		return err
+	}
+	if write == "" {
+		return nil
+	}
+	if err := writeReport(write, out.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "bench: report written to", write)
 	return nil
 }
 

@@ -18,12 +18,12 @@ var minimum = map[string]struct {
 }{
 	"get invoice":                       {1, 0, 0, ""},
 	"put invoice (no change)":           {1, 0, 0, ""},
-	"create link":                       {2, 2, 0, "one more DynamoDB write: the lease, written before Stripe is called, makes a retry after a crash converge on the same Stripe link and makes concurrent changes take turns (README: Crash safety)"},
+	"create link":                       {2, 2, 0, "one more DynamoDB write: the lease, written before Stripe is called, makes a retry after a crash converge on the same Stripe link and makes concurrent changes take turns (design.md: Crash safety)"},
 	"create link (active one returned)": {1, 0, 0, ""},
 	"regenerate link":                   {2, 3, 0, "the lease, as for create; the old link's deactivation runs at the same time as the new link's creation"},
 	"remove link":                       {2, 1, 0, "the lease, as for create"},
 	"e-mail with the active link":       {2, 0, 1, "the lease holds the invoice while the e-mail leaves, so no one ends the link it carries meanwhile"},
-	"webhook: payment":                  {3, 1, 1, "the receipt's attempt is marked before SES is called, so a crash after SES took it is recorded from SES's events, never sent twice (README: E-mail, exactly once)"},
+	"webhook: payment":                  {3, 1, 1, "the receipt's attempt is marked before SES is called, so a crash after SES took it is recorded from SES's events, never sent twice (design.md: E-mail, exactly once)"},
 	"list payments":                     {1, 0, 0, ""},
 }
 
@@ -42,6 +42,7 @@ func machine() string {
 }
 
 func report(w io.Writer, arm64 map[string]string, cold map[string][]coldStart, warm map[string]*opStats, rss map[string]int, starts, requests int) {
+	fmt.Fprintf(w, "`go run ./cmd/bench -starts %d -requests %d`\n\n", starts, requests)
 	fmt.Fprintf(w, "Measured %s on %s.\n\n", time.Now().UTC().Format("2006-01-02"), machine())
 
 	helloWall := medianOf(cold[hello], func(c coldStart) time.Duration { return c.wall })

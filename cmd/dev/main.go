@@ -192,7 +192,7 @@ func run() error {
 	}
 	// The local stack's settings win over the shell's (a TABLE_NAME or
 	// STRIPE_API_BASE left from other work must not point make dev
-	// elsewhere); only the webhook's secret may be set (README).
+	// elsewhere); only the webhook's secret may be set (docs/deploy.md, Configuration).
 	for k, v := range settings.Env() {
 		if k != wiring.EnvStripeWebhookSecret || os.Getenv(k) == "" {
 			os.Setenv(k, v)

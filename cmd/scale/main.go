@@ -9,7 +9,7 @@
 //
 // Both handlers run in this process, and the queue is in process too:
 // moto's SQS looks every message over for each call, so at these volumes
-// it would measure moto. SQS's own latency is in the README's projection.
+// it would measure moto. SQS's own latency is in docs/performance.md's projection.
 package main
 
 import (

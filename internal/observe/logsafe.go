@@ -12,7 +12,7 @@ var emailAddress = regexp.MustCompile("[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0
 
 // Redact takes the e-mail addresses out of an error's text before it is
 // logged: a patient's address is personal information, and logs keep none
-// (README: Observability).
+// (docs/deploy.md: Observability).
 func Redact(s string) string { return emailAddress.ReplaceAllString(s, "[email]") }
 
 // Millis is a duration as the log lines carry it: milliseconds, to the

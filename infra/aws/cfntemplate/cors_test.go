@@ -24,7 +24,7 @@ func contractHeaders(t *testing.T) (takes, answers []string) {
 		t.Fatal(err)
 	}
 	takes = []string{"authorization", "content-type"}
-	answers = []string{"idempotent-replayed"} // README, Idempotency-Key
+	answers = []string{"idempotent-replayed"} // openapi.yaml, Idempotency-Key
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Kind == yaml.MappingNode {
