@@ -98,9 +98,14 @@ func TestTerminalRefusals(t *testing.T) {
 	g := New(Config{Keys: StaticKey("sk_test_x"), BaseURL: proxy.URL})
 	ctx := context.Background()
 	process := func() error { _, err := g.ProcessPaymentIntent(ctx, clinic, "tmr_1", "pi_1", "k/p"); return err }
-	register := func() error { _, err := g.RegisterReader(ctx, clinic, "tml_1", "purple-cow-ride", "Accueil", "k/r"); return err }
+	register := func() error {
+		_, err := g.RegisterReader(ctx, clinic, "tml_1", "purple-cow-ride", "Accueil", "k/r")
+		return err
+	}
 	capture := func() error { _, err := g.CapturePaymentIntent(ctx, clinic, "pi_1", 100, "k/c"); return err }
-	code := func(c billing.Code) func(error) bool { return func(err error) bool { return billing.ErrorCode(err) == c } }
+	code := func(c billing.Code) func(error) bool {
+		return func(err error) bool { return billing.ErrorCode(err) == c }
+	}
 	is := func(target error) func(error) bool { return func(err error) bool { return errors.Is(err, target) } }
 	tests := []struct {
 		name   string
