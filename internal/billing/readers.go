@@ -239,8 +239,11 @@ func (s *Service) DeleteReader(ctx context.Context, caller Caller, readerID stri
 	if err := readerScope(caller, true); err != nil {
 		return err
 	}
+	if !ValidID(readerID) {
+		return Invalid("readerId", "readerId must be a reader's id as POST /readers gave it (tmr_…)")
+	}
 	if !ValidReaderID(readerID) {
-		return notFound("reader")
+		return notFound("reader") // an id of the path's pattern that no reader can have
 	}
 	for range contention.Attempts(ctx) {
 		// Looked up under the caller's clinic first: another clinic's

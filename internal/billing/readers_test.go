@@ -257,7 +257,8 @@ func TestReaderTenancy(t *testing.T) {
 	}{
 		{"delete another clinic's reader", func() error { return f.svc.DeleteReader(ctx, readerAdmin("c2"), theirs.ID) }, CodeNotFound},
 		{"delete a reader no one has", func() error { return f.svc.DeleteReader(ctx, readerAdmin("c2"), "tmr_nobody") }, CodeNotFound},
-		{"delete a malformed id", func() error { return f.svc.DeleteReader(ctx, readerAdmin("c2"), "../c1") }, CodeNotFound},
+		{"delete a malformed id", func() error { return f.svc.DeleteReader(ctx, readerAdmin("c2"), "../c1") }, CodeInvalidRequest},
+		{"delete an id no reader has", func() error { return f.svc.DeleteReader(ctx, readerAdmin("c2"), "inv-1") }, CodeNotFound},
 		{"list", func() error {
 			rs, err := f.svc.ListReaders(ctx, Staff("c2"))
 			if err == nil && (len(rs) != 1 || rs[0].ID != mine.ID) {
