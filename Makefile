@@ -261,6 +261,9 @@ FUNCTIONS := \
 	ScheduledWorkFunction:scheduled-work \
 	EmailEventsFunction:email-events \
 	ListPaymentsFunction:list-payments \
+	RegisterReaderFunction:register-reader \
+	ListReadersFunction:list-readers \
+	DeleteReaderFunction:delete-reader \
 	StripeWebhookFunction:stripe-webhook \
 	PreTrafficHookFunction:pre-traffic-hook
 

@@ -405,6 +405,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		frenchErrorsConfirmationsBack(t, ctx, s, d.console)
 	})
 
+	ok = ok && t.Run("readers: the clinic's address, register, list, delete", func(t *testing.T) {
+		consoleReaders(t, ctx, s, d.console)
+	})
+
 	_ = ok && t.Run("a page on another origin calls the API", func(t *testing.T) {
 		tab := newTab(t, ctx)
 		// A PUT with If-Match, an Idempotency-Key and JSON is preflighted;
@@ -502,4 +506,49 @@ func frenchErrorsConfirmationsBack(t *testing.T, ctx context.Context, s *shooter
 	eval[bool](t, ctx, `(history.back(), true)`) // what the browser's Back button does
 	until(t, ctx, "the list, no dialog", `!document.querySelector('dialog[open]') && document.querySelector('h1')?.textContent === 'Factures'`)
 	s.shot(t, ctx, "back-closed-the-dialog")
+}
+
+// consoleReaders: the Readers page asks for the clinic's address first;
+// given on the clinic's page, a simulated reader registers, is listed
+// online and free, and a second one is deleted after a confirmation.
+func consoleReaders(t *testing.T, ctx context.Context, s *shooter, console string) {
+	do(t, ctx, "the Readers page", chromedp.Navigate(console+"/#/readers"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="address-needed"]`)))
+	if got := text(t, ctx, "h1"); got != "Lecteurs de carte" {
+		t.Fatalf("the Readers page is %q", got)
+	}
+	do(t, ctx, "the clinic's address", chromedp.Click(chromedp.CSS(`[data-testid="address-needed"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="address.line1"]`)),
+		chromedp.SetValue(chromedp.CSS(`input[name="address.line1"]`), "1000 rue Sherbrooke Ouest"),
+		chromedp.SetValue(chromedp.CSS(`input[name="address.city"]`), "Montréal"),
+		chromedp.SetValue(chromedp.CSS(`input[name="address.postalCode"]`), "M5V 2T6"), // Toronto's: refused for QC
+		chromedp.Click(chromedp.CSS(`[data-action="save"]`)))
+	until(t, ctx, "the postal code refused under its field", `document.querySelector('input[name="address.postalCode"]').getAttribute('aria-invalid') === 'true'`)
+	do(t, ctx, "a Montreal postal code", chromedp.SetValue(chromedp.CSS(`input[name="address.postalCode"]`), "h3a 3g4"),
+		chromedp.Click(chromedp.CSS(`[data-action="save"]`)))
+	until(t, ctx, "the address saved, as Stripe will show it", `document.querySelector('input[name="address.postalCode"]')?.value === 'H3A 3G4'`)
+	s.shot(t, ctx, "clinic-address")
+
+	do(t, ctx, "back to the Readers page", chromedp.Click(chromedp.CSS(`[data-nav="readers"]`)), chromedp.WaitVisible(chromedp.CSS(`[data-action="register"]`)))
+	if n := eval[int](t, ctx, `document.querySelectorAll('[data-testid="address-needed"]').length`); n != 0 {
+		t.Fatal("the address is still asked for")
+	}
+	do(t, ctx, "register a simulated reader", chromedp.Click(chromedp.CSS(`[data-action="register"]`)))
+	until(t, ctx, "the reader listed, online", `document.querySelectorAll('tr[data-reader][data-status="online"]').length === 1`)
+	do(t, ctx, "a second one", chromedp.SetValue(chromedp.CSS(`input[name="label"]`), "Salle 2"), chromedp.Click(chromedp.CSS(`[data-action="register"]`)))
+	until(t, ctx, "two readers", `document.querySelectorAll('tr[data-reader]').length === 2`)
+	if got := text(t, ctx, `tr[data-reader] th`) + " / " + text(t, ctx, `tr[data-reader] td`); got != "Comptoir / En ligne" {
+		t.Fatalf("the first reader shows %q", got)
+	}
+	if got := text(t, ctx, "main"); strings.Contains(got, "false") || strings.Contains(got, "null") {
+		t.Fatalf("the page shows a bare value: %q", got)
+	}
+	s.shot(t, ctx, "readers")
+
+	do(t, ctx, "delete the second", chromedp.Click(chromedp.JSPath(`document.querySelectorAll('tr[data-reader] [data-action^="delete-"]')[1]`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+	if got := text(t, ctx, `dialog[open] [data-testid="dialog-about"]`); got != "Salle 2" {
+		t.Fatalf("the confirmation is about %q", got)
+	}
+	do(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "one reader left", `document.querySelectorAll('tr[data-reader]').length === 1 && !document.querySelector('dialog[open]')`)
 }

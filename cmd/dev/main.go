@@ -156,9 +156,10 @@ func run() error {
 			stripeState.Observe(r.Method, r.Path, r.Header, r.Form, status, body)
 		}),
 		// The reads the service makes (a charge's refunds, a PaymentIntent)
-		// are answered from the local Stripe's state.
+		// and the Terminal readers are answered from the local Stripe's
+		// state.
 		faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-			return stripeState.Answer(r.Method, r.Path, r.Header, r.Query)
+			return stripeState.AnswerRequest(r.Method, r.Path, r.Header, r.Query, r.Form)
 		}))
 	stripeProxy.StopRecording()
 	defer stripeProxy.Close()

@@ -18,6 +18,7 @@ import (
 //	invoice          CO#<company>         INV#<invoice>                 PutInvoice, CommitEvent, ReleaseLease / GetInvoice, batch reads
 //	search item      CO#<company>         Q#<key>#<invoice>             PutInvoice (new keys) / searchInvoices (begins_with Q#<word>)
 //	idempotency      CO#<company>         IDEM#<Idempotency-Key>        Idempotency (TTL expiresAt)
+//	reader           CO#<company>         RDR#<tmr_…>                   SaveReader, DeleteReader / GetReader, ListReaders (begins_with RDR#)
 //	feed head        CO#<company>         FEED                          publish (seq = last position)
 //	pending entry    CO#<company>         FEED!<inv>#<ver>#<event>#<i>  CommitEvent / pendingFeed (sk BETWEEN FEED AND FEED!~)
 //	feed entry       CO#<company>         FEED#<position, 19 digits>    publish / ListFeed (sk BETWEEN FEED#<after+1> AND FEED#9…9)
@@ -44,6 +45,7 @@ const (
 	invoicePrefix     = "INV#"
 	searchPrefix      = "Q#"
 	idempotencyPrefix = "IDEM#"
+	readerPrefix      = "RDR#"
 	feedHeadSK        = "FEED"
 	feedPendingPrefix = "FEED!" // sorts between the head (FEED) and the entries (FEED#…)
 	feedPendingEnd    = "FEED!~"
@@ -61,6 +63,8 @@ const (
 	eventPrefix   = "EVT#"
 	refPrefix     = "PAY#"
 )
+
+func readerSK(readerID string) string { return readerPrefix + readerID }
 
 func companyPK(companyID string) string { return companyPrefix + companyID }
 func accountPK(accountID string) string { return accountPrefix + accountID }

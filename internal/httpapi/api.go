@@ -493,6 +493,9 @@ func (a *API) logRequest(ctx context.Context, c *call, status int, d time.Durati
 	if id := c.req.PathParameters["invoiceId"]; id != "" && billing.ValidID(id) {
 		attrs = append(attrs, slog.String("invoiceId", id))
 	}
+	if id := c.req.PathParameters["readerId"]; billing.ValidReaderID(id) {
+		attrs = append(attrs, slog.String("readerId", id))
+	}
 	attrs = append(attrs, c.logAttrs...)
 	level := slog.LevelInfo
 	if err != nil {

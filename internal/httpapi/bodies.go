@@ -63,6 +63,28 @@ type companyBody struct {
 	AttachPDF       *bool                `json:"attachPdf"`
 	EmailDetail     *billing.EmailDetail `json:"emailDetail"`
 	Reminders       *reminderPolicyBody  `json:"reminders"`
+	Address         *addressBody         `json:"address"`
+}
+
+// addressBody is a clinic's street address, the address object of
+// companyBody.
+type addressBody struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
+}
+
+// readerBody is the body of POST /readers.
+type readerBody struct {
+	RegistrationCode string `json:"registrationCode"`
+	Label            string `json:"label"`
+}
+
+func (b *readerBody) input() *billing.ReaderInput {
+	return &billing.ReaderInput{RegistrationCode: b.RegistrationCode, Label: b.Label}
 }
 
 // reminderPolicyBody is the reminders object of companyBody:
@@ -81,6 +103,9 @@ func (b *companyBody) input() *billing.CompanyInput {
 	}
 	if r := b.Reminders; r != nil {
 		in.Reminders = &billing.ReminderPolicyInput{BeforeDue: r.BeforeDue, AfterDue: r.AfterDue, IncludePaymentLink: r.IncludePaymentLink}
+	}
+	if a := b.Address; a != nil {
+		in.Address = &billing.AddressInput{Line1: a.Line1, Line2: a.Line2, City: a.City, State: a.State, PostalCode: a.PostalCode, Country: a.Country}
 	}
 	return in
 }

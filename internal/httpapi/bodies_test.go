@@ -19,6 +19,7 @@ func TestBodiesCarryEveryField(t *testing.T) {
 		{"company", &companyBody{}, func(b any) any { return b.(*companyBody).input() }},
 		{"email", &emailBody{}, func(b any) any { return b.(*emailBody).input("key") }},
 		{"reminders", &remindersBody{}, func(b any) any { return b.(*remindersBody).input() }},
+		{"reader", &readerBody{}, func(b any) any { return b.(*readerBody).input() }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +68,9 @@ func allSet(v reflect.Value, path string) (string, bool) {
 		return allSet(v.Index(0), path+"[0]")
 	case reflect.Struct:
 		for i := range v.NumField() {
+			if !v.Type().Field(i).IsExported() {
+				continue // what validation derives (a normalized address), not the body
+			}
 			if p, ok := allSet(v.Field(i), path+"."+v.Type().Field(i).Name); !ok {
 				return p, false
 			}

@@ -44,6 +44,12 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.PutInvoiceReminders }},
 	{Method: "GET", Path: "/payments", Function: "ListPaymentsFunction", Dir: "list-payments",
 		Handler: func(a *API) Handler { return a.ListPayments }},
+	{Method: "POST", Path: "/readers", Function: "RegisterReaderFunction", Dir: "register-reader",
+		Handler: func(a *API) Handler { return a.RegisterReader }},
+	{Method: "GET", Path: "/readers", Function: "ListReadersFunction", Dir: "list-readers",
+		Handler: func(a *API) Handler { return a.ListReaders }},
+	{Method: "DELETE", Path: "/readers/{readerId}", Function: "DeleteReaderFunction", Dir: "delete-reader",
+		Handler: func(a *API) Handler { return a.DeleteReader }},
 	{Method: "POST", Path: "/webhooks/stripe", Function: "StripeWebhookFunction", Dir: "stripe-webhook", Public: true,
 		Handler: func(a *API) Handler { return a.StripeWebhook }},
 }

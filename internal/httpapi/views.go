@@ -26,8 +26,19 @@ type companyView struct {
 	AttachPDF        bool             `json:"attachPdf"`
 	EmailDetail      string           `json:"emailDetail"`
 	Reminders        reminderPolicy   `json:"reminders"`
+	Address          *addressView     `json:"address"`
 	CreatedAt        string           `json:"createdAt"`
 	UpdatedAt        string           `json:"updatedAt"`
+}
+
+// addressView is the clinic's address, null until its admin gives it.
+type addressView struct {
+	Line1      string `json:"line1"`
+	Line2      string `json:"line2,omitempty"`
+	City       string `json:"city"`
+	State      string `json:"state"`
+	PostalCode string `json:"postalCode"`
+	Country    string `json:"country"`
 }
 
 type reminderPolicy struct {
@@ -49,6 +60,9 @@ func viewCompany(c *billing.Company) companyView {
 	}
 	if c.StripeAccountID != "" {
 		v.StripeAccountID = &c.StripeAccountID
+	}
+	if a := c.Address; a != nil {
+		v.Address = &addressView{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country}
 	}
 	if s := c.Stripe; s != nil && c.StripeAccountID != "" {
 		v.ChargesEnabled, v.DetailsSubmitted, v.Country, v.DefaultCurrency = &s.ChargesEnabled, &s.DetailsSubmitted, &s.Country, &s.DefaultCurrency

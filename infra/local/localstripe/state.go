@@ -146,6 +146,8 @@ type stateFile struct {
 	// Held are events kept instead of delivered (a test chooses when, and
 	// in which order, Stripe delivers them).
 	Held map[string]*HeldEvent `json:"held,omitempty"`
+	// Readers are the Terminal readers registered (readers.go).
+	Readers map[string]*Reader `json:"readers,omitempty"`
 }
 
 // HeldEvent is a signed-to-be event kept back.

@@ -97,7 +97,7 @@ func run(m *testing.M) (int, error) {
 	// service's reads once stripe-mock has checked them.
 	env.truth, _ = localstripe.Open("")
 	env.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-		return env.truth.Answer(r.Method, r.Path, r.Header, r.Query)
+		return env.truth.AnswerRequest(r.Method, r.Path, r.Header, r.Query, r.Form)
 	}), faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 		env.truth.Observe(r.Method, r.Path, r.Header, r.Form, status, body) // its links, for the local checkout
 	}))

@@ -131,6 +131,14 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 	onboarding := map[string]string{"companyId": newcomer.ID}
 	inv := func(id string) map[string]string { return map[string]string{"invoiceId": id} }
 	company := map[string]string{"companyId": tn.ID}
+	// Clinics with an address, for the readers' functions: one whose
+	// reader is listed, one whose reader is deleted.
+	listed, deleting := readerTenant(t), readerTenant(t)
+	registerReader(t, listed, "Front desk").want(t, 201)
+	toDelete := registerReader(t, deleting, "Front desk").want(t, 201).str("id")
+	listedStaff := map[string]string{"billing_company_id": listed.ID}
+	deletingAdmin := map[string]string{"billing_company_id": deleting.ID, "scope": "billing:admin"}
+	readerParam := map[string]string{"readerId": toDelete}
 
 	type check struct {
 		event events.APIGatewayV2HTTPRequest
@@ -184,6 +192,17 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		},
 		"ListPaymentsFunction": {
 			{apiEvent("GET", "/payments", nil, staff, "", nil), 200, true},
+		},
+		"RegisterReaderFunction": {
+			{apiEvent("POST", "/readers", nil, deletingAdmin, `{"registrationCode":"simulated-wpe","label":"Back office"}`, nil), 201, false},
+			{apiEvent("POST", "/readers", nil, staff, `{"registrationCode":"simulated-wpe","label":"Desk"}`, nil), 403, true},
+		},
+		"ListReadersFunction": {
+			{apiEvent("GET", "/readers", nil, listedStaff, "", nil), 200, true},
+		},
+		"DeleteReaderFunction": {
+			{apiEvent("DELETE", "/readers/"+toDelete, readerParam, deletingAdmin, "", nil), 204, false},
+			{apiEvent("DELETE", "/readers/"+toDelete, readerParam, deletingAdmin, "", nil), 404, true},
 		},
 		"PutInvoiceRemindersFunction": {
 			{apiEvent("PUT", "/invoices/"+bare+"/reminders", inv(bare), staff, `{"paused":true}`, nil), 200, false},

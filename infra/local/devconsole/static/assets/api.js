@@ -67,6 +67,10 @@ export class Api {
 
   getCompany(id) { return this.call('GET', `/billing-companies/${encodeURIComponent(id)}`); }
   putCompany(id, body) { return this.call('PUT', `/billing-companies/${encodeURIComponent(id)}`, { body }); }
+
+  listReaders() { return this.call('GET', '/readers'); }
+  registerReader(body) { return this.call('POST', '/readers', { body }); }
+  deleteReader(id) { return this.call('DELETE', `/readers/${encodeURIComponent(id)}`); }
 }
 
 // local calls make dev's own endpoints (same origin as the console).

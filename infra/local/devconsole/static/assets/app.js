@@ -87,6 +87,7 @@ async function route({ keepFocus } = {}) {
     else if (parts[0] === 'mailbox' && parts[1]) view = await mailView(parts[1]);
     else if (parts[0] === 'mailbox') view = await mailbox();
     else if (parts[0] === 'settings') view = await settings();
+    else if (parts[0] === 'readers') view = await readersPage();
     else view = await invoiceList(new URLSearchParams(query));
     if (current()) show(view, keepFocus);
   } catch (e) {
@@ -496,6 +497,7 @@ async function settings() {
   const before = h('input', { value: c.reminders.beforeDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
   const after = h('input', { value: c.reminders.afterDue.join(', '), inputmode: 'numeric', autocomplete: 'off' });
   const withLink = h('input', { type: 'checkbox', checked: c.reminders.includePaymentLink, id: 'set-reminder-link' });
+  const address = addressFields(c.address);
   const save = h('button', { type: 'submit', class: 'primary', 'data-action': 'save' }, t('settings.save'));
   const check = (input, label) => h('div', { class: 'field check' }, input, h('label', { for: input.id }, label));
   const form = h('form', { class: 'settings', novalidate: true, onsubmit: (e) => {
@@ -505,14 +507,16 @@ async function settings() {
     check.email(reply);
     const beforeDue = check.days(before, 3, 30);
     const afterDue = check.days(after, 6, 120);
+    const addr = address.read(check);
     showErrors(form, check.errors);
     if (check.errors.size > 0) { say(t('form.fix'), 'error'); return; }
     act(save, () => api.putCompany(c.id, {
       name: name.value.trim(), replyToEmail: reply.value.trim(), defaultLanguage: language.value,
       sendReceipts: receipts.checked, attachPdf: pdf.checked, emailDetail: detail.value,
       reminders: { beforeDue, afterDue, includePaymentLink: withLink.checked },
+      ...(addr && { address: addr }),
     }).catch((x) => {
-      const err = placed(x, { name, replyToEmail: reply, 'reminders.beforeDue': before, 'reminders.afterDue': after });
+      const err = placed(x, { name, replyToEmail: reply, 'reminders.beforeDue': before, 'reminders.afterDue': after, ...address.controls });
       if (err instanceof FieldErrors) showErrors(form, err.errors);
       throw err;
     }), t('settings.saved'));
@@ -525,6 +529,7 @@ async function settings() {
     field(t('settings.beforeDue'), before, t('settings.daysHint', { most: 3, max: 30 })),
     field(t('settings.afterDue'), after, t('settings.daysHint', { most: 6, max: 120 })),
     check(withLink, t('settings.reminderLink'))),
+  address.fieldset,
   save);
   const yesNo = (b) => (b ? t('yes') : t('no'));
   return [
@@ -538,6 +543,92 @@ async function settings() {
     c.warnings.length > 0 && [h('h3', {}, t('settings.warnings')), h('ul', {}, c.warnings.map((w) => h('li', {}, h('code', {}, w))))],
     c.warnings.includes('charges_not_enabled') && h('p', { class: 'hint' }, t('settings.devWarning'))),
   ];
+}
+
+// addressFields is the clinic's address in the settings form: what Stripe
+// needs for its Terminal Location (the readers). Empty is no address.
+function addressFields(a) {
+  const input = (name, value, attrs = {}) => h('input', { name: `address.${name}`, value: value ?? '', autocomplete: 'off', ...attrs });
+  const controls = {
+    'address.line1': input('line1', a?.line1, { autocomplete: 'address-line1', maxlength: 200 }),
+    'address.line2': input('line2', a?.line2, { autocomplete: 'address-line2', maxlength: 200 }),
+    'address.city': input('city', a?.city, { autocomplete: 'address-level2', maxlength: 100 }),
+    'address.state': input('state', a?.state ?? 'QC', { autocomplete: 'address-level1', maxlength: 2, size: 4 }),
+    'address.postalCode': input('postalCode', a?.postalCode, { autocomplete: 'postal-code', maxlength: 10, size: 10 }),
+    'address.country': h('select', { name: 'address.country', autocomplete: 'country' },
+      ['CA', 'US'].map((k) => h('option', { value: k, selected: k === (a?.country ?? 'CA') }, t(`country.${k}`)))),
+  };
+  const c = controls;
+  const fieldset = h('fieldset', { class: 'address' }, h('legend', {}, t('settings.address')),
+    h('p', { class: 'hint' }, t('settings.addressHint')),
+    field(t('address.line1'), c['address.line1']), field(t('address.line2'), c['address.line2']),
+    field(t('address.city'), c['address.city']),
+    h('div', { class: 'row' }, field(t('address.state'), c['address.state'], t('address.stateHint')),
+      field(t('address.postalCode'), c['address.postalCode']), field(t('address.country'), c['address.country'])));
+  // read checks the address; null when it is left empty (none yet).
+  function read(check) {
+    const v = (k) => c[`address.${k}`].value.trim();
+    if (!a && !v('line1') && !v('line2') && !v('city') && !v('postalCode')) return null;
+    for (const k of ['line1', 'city', 'state', 'postalCode']) check.required(c[`address.${k}`]);
+    const out = { line1: v('line1'), city: v('city'), state: v('state').toUpperCase(), postalCode: v('postalCode'), country: c['address.country'].value };
+    if (v('line2')) out.line2 = v('line2');
+    return out;
+  }
+  return { fieldset, controls, read };
+}
+
+// ---------------------------------------------------------------- readers
+
+// readersPage lists the clinic's Stripe Terminal readers (label, status,
+// the invoice each is taking), registers one by the code it shows
+// (simulated-wpe: a simulated reader, in Stripe's test mode) and deletes
+// one.
+async function readersPage() {
+  const [{ readers }, company] = await Promise.all([api.listReaders(), api.getCompany(session.companyId)]);
+  const label = h('input', { name: 'label', required: true, maxlength: 64, autocomplete: 'off', value: readers.length ? '' : t('readers.firstLabel') });
+  const code = h('input', { name: 'registrationCode', required: true, maxlength: 100, autocomplete: 'off', value: 'simulated-wpe' });
+  const add = h('button', { type: 'submit', class: 'primary', 'data-action': 'register' }, t('readers.register'));
+  const form = h('form', { class: 'register', novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    const check = new Checks();
+    check.required(label);
+    check.required(code);
+    showErrors(form, check.errors);
+    if (check.errors.size > 0) { say(t('form.fix'), 'error'); return; }
+    act(add, () => api.registerReader({ registrationCode: code.value.trim(), label: label.value.trim() }).catch((x) => {
+      if (x.code === 'limit_reached') throw new Error(t('readers.limit', { max: 50 })); // the code's wording speaks of links
+      const err = placed(x, { label, registrationCode: code });
+      if (err instanceof FieldErrors) showErrors(form, err.errors);
+      throw err;
+    }), (r) => t('readers.registered', { label: r.label }));
+  } },
+  field(t('readers.label'), label, t('readers.labelHint')), field(t('readers.code'), code, t('readers.codeHint')), add);
+  const rows = readers.map((r) => h('tr', { 'data-reader': r.id, 'data-status': r.status },
+    h('th', { scope: 'row' }, r.label),
+    h('td', {}, h('span', { class: `badge reader-${r.status}` }, t(`readers.${r.status}`))),
+    h('td', {}, r.payment ? h('a', { href: `#/invoices/${encodeURIComponent(r.payment.invoiceId)}` }, t('readers.taking', { invoice: r.payment.invoiceId })) : t('readers.free')),
+    h('td', {}, h('code', {}, r.deviceType)),
+    h('td', {}, h('code', {}, r.id)),
+    h('td', {}, h('button', { type: 'button', class: 'danger', 'data-action': `delete-${r.id}`, disabled: !!r.payment,
+      title: r.payment ? t('err.reader_busy') : undefined, onclick: (e) => deleteReader(e.currentTarget, r) }, t('readers.delete')))));
+  return [
+    heading(t('readers.title')),
+    h('p', { class: 'hint' }, t('readers.intro')),
+    !company.address && h('p', { class: 'blocked', role: 'note', 'data-testid': 'address-needed' }, t('readers.addressNeeded'), ' ',
+      h('a', { href: '#/settings' }, t('readers.toSettings'))),
+    readers.length === 0 ? h('p', {}, t('readers.none')) :
+      h('table', { class: 'readers' }, h('caption', {}, t('readers.caption', { n: readers.length, max: 50 })),
+        h('thead', {}, h('tr', {}, ['readers.label', 'readers.status', 'readers.payment', 'readers.device', 'readers.id', 'readers.actions']
+          .map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, rows)),
+    section(t('readers.add'), form),
+  ].filter(Boolean);
+}
+
+async function deleteReader(button, r) {
+  const ok = await dialog(t('readers.confirmTitle'), h('p', {}, t('readers.confirmText')), t('readers.delete'), t('cancel'),
+    async () => true, r.label);
+  if (ok) act(button, () => api.deleteReader(r.id), t('readers.deleted', { label: r.label }));
 }
 
 // ---------------------------------------------------------------- start

@@ -24,6 +24,14 @@ const fieldWords = {
   dueOn: () => t('invalid.dueOn'),
   'reminders.beforeDue': () => t('invalid.days', { most: 3, max: 30 }),
   'reminders.afterDue': () => t('invalid.days', { most: 6, max: 120 }),
+  'address.line1': () => t('invalid.required'),
+  'address.line2': () => t('invalid.line2'),
+  'address.city': () => t('invalid.required'),
+  'address.state': () => t('invalid.state'),
+  'address.postalCode': () => t('invalid.postalCode'),
+  'address.country': () => t('invalid.country'),
+  label: () => t('invalid.label'),
+  registrationCode: () => t('invalid.registrationCode'),
 };
 
 // fieldKey is the longest of keys that names field or a part of it
