@@ -150,15 +150,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The local Stripe's simulator: payments, refunds and readers as
+	// Stripe would bring them about, with their signed events sent to the
+	// webhook route (its secret is known once the settings are, below).
+	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe"}
 	stripeProxy := faultproxy.NewStripe(stack.Stripe.URL,
 		faultproxy.WithLinkURL(func(id string) string { return cfg.consoleBase + "/pay/" + id }),
 		faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 			stripeState.Observe(r.Method, r.Path, r.Header, r.Form, status, body)
 		}),
 		// The reads the service makes (a charge's refunds, a PaymentIntent)
+		// and its Terminal calls (readers, their actions and PaymentIntents)
 		// are answered from the local Stripe's state.
 		faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-			return stripeState.Answer(r.Method, r.Path, r.Header, r.Query)
+			return sim.Answer(r.Method, r.Path, r.Header, r.Query, r.Form)
 		}))
 	stripeProxy.StopRecording()
 	defer stripeProxy.Close()
@@ -258,7 +263,7 @@ func run() error {
 	}
 	// SES keeps mail in memory: copy it to the kept mailbox before SES stops.
 	defer func() { _ = mailbox.Sync(context.Background()) }()
-	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe", Secret: os.Getenv(wiring.EnvStripeWebhookSecret)}
+	sim.Secret = os.Getenv(wiring.EnvStripeWebhookSecret)
 	clinics := clinicNames(db, settings.TableName)
 	consoleSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: devconsole.New(devconsole.Config{
 		APIBase: cfg.apiBase, Company: cfg.company, Mailbox: mailbox, Stripe: sim, Log: log, Hosts: consoleHosts(cfg.host, cfg.consolePort),
