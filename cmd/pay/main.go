@@ -114,26 +114,41 @@ func findConsole() (url, from string) {
 	return "http://localhost:3001", "the default port"
 }
 
-func run(console string, req map[string]any) error {
-	body, _ := json.Marshal(req)
+// answer is what the console's local endpoints answer: the events
+// delivered, or the tester's mistake.
+type answer struct {
+	Deliveries []localstripe.Delivery          `json:"deliveries"`
+	Error      *struct{ Code, Message string } `json:"error"`
+}
+
+// post sends body to the console and reads its answer into out (which
+// embeds answer), printing the events delivered.
+func post(url, contentType string, body []byte, out any, a *answer) error {
 	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Post(console+"/_local/stripe/pay", "application/json", bytes.NewReader(body))
+	resp, err := client.Post(url, contentType, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errNoConsole, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Payment    *localstripe.Payment            `json:"payment"`
-		Deliveries []localstripe.Delivery          `json:"deliveries"`
-		Error      *struct{ Code, Message string } `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("make dev answered %d: %s", resp.StatusCode, raw)
 	}
-	printDeliveries(out.Deliveries)
-	if out.Error != nil {
-		return fmt.Errorf("%s: %s", out.Error.Code, out.Error.Message)
+	printDeliveries(a.Deliveries)
+	if a.Error != nil {
+		return fmt.Errorf("%s: %s", a.Error.Code, a.Error.Message)
+	}
+	return nil
+}
+
+func run(console string, req map[string]any) error {
+	body, _ := json.Marshal(req)
+	var out struct {
+		answer
+		Payment *localstripe.Payment `json:"payment"`
+	}
+	if err := post(console+"/_local/stripe/pay", "application/json", body, &out, &out.answer); err != nil {
+		return err
 	}
 	if p := out.Payment; p != nil {
 		fmt.Printf("payment %s: %d %s by %s, %s\n", p.PaymentIntent, p.Amount, p.Currency, p.Method, p.Status)

@@ -1,16 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/clinicpay/payments/infra/local/localstripe"
 )
 
 // atReader presents a test card to a reader of make dev's local Stripe
@@ -27,28 +20,16 @@ func atReader(console, reader, card, status string) error {
 	default:
 		path, ctype, body = base+"/present_payment_method", "application/x-www-form-urlencoded", presented(card).Encode()
 	}
-	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Post(path, ctype, bytes.NewReader([]byte(body)))
-	if err != nil {
-		return fmt.Errorf("%w: %w", errNoConsole, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
+		answer
 		ID, Status string
 		Action     *struct {
 			Type, Status string
 			FailureCode  string `json:"failure_code"`
 		}
-		Deliveries []localstripe.Delivery          `json:"deliveries"`
-		Error      *struct{ Code, Message string } `json:"error"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("make dev answered %d: %s", resp.StatusCode, raw)
-	}
-	printDeliveries(out.Deliveries)
-	if out.Error != nil {
-		return fmt.Errorf("%s: %s", out.Error.Code, out.Error.Message)
+	if err := post(path, ctype, []byte(body), &out, &out.answer); err != nil {
+		return err
 	}
 	line := fmt.Sprintf("reader %s: %s", out.ID, out.Status)
 	if a := out.Action; a != nil {

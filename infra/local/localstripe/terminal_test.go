@@ -122,6 +122,14 @@ func TestReaderPaymentByCard(t *testing.T) {
 	}
 	r := tm.reader(t)
 	pi := tm.intent(t, 12500, "k/pi")
+	// A retried creation (same key) is the same PaymentIntent.
+	again := tm.intent(t, 12500, "k/pi")
+	tm.sim.State.mu.Lock()
+	made := len(tm.sim.State.data.Intents)
+	tm.sim.State.mu.Unlock()
+	if again.ID != pi.ID || made != 1 {
+		t.Fatalf("a second PaymentIntent for one key: %s, %s", pi.ID, again.ID)
+	}
 	got, err := tm.g.ProcessPaymentIntent(ctx, acct, r.ID, pi.ID, "k/process-1")
 	if err != nil || got.Action == nil || got.Action.Status != ActionInProgress || got.Action.PaymentIntentID != pi.ID {
 		t.Fatalf("%v %+v", err, got)
