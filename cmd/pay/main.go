@@ -31,8 +31,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clinicpay/payments/infra/local/localstripe"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localstripe"
 )
 
 func main() {

@@ -40,7 +40,9 @@ func TestPayAtReader(t *testing.T) {
 	reader := call("/v1/terminal/readers", url.Values{"registration_code": {"simulated-wpe"}})["id"].(string)
 	pi := call("/v1/payment_intents", url.Values{"amount": {"5000"}, "currency": {"cad"}, "payment_method_types[0]": {"card_present"},
 		"payment_method_types[1]": {"interac_present"}, "capture_method": {"manual"}})["id"].(string)
-	process := func() { call("/v1/terminal/readers/"+reader+"/process_payment_intent", url.Values{"payment_intent": {pi}}) }
+	process := func() {
+		call("/v1/terminal/readers/"+reader+"/process_payment_intent", url.Values{"payment_intent": {pi}})
+	}
 
 	process()
 	if err := atReader(console.URL, reader, "4000000000000002", ""); err != nil {
