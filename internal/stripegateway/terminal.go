@@ -57,7 +57,7 @@ func (g *Gateway) CreateLocation(ctx context.Context, accountID, displayName str
 		return "", terminalError("create terminal location", err, nil)
 	}
 	if l.ID == "" {
-		return "", untrue("a location without an id", errors.New(l.ID))
+		return "", untrue("a location without an id", errors.New("create terminal location"))
 	}
 	return l.ID, nil
 }

@@ -16,7 +16,7 @@ func ReaderObject(r *Reader) map[string]any {
 	}
 	return map[string]any{
 		"id": r.ID, "object": "terminal.reader", "action": action, "device_sw_version": "2.18.1.0", "device_type": r.DeviceType,
-		"ip_address": "0.0.0.0", "label": r.Label, "livemode": false, "location": r.Location, "metadata": map[string]any{},
+		"ip_address": "0.0.0.0", "label": r.Label, "livemode": false, "location": nullable(r.Location), "metadata": map[string]any{},
 		"serial_number": r.Serial, "status": r.Status,
 	}
 }
