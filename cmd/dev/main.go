@@ -23,13 +23,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/devconsole"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localses"
 	"github.com/clinicpay/payments/infra/local/localsqs"
 	"github.com/clinicpay/payments/infra/local/localstripe"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
