@@ -35,6 +35,7 @@ ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
 help:
 	@echo "make dev [RESET=1]   the whole service locally: API :3000, staff console :3001, mail :3002 (data kept in .dev/; RESET=1 starts empty)"
 	@echo "make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>]   a payment at make dev's local Stripe"
+	@echo "make pay READER=tmr_… [CARD=4242424242424242|interac|4000000000000002|4000000000009995|cancel] [STATUS=offline|online]   a test card at a reader of make dev's local Stripe"
 	@echo "make test    run every test (unit and integration against the local servers)"
 	@echo "make load    60 s of mixed traffic (LOAD_FLAGS=...), then every invariant checked"
 	@echo "make load BURST=1000   a webhook burst: 1000 payments at 32 deliveries, for 1 tenant and over 30, 3 rounds each; 503s, time, feed checked"
@@ -145,7 +146,8 @@ dev: tools
 	@./.build/dev
 
 pay:
-	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)" -in "$(IN)"
+	@go run ./cmd/pay -invoice "$(INVOICE)" -outcome "$(or $(OUTCOME),paid)" -company "$(COMPANY)" -in "$(IN)" \
+		-reader "$(READER)" -card "$(CARD)" -status "$(STATUS)"
 
 test: tools poppler chromium vet lint
 	go test -count=1 -timeout 20m -parallel 16 ./...

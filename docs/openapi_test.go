@@ -11,8 +11,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/clinicpay/payments/docs"
-	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 )

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
 )
 
 // servers are the local servers' addresses in the ready line.

@@ -23,13 +23,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/devconsole"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localses"
 	"github.com/clinicpay/payments/infra/local/localsqs"
 	"github.com/clinicpay/payments/infra/local/localstripe"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/wiring"
 )
@@ -150,16 +150,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	// The local Stripe's simulator: payments, refunds and readers as
+	// Stripe would bring them about, with their signed events sent to the
+	// webhook route (its secret is known once the settings are, below).
+	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe"}
 	stripeProxy := faultproxy.NewStripe(stack.Stripe.URL,
 		faultproxy.WithLinkURL(func(id string) string { return cfg.consoleBase + "/pay/" + id }),
 		faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 			stripeState.Observe(r.Method, r.Path, r.Header, r.Form, status, body)
 		}),
 		// The reads the service makes (a charge's refunds, a PaymentIntent)
-		// and the Terminal readers are answered from the local Stripe's
-		// state.
+		// and its Terminal calls (readers, their actions and PaymentIntents)
+		// are answered from the local Stripe's state.
 		faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-			return stripeState.AnswerRequest(r.Method, r.Path, r.Header, r.Query, r.Form)
+			return sim.Answer(r.Method, r.Path, r.Header, r.Query, r.Form)
 		}))
 	stripeProxy.StopRecording()
 	defer stripeProxy.Close()
@@ -193,7 +197,7 @@ func run() error {
 	}
 	// The local stack's settings win over the shell's (a TABLE_NAME or
 	// STRIPE_API_BASE left from other work must not point make dev
-	// elsewhere); only the webhook's secret may be set (docs/deploy.md, Configuration).
+	// elsewhere); only the webhook's secret may be set (README).
 	for k, v := range settings.Env() {
 		if k != wiring.EnvStripeWebhookSecret || os.Getenv(k) == "" {
 			os.Setenv(k, v)
@@ -259,7 +263,7 @@ func run() error {
 	}
 	// SES keeps mail in memory: copy it to the kept mailbox before SES stops.
 	defer func() { _ = mailbox.Sync(context.Background()) }()
-	sim := &localstripe.Simulator{State: stripeState, WebhookURL: "http://127.0.0.1:" + strconv.Itoa(cfg.apiPort) + "/webhooks/stripe", Secret: os.Getenv(wiring.EnvStripeWebhookSecret)}
+	sim.Secret = os.Getenv(wiring.EnvStripeWebhookSecret)
 	clinics := clinicNames(db, settings.TableName)
 	consoleSrv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: devconsole.New(devconsole.Config{
 		APIBase: cfg.apiBase, Company: cfg.company, Mailbox: mailbox, Stripe: sim, Log: log, Hosts: consoleHosts(cfg.host, cfg.consolePort),

@@ -96,7 +96,7 @@ func start(ctx context.Context, cfg Config, logw io.Writer) (_ *loader, stop fun
 	// the load refunded (stripe-mock would answer a fixture).
 	l.truth, _ = localstripe.Open("")
 	l.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-		return l.truth.AnswerRequest(r.Method, r.Path, r.Header, r.Query, r.Form)
+		return l.truth.Answer(r.Method, r.Path, r.Header, r.Query)
 	}))
 	stops = append(stops, l.stripe.Close)
 	l.stripe.StopRecording()

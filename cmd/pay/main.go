@@ -6,6 +6,15 @@
 //
 // IN has the patient pay in another currency, as Stripe's Adaptive Pricing
 // shows it (currency and amount in its minor units).
+//
+// At a Stripe Terminal reader of the local Stripe, a test card is
+// presented (Stripe's test helper), which decides the payment waiting on
+// the reader, or completes a refund waiting for the card:
+//
+//	make pay READER=tmr_… [CARD=4242424242424242|4000000000000002|4000000000009995|interac|<Interac number>|cancel] [STATUS=offline|online]
+//
+// CARD=cancel is the patient pressing Cancel on the reader; STATUS takes
+// the reader offline or brings it back.
 package main
 
 import (
@@ -22,8 +31,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clinicpay/payments/infra/local/localstripe"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localstripe"
 )
 
 func main() {
@@ -32,7 +41,18 @@ func main() {
 	company := flag.String("company", "clinic-demo", "the billing company")
 	console := flag.String("console", "", "make dev's console (default: the running make dev's, found in its data folder)")
 	in := flag.String("in", "", "the patient pays in another currency (Adaptive Pricing): <currency>:<amount in minor units>")
+	reader := flag.String("reader", "", "a Terminal reader (tmr_…): present CARD to it, or set its STATUS")
+	card := flag.String("card", "", "the test card presented to the reader: a card number, interac (or an Interac number), or cancel")
+	status := flag.String("status", "", "the reader goes offline or online")
 	flag.Parse()
+	if *reader != "" {
+		console, found := *console, "-console"
+		if console == "" {
+			console, found = findConsole()
+		}
+		exit(atReader(console, *reader, *card, *status), console, found)
+		return
+	}
 	if *invoice == "" {
 		fmt.Fprintln(os.Stderr, "usage: make pay INVOICE=<id> [OUTCOME=paid|processing|failed|declined|refund[:<cents>]|dispute:<open|won|lost>] [COMPANY=<id>]")
 		os.Exit(2)
@@ -51,16 +71,22 @@ func main() {
 		}
 		req["presentmentCurrency"], req["presentmentAmount"] = cur, n
 	}
-	if err := run(*console, req); err != nil {
-		if errors.Is(err, errNoConsole) {
-			fmt.Fprintf(os.Stderr, "make pay: no make dev console at %s (from %s): %v\n"+
-				"Is make dev running? make pay finds it through %s in make dev's data folder;\n"+
-				"if make dev runs with another DEV_DATA, give make pay the same DEV_DATA (or CONSOLE_PORT).\n", *console, found, err, consoleURLFile)
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "make pay:", err)
+	exit(run(*console, req), *console, found)
+}
+
+// exit reports err, if any, and ends with status 1.
+func exit(err error, console, found string) {
+	if err == nil {
+		return
+	}
+	if errors.Is(err, errNoConsole) {
+		fmt.Fprintf(os.Stderr, "make pay: no make dev console at %s (from %s): %v\n"+
+			"Is make dev running? make pay finds it through %s in make dev's data folder;\n"+
+			"if make dev runs with another DEV_DATA, give make pay the same DEV_DATA (or CONSOLE_PORT).\n", console, found, err, consoleURLFile)
 		os.Exit(1)
 	}
+	fmt.Fprintln(os.Stderr, "make pay:", err)
+	os.Exit(1)
 }
 
 var errNoConsole = errors.New("make dev's console does not answer")
@@ -88,32 +114,41 @@ func findConsole() (url, from string) {
 	return "http://localhost:3001", "the default port"
 }
 
-func run(console string, req map[string]any) error {
-	body, _ := json.Marshal(req)
+// answer is what the console's local endpoints answer: the events
+// delivered, or the tester's mistake.
+type answer struct {
+	Deliveries []localstripe.Delivery          `json:"deliveries"`
+	Error      *struct{ Code, Message string } `json:"error"`
+}
+
+// post sends body to the console and reads its answer into out (which
+// embeds answer), printing the events delivered.
+func post(url, contentType string, body []byte, out any, a *answer) error {
 	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Post(console+"/_local/stripe/pay", "application/json", bytes.NewReader(body))
+	resp, err := client.Post(url, contentType, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%w: %w", errNoConsole, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Payment    *localstripe.Payment            `json:"payment"`
-		Deliveries []localstripe.Delivery          `json:"deliveries"`
-		Error      *struct{ Code, Message string } `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("make dev answered %d: %s", resp.StatusCode, raw)
 	}
-	for _, d := range out.Deliveries {
-		line := fmt.Sprintf("  %-42s → %d %s", d.Type, d.Status, d.Outcome)
-		if d.Reason != "" {
-			line += " (" + d.Reason + ")"
-		}
-		fmt.Println(line)
+	printDeliveries(a.Deliveries)
+	if a.Error != nil {
+		return fmt.Errorf("%s: %s", a.Error.Code, a.Error.Message)
 	}
-	if out.Error != nil {
-		return fmt.Errorf("%s: %s", out.Error.Code, out.Error.Message)
+	return nil
+}
+
+func run(console string, req map[string]any) error {
+	body, _ := json.Marshal(req)
+	var out struct {
+		answer
+		Payment *localstripe.Payment `json:"payment"`
+	}
+	if err := post(console+"/_local/stripe/pay", "application/json", body, &out, &out.answer); err != nil {
+		return err
 	}
 	if p := out.Payment; p != nil {
 		fmt.Printf("payment %s: %d %s by %s, %s\n", p.PaymentIntent, p.Amount, p.Currency, p.Method, p.Status)
@@ -121,4 +156,15 @@ func run(console string, req map[string]any) error {
 		fmt.Println("declined: no payment; the link still takes one")
 	}
 	return nil
+}
+
+// printDeliveries prints each event sent to the webhook and its answer.
+func printDeliveries(ds []localstripe.Delivery) {
+	for _, d := range ds {
+		line := fmt.Sprintf("  %-42s → %d %s", d.Type, d.Status, d.Outcome)
+		if d.Reason != "" {
+			line += " (" + d.Reason + ")"
+		}
+		fmt.Println(line)
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/clinicpay/payments/infra/local/localservers"
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // rotatingKey serves an old key until asked to refresh.

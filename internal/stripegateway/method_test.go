@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // TestPaymentMethodReadsTheLatestCharge: the PaymentIntent is read on the

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // TestRefundsReadsTheChargesRefunds: against stripe-mock (which checks the

@@ -22,6 +22,24 @@ import (
 
 var _ billing.Terminal = (*Gateway)(nil)
 
+// onAccount makes a call on the connected account with the platform's key
+// (read again once if Stripe refuses it), a POST with the domain's
+// idempotency key ("" for a read).
+func onAccount[T any](ctx context.Context, g *Gateway, p stripe.ParamsContainer, accountID, idempotencyKey string, call func(key string) (T, error)) (T, error) {
+	params := p.GetParams()
+	params.Context = ctx
+	params.SetStripeAccount(accountID)
+	if idempotencyKey != "" {
+		params.SetIdempotencyKey(idempotencyKey)
+	}
+	var out T
+	err := g.withKey(ctx, func(k string) (err error) {
+		out, err = call(k)
+		return err
+	})
+	return out, err
+}
+
 // CreateLocation implements billing.Terminal.
 func (g *Gateway) CreateLocation(ctx context.Context, accountID, displayName string, a billing.Address, idempotencyKey string) (string, error) {
 	p := &stripe.TerminalLocationParams{
@@ -32,19 +50,14 @@ func (g *Gateway) CreateLocation(ctx context.Context, accountID, displayName str
 	if a.Line2 != "" {
 		p.Address.Line2 = stripe.String(a.Line2)
 	}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
-	var l *stripe.TerminalLocation
-	err := g.withKey(ctx, func(k string) (err error) {
-		l, err = (&location.Client{B: g.backend, Key: k}).New(p)
-		return err
+	l, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalLocation, error) {
+		return (&location.Client{B: g.backend, Key: k}).New(p)
 	})
 	if err != nil {
 		return "", terminalError("create terminal location", err, nil)
 	}
 	if l.ID == "" {
-		return "", untrue("a location without an id", errors.New(l.ID))
+		return "", untrue("a location without an id", errors.New("create terminal location"))
 	}
 	return l.ID, nil
 }
@@ -54,13 +67,8 @@ func (g *Gateway) CreateLocation(ctx context.Context, accountID, displayName str
 // CodeReaderRegistrationFailed with Stripe's reason.
 func (g *Gateway) RegisterReader(ctx context.Context, accountID, locationID, registrationCode, label, idempotencyKey string) (*billing.TerminalReader, error) {
 	p := &stripe.TerminalReaderParams{Location: stripe.String(locationID), RegistrationCode: stripe.String(registrationCode), Label: stripe.String(label)}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
-	var r *stripe.TerminalReader
-	err := g.withKey(ctx, func(k string) (err error) {
-		r, err = (&reader.Client{B: g.backend, Key: k}).New(p)
-		return err
+	r, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).New(p)
 	})
 	var se *stripe.Error
 	if errors.As(err, &se) && se.Type == stripe.ErrorTypeInvalidRequest && se.Code != stripe.ErrorCodeAccountInvalid &&
@@ -74,12 +82,8 @@ func (g *Gateway) RegisterReader(ctx context.Context, accountID, locationID, reg
 // Reader implements billing.Terminal.
 func (g *Gateway) Reader(ctx context.Context, accountID, readerID string) (*billing.TerminalReader, error) {
 	p := &stripe.TerminalReaderParams{}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	var r *stripe.TerminalReader
-	err := g.withKey(ctx, func(k string) (err error) {
-		r, err = (&reader.Client{B: g.backend, Key: k}).Get(readerID, p)
-		return err
+	r, err := onAccount(ctx, g, p, accountID, "", func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).Get(readerID, p)
 	})
 	return terminalReader("read reader", r, err)
 }
@@ -88,11 +92,8 @@ func (g *Gateway) Reader(ctx context.Context, accountID, readerID string) (*bill
 // is deleted already.
 func (g *Gateway) DeleteReader(ctx context.Context, accountID, readerID string) error {
 	p := &stripe.TerminalReaderParams{}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	err := g.withKey(ctx, func(k string) error {
-		_, err := (&reader.Client{B: g.backend, Key: k}).Del(readerID, p)
-		return err
+	_, err := onAccount(ctx, g, p, accountID, "", func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).Del(readerID, p)
 	})
 	if err == nil {
 		return nil
@@ -110,13 +111,8 @@ func (g *Gateway) ProcessPaymentIntent(ctx context.Context, accountID, readerID,
 		PaymentIntent: stripe.String(paymentIntentID),
 		ProcessConfig: &stripe.TerminalReaderProcessPaymentIntentProcessConfigParams{SkipTipping: stripe.Bool(true)},
 	}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
-	var r *stripe.TerminalReader
-	err := g.withKey(ctx, func(k string) (err error) {
-		r, err = (&reader.Client{B: g.backend, Key: k}).ProcessPaymentIntent(readerID, p)
-		return err
+	r, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).ProcessPaymentIntent(readerID, p)
 	})
 	return terminalReader("process payment intent", r, err)
 }
@@ -125,13 +121,8 @@ func (g *Gateway) ProcessPaymentIntent(ctx context.Context, accountID, readerID,
 // presented the reader's action can't be canceled: CodeReaderBusy.
 func (g *Gateway) CancelReaderAction(ctx context.Context, accountID, readerID, idempotencyKey string) (*billing.TerminalReader, error) {
 	p := &stripe.TerminalReaderCancelActionParams{}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
-	var r *stripe.TerminalReader
-	err := g.withKey(ctx, func(k string) (err error) {
-		r, err = (&reader.Client{B: g.backend, Key: k}).CancelAction(readerID, p)
-		return err
+	r, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).CancelAction(readerID, p)
 	})
 	return terminalReader("cancel reader action", r, err)
 }
@@ -139,13 +130,8 @@ func (g *Gateway) CancelReaderAction(ctx context.Context, accountID, readerID, i
 // RefundOnReader implements billing.Terminal.
 func (g *Gateway) RefundOnReader(ctx context.Context, accountID, readerID, paymentIntentID string, amount int64, idempotencyKey string) (*billing.TerminalReader, error) {
 	p := &stripe.TerminalReaderRefundPaymentParams{PaymentIntent: stripe.String(paymentIntentID), Amount: stripe.Int64(amount)}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
-	var r *stripe.TerminalReader
-	err := g.withKey(ctx, func(k string) (err error) {
-		r, err = (&reader.Client{B: g.backend, Key: k}).RefundPayment(readerID, p)
-		return err
+	r, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).RefundPayment(readerID, p)
 	})
 	return terminalReader("refund payment on reader", r, err)
 }
@@ -162,13 +148,8 @@ func (g *Gateway) CreateReaderPaymentIntent(ctx context.Context, n *billing.NewR
 	for k, v := range n.Metadata {
 		p.AddMetadata(k, v)
 	}
-	p.Context = ctx
-	p.SetStripeAccount(n.AccountID)
-	p.SetIdempotencyKey(n.IdempotencyKey)
-	var pi *stripe.PaymentIntent
-	err := g.withKey(ctx, func(k string) (err error) {
-		pi, err = (&paymentintent.Client{B: g.backend, Key: k}).New(p)
-		return err
+	pi, err := onAccount(ctx, g, p, n.AccountID, n.IdempotencyKey, func(k string) (*stripe.PaymentIntent, error) {
+		return (&paymentintent.Client{B: g.backend, Key: k}).New(p)
 	})
 	return readerIntent("create payment intent", pi, err)
 }
@@ -177,13 +158,9 @@ func (g *Gateway) CreateReaderPaymentIntent(ctx context.Context, n *billing.NewR
 // its latest charge expanded, for the method read on the card.
 func (g *Gateway) ReaderPaymentIntent(ctx context.Context, accountID, paymentIntentID string) (*billing.ReaderPaymentIntent, error) {
 	p := &stripe.PaymentIntentParams{}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
 	p.AddExpand("latest_charge")
-	var pi *stripe.PaymentIntent
-	err := g.withKey(ctx, func(k string) (err error) {
-		pi, err = (&paymentintent.Client{B: g.backend, Key: k}).Get(paymentIntentID, p)
-		return err
+	pi, err := onAccount(ctx, g, p, accountID, "", func(k string) (*stripe.PaymentIntent, error) {
+		return (&paymentintent.Client{B: g.backend, Key: k}).Get(paymentIntentID, p)
 	})
 	return readerIntent("read payment intent", pi, err)
 }
@@ -192,14 +169,9 @@ func (g *Gateway) ReaderPaymentIntent(ctx context.Context, accountID, paymentInt
 // exactly the amount the domain checked against the invoice.
 func (g *Gateway) CapturePaymentIntent(ctx context.Context, accountID, paymentIntentID string, amount int64, idempotencyKey string) (*billing.ReaderPaymentIntent, error) {
 	p := &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(amount)}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
 	p.AddExpand("latest_charge")
-	var pi *stripe.PaymentIntent
-	err := g.withKey(ctx, func(k string) (err error) {
-		pi, err = (&paymentintent.Client{B: g.backend, Key: k}).Capture(paymentIntentID, p)
-		return err
+	pi, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.PaymentIntent, error) {
+		return (&paymentintent.Client{B: g.backend, Key: k}).Capture(paymentIntentID, p)
 	})
 	return readerIntent("capture payment intent", pi, err)
 }
@@ -207,14 +179,9 @@ func (g *Gateway) CapturePaymentIntent(ctx context.Context, accountID, paymentIn
 // CancelPaymentIntent implements billing.Terminal.
 func (g *Gateway) CancelPaymentIntent(ctx context.Context, accountID, paymentIntentID, idempotencyKey string) (*billing.ReaderPaymentIntent, error) {
 	p := &stripe.PaymentIntentCancelParams{}
-	p.Context = ctx
-	p.SetStripeAccount(accountID)
-	p.SetIdempotencyKey(idempotencyKey)
 	p.AddExpand("latest_charge")
-	var pi *stripe.PaymentIntent
-	err := g.withKey(ctx, func(k string) (err error) {
-		pi, err = (&paymentintent.Client{B: g.backend, Key: k}).Cancel(paymentIntentID, p)
-		return err
+	pi, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.PaymentIntent, error) {
+		return (&paymentintent.Client{B: g.backend, Key: k}).Cancel(paymentIntentID, p)
 	})
 	return readerIntent("cancel payment intent", pi, err)
 }

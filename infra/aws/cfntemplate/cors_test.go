@@ -10,8 +10,8 @@ import (
 
 	"github.com/clinicpay/payments/docs"
 	"github.com/clinicpay/payments/infra/aws/cfntemplate"
-	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localapi"
 )
 
 // contractHeaders reads docs/openapi.yaml: the request headers a browser

@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/clinicpay/payments/infra/aws/cfntemplate"
-	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/internal/deployhook"
 )
 

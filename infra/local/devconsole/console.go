@@ -3,8 +3,9 @@
 // only the public HTTP API with a bearer token, so it is also the reference
 // client for front-end teams. Beside it, make dev's local endpoints under
 // /_local/: the console's token, the mailbox (the e-mails SES received,
-// kept across restarts), and the local Stripe's refunds and disputes; and
-// each payment link's page, /pay/{link} (infra/local/localstripe).
+// kept across restarts), the local Stripe's refunds and disputes, and its
+// Terminal readers (a test card presented, a reader offline); and each
+// payment link's page, /pay/{link} (infra/local/localstripe).
 package devconsole
 
 import (
@@ -69,6 +70,10 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /_local/stripe/payments/{pi}/settle", sameOrigin(h.settle))
 	mux.HandleFunc("POST /_local/stripe/refunds/{id}/status", sameOrigin(h.refundStatus))
 	mux.HandleFunc("POST /_local/stripe/events/deliver", sameOrigin(h.deliverHeld))
+	mux.HandleFunc("GET /_local/terminal/readers", sameOrigin(h.readers))
+	mux.HandleFunc("POST /_local/terminal/readers/{readerId}/present_payment_method", sameOrigin(h.presentPaymentMethod))
+	mux.HandleFunc("POST /_local/terminal/readers/{readerId}/cancel", sameOrigin(h.customerCancel))
+	mux.HandleFunc("POST /_local/terminal/readers/{readerId}/status", sameOrigin(h.readerStatus))
 	if cfg.Checkout != nil {
 		cfg.Checkout.Routes(mux)
 	}

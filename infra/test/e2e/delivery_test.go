@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/clinicpay/payments/infra/local/localses"
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // manualEvents starts the addresses whose SES events the tests build

@@ -9,11 +9,11 @@ import (
 	"strings"
 
 	"github.com/clinicpay/payments/infra/aws/cfntemplate"
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
-	"github.com/clinicpay/payments/internal/deployhook"
 	"github.com/clinicpay/payments/infra/test/iamcheck"
+	"github.com/clinicpay/payments/internal/deployhook"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // linksMade counts the Payment Links created at Stripe for an invoice.

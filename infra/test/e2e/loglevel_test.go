@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/aws/samtemplate"
+	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/test/lambdarie"
 )
 

@@ -38,8 +38,12 @@ var env struct {
 	stack  *localservers.Stack
 	stripe *faultproxy.Stripe
 	truth  *localstripe.State
-	ses    *faultproxy.Proxy
-	dynamo *faultproxy.Proxy
+	// terminal is the local Stripe's Terminal (readers, their actions and
+	// PaymentIntents), answering through the Stripe proxy; its webhook is
+	// set once the API is up.
+	terminal *localstripe.Simulator
+	ses      *faultproxy.Proxy
+	dynamo   *faultproxy.Proxy
 	// secrets records the functions' reads of the Stripe secret (those run
 	// under aws-lambda-rie read it as in AWS, through STRIPE_SECRET_ARN).
 	secrets *faultproxy.Proxy
@@ -96,8 +100,9 @@ func run(m *testing.M) (int, error) {
 	// by the webhook) is kept by a local Stripe state, which answers the
 	// service's reads once stripe-mock has checked them.
 	env.truth, _ = localstripe.Open("")
+	env.terminal = &localstripe.Simulator{State: env.truth, Secret: localservers.WebhookSecret}
 	env.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-		return env.truth.AnswerRequest(r.Method, r.Path, r.Header, r.Query, r.Form)
+		return env.terminal.Answer(r.Method, r.Path, r.Header, r.Query, r.Form)
 	}), faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 		env.truth.Observe(r.Method, r.Path, r.Header, r.Form, status, body) // its links, for the local checkout
 	}))
@@ -173,6 +178,7 @@ func run(m *testing.M) (int, error) {
 		}
 	})
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{Jobs: env.jobs}))
+	env.terminal.WebhookURL = env.api.URL + "/webhooks/stripe"
 	defer env.api.Close()
 	env.handlers = map[string]httpapi.Handler{}
 	for _, r := range httpapi.Routes {

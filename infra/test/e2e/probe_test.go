@@ -13,8 +13,8 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 
-	"github.com/clinicpay/payments/internal/deployhook"
 	"github.com/clinicpay/payments/infra/test/lambdarie"
+	"github.com/clinicpay/payments/internal/deployhook"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 

@@ -15,10 +15,10 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 
+	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/local/localapi"
 	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localses"
-	"github.com/clinicpay/payments/infra/aws/samtemplate"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/infra/test/iamcheck"
 	"github.com/clinicpay/payments/infra/test/lambdarie"

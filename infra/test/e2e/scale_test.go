@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // TestRemindersAtScale: 2,000 reminders due over 20 clinics are each sent
