@@ -517,38 +517,41 @@ func (s *Service) PutInvoice(ctx context.Context, tenant, invoiceID string, in *
 		return nil, nil, false, err
 	}
 	want := in.fields()
-	for range contention.Attempts(ctx) {
-		inv, company, err = s.store.GetInvoiceAndCompany(ctx, tenant, invoiceID)
-		if errors.Is(err, ErrNotFound) {
-			if pre.Given {
-				return nil, nil, false, preconditionFailed()
-			}
-			inv, err := s.createInvoice(ctx, tenant, invoiceID, want, company)
-			if errors.Is(err, errRetry) {
-				continue
-			}
-			return inv, company, err == nil, err
+	put, err := retrying(ctx, contention, func() (putOutcome, error) {
+		return s.putInvoiceOnce(ctx, tenant, invoiceID, want, pre)
+	})
+	return put.inv, put.company, put.created, err
+}
+
+// putOutcome is what one attempt at PutInvoice stored.
+type putOutcome struct {
+	inv     *Invoice
+	company *Company
+	created bool
+}
+
+// putInvoiceOnce is one attempt at PutInvoice, from the invoice as stored
+// now; errRetry when another writer got there first.
+func (s *Service) putInvoiceOnce(ctx context.Context, tenant, invoiceID string, want invoiceFields, pre Precondition) (putOutcome, error) {
+	inv, company, err := s.store.GetInvoiceAndCompany(ctx, tenant, invoiceID)
+	if errors.Is(err, ErrNotFound) {
+		if pre.Given {
+			return putOutcome{}, preconditionFailed()
 		}
-		if err != nil {
-			return nil, nil, false, storeError("read invoice", err)
-		}
-		if pre.Given && !pre.matches(inv.Version) {
-			return nil, nil, false, preconditionFailed()
-		}
-		inv, _, _, err = s.settle(ctx, inv, company)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, false, err
-		}
-		inv, err = s.updateInvoice(ctx, inv, company, want, pre)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return inv, company, false, err
+		inv, err := s.createInvoice(ctx, tenant, invoiceID, want, company)
+		return putOutcome{inv, company, err == nil}, err
 	}
-	return nil, nil, false, conflictError()
+	if err != nil {
+		return putOutcome{}, storeError("read invoice", err)
+	}
+	if pre.Given && !pre.matches(inv.Version) {
+		return putOutcome{}, preconditionFailed()
+	}
+	if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
+		return putOutcome{}, err
+	}
+	inv, err = s.updateInvoice(ctx, inv, company, want, pre)
+	return putOutcome{inv, company, false}, err
 }
 
 func (s *Service) createInvoice(ctx context.Context, tenant, invoiceID string, f invoiceFields, company *Company) (*Invoice, error) {
@@ -600,17 +603,7 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply, recheck: recheck})
 		return inv, err
 	}
-	next := cloneInvoice(inv)
-	apply(next)
-	next.Version++
-	next.UpdatedAt = s.clock()
-	if err := s.store.PutInvoice(ctx, next); err != nil {
-		if errors.Is(err, ErrVersionConflict) {
-			return nil, errRetry
-		}
-		return nil, storeError("update invoice", err)
-	}
-	return next, nil
+	return s.saveChange(ctx, inv, func(next *Invoice) error { apply(next); return nil })
 }
 
 // checkAmountChange applies the balance rule to a PUT: the balance never

@@ -131,19 +131,11 @@ func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, 
 		if hooks.afterStripe != nil {
 			hookErr = hooks.afterStripe(ctx, claimed, made)
 		}
-		var finish func(*Invoice) error
-		if hookErr == nil && hooks.finish != nil {
-			finish = func(next *Invoice) error {
-				if hooks.recheck != nil {
-					if err := hooks.recheck(next); err != nil {
-						return err
-					}
-				}
-				hooks.finish(next)
-				return nil
-			}
+		finish := hooks.finish
+		if hookErr != nil {
+			finish = nil
 		}
-		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish)
+		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish, hooks.recheck)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -213,29 +205,27 @@ func (s *Service) countOutcome(ctx context.Context, change *LinkChange, made *Li
 // claim writes a fresh lease for change to the invoice, with onClaim's
 // change (nil: none).
 func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, onClaim func(*Invoice, string)) (*Invoice, error) {
-	next := cloneInvoice(inv)
-	next.Lease = &Lease{Token: s.newToken(), Until: s.clock().Add(leaseFor(ctx)), Change: change}
-	if onClaim != nil {
-		onClaim(next, next.Lease.Token)
-	}
-	if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
-		next.LastGeneration = change.Make.Generation
-	}
-	next.Version++
-	if err := s.store.PutInvoice(ctx, next); err != nil {
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, storeError("claim invoice", err)
+	token := s.newToken()
+	claimed, err := s.saveChange(ctx, inv, func(next *Invoice) error {
+		next.Lease = &Lease{Token: token, Until: s.clock().Add(leaseFor(ctx)), Change: change}
+		if onClaim != nil {
+			onClaim(next, token)
 		}
+		if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
+			next.LastGeneration = change.Make.Generation
+		}
+		return nil
+	})
+	if errors.Is(err, errRetry) {
 		// Lost to another writer, or won without hearing so (the write
 		// landed, its answer was lost and the retried write found it):
 		// the token tells.
 		cur, rerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
-		if rerr == nil && cur.Lease != nil && cur.Lease.Token == next.Lease.Token {
+		if rerr == nil && cur.Lease != nil && cur.Lease.Token == token {
 			return cur, nil
 		}
-		return nil, errRetry
 	}
-	return next, nil
+	return claimed, err
 }
 
 // atStripe runs a change's Stripe steps; ending the old link and making the
@@ -271,55 +261,35 @@ func (s *Service) atStripe(ctx context.Context, inv *Invoice, change *LinkChange
 // a takeover the other request has recorded the same Stripe objects) and the
 // use case's own change, retrying on conflicts with concurrent writers.
 func (s *Service) commit(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice)) (*Invoice, error) {
-	var change func(*Invoice) error
-	if finish != nil {
-		change = func(next *Invoice) error { finish(next); return nil }
-	}
-	stored, refused, err := s.commitOrRefuse(ctx, inv, token, record, change)
-	if err == nil {
-		err = refused // never: this finish refuses nothing
-	}
-	return stored, err
+	stored, refused, err := s.commitOrRefuse(ctx, inv, token, record, finish, nil)
+	return stored, firstError(err, refused) // refused: never, without a recheck
 }
 
-// commitOrRefuse is commit with a use case's change that may be refused on
-// the invoice as it now is: then the outcome is written without it, and
+// commitOrRefuse is commit with a use case's change that recheck may refuse
+// on the invoice as it now is: then the outcome is written without it, and
 // refused says why.
-func (s *Service) commitOrRefuse(ctx context.Context, inv *Invoice, token string, record func(*Invoice), finish func(*Invoice) error) (stored *Invoice, refused, err error) {
-	cur := inv
-	for range commitPolicy.Attempts(ctx) {
-		ours := cur.Lease != nil && cur.Lease.Token == token
-		if !ours && finish == nil {
-			return cur, nil, nil
+func (s *Service) commitOrRefuse(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice), recheck func(*Invoice) error) (stored *Invoice, refused, err error) {
+	stored, err = s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error {
+		ours := next.Lease != nil && next.Lease.Token == token
+		refused = nil
+		if finish != nil && recheck != nil {
+			refused = recheck(next)
 		}
-		next := cloneInvoice(cur)
+		if !ours && (finish == nil || refused != nil) {
+			return errNoChange
+		}
 		if ours {
 			record(next)
 		}
-		refused = nil
-		if finish != nil {
-			if refused = finish(next); refused != nil {
-				if !ours {
-					return cur, refused, nil
-				}
-				next = cloneInvoice(cur) // finish may have changed some of it
-				record(next)
-			}
+		if finish != nil && refused == nil {
+			finish(next)
 		}
-		next.Version++
-		next.UpdatedAt = s.clock()
-		err := s.store.PutInvoice(ctx, next)
-		if err == nil {
-			return next, refused, nil
-		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, nil, storeError("record link change", err)
-		}
-		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, nil, storeError("read invoice", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, conflictError()
+	return stored, refused, nil
 }
 
 // release lets a lease run out now, keeping its change for the next request

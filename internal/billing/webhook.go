@@ -222,28 +222,7 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 	if ev.isAccountEvent() {
 		apply = s.applyAccountEvent
 	}
-	for range eventPolicy.Attempts(ctx) {
-		res, err := apply(ctx, ev)
-		switch {
-		case errors.Is(err, ErrDuplicateEvent):
-			return EventResult{Outcome: OutcomeDuplicate}, nil
-		case errors.Is(err, ErrVersionConflict), errors.Is(err, errRetry):
-			// Another event or request wrote first (or took the invoice
-			// first for the follow-up): decide again from what is stored
-			// now. An event already recorded comes back as a duplicate,
-			// whose follow-up is tried again.
-			continue
-		case ErrorCode(err) == CodeConflict:
-			// The follow-up waits for a request holding the invoice:
-			// Stripe's redelivery (5xx) will find it done or finish it.
-			return EventResult{}, &Error{Code: CodeUnavailable, Message: "the invoice is busy; deliver again later", RetryAfter: time.Second, Err: err}
-		case err != nil:
-			return EventResult{}, storeError("apply event", err)
-		default:
-			return res, nil
-		}
-	}
-	return EventResult{}, &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
+	return recordEvent(ctx, func() (EventResult, error) { return apply(ctx, ev) })
 }
 
 func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
