@@ -578,32 +578,46 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	if err := inv.checkAmountChange(have, want, pre); err != nil {
 		return nil, err
 	}
-	apply := func(inv *Invoice) {
-		inv.setFields(want)
-		if company != nil {
-			inv.replan(company.Reminders, s.clock()) // the due date may have moved
-		}
-	}
+	put := &fieldsChange{now: s.clock, company: company, want: want, pre: pre, checked: inv}
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {
 		// The link is ended at Stripe first, under the lease; a patient may
-		// pay it meanwhile. The change was checked against the invoice as
-		// read, so when money moved since, it is checked again (and with
-		// If-Match refused: the caller decided on what it no longer is).
-		checked := inv
-		recheck := func(cur *Invoice) error {
-			if !moneyMoved(checked, cur) {
-				return nil
-			}
-			if pre.Given {
-				return preconditionFailed()
-			}
-			return cur.checkAmountChange(cur.fields(), want, pre)
-		}
+		// pay it meanwhile.
 		change := &LinkChange{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonAmountChanged}}
-		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply, recheck: recheck})
+		inv, _, err := s.carryOut(ctx, inv, company, change, put)
 		return inv, err
 	}
-	return s.saveChange(ctx, inv, func(next *Invoice) error { apply(next); return nil })
+	return s.saveChange(ctx, inv, func(next *Invoice) error { put.finish(next); return nil })
+}
+
+// fieldsChange is a PUT's change of the invoice's fields, checked against
+// the invoice as read; when it waits for the active link's end (under
+// the lease) it is the lease's work.
+type fieldsChange struct {
+	noWork
+	now     func() time.Time
+	company *Company
+	want    invoiceFields
+	pre     Precondition
+	checked *Invoice
+}
+
+// recheck: money that moved since the change was checked is checked again
+// (and with If-Match refused: the caller decided on what it no longer is).
+func (c *fieldsChange) recheck(cur *Invoice) error {
+	if !moneyMoved(c.checked, cur) {
+		return nil
+	}
+	if c.pre.Given {
+		return preconditionFailed()
+	}
+	return cur.checkAmountChange(cur.fields(), c.want, c.pre)
+}
+
+func (c *fieldsChange) finish(inv *Invoice) {
+	inv.setFields(c.want)
+	if c.company != nil {
+		inv.replan(c.company.Reminders, c.now()) // the due date may have moved
+	}
 }
 
 // checkAmountChange applies the balance rule to a PUT: the balance never

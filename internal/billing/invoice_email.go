@@ -217,27 +217,15 @@ func (s *Service) sendEmailOnce(ctx context.Context, tenant, invoiceID string, i
 	}
 	// The e-mail is sent while the invoice is held, so the link it
 	// carries can't be ended before it leaves.
-	link := currentLink(inv, company)
+	e.link = currentLink(inv, company)
 	var change *LinkChange // none: only hold the invoice
-	if link == nil {
+	if e.link == nil {
 		change = replaceWith(inv, newLinkFor(inv, company, e.lang, in.RequestKey))
 	}
-	var sent *SentEmail
-	hooks := changeHooks{
-		afterStripe: func(ctx context.Context, inv *Invoice, created *Link) error {
-			if created != nil {
-				link = created
-			}
-			var sendErr error
-			sent, sendErr = e.send(ctx, inv, link)
-			return sendErr
-		},
-		finish: e.record,
-	}
-	if _, _, err = s.carryOut(ctx, inv, company, change, hooks); err != nil {
+	if _, _, err = s.carryOut(ctx, inv, company, change, e); err != nil {
 		return emailed{}, err
 	}
-	return emailed{sent, link}, nil
+	return emailed{e.sent, e.link}, nil
 }
 
 // sentFor returns the e-mail recorded for a request key, and its link.
@@ -256,14 +244,17 @@ func (inv *Invoice) sentFor(requestKey string) (*SentEmail, *Link) {
 	return nil, nil
 }
 
-// outgoing is one e-mail being sent.
+// outgoing is one e-mail being sent. With a link, it is sent as the work
+// of the lease that holds the invoice.
 type outgoing struct {
+	noWork
 	s          *Service
 	company    *Company
 	to         string
 	lang       Language
 	note       string
 	requestKey string
+	link       *Link // the link it carries, if any
 	sent       *SentEmail
 }
 
@@ -307,3 +298,15 @@ func (e *outgoing) record(inv *Invoice) {
 	}
 	inv.Emails = append(inv.Emails, *e.sent)
 }
+
+// afterStripe sends the e-mail with the link just made, or the one held.
+func (e *outgoing) afterStripe(ctx context.Context, inv *Invoice, made *Link) error {
+	if made != nil {
+		e.link = made
+	}
+	_, err := e.send(ctx, inv, e.link)
+	return err
+}
+
+// finish records the e-mail in the write that releases the lease.
+func (e *outgoing) finish(inv *Invoice) { e.record(inv) }

@@ -52,25 +52,36 @@ func leaseFor(ctx context.Context) time.Duration {
 	return defaultLease
 }
 
-// changeHooks let a use case do its own work inside a lease.
-type changeHooks struct {
-	// onClaim changes the invoice in the write that takes the lease (an
+// leaseWork is a use case's own work inside a lease, around the link
+// change carryOut makes at Stripe (nil: the change alone). Its steps run
+// in this order, once per claim.
+type leaseWork interface {
+	// claimed changes the invoice in the write that takes the lease (an
 	// outbound marks its attempt with the lease's token).
-	onClaim func(next *Invoice, token string)
-	// afterStripe runs once every Stripe step succeeded, while the invoice is
-	// still held (the e-mail is sent here, so no one ends the link it
+	claimed(next *Invoice, token string)
+	// afterStripe runs once every Stripe step succeeded, while the invoice
+	// is still held (the e-mail is sent here, so no one ends the link it
 	// carries before it leaves). Its error is returned, and finish is
 	// skipped, but the Stripe outcome is recorded all the same.
-	afterStripe func(ctx context.Context, inv *Invoice, made *Link) error
+	afterStripe(ctx context.Context, claimed *Invoice, made *Link) error
+	// recheck runs before finish on the invoice as it is at that write: a
+	// webhook may have written meanwhile (the lease holds off requests,
+	// not Stripe's facts). Its error leaves finish undone; the outcome is
+	// recorded all the same, and the error is the request's.
+	recheck(cur *Invoice) error
 	// finish applies the use case's own change in the same write that
 	// records the outcome.
-	finish func(inv *Invoice)
-	// recheck, when set, runs before finish on the invoice as it is at
-	// that write: a webhook may have written meanwhile (the lease holds
-	// off requests, not Stripe's facts). Its error leaves finish undone;
-	// the outcome is recorded all the same, and the error is the request's.
-	recheck func(inv *Invoice) error
+	finish(next *Invoice)
 }
+
+// noWork is a leaseWork's steps that do nothing, for a use case to embed
+// and override the ones it needs.
+type noWork struct{}
+
+func (noWork) claimed(*Invoice, string)                           {}
+func (noWork) afterStripe(context.Context, *Invoice, *Link) error { return nil }
+func (noWork) recheck(*Invoice) error                             { return nil }
+func (noWork) finish(*Invoice)                                    {}
 
 // stripeOutcome is what Stripe answered to the steps of a change.
 type stripeOutcome struct {
@@ -92,17 +103,17 @@ func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*
 		return nil, nil, nil, Busy(CodeConflict, "another change to this invoice's payment link is in progress", wait)
 	}
 	change := inv.Lease.Change
-	stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+	stored, made, err := s.carryOut(ctx, inv, company, change, nil)
 	return stored, change, made, err
 }
 
 // carryOut claims the invoice for change (a new one, or a stale lease's taken
 // over; nil to hold the invoice for an e-mail), carries out its Stripe
-// steps, runs the hooks and records the outcome. It returns the invoice as
+// steps, runs the use case's work and records the outcome. It returns the invoice as
 // stored and the link the change made. errRetry means the claim lost
 // against another writer.
-func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, hooks changeHooks) (*Invoice, *Link, error) {
-	claimed, err := s.claim(ctx, inv, change, hooks.onClaim)
+func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, work leaseWork) (*Invoice, *Link, error) {
+	claimed, err := s.claim(ctx, inv, change, work)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -128,14 +139,14 @@ func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, 
 	switch {
 	case out.makeErr == nil && out.endErr == nil:
 		var hookErr error
-		if hooks.afterStripe != nil {
-			hookErr = hooks.afterStripe(ctx, claimed, made)
+		var finish func(*Invoice)
+		var recheck func(*Invoice) error
+		if work != nil {
+			if hookErr = work.afterStripe(ctx, claimed, made); hookErr == nil {
+				finish, recheck = work.finish, work.recheck
+			}
 		}
-		finish := hooks.finish
-		if hookErr != nil {
-			finish = nil
-		}
-		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish, hooks.recheck)
+		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish, recheck)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -202,14 +213,14 @@ func (s *Service) countOutcome(ctx context.Context, change *LinkChange, made *Li
 	}
 }
 
-// claim writes a fresh lease for change to the invoice, with onClaim's
-// change (nil: none).
-func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, onClaim func(*Invoice, string)) (*Invoice, error) {
+// claim writes a fresh lease for change to the invoice, with work's change
+// (nil: none).
+func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, work leaseWork) (*Invoice, error) {
 	token := s.newToken()
 	claimed, err := s.saveChange(ctx, inv, func(next *Invoice) error {
 		next.Lease = &Lease{Token: token, Until: s.clock().Add(leaseFor(ctx)), Change: change}
-		if onClaim != nil {
-			onClaim(next, token)
+		if work != nil {
+			work.claimed(next, token)
 		}
 		if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
 			next.LastGeneration = change.Make.Generation

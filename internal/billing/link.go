@@ -300,7 +300,7 @@ func (s *Service) makeLinkOnce(ctx context.Context, tenant, invoiceID, requestKe
 		}
 	}
 	change := replaceWith(inv, newLinkFor(inv, company, inv.language(company), requestKey))
-	stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+	stored, made, err := s.carryOut(ctx, inv, company, change, nil)
 	if err != nil {
 		return linkOutcome{}, err
 	}
@@ -345,7 +345,7 @@ func (s *Service) removeLinkOnce(ctx context.Context, tenant, invoiceID, request
 		return nil, Errorf(CodeNoActiveLink, "the invoice has no active payment link")
 	}
 	change := &LinkChange{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved, RequestKey: requestKey}}
-	stored, _, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+	stored, _, err := s.carryOut(ctx, inv, company, change, nil)
 	return stored, err
 }
 
@@ -375,7 +375,7 @@ func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Comp
 		if inv.Lease != nil {
 			change = inv.Lease.Change // a stale lease's change goes first
 		}
-		stored, _, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+		stored, _, err := s.carryOut(ctx, inv, company, change, nil)
 		return stored, err
 	})
 }

@@ -201,7 +201,6 @@ func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Compa
 // sendOutboundOnce is one attempt at sendOutbound, from the invoice as
 // stored now; errRetry when another writer got there first.
 func (s *Service) sendOutboundOnce(ctx context.Context, inv *Invoice, company *Company, key string, now time.Time) (*Invoice, error) {
-	companyID, invoiceID := inv.CompanyID, inv.ID
 	o := inv.outbound(key)
 	if o == nil || !o.ready(now, s.clock()) {
 		return inv, nil // sent meanwhile, or another attempt is in flight
@@ -224,50 +223,11 @@ func (s *Service) sendOutboundOnce(ctx context.Context, inv *Invoice, company *C
 		return inv, err
 	}
 	inv = settled
-	var change *LinkChange
-	link := currentLink(inv, company)
-	if link == nil && LinkBlocker(inv, company) == nil {
-		change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
+	w := &outboundSend{s: s, company: company, key: key, mail: mail, link: currentLink(inv, company)}
+	if w.link == nil && LinkBlocker(inv, company) == nil {
+		w.change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
 	}
-	var token string
-	var sent *SentEmail
-	mailTried := false
-	hooks := changeHooks{
-		onClaim: func(next *Invoice, tok string) {
-			token = tok
-			if x := next.outbound(key); x != nil {
-				x.startAttempt(tok, s.clock(), mail)
-				if link != nil {
-					x.LinkGeneration = link.Generation
-				}
-				if change != nil && change.Make != nil {
-					x.LinkGeneration = change.Make.Generation
-				}
-			}
-		},
-		afterStripe: func(ctx context.Context, claimed *Invoice, made *Link) error {
-			if made != nil {
-				link = made
-			}
-			mailTried = true
-			id, err := s.sendMail(ctx, claimed, company, mail, link, mailRef{companyID, invoiceID, key, token})
-			if err != nil {
-				return err
-			}
-			if o := claimed.outbound(key); o != nil {
-				e := o.sent(id, s.clock())
-				sent = &e
-			}
-			return nil
-		},
-		finish: func(next *Invoice) {
-			if x := next.outbound(key); sent != nil && x != nil && x.Attempt == token {
-				next.Emails = append(next.Emails, *sent)
-				next.dropOutbound(key)
-			}
-		},
-	}
-	stored, _, err := s.carryOut(ctx, inv, company, change, hooks)
+	stored, _, err := s.carryOut(ctx, inv, company, w.change, w)
 	if errors.Is(err, errRetry) {
 		return nil, err // the claim lost: nothing was tried
 	}
@@ -276,15 +236,71 @@ func (s *Service) sendOutboundOnce(ctx context.Context, inv *Invoice, company *C
 		// with an error: nothing left, the attempt is cleared for the
 		// next run. Otherwise (a timeout) it may have left: it waits
 		// for SES's events.
-		if token != "" && (!mailTried || errors.Is(err, ErrNotSent)) {
-			return inv, errors.Join(err, s.clearAttempt(ctx, companyID, invoiceID, key, token, Throttled(err)))
+		if w.token != "" && (!w.mailTried || errors.Is(err, ErrNotSent)) {
+			return inv, errors.Join(err, s.clearAttempt(ctx, inv.CompanyID, inv.ID, key, w.token, Throttled(err)))
 		}
 		return inv, err
 	}
-	if sent != nil {
+	if w.sent != nil {
 		s.metrics.Count(ctx, MetricEmailsSent, 1)
 	}
 	return stored, nil
+}
+
+// outboundSend is the work of the lease that holds the invoice while an
+// outbound carrying its link is sent.
+type outboundSend struct {
+	noWork
+	s       *Service
+	company *Company
+	key     string
+	mail    preparedMail
+	link    *Link       // the link it carries
+	change  *LinkChange // the link made for it, if any
+	// token is the lease's, which marks the attempt (a late SES event
+	// finds it by it); mailTried: the e-mail was handed to SES.
+	token     string
+	mailTried bool
+	sent      *SentEmail
+}
+
+// claimed marks the outbound's attempt in the write that takes the lease.
+func (w *outboundSend) claimed(next *Invoice, token string) {
+	w.token = token
+	if x := next.outbound(w.key); x != nil {
+		x.startAttempt(token, w.s.clock(), w.mail)
+		if w.link != nil {
+			x.LinkGeneration = w.link.Generation
+		}
+		if w.change != nil && w.change.Make != nil {
+			x.LinkGeneration = w.change.Make.Generation
+		}
+	}
+}
+
+// afterStripe sends the e-mail with the link just made, or the one held.
+func (w *outboundSend) afterStripe(ctx context.Context, claimed *Invoice, made *Link) error {
+	if made != nil {
+		w.link = made
+	}
+	w.mailTried = true
+	id, err := w.s.sendMail(ctx, claimed, w.company, w.mail, w.link, mailRef{claimed.CompanyID, claimed.ID, w.key, w.token})
+	if err != nil {
+		return err
+	}
+	if o := claimed.outbound(w.key); o != nil {
+		e := o.sent(id, w.s.clock())
+		w.sent = &e
+	}
+	return nil
+}
+
+// finish records the e-mail sent, if this attempt still owns the outbound.
+func (w *outboundSend) finish(next *Invoice) {
+	if x := next.outbound(w.key); w.sent != nil && x != nil && x.Attempt == w.token {
+		next.Emails = append(next.Emails, *w.sent)
+		next.dropOutbound(w.key)
+	}
 }
 
 // startAttempt marks a new attempt to send the outbound; an earlier one's
