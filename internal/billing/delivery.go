@@ -250,18 +250,23 @@ func (s *Service) applyEmailEvent(ctx context.Context, ev *EmailEvent) (EventRes
 		return EventResult{}, err
 	}
 	if changed {
-		switch d.Status {
-		case EmailDelivered:
-			s.metrics.Count(ctx, MetricEmailsDelivered, 1)
-		case EmailBounced:
-			s.metrics.Count(ctx, MetricEmailsBounced, 1)
-		case EmailComplained:
-			s.metrics.Count(ctx, MetricEmailsComplained, 1)
-		case EmailRejected:
-			s.metrics.Count(ctx, MetricEmailsRejected, 1)
-		}
+		s.countDelivery(ctx, d.Status)
 	}
 	return EventResult{Outcome: OutcomeApplied}, nil
+}
+
+// countDelivery counts an e-mail's new delivery status.
+func (s *Service) countDelivery(ctx context.Context, status EmailStatus) {
+	switch status {
+	case EmailDelivered:
+		s.metrics.Count(ctx, MetricEmailsDelivered, 1)
+	case EmailBounced:
+		s.metrics.Count(ctx, MetricEmailsBounced, 1)
+	case EmailComplained:
+		s.metrics.Count(ctx, MetricEmailsComplained, 1)
+	case EmailRejected:
+		s.metrics.Count(ctx, MetricEmailsRejected, 1)
+	}
 }
 
 // emailIndex is the index of the e-mail with SES's message id, or -1.

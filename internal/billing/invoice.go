@@ -358,6 +358,15 @@ func (in *InvoiceInput) Validate() error {
 	if err := checkText("number", in.Number, 1, 64); err != nil {
 		return err
 	}
+	for _, check := range []func() error{in.checkAmounts, in.checkDates, in.checkPatient, in.checkLines} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *InvoiceInput) checkAmounts() error {
 	if in.Currency == "" {
 		return Invalid("currency", "currency is required")
 	}
@@ -376,6 +385,10 @@ func (in *InvoiceInput) Validate() error {
 	if *in.BalanceDue < 0 || *in.BalanceDue > *in.Total {
 		return Invalid("balanceDue", "balanceDue must be between 0 and total")
 	}
+	return nil
+}
+
+func (in *InvoiceInput) checkDates() error {
 	issued, err := parseDate("issuedOn", in.IssuedOn)
 	if err != nil {
 		return err
@@ -389,6 +402,11 @@ func (in *InvoiceInput) Validate() error {
 			return Invalid("dueOn", "dueOn must not be before issuedOn")
 		}
 	}
+	return nil
+}
+
+// checkPatient also normalizes the patient's address.
+func (in *InvoiceInput) checkPatient() error {
 	if in.Patient == nil {
 		return Invalid("patient", "patient is required")
 	}
@@ -403,6 +421,12 @@ func (in *InvoiceInput) Validate() error {
 	if in.Patient.Language != "" && !in.Patient.Language.Valid() {
 		return Invalid("patient.language", "patient.language must be fr or en")
 	}
+	return nil
+}
+
+// checkLines checks each line, and that they add up to the total (checked
+// first).
+func (in *InvoiceInput) checkLines() error {
 	if len(in.Lines) == 0 {
 		return Invalid("lines", "lines must have at least one line")
 	}

@@ -117,86 +117,104 @@ func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, 
 	if err != nil {
 		return nil, nil, err
 	}
-	lease := claimed.Lease
-	out := s.atStripe(ctx, claimed, lease.Change)
-	now := s.clock()
-
-	made := out.made
-	if made != nil {
-		made.CreatedAt = now
+	out := s.atStripe(ctx, claimed, claimed.Lease.Change)
+	d := &stripeDone{claimed: claimed, lease: claimed.Lease, made: out.made, at: s.clock()}
+	if d.made != nil {
+		d.made.CreatedAt = d.at
 	}
-	endOK := lease.Change != nil && lease.Change.End != nil && out.endErr == nil
-	record := func(inv *Invoice) {
-		if endOK {
-			inv.endLink(lease.Change.End, now)
-		}
-		if made != nil && inv.link(made.Generation) == nil {
-			inv.Links = append(inv.Links, *made)
-		}
-		inv.Lease = nil
-	}
+	d.ended = d.lease.Change != nil && d.lease.Change.End != nil && out.endErr == nil
 
 	switch {
 	case out.makeErr == nil && out.endErr == nil:
-		var hookErr error
-		var finish func(*Invoice)
-		var recheck func(*Invoice) error
-		if work != nil {
-			if hookErr = work.afterStripe(ctx, claimed, made); hookErr == nil {
-				finish, recheck = work.finish, work.recheck
-			}
-		}
-		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish, recheck)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.countOutcome(ctx, lease.Change, made, endOK)
-		if hookErr != nil {
-			return stored, made, hookErr
-		}
-		if refused != nil {
-			return stored, made, refused
-		}
-		// A payment recorded meanwhile may have left the new link asking
-		// for more than is due: end it before anyone can pay it.
-		if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
-			return nil, nil, err
-		}
-		if made != nil {
-			made = stored.link(made.Generation)
-		}
-		return stored, made, nil
+		return s.completeChange(ctx, d, company, work)
 
 	case transient(out.makeErr) || transient(out.endErr):
 		// Stripe's state is unknown: keep the lease so the next request on
 		// the invoice finishes the change with the same idempotency keys,
 		// but let it run out now so that request need not wait for it.
-		return nil, nil, errors.Join(firstError(out.endErr, out.makeErr), s.release(ctx, claimed, lease.Token))
+		return nil, nil, errors.Join(firstError(out.endErr, out.makeErr), s.release(ctx, claimed, d.lease.Token))
 
-	case out.endErr != nil && made != nil:
-		// The old link can't be deactivated; two payable links for one
-		// invoice must not exist, so the new one is ended straight away.
-		if err := s.payments.DeactivateLink(ctx, made.AccountID, made.ID, deactivationKey(claimed, made.Generation)); err != nil {
-			return nil, nil, errors.Join(err, s.release(ctx, claimed, lease.Token))
-		}
-		// Not the request's result: a retry under its key makes a new one.
-		made.Status, made.Reason, made.EndedAt, made.RequestKey = LinkRemoved, ReasonReplacementFailed, now, ""
-		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
-			return nil, nil, err
-		}
-		s.countOutcome(ctx, lease.Change, made, false)
-		s.metrics.Count(ctx, MetricLinksRemoved, 1)
-		return nil, nil, out.endErr
+	case out.endErr != nil && d.made != nil:
+		return nil, nil, s.withdrawMade(ctx, d, out.endErr)
 
 	default:
 		// Stripe refused a step for good: record what did happen and drop
 		// the lease, so the invoice is free again.
-		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
+		if _, err := s.commit(ctx, claimed, d.lease.Token, d.record, nil); err != nil {
 			return nil, nil, err
 		}
-		s.countOutcome(ctx, lease.Change, made, endOK)
+		s.countOutcome(ctx, d.lease.Change, d.made, d.ended)
 		return nil, nil, firstError(out.endErr, out.makeErr)
 	}
+}
+
+// stripeDone is a claimed change once Stripe has answered: what to record.
+type stripeDone struct {
+	claimed *Invoice
+	lease   *Lease
+	made    *Link // the link Stripe made, if any
+	ended   bool  // the old link was ended
+	at      time.Time
+}
+
+// record writes what Stripe did to the invoice and drops the lease.
+func (d *stripeDone) record(inv *Invoice) {
+	if d.ended {
+		inv.endLink(d.lease.Change.End, d.at)
+	}
+	if d.made != nil && inv.link(d.made.Generation) == nil {
+		inv.Links = append(inv.Links, *d.made)
+	}
+	inv.Lease = nil
+}
+
+// completeChange runs the use case's work once every Stripe step
+// succeeded, and records the outcome with the work's own change.
+func (s *Service) completeChange(ctx context.Context, d *stripeDone, company *Company, work leaseWork) (*Invoice, *Link, error) {
+	var workErr error
+	var finish func(*Invoice)
+	var recheck func(*Invoice) error
+	if work != nil {
+		if workErr = work.afterStripe(ctx, d.claimed, d.made); workErr == nil {
+			finish, recheck = work.finish, work.recheck
+		}
+	}
+	stored, refused, err := s.commitOrRefuse(ctx, d.claimed, d.lease.Token, d.record, finish, recheck)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.countOutcome(ctx, d.lease.Change, d.made, d.ended)
+	if err := firstError(workErr, refused); err != nil {
+		return stored, d.made, err
+	}
+	// A payment recorded meanwhile may have left the new link asking
+	// for more than is due: end it before anyone can pay it.
+	if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
+		return nil, nil, err
+	}
+	made := d.made
+	if made != nil {
+		made = stored.link(made.Generation)
+	}
+	return stored, made, nil
+}
+
+// withdrawMade ends the link just made when the old one could not be
+// deactivated: two payable links for one invoice must not exist. It
+// returns endErr, the old link's failure, once that is recorded.
+func (s *Service) withdrawMade(ctx context.Context, d *stripeDone, endErr error) error {
+	made := d.made
+	if err := s.payments.DeactivateLink(ctx, made.AccountID, made.ID, deactivationKey(d.claimed, made.Generation)); err != nil {
+		return errors.Join(err, s.release(ctx, d.claimed, d.lease.Token))
+	}
+	// Not the request's result: a retry under its key makes a new one.
+	made.Status, made.Reason, made.EndedAt, made.RequestKey = LinkRemoved, ReasonReplacementFailed, d.at, ""
+	if _, err := s.commit(ctx, d.claimed, d.lease.Token, d.record, nil); err != nil {
+		return err
+	}
+	s.countOutcome(ctx, d.lease.Change, made, false)
+	s.metrics.Count(ctx, MetricLinksRemoved, 1)
+	return endErr
 }
 
 // countOutcome counts the links a committed change made and ended.

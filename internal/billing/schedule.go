@@ -190,21 +190,7 @@ func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep 
 		inv = settled
 	}
 	inv, err = s.saveChange(ctx, inv, func(next *Invoice) error {
-		changed := company != nil && next.replan(company.Reminders, now)
-		if due := next.dueSteps(now); len(due) > 0 {
-			changed = true
-			for _, st := range due {
-				next.Reminders.Done = append(next.Reminders.Done, st.Key)
-			}
-			if next.reminderBlocker(company) == "" {
-				last := due[len(due)-1]
-				next.Outbox = append(next.Outbox, Outbound{Key: "reminder-" + last.Key, Kind: EmailReminder, CreatedAt: now})
-				rep.Reminders++
-				rep.Skipped += len(due) - 1
-			} else {
-				rep.Skipped += len(due)
-			}
-		}
+		changed := next.planReminders(company, now, rep)
 		if changed || next.NextWorkAt() != inv.NextWorkAt() {
 			// Also when nothing changed but the index is stale (a policy
 			// emptied, an invoice paid): rewriting it moves it.
@@ -219,16 +205,44 @@ func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep 
 	stored, err := s.deliverOutbox(ctx, inv, company, now)
 	if stored != nil {
 		stored = s.noticePaidLinks(ctx, stored, company, now)
-		for _, e := range stored.Emails[min(before, len(stored.Emails)):] {
-			if e.MessageID != "" {
-				rep.Sent++
-				if e.Kind == EmailReminder {
-					s.metrics.Count(ctx, MetricRemindersSent, 1)
-				}
+		s.countSent(ctx, stored.Emails[min(before, len(stored.Emails)):], rep)
+	}
+	return stored, err
+}
+
+// planReminders plans the invoice's reminders with the company's policy
+// and owes the latest step whose time has come (earlier ones are passed
+// over), and reports whether that changed anything.
+func (inv *Invoice) planReminders(company *Company, now time.Time, rep *RunReport) bool {
+	changed := company != nil && inv.replan(company.Reminders, now)
+	due := inv.dueSteps(now)
+	if len(due) == 0 {
+		return changed
+	}
+	for _, st := range due {
+		inv.Reminders.Done = append(inv.Reminders.Done, st.Key)
+	}
+	if inv.reminderBlocker(company) == "" {
+		last := due[len(due)-1]
+		inv.Outbox = append(inv.Outbox, Outbound{Key: "reminder-" + last.Key, Kind: EmailReminder, CreatedAt: now})
+		rep.Reminders++
+		rep.Skipped += len(due) - 1
+	} else {
+		rep.Skipped += len(due)
+	}
+	return true
+}
+
+// countSent counts the e-mails a run sent.
+func (s *Service) countSent(ctx context.Context, sent []SentEmail, rep *RunReport) {
+	for _, e := range sent {
+		if e.MessageID != "" {
+			rep.Sent++
+			if e.Kind == EmailReminder {
+				s.metrics.Count(ctx, MetricRemindersSent, 1)
 			}
 		}
 	}
-	return stored, err
 }
 
 // replanCompany puts a company's invoices on the queue to be planned again
