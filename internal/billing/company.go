@@ -292,17 +292,13 @@ func (s *Service) PutCompany(ctx context.Context, caller Caller, companyID strin
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
-	for range contention.Attempts(ctx) {
-		stored, err := s.store.GetCompany(ctx, companyID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, storeError("read company", err)
-		}
+	return s.changeCompany(ctx, companyID, func(stored *Company) (*Company, error) {
 		now := s.clock()
 		c := &Company{ID: companyID, Name: in.Name, ReplyToEmail: in.ReplyToEmail, DefaultLanguage: in.DefaultLanguage,
-			Version: 1, CreatedAt: now, UpdatedAt: now}
+			CreatedAt: now, UpdatedAt: now}
 		previous := ""
 		if stored != nil {
-			previous, c.Version, c.CreatedAt, c.Stripe = stored.StripeAccountID, stored.Version+1, stored.CreatedAt, stored.Stripe
+			previous, c.CreatedAt, c.Stripe = stored.StripeAccountID, stored.CreatedAt, stored.Stripe
 		}
 		if in.applySettings(c, stored) && stored != nil {
 			// The scheduler plans the company's invoices again.
@@ -330,18 +326,8 @@ func (s *Service) PutCompany(ctx context.Context, caller Caller, companyID strin
 			}
 			c.Stripe = acct
 		}
-		saved, err := s.store.SaveCompany(ctx, c, previous)
-		switch {
-		case errors.Is(err, ErrVersionConflict):
-			continue
-		case errors.Is(err, ErrAccountInUse):
-			return nil, accountInUse()
-		case err != nil:
-			return nil, storeError("save company", err)
-		}
-		return saved, nil
-	}
-	return nil, conflictError()
+		return c, nil
+	})
 }
 
 // checkAccountFree fails with stripe_account_in_use when another company
@@ -392,44 +378,34 @@ func (s *Service) StartOnboarding(ctx context.Context, caller Caller, companyID 
 	if !caller.mayManage(companyID) {
 		return nil, notFound("billing company")
 	}
-	for range contention.Attempts(ctx) {
-		c, err := s.store.GetCompany(ctx, companyID)
-		if errors.Is(err, ErrNotFound) {
+	c, err := s.changeCompany(ctx, companyID, func(c *Company) (*Company, error) {
+		if c == nil {
 			return nil, Errorf(CodeBillingCompanyNotConfigured, "the billing company has no record yet: save its name and reply-to address first")
-		}
-		if err != nil {
-			return nil, storeError("read company", err)
 		}
 		if c.Stripe != nil && c.Stripe.Deauthorized {
 			return nil, c.linkBlocker()
 		}
-		if c.StripeAccountID == "" {
-			// The key makes a retry after a lost answer (or a crash before
-			// the save) return the same account, not a second one.
-			id, acct, err := s.payments.CreateAccount(ctx, NewAccount{
-				CompanyID: companyID, Email: c.ReplyToEmail,
-				IdempotencyKey: "clinicpay/v1/" + companyID + "/account",
-			})
-			if err != nil {
-				return nil, err
-			}
-			acct.CreatedByPlatform, acct.AsOf = true, s.clock()
-			next := *c
-			next.StripeAccountID, next.Stripe, next.Version, next.UpdatedAt = id, acct, c.Version+1, s.clock()
-			saved, err := s.store.SaveCompany(ctx, &next, "")
-			switch {
-			case errors.Is(err, ErrVersionConflict):
-				continue // saved meanwhile (a concurrent onboarding): read again
-			case errors.Is(err, ErrAccountInUse):
-				return nil, accountInUse()
-			case err != nil:
-				return nil, storeError("save company", err)
-			}
-			c = saved
+		if c.StripeAccountID != "" {
+			return nil, errNoChange
 		}
-		return s.payments.OnboardingLink(ctx, c.StripeAccountID)
+		// The key makes a retry after a lost answer (or a crash before
+		// the save) return the same account, not a second one.
+		id, acct, err := s.payments.CreateAccount(ctx, NewAccount{
+			CompanyID: companyID, Email: c.ReplyToEmail,
+			IdempotencyKey: "clinicpay/v1/" + companyID + "/account",
+		})
+		if err != nil {
+			return nil, err
+		}
+		acct.CreatedByPlatform, acct.AsOf = true, s.clock()
+		next := *c
+		next.StripeAccountID, next.Stripe, next.UpdatedAt = id, acct, s.clock()
+		return &next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, conflictError()
+	return s.payments.OnboardingLink(ctx, c.StripeAccountID)
 }
 
 func checkCompanyID(id string) error {

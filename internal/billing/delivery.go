@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 )
@@ -194,20 +193,7 @@ func parseMailRef(s string) (mailRef, bool) {
 // e-mail whose sending was never recorded (the process died after SES took
 // it) records it now, from the outbox, so it is not sent again.
 func (s *Service) HandleEmailEvent(ctx context.Context, ev *EmailEvent) (EventResult, error) {
-	for range eventPolicy.Attempts(ctx) {
-		res, err := s.applyEmailEvent(ctx, ev)
-		switch {
-		case errors.Is(err, ErrDuplicateEvent):
-			return EventResult{Outcome: OutcomeDuplicate}, nil
-		case errors.Is(err, ErrVersionConflict):
-			continue
-		case err != nil:
-			return EventResult{}, storeError("apply e-mail event", err)
-		default:
-			return res, nil
-		}
-	}
-	return EventResult{}, &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
+	return recordEvent(ctx, func() (EventResult, error) { return s.applyEmailEvent(ctx, ev) })
 }
 
 func (s *Service) applyEmailEvent(ctx context.Context, ev *EmailEvent) (EventResult, error) {
@@ -264,18 +250,23 @@ func (s *Service) applyEmailEvent(ctx context.Context, ev *EmailEvent) (EventRes
 		return EventResult{}, err
 	}
 	if changed {
-		switch d.Status {
-		case EmailDelivered:
-			s.metrics.Count(ctx, MetricEmailsDelivered, 1)
-		case EmailBounced:
-			s.metrics.Count(ctx, MetricEmailsBounced, 1)
-		case EmailComplained:
-			s.metrics.Count(ctx, MetricEmailsComplained, 1)
-		case EmailRejected:
-			s.metrics.Count(ctx, MetricEmailsRejected, 1)
-		}
+		s.countDelivery(ctx, d.Status)
 	}
 	return EventResult{Outcome: OutcomeApplied}, nil
+}
+
+// countDelivery counts an e-mail's new delivery status.
+func (s *Service) countDelivery(ctx context.Context, status EmailStatus) {
+	switch status {
+	case EmailDelivered:
+		s.metrics.Count(ctx, MetricEmailsDelivered, 1)
+	case EmailBounced:
+		s.metrics.Count(ctx, MetricEmailsBounced, 1)
+	case EmailComplained:
+		s.metrics.Count(ctx, MetricEmailsComplained, 1)
+	case EmailRejected:
+		s.metrics.Count(ctx, MetricEmailsRejected, 1)
+	}
 }
 
 // emailIndex is the index of the e-mail with SES's message id, or -1.

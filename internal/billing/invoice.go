@@ -353,6 +353,15 @@ func (in *InvoiceInput) Validate() error {
 	if err := checkText("number", in.Number, 1, 64); err != nil {
 		return err
 	}
+	for _, check := range []func() error{in.checkAmounts, in.checkDates, in.checkPatient, in.checkLines} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in *InvoiceInput) checkAmounts() error {
 	if in.Currency == "" {
 		return Invalid("currency", "currency is required")
 	}
@@ -371,6 +380,10 @@ func (in *InvoiceInput) Validate() error {
 	if *in.BalanceDue < 0 || *in.BalanceDue > *in.Total {
 		return Invalid("balanceDue", "balanceDue must be between 0 and total")
 	}
+	return nil
+}
+
+func (in *InvoiceInput) checkDates() error {
 	issued, err := parseDate("issuedOn", in.IssuedOn)
 	if err != nil {
 		return err
@@ -384,6 +397,11 @@ func (in *InvoiceInput) Validate() error {
 			return Invalid("dueOn", "dueOn must not be before issuedOn")
 		}
 	}
+	return nil
+}
+
+// checkPatient also normalizes the patient's address.
+func (in *InvoiceInput) checkPatient() error {
 	if in.Patient == nil {
 		return Invalid("patient", "patient is required")
 	}
@@ -398,6 +416,12 @@ func (in *InvoiceInput) Validate() error {
 	if in.Patient.Language != "" && !in.Patient.Language.Valid() {
 		return Invalid("patient.language", "patient.language must be fr or en")
 	}
+	return nil
+}
+
+// checkLines checks each line, and that they add up to the total (checked
+// first).
+func (in *InvoiceInput) checkLines() error {
 	if len(in.Lines) == 0 {
 		return Invalid("lines", "lines must have at least one line")
 	}
@@ -513,38 +537,41 @@ func (s *Service) PutInvoice(ctx context.Context, caller Caller, invoiceID strin
 		return nil, nil, false, err
 	}
 	want := in.fields()
-	for range contention.Attempts(ctx) {
-		inv, company, err = s.store.GetInvoiceAndCompany(ctx, tenant, invoiceID)
-		if errors.Is(err, ErrNotFound) {
-			if pre.Given {
-				return nil, nil, false, preconditionFailed()
-			}
-			inv, err := s.createInvoice(ctx, tenant, invoiceID, want, company)
-			if errors.Is(err, errRetry) {
-				continue
-			}
-			return inv, company, err == nil, err
+	put, err := retrying(ctx, contention, func() (putOutcome, error) {
+		return s.putInvoiceOnce(ctx, tenant, invoiceID, want, pre)
+	})
+	return put.inv, put.company, put.created, err
+}
+
+// putOutcome is what one attempt at PutInvoice stored.
+type putOutcome struct {
+	inv     *Invoice
+	company *Company
+	created bool
+}
+
+// putInvoiceOnce is one attempt at PutInvoice, from the invoice as stored
+// now; errRetry when another writer got there first.
+func (s *Service) putInvoiceOnce(ctx context.Context, tenant, invoiceID string, want invoiceFields, pre Precondition) (putOutcome, error) {
+	inv, company, err := s.store.GetInvoiceAndCompany(ctx, tenant, invoiceID)
+	if errors.Is(err, ErrNotFound) {
+		if pre.Given {
+			return putOutcome{}, preconditionFailed()
 		}
-		if err != nil {
-			return nil, nil, false, storeError("read invoice", err)
-		}
-		if pre.Given && !pre.matches(inv.Version) {
-			return nil, nil, false, preconditionFailed()
-		}
-		inv, _, _, err = s.settle(ctx, inv, company)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, false, err
-		}
-		inv, err = s.updateInvoice(ctx, inv, company, want, pre)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return inv, company, false, err
+		inv, err := s.createInvoice(ctx, tenant, invoiceID, want, company)
+		return putOutcome{inv, company, err == nil}, err
 	}
-	return nil, nil, false, conflictError()
+	if err != nil {
+		return putOutcome{}, storeError("read invoice", err)
+	}
+	if pre.Given && !pre.matches(inv.Version) {
+		return putOutcome{}, preconditionFailed()
+	}
+	if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
+		return putOutcome{}, err
+	}
+	inv, err = s.updateInvoice(ctx, inv, company, want, pre)
+	return putOutcome{inv, company, false}, err
 }
 
 func (s *Service) createInvoice(ctx context.Context, tenant, invoiceID string, f invoiceFields, company *Company) (*Invoice, error) {
@@ -571,42 +598,46 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	if err := inv.checkAmountChange(have, want, pre); err != nil {
 		return nil, err
 	}
-	apply := func(inv *Invoice) {
-		inv.setFields(want)
-		if company != nil {
-			inv.replan(company.Reminders, s.clock()) // the due date may have moved
-		}
-	}
+	put := &fieldsChange{now: s.clock, company: company, want: want, pre: pre, checked: inv}
 	if l := inv.ActiveLink(); l != nil && (l.Amount != want.BalanceDue || l.Currency != want.Currency) {
 		// The link is ended at Stripe first, under the lease; a patient may
-		// pay it meanwhile. The change was checked against the invoice as
-		// read, so when money moved since, it is checked again (and with
-		// If-Match refused: the caller decided on what it no longer is).
-		checked := inv
-		recheck := func(cur *Invoice) error {
-			if !moneyMoved(checked, cur) {
-				return nil
-			}
-			if pre.Given {
-				return preconditionFailed()
-			}
-			return cur.checkAmountChange(cur.fields(), want, pre)
-		}
+		// pay it meanwhile.
 		change := &LinkChange{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonAmountChanged}}
-		inv, _, err := s.carryOut(ctx, inv, company, change, changeHooks{finish: apply, recheck: recheck})
+		inv, _, err := s.carryOut(ctx, inv, company, change, put)
 		return inv, err
 	}
-	next := cloneInvoice(inv)
-	apply(next)
-	next.Version++
-	next.UpdatedAt = s.clock()
-	if err := s.store.PutInvoice(ctx, next); err != nil {
-		if errors.Is(err, ErrVersionConflict) {
-			return nil, errRetry
-		}
-		return nil, storeError("update invoice", err)
+	return s.saveChange(ctx, inv, func(next *Invoice) error { put.finish(next); return nil })
+}
+
+// fieldsChange is a PUT's change of the invoice's fields, checked against
+// the invoice as read; when it waits for the active link's end (under
+// the lease) it is the lease's work.
+type fieldsChange struct {
+	noWork
+	now     func() time.Time
+	company *Company
+	want    invoiceFields
+	pre     Precondition
+	checked *Invoice
+}
+
+// recheck: money that moved since the change was checked is checked again
+// (and with If-Match refused: the caller decided on what it no longer is).
+func (c *fieldsChange) recheck(cur *Invoice) error {
+	if !moneyMoved(c.checked, cur) {
+		return nil
 	}
-	return next, nil
+	if c.pre.Given {
+		return preconditionFailed()
+	}
+	return cur.checkAmountChange(cur.fields(), c.want, c.pre)
+}
+
+func (c *fieldsChange) finish(inv *Invoice) {
+	inv.setFields(c.want)
+	if c.company != nil {
+		inv.replan(c.company.Reminders, c.now()) // the due date may have moved
+	}
 }
 
 // checkAmountChange applies the balance rule to a PUT: the balance never

@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -171,68 +170,63 @@ func (s *Service) SendEmail(ctx context.Context, caller Caller, invoiceID string
 	if err := in.Validate(); err != nil {
 		return nil, nil, err
 	}
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
-		if err != nil {
-			return nil, nil, err
-		}
-		if sent, link := inv.sentFor(in.RequestKey); sent != nil {
-			return sent, link, nil // a retry of a request whose e-mail left and was recorded
-		}
-		if company == nil {
-			return nil, nil, Errorf(CodeBillingCompanyNotConfigured, "the billing company has no record yet: save its name and reply-to address first")
-		}
-		if len(inv.Emails) >= MaxEmailsPerInvoice {
-			return nil, nil, Errorf(CodeLimitReached, "this invoice was already e-mailed %d times", MaxEmailsPerInvoice)
-		}
-		e := s.emailFor(inv, company, in)
-		if !in.IncludePaymentLink {
-			sent, err := e.send(ctx, inv, nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			if _, err := s.commit(ctx, inv, "", nil, e.record); err != nil {
-				return nil, nil, err
-			}
-			return sent, nil, nil
-		}
-		if inv, _, _, err = s.settle(ctx, inv, company); errors.Is(err, errRetry) {
-			continue
-		} else if err != nil {
-			return nil, nil, err
-		}
-		if err := checkLinkable(inv, company); err != nil {
-			return nil, nil, err
-		}
-		// The e-mail is sent while the invoice is held, so the link it
-		// carries can't be ended before it leaves.
-		link := currentLink(inv, company)
-		var change *LinkChange // none: only hold the invoice
-		if link == nil {
-			change = replaceWith(inv, newLinkFor(inv, company, e.lang, in.RequestKey))
-		}
-		var sent *SentEmail
-		hooks := changeHooks{
-			afterStripe: func(ctx context.Context, inv *Invoice, created *Link) error {
-				if created != nil {
-					link = created
-				}
-				var sendErr error
-				sent, sendErr = e.send(ctx, inv, link)
-				return sendErr
-			},
-			finish: e.record,
-		}
-		_, _, err = s.carryOut(ctx, inv, company, change, hooks)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		return sent, link, nil
+	out, err := retrying(ctx, contention, func() (emailed, error) {
+		return s.sendEmailOnce(ctx, tenant, invoiceID, in)
+	})
+	return out.sent, out.link, err
+}
+
+// emailed is the e-mail an attempt at SendEmail sent, and the link it
+// carried.
+type emailed struct {
+	sent *SentEmail
+	link *Link
+}
+
+// sendEmailOnce is one attempt at SendEmail, from the invoice as stored
+// now; errRetry when another writer got there first.
+func (s *Service) sendEmailOnce(ctx context.Context, tenant, invoiceID string, in *EmailInput) (emailed, error) {
+	inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return emailed{}, err
 	}
-	return nil, nil, conflictError()
+	if sent, link := inv.sentFor(in.RequestKey); sent != nil {
+		return emailed{sent, link}, nil // a retry of a request whose e-mail left and was recorded
+	}
+	if company == nil {
+		return emailed{}, Errorf(CodeBillingCompanyNotConfigured, "the billing company has no record yet: save its name and reply-to address first")
+	}
+	if len(inv.Emails) >= MaxEmailsPerInvoice {
+		return emailed{}, Errorf(CodeLimitReached, "this invoice was already e-mailed %d times", MaxEmailsPerInvoice)
+	}
+	e := s.emailFor(inv, company, in)
+	if !in.IncludePaymentLink {
+		sent, err := e.send(ctx, inv, nil)
+		if err != nil {
+			return emailed{}, err
+		}
+		if _, err := s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error { e.record(next); return nil }); err != nil {
+			return emailed{}, err
+		}
+		return emailed{sent, nil}, nil
+	}
+	if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
+		return emailed{}, err
+	}
+	if err := checkLinkable(inv, company); err != nil {
+		return emailed{}, err
+	}
+	// The e-mail is sent while the invoice is held, so the link it
+	// carries can't be ended before it leaves.
+	e.link = currentLink(inv, company)
+	var change *LinkChange // none: only hold the invoice
+	if e.link == nil {
+		change = replaceWith(inv, newLinkFor(inv, company, e.lang, in.RequestKey))
+	}
+	if _, _, err = s.carryOut(ctx, inv, company, change, e); err != nil {
+		return emailed{}, err
+	}
+	return emailed{e.sent, e.link}, nil
 }
 
 // sentFor returns the e-mail recorded for a request key, and its link.
@@ -251,14 +245,17 @@ func (inv *Invoice) sentFor(requestKey string) (*SentEmail, *Link) {
 	return nil, nil
 }
 
-// outgoing is one e-mail being sent.
+// outgoing is one e-mail being sent. With a link, it is sent as the work
+// of the lease that holds the invoice.
 type outgoing struct {
+	noWork
 	s          *Service
 	company    *Company
 	to         string
 	lang       Language
 	note       string
 	requestKey string
+	link       *Link // the link it carries, if any
 	sent       *SentEmail
 }
 
@@ -302,3 +299,15 @@ func (e *outgoing) record(inv *Invoice) {
 	}
 	inv.Emails = append(inv.Emails, *e.sent)
 }
+
+// afterStripe sends the e-mail with the link just made, or the one held.
+func (e *outgoing) afterStripe(ctx context.Context, inv *Invoice, made *Link) error {
+	if made != nil {
+		e.link = made
+	}
+	_, err := e.send(ctx, inv, e.link)
+	return err
+}
+
+// finish records the e-mail in the write that releases the lease.
+func (e *outgoing) finish(inv *Invoice) { e.record(inv) }

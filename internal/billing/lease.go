@@ -52,25 +52,36 @@ func leaseFor(ctx context.Context) time.Duration {
 	return defaultLease
 }
 
-// changeHooks let a use case do its own work inside a lease.
-type changeHooks struct {
-	// onClaim changes the invoice in the write that takes the lease (an
+// leaseWork is a use case's own work inside a lease, around the link
+// change carryOut makes at Stripe (nil: the change alone). Its steps run
+// in this order, once per claim.
+type leaseWork interface {
+	// claimed changes the invoice in the write that takes the lease (an
 	// outbound marks its attempt with the lease's token).
-	onClaim func(next *Invoice, token string)
-	// afterStripe runs once every Stripe step succeeded, while the invoice is
-	// still held (the e-mail is sent here, so no one ends the link it
+	claimed(next *Invoice, token string)
+	// afterStripe runs once every Stripe step succeeded, while the invoice
+	// is still held (the e-mail is sent here, so no one ends the link it
 	// carries before it leaves). Its error is returned, and finish is
 	// skipped, but the Stripe outcome is recorded all the same.
-	afterStripe func(ctx context.Context, inv *Invoice, made *Link) error
+	afterStripe(ctx context.Context, claimed *Invoice, made *Link) error
+	// recheck runs before finish on the invoice as it is at that write: a
+	// webhook may have written meanwhile (the lease holds off requests,
+	// not Stripe's facts). Its error leaves finish undone; the outcome is
+	// recorded all the same, and the error is the request's.
+	recheck(cur *Invoice) error
 	// finish applies the use case's own change in the same write that
 	// records the outcome.
-	finish func(inv *Invoice)
-	// recheck, when set, runs before finish on the invoice as it is at
-	// that write: a webhook may have written meanwhile (the lease holds
-	// off requests, not Stripe's facts). Its error leaves finish undone;
-	// the outcome is recorded all the same, and the error is the request's.
-	recheck func(inv *Invoice) error
+	finish(next *Invoice)
 }
+
+// noWork is a leaseWork's steps that do nothing, for a use case to embed
+// and override the ones it needs.
+type noWork struct{}
+
+func (noWork) claimed(*Invoice, string)                           {}
+func (noWork) afterStripe(context.Context, *Invoice, *Link) error { return nil }
+func (noWork) recheck(*Invoice) error                             { return nil }
+func (noWork) finish(*Invoice)                                    {}
 
 // stripeOutcome is what Stripe answered to the steps of a change.
 type stripeOutcome struct {
@@ -92,108 +103,118 @@ func (s *Service) settle(ctx context.Context, inv *Invoice, company *Company) (*
 		return nil, nil, nil, Busy(CodeConflict, "another change to this invoice's payment link is in progress", wait)
 	}
 	change := inv.Lease.Change
-	stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})
+	stored, made, err := s.carryOut(ctx, inv, company, change, nil)
 	return stored, change, made, err
 }
 
 // carryOut claims the invoice for change (a new one, or a stale lease's taken
 // over; nil to hold the invoice for an e-mail), carries out its Stripe
-// steps, runs the hooks and records the outcome. It returns the invoice as
+// steps, runs the use case's work and records the outcome. It returns the invoice as
 // stored and the link the change made. errRetry means the claim lost
 // against another writer.
-func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, hooks changeHooks) (*Invoice, *Link, error) {
-	claimed, err := s.claim(ctx, inv, change, hooks.onClaim)
+func (s *Service) carryOut(ctx context.Context, inv *Invoice, company *Company, change *LinkChange, work leaseWork) (*Invoice, *Link, error) {
+	claimed, err := s.claim(ctx, inv, change, work)
 	if err != nil {
 		return nil, nil, err
 	}
-	lease := claimed.Lease
-	out := s.atStripe(ctx, claimed, lease.Change)
-	now := s.clock()
-
-	made := out.made
-	if made != nil {
-		made.CreatedAt = now
+	out := s.atStripe(ctx, claimed, claimed.Lease.Change)
+	d := &stripeDone{claimed: claimed, lease: claimed.Lease, made: out.made, at: s.clock()}
+	if d.made != nil {
+		d.made.CreatedAt = d.at
 	}
-	endOK := lease.Change != nil && lease.Change.End != nil && out.endErr == nil
-	record := func(inv *Invoice) {
-		if endOK {
-			inv.endLink(lease.Change.End, now)
-		}
-		if made != nil && inv.link(made.Generation) == nil {
-			inv.Links = append(inv.Links, *made)
-		}
-		inv.Lease = nil
-	}
+	d.ended = d.lease.Change != nil && d.lease.Change.End != nil && out.endErr == nil
 
 	switch {
 	case out.makeErr == nil && out.endErr == nil:
-		var hookErr error
-		if hooks.afterStripe != nil {
-			hookErr = hooks.afterStripe(ctx, claimed, made)
-		}
-		var finish func(*Invoice) error
-		if hookErr == nil && hooks.finish != nil {
-			finish = func(next *Invoice) error {
-				if hooks.recheck != nil {
-					if err := hooks.recheck(next); err != nil {
-						return err
-					}
-				}
-				hooks.finish(next)
-				return nil
-			}
-		}
-		stored, refused, err := s.commitOrRefuse(ctx, claimed, lease.Token, record, finish)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.countOutcome(ctx, lease.Change, made, endOK)
-		if hookErr != nil {
-			return stored, made, hookErr
-		}
-		if refused != nil {
-			return stored, made, refused
-		}
-		// A payment recorded meanwhile may have left the new link asking
-		// for more than is due: end it before anyone can pay it.
-		if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
-			return nil, nil, err
-		}
-		if made != nil {
-			made = stored.link(made.Generation)
-		}
-		return stored, made, nil
+		return s.completeChange(ctx, d, company, work)
 
 	case transient(out.makeErr) || transient(out.endErr):
 		// Stripe's state is unknown: keep the lease so the next request on
 		// the invoice finishes the change with the same idempotency keys,
 		// but let it run out now so that request need not wait for it.
-		return nil, nil, errors.Join(firstError(out.endErr, out.makeErr), s.release(ctx, claimed, lease.Token))
+		return nil, nil, errors.Join(firstError(out.endErr, out.makeErr), s.release(ctx, claimed, d.lease.Token))
 
-	case out.endErr != nil && made != nil:
-		// The old link can't be deactivated; two payable links for one
-		// invoice must not exist, so the new one is ended straight away.
-		if err := s.payments.DeactivateLink(ctx, made.AccountID, made.ID, deactivationKey(claimed, made.Generation)); err != nil {
-			return nil, nil, errors.Join(err, s.release(ctx, claimed, lease.Token))
-		}
-		// Not the request's result: a retry under its key makes a new one.
-		made.Status, made.Reason, made.EndedAt, made.RequestKey = LinkRemoved, ReasonReplacementFailed, now, ""
-		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
-			return nil, nil, err
-		}
-		s.countOutcome(ctx, lease.Change, made, false)
-		s.metrics.Count(ctx, MetricLinksRemoved, 1)
-		return nil, nil, out.endErr
+	case out.endErr != nil && d.made != nil:
+		return nil, nil, s.withdrawMade(ctx, d, out.endErr)
 
 	default:
 		// Stripe refused a step for good: record what did happen and drop
 		// the lease, so the invoice is free again.
-		if _, err := s.commit(ctx, claimed, lease.Token, record, nil); err != nil {
+		if _, err := s.commit(ctx, claimed, d.lease.Token, d.record, nil); err != nil {
 			return nil, nil, err
 		}
-		s.countOutcome(ctx, lease.Change, made, endOK)
+		s.countOutcome(ctx, d.lease.Change, d.made, d.ended)
 		return nil, nil, firstError(out.endErr, out.makeErr)
 	}
+}
+
+// stripeDone is a claimed change once Stripe has answered: what to record.
+type stripeDone struct {
+	claimed *Invoice
+	lease   *Lease
+	made    *Link // the link Stripe made, if any
+	ended   bool  // the old link was ended
+	at      time.Time
+}
+
+// record writes what Stripe did to the invoice and drops the lease.
+func (d *stripeDone) record(inv *Invoice) {
+	if d.ended {
+		inv.endLink(d.lease.Change.End, d.at)
+	}
+	if d.made != nil && inv.link(d.made.Generation) == nil {
+		inv.Links = append(inv.Links, *d.made)
+	}
+	inv.Lease = nil
+}
+
+// completeChange runs the use case's work once every Stripe step
+// succeeded, and records the outcome with the work's own change.
+func (s *Service) completeChange(ctx context.Context, d *stripeDone, company *Company, work leaseWork) (*Invoice, *Link, error) {
+	var workErr error
+	var finish func(*Invoice)
+	var recheck func(*Invoice) error
+	if work != nil {
+		if workErr = work.afterStripe(ctx, d.claimed, d.made); workErr == nil {
+			finish, recheck = work.finish, work.recheck
+		}
+	}
+	stored, refused, err := s.commitOrRefuse(ctx, d.claimed, d.lease.Token, d.record, finish, recheck)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.countOutcome(ctx, d.lease.Change, d.made, d.ended)
+	if err := firstError(workErr, refused); err != nil {
+		return stored, d.made, err
+	}
+	// A payment recorded meanwhile may have left the new link asking
+	// for more than is due: end it before anyone can pay it.
+	if stored, err = s.reconcileLink(ctx, stored, company); err != nil {
+		return nil, nil, err
+	}
+	made := d.made
+	if made != nil {
+		made = stored.link(made.Generation)
+	}
+	return stored, made, nil
+}
+
+// withdrawMade ends the link just made when the old one could not be
+// deactivated: two payable links for one invoice must not exist. It
+// returns endErr, the old link's failure, once that is recorded.
+func (s *Service) withdrawMade(ctx context.Context, d *stripeDone, endErr error) error {
+	made := d.made
+	if err := s.payments.DeactivateLink(ctx, made.AccountID, made.ID, deactivationKey(d.claimed, made.Generation)); err != nil {
+		return errors.Join(err, s.release(ctx, d.claimed, d.lease.Token))
+	}
+	// Not the request's result: a retry under its key makes a new one.
+	made.Status, made.Reason, made.EndedAt, made.RequestKey = LinkRemoved, ReasonReplacementFailed, d.at, ""
+	if _, err := s.commit(ctx, d.claimed, d.lease.Token, d.record, nil); err != nil {
+		return err
+	}
+	s.countOutcome(ctx, d.lease.Change, made, false)
+	s.metrics.Count(ctx, MetricLinksRemoved, 1)
+	return endErr
 }
 
 // countOutcome counts the links a committed change made and ended.
@@ -210,32 +231,30 @@ func (s *Service) countOutcome(ctx context.Context, change *LinkChange, made *Li
 	}
 }
 
-// claim writes a fresh lease for change to the invoice, with onClaim's
-// change (nil: none).
-func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, onClaim func(*Invoice, string)) (*Invoice, error) {
-	next := cloneInvoice(inv)
-	next.Lease = &Lease{Token: s.newToken(), Until: s.clock().Add(leaseFor(ctx)), Change: change}
-	if onClaim != nil {
-		onClaim(next, next.Lease.Token)
-	}
-	if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
-		next.LastGeneration = change.Make.Generation
-	}
-	next.Version++
-	if err := s.store.PutInvoice(ctx, next); err != nil {
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, storeError("claim invoice", err)
+// claim writes a fresh lease for change to the invoice, with work's change
+// (nil: none).
+func (s *Service) claim(ctx context.Context, inv *Invoice, change *LinkChange, work leaseWork) (*Invoice, error) {
+	token := s.newToken()
+	claimed, err := s.saveChange(ctx, inv, func(next *Invoice) error {
+		next.Lease = &Lease{Token: token, Until: s.clock().Add(leaseFor(ctx)), Change: change}
+		if work != nil {
+			work.claimed(next, token)
 		}
+		if change != nil && change.Make != nil && change.Make.Generation > next.LastGeneration {
+			next.LastGeneration = change.Make.Generation
+		}
+		return nil
+	})
+	if errors.Is(err, errRetry) {
 		// Lost to another writer, or won without hearing so (the write
 		// landed, its answer was lost and the retried write found it):
 		// the token tells.
 		cur, rerr := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
-		if rerr == nil && cur.Lease != nil && cur.Lease.Token == next.Lease.Token {
+		if rerr == nil && cur.Lease != nil && cur.Lease.Token == token {
 			return cur, nil
 		}
-		return nil, errRetry
 	}
-	return next, nil
+	return claimed, err
 }
 
 // atStripe runs a change's Stripe steps; ending the old link and making the
@@ -271,55 +290,35 @@ func (s *Service) atStripe(ctx context.Context, inv *Invoice, change *LinkChange
 // a takeover the other request has recorded the same Stripe objects) and the
 // use case's own change, retrying on conflicts with concurrent writers.
 func (s *Service) commit(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice)) (*Invoice, error) {
-	var change func(*Invoice) error
-	if finish != nil {
-		change = func(next *Invoice) error { finish(next); return nil }
-	}
-	stored, refused, err := s.commitOrRefuse(ctx, inv, token, record, change)
-	if err == nil {
-		err = refused // never: this finish refuses nothing
-	}
-	return stored, err
+	stored, refused, err := s.commitOrRefuse(ctx, inv, token, record, finish, nil)
+	return stored, firstError(err, refused) // refused: never, without a recheck
 }
 
-// commitOrRefuse is commit with a use case's change that may be refused on
-// the invoice as it now is: then the outcome is written without it, and
+// commitOrRefuse is commit with a use case's change that recheck may refuse
+// on the invoice as it now is: then the outcome is written without it, and
 // refused says why.
-func (s *Service) commitOrRefuse(ctx context.Context, inv *Invoice, token string, record func(*Invoice), finish func(*Invoice) error) (stored *Invoice, refused, err error) {
-	cur := inv
-	for range commitPolicy.Attempts(ctx) {
-		ours := cur.Lease != nil && cur.Lease.Token == token
-		if !ours && finish == nil {
-			return cur, nil, nil
+func (s *Service) commitOrRefuse(ctx context.Context, inv *Invoice, token string, record, finish func(*Invoice), recheck func(*Invoice) error) (stored *Invoice, refused, err error) {
+	stored, err = s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error {
+		ours := next.Lease != nil && next.Lease.Token == token
+		refused = nil
+		if finish != nil && recheck != nil {
+			refused = recheck(next)
 		}
-		next := cloneInvoice(cur)
+		if !ours && (finish == nil || refused != nil) {
+			return errNoChange
+		}
 		if ours {
 			record(next)
 		}
-		refused = nil
-		if finish != nil {
-			if refused = finish(next); refused != nil {
-				if !ours {
-					return cur, refused, nil
-				}
-				next = cloneInvoice(cur) // finish may have changed some of it
-				record(next)
-			}
+		if finish != nil && refused == nil {
+			finish(next)
 		}
-		next.Version++
-		next.UpdatedAt = s.clock()
-		err := s.store.PutInvoice(ctx, next)
-		if err == nil {
-			return next, refused, nil
-		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, nil, storeError("record link change", err)
-		}
-		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, nil, storeError("read invoice", err)
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, conflictError()
+	return stored, refused, nil
 }
 
 // release lets a lease run out now, keeping its change for the next request

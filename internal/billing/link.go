@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -260,49 +259,56 @@ func (s *Service) makeLink(ctx context.Context, tenant, invoiceID, requestKey st
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return nil, false, err
 	}
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
-		if err != nil {
-			return nil, false, err
-		}
-		inv, _, finished, err := s.settle(ctx, inv, company)
-		if errors.Is(err, errRetry) {
-			continue
-		} else if err != nil {
-			return nil, false, err
-		}
-		if l := inv.linkMadeBy(requestKey); l != nil {
-			return l, true, nil // a retry of a request whose link was recorded
-		}
-		if err := checkLinkable(inv, company); err != nil {
-			return nil, false, err
-		}
-		if l := currentLink(inv, company); l != nil {
-			// A link made just now by finishing an earlier attempt (one
-			// that failed on a Stripe outage, say) is this request's new
-			// link, for create and regenerate alike.
-			if finished != nil && l.Generation == finished.Generation {
-				return l, true, nil
-			}
-			if !regenerate {
-				return l, false, nil
-			}
-		}
-		change := replaceWith(inv, newLinkFor(inv, company, inv.language(company), requestKey))
-		stored, made, err := s.carryOut(ctx, inv, company, change, changeHooks{})
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		if made == nil || made.Status != LinkActive {
-			// Paid through another link while this one was being made.
-			return nil, false, firstError(checkLinkable(stored, company), conflictError())
-		}
-		return made, true, nil
+	out, err := retrying(ctx, contention, func() (linkOutcome, error) {
+		return s.makeLinkOnce(ctx, tenant, invoiceID, requestKey, regenerate)
+	})
+	return out.link, out.made, err
+}
+
+// linkOutcome is the link a request gets, and whether it made it.
+type linkOutcome struct {
+	link *Link
+	made bool
+}
+
+// makeLinkOnce is one attempt at makeLink, from the invoice as stored now;
+// errRetry when another writer got there first.
+func (s *Service) makeLinkOnce(ctx context.Context, tenant, invoiceID, requestKey string, regenerate bool) (linkOutcome, error) {
+	inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return linkOutcome{}, err
 	}
-	return nil, false, conflictError()
+	inv, _, finished, err := s.settle(ctx, inv, company)
+	if err != nil {
+		return linkOutcome{}, err
+	}
+	if l := inv.linkMadeBy(requestKey); l != nil {
+		return linkOutcome{l, true}, nil // a retry of a request whose link was recorded
+	}
+	if err := checkLinkable(inv, company); err != nil {
+		return linkOutcome{}, err
+	}
+	if l := currentLink(inv, company); l != nil {
+		// A link made just now by finishing an earlier attempt (one
+		// that failed on a Stripe outage, say) is this request's new
+		// link, for create and regenerate alike.
+		if finished != nil && l.Generation == finished.Generation {
+			return linkOutcome{l, true}, nil
+		}
+		if !regenerate {
+			return linkOutcome{l, false}, nil
+		}
+	}
+	change := replaceWith(inv, newLinkFor(inv, company, inv.language(company), requestKey))
+	stored, made, err := s.carryOut(ctx, inv, company, change, nil)
+	if err != nil {
+		return linkOutcome{}, err
+	}
+	if made == nil || made.Status != LinkActive {
+		// Paid through another link while this one was being made.
+		return linkOutcome{}, firstError(checkLinkable(stored, company), conflictError())
+	}
+	return linkOutcome{made, true}, nil
 }
 
 // RemoveLink deactivates the active link at Stripe and keeps it in history
@@ -312,34 +318,36 @@ func (s *Service) RemoveLink(ctx context.Context, caller Caller, invoiceID, requ
 	if err := checkInvoiceID(invoiceID); err != nil {
 		return err
 	}
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
-		if err != nil {
-			return err
-		}
-		inv, finished, _, err := s.settle(ctx, inv, company)
-		if errors.Is(err, errRetry) {
-			continue
-		} else if err != nil {
-			return err
-		}
-		if finished != nil && finished.Make == nil && finished.End != nil && finished.End.Status == LinkRemoved && finished.End.Reason == "" {
-			return nil // an earlier removal, cut short, was just finished: this is its retry
-		}
-		if inv.linkEndedBy(requestKey) != nil {
-			return nil // a retry of a removal that was recorded
-		}
-		active := inv.ActiveLink()
-		if active == nil {
-			return Errorf(CodeNoActiveLink, "the invoice has no active payment link")
-		}
-		change := &LinkChange{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved, RequestKey: requestKey}}
-		if _, _, err = s.carryOut(ctx, inv, company, change, changeHooks{}); errors.Is(err, errRetry) {
-			continue
-		}
-		return err
+	_, err := retrying(ctx, contention, func() (*Invoice, error) {
+		return s.removeLinkOnce(ctx, tenant, invoiceID, requestKey)
+	})
+	return err
+}
+
+// removeLinkOnce is one attempt at RemoveLink, from the invoice as stored
+// now; errRetry when another writer got there first.
+func (s *Service) removeLinkOnce(ctx context.Context, tenant, invoiceID, requestKey string) (*Invoice, error) {
+	inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return nil, err
 	}
-	return conflictError()
+	inv, finished, _, err := s.settle(ctx, inv, company)
+	if err != nil {
+		return nil, err
+	}
+	if finished != nil && finished.Make == nil && finished.End != nil && finished.End.Status == LinkRemoved && finished.End.Reason == "" {
+		return inv, nil // an earlier removal, cut short, was just finished: this is its retry
+	}
+	if inv.linkEndedBy(requestKey) != nil {
+		return inv, nil // a retry of a removal that was recorded
+	}
+	active := inv.ActiveLink()
+	if active == nil {
+		return nil, Errorf(CodeNoActiveLink, "the invoice has no active payment link")
+	}
+	change := &LinkChange{End: &LinkEnd{Generation: active.Generation, Status: LinkRemoved, RequestKey: requestKey}}
+	stored, _, err := s.carryOut(ctx, inv, company, change, nil)
+	return stored, err
 }
 
 // needsReconcile reports an active link that no longer asks for what is
@@ -353,7 +361,7 @@ func (inv *Invoice) needsReconcile() bool {
 // the invoice was paid (or a payment is clearing) through another link, or
 // the amount changed under it. A link must never take a second payment.
 func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Company) (*Invoice, error) {
-	for range contention.Attempts(ctx) {
+	return s.retryingInvoice(ctx, contention, inv, func(inv *Invoice) (*Invoice, error) {
 		if !inv.needsReconcile() {
 			return inv, nil
 		}
@@ -368,13 +376,7 @@ func (s *Service) reconcileLink(ctx context.Context, inv *Invoice, company *Comp
 		if inv.Lease != nil {
 			change = inv.Lease.Change // a stale lease's change goes first
 		}
-		stored, _, err := s.carryOut(ctx, inv, company, change, changeHooks{})
-		if !errors.Is(err, errRetry) {
-			return stored, err
-		}
-		if inv, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, storeError("read invoice", err)
-		}
-	}
-	return inv, conflictError()
+		stored, _, err := s.carryOut(ctx, inv, company, change, nil)
+		return stored, err
+	})
 }

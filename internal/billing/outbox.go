@@ -193,108 +193,114 @@ func (s *Service) deliverOutbox(ctx context.Context, inv *Invoice, company *Comp
 // sendOutbound sends one outbound, holding the invoice meanwhile (a
 // reminder's link can't be ended before it leaves), and records it.
 func (s *Service) sendOutbound(ctx context.Context, inv *Invoice, company *Company, key string, now time.Time) (*Invoice, error) {
-	companyID, invoiceID := inv.CompanyID, inv.ID
-	reread := func() (*Invoice, error) {
-		cur, err := s.store.GetInvoice(ctx, companyID, invoiceID)
-		if err != nil {
-			return nil, storeError("read invoice", err)
-		}
-		return cur, nil
+	return s.retryingInvoice(ctx, contention, inv, func(cur *Invoice) (*Invoice, error) {
+		return s.sendOutboundOnce(ctx, cur, company, key, now)
+	})
+}
+
+// sendOutboundOnce is one attempt at sendOutbound, from the invoice as
+// stored now; errRetry when another writer got there first.
+func (s *Service) sendOutboundOnce(ctx context.Context, inv *Invoice, company *Company, key string, now time.Time) (*Invoice, error) {
+	o := inv.outbound(key)
+	if o == nil || !o.ready(now, s.clock()) {
+		return inv, nil // sent meanwhile, or another attempt is in flight
 	}
-	for range contention.Attempts(ctx) {
-		o := inv.outbound(key)
-		if o == nil || !o.ready(now, s.clock()) {
-			return inv, nil // sent meanwhile, or another attempt is in flight
-		}
-		if o.Tries >= MaxSendTries || company == nil {
-			return s.recordFailed(ctx, inv, key, now)
-		}
-		mail, err := s.prepareOutbound(ctx, inv, company, o, now)
-		if errors.Is(err, errNothingToSend) {
-			return s.dropOutbound(ctx, inv, key)
-		}
-		if err != nil {
-			return inv, err
-		}
-		if !mail.wantsLink {
-			return s.sendPlain(ctx, inv, company, key, mail, now)
-		}
-		settled, _, _, err := s.settle(ctx, inv, company)
-		if errors.Is(err, errRetry) {
-			if inv, err = reread(); err != nil {
-				return nil, err
-			}
-			continue
-		} else if err != nil {
-			return inv, err
-		}
-		inv = settled
-		var change *LinkChange
-		link := currentLink(inv, company)
-		if link == nil && LinkBlocker(inv, company) == nil {
-			change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
-		}
-		var token string
-		var sent *SentEmail
-		mailTried := false
-		hooks := changeHooks{
-			onClaim: func(next *Invoice, tok string) {
-				token = tok
-				if x := next.outbound(key); x != nil {
-					x.startAttempt(tok, s.clock(), mail)
-					if link != nil {
-						x.LinkGeneration = link.Generation
-					}
-					if change != nil && change.Make != nil {
-						x.LinkGeneration = change.Make.Generation
-					}
-				}
-			},
-			afterStripe: func(ctx context.Context, claimed *Invoice, made *Link) error {
-				if made != nil {
-					link = made
-				}
-				mailTried = true
-				id, err := s.sendMail(ctx, claimed, company, mail, link, mailRef{companyID, invoiceID, key, token})
-				if err != nil {
-					return err
-				}
-				if o := claimed.outbound(key); o != nil {
-					e := o.sent(id, s.clock())
-					sent = &e
-				}
-				return nil
-			},
-			finish: func(next *Invoice) {
-				if x := next.outbound(key); sent != nil && x != nil && x.Attempt == token {
-					next.Emails = append(next.Emails, *sent)
-					next.dropOutbound(key)
-				}
-			},
-		}
-		stored, _, err := s.carryOut(ctx, inv, company, change, hooks)
-		if errors.Is(err, errRetry) {
-			if inv, err = reread(); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			// Stripe failed before the e-mail was tried, or SES answered
-			// with an error: nothing left, the attempt is cleared for the
-			// next run. Otherwise (a timeout) it may have left: it waits
-			// for SES's events.
-			if token != "" && (!mailTried || errors.Is(err, ErrNotSent)) {
-				return inv, errors.Join(err, s.clearAttempt(ctx, companyID, invoiceID, key, token, Throttled(err)))
-			}
-			return inv, err
-		}
-		if sent != nil {
-			s.metrics.Count(ctx, MetricEmailsSent, 1)
-		}
-		return stored, nil
+	if o.Tries >= MaxSendTries || company == nil {
+		return s.recordFailed(ctx, inv, key, now)
 	}
-	return inv, conflictError()
+	mail, err := s.prepareOutbound(ctx, inv, company, o, now)
+	if errors.Is(err, errNothingToSend) {
+		return s.dropOutbound(ctx, inv, key)
+	}
+	if err != nil {
+		return inv, err
+	}
+	if !mail.wantsLink {
+		return s.sendPlain(ctx, inv, company, key, mail, now)
+	}
+	settled, _, _, err := s.settle(ctx, inv, company)
+	if err != nil {
+		return inv, err
+	}
+	inv = settled
+	w := &outboundSend{s: s, company: company, key: key, mail: mail, link: currentLink(inv, company)}
+	if w.link == nil && LinkBlocker(inv, company) == nil {
+		w.change = replaceWith(inv, newLinkFor(inv, company, mail.lang, key))
+	}
+	stored, _, err := s.carryOut(ctx, inv, company, w.change, w)
+	if errors.Is(err, errRetry) {
+		return nil, err // the claim lost: nothing was tried
+	}
+	if err != nil {
+		// Stripe failed before the e-mail was tried, or SES answered
+		// with an error: nothing left, the attempt is cleared for the
+		// next run. Otherwise (a timeout) it may have left: it waits
+		// for SES's events.
+		if w.token != "" && (!w.mailTried || errors.Is(err, ErrNotSent)) {
+			return inv, errors.Join(err, s.clearAttempt(ctx, inv.CompanyID, inv.ID, key, w.token, Throttled(err)))
+		}
+		return inv, err
+	}
+	if w.sent != nil {
+		s.metrics.Count(ctx, MetricEmailsSent, 1)
+	}
+	return stored, nil
+}
+
+// outboundSend is the work of the lease that holds the invoice while an
+// outbound carrying its link is sent.
+type outboundSend struct {
+	noWork
+	s       *Service
+	company *Company
+	key     string
+	mail    preparedMail
+	link    *Link       // the link it carries
+	change  *LinkChange // the link made for it, if any
+	// token is the lease's, which marks the attempt (a late SES event
+	// finds it by it); mailTried: the e-mail was handed to SES.
+	token     string
+	mailTried bool
+	sent      *SentEmail
+}
+
+// claimed marks the outbound's attempt in the write that takes the lease.
+func (w *outboundSend) claimed(next *Invoice, token string) {
+	w.token = token
+	if x := next.outbound(w.key); x != nil {
+		x.startAttempt(token, w.s.clock(), w.mail)
+		if w.link != nil {
+			x.LinkGeneration = w.link.Generation
+		}
+		if w.change != nil && w.change.Make != nil {
+			x.LinkGeneration = w.change.Make.Generation
+		}
+	}
+}
+
+// afterStripe sends the e-mail with the link just made, or the one held.
+func (w *outboundSend) afterStripe(ctx context.Context, claimed *Invoice, made *Link) error {
+	if made != nil {
+		w.link = made
+	}
+	w.mailTried = true
+	id, err := w.s.sendMail(ctx, claimed, w.company, w.mail, w.link, mailRef{claimed.CompanyID, claimed.ID, w.key, w.token})
+	if err != nil {
+		return err
+	}
+	if o := claimed.outbound(w.key); o != nil {
+		e := o.sent(id, w.s.clock())
+		w.sent = &e
+	}
+	return nil
+}
+
+// finish records the e-mail sent, if this attempt still owns the outbound.
+func (w *outboundSend) finish(next *Invoice) {
+	if x := next.outbound(w.key); w.sent != nil && x != nil && x.Attempt == w.token {
+		next.Emails = append(next.Emails, *w.sent)
+		next.dropOutbound(w.key)
+	}
 }
 
 // startAttempt marks a new attempt to send the outbound; an earlier one's
@@ -317,13 +323,14 @@ func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, t
 	if err != nil {
 		return storeError("read invoice", err)
 	}
-	_, err = s.commit(ctx, cur, "", nil, func(next *Invoice) {
+	_, err = s.changeInvoice(ctx, commitPolicy, cur, func(next *Invoice) error {
 		if x := next.outbound(key); x != nil && x.Attempt == token {
 			x.Attempt, x.AttemptAt = "", time.Time{}
 			if refund && x.Tries > 0 {
 				x.Tries--
 			}
 		}
+		return nil
 	})
 	return err
 }
@@ -334,14 +341,14 @@ func (s *Service) clearAttempt(ctx context.Context, companyID, invoiceID, key, t
 // senders can't both mark it), then it is sent and recorded.
 func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company, key string, mail preparedMail, now time.Time) (*Invoice, error) {
 	token := s.newToken()
-	next := cloneInvoice(inv)
-	next.outbound(key).startAttempt(token, s.clock(), mail)
-	next.Version++
-	next.UpdatedAt = s.clock()
-	if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
+	next, err := s.saveChange(ctx, inv, func(next *Invoice) error {
+		next.outbound(key).startAttempt(token, s.clock(), mail)
+		return nil
+	})
+	if errors.Is(err, errRetry) {
 		return inv, nil // another sender marked it first (or the invoice changed): the outbox keeps it
 	} else if err != nil {
-		return inv, storeError("mark e-mail attempt", err)
+		return inv, err
 	}
 	id, err := s.sendMail(ctx, next, company, mail, nil, mailRef{inv.CompanyID, inv.ID, key, token})
 	if err != nil {
@@ -351,11 +358,12 @@ func (s *Service) sendPlain(ctx context.Context, inv *Invoice, company *Company,
 		return next, err // it may have left: the attempt waits for SES's events, then the scheduler
 	}
 	sent := next.outbound(key).sent(id, s.clock())
-	stored, err := s.commit(ctx, next, "", nil, func(cur *Invoice) {
+	stored, err := s.changeInvoice(ctx, commitPolicy, next, func(cur *Invoice) error {
 		if x := cur.outbound(key); x != nil && x.Attempt == token {
 			cur.Emails = append(cur.Emails, sent)
 			cur.dropOutbound(key)
 		}
+		return nil
 	})
 	if err != nil {
 		return next, err
@@ -377,7 +385,7 @@ var errNothingToSend = errors.New("nothing to send")
 
 // dropOutbound removes an outbound that is no longer owed.
 func (s *Service) dropOutbound(ctx context.Context, inv *Invoice, key string) (*Invoice, error) {
-	return s.commit(ctx, inv, "", nil, func(next *Invoice) { next.dropOutbound(key) })
+	return s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error { next.dropOutbound(key); return nil })
 }
 
 // recordFailed records an outbound that could not be sent in
@@ -386,10 +394,10 @@ func (s *Service) dropOutbound(ctx context.Context, inv *Invoice, key string) (*
 // nothing), and removes it from the outbox.
 func (s *Service) recordFailed(ctx context.Context, inv *Invoice, key string, now time.Time) (*Invoice, error) {
 	s.metrics.Count(ctx, MetricEmailsFailed, 1)
-	return s.commit(ctx, inv, "", nil, func(next *Invoice) {
+	return s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error {
 		o := next.outbound(key)
 		if o == nil {
-			return
+			return nil
 		}
 		e := o.sent("", now)
 		if e.To == "" {
@@ -398,5 +406,6 @@ func (s *Service) recordFailed(ctx context.Context, inv *Invoice, key string, no
 		e.Delivery = EmailDelivery{Status: EmailFailed, At: now}
 		next.Emails = append(next.Emails, e)
 		next.dropOutbound(key)
+		return nil
 	})
 }

@@ -72,10 +72,11 @@ func (s *Service) noticePaidLinks(ctx context.Context, inv *Invoice, c *Company,
 		if now.After(at) {
 			at = now // a run ahead of the clock retries after its own time
 		}
-		stored, cerr := s.commit(ctx, inv, "", nil, func(next *Invoice) {
+		stored, cerr := s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error {
 			if x := next.link(l.Generation); x != nil && x.PaidNotice == PaidNoticeOwed && x.PaidNoticeTries == l.PaidNoticeTries {
 				x.paidNoticeTried(err, at)
 			}
+			return nil
 		})
 		switch {
 		case err != nil && l.PaidNoticeTries+1 >= MaxSendTries:

@@ -478,32 +478,8 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 	}
 	f := ev.Facts
 	if link != nil {
-		link = inv.link(link.Generation) // inv's own copy, to mark it used
-		// What the payment is worth to the invoice: the session's total,
-		// or under Adaptive Pricing its source amount and currency.
-		amount, currency := f.Amount, f.Currency
-		if f.SourceCurrency != "" {
-			amount, currency = f.SourceAmount, f.SourceCurrency
-		}
-		switch {
-		case p.Currency == "":
-			if currency != link.Currency || link.Currency != inv.Currency {
-				p.Review = ReviewCurrencyMismatch
-			} else if amount != link.Amount {
-				return nil, RejectAmountMismatch
-			}
-			p.Amount, p.Currency = amount, currency
-		case amount != p.Amount || currency != p.Currency:
-			return nil, RejectAmountMismatch // another session event of this payment said otherwise
-		}
-		p.LinkGeneration = link.Generation
-		switch link.Status {
-		case LinkReplaced, LinkRemoved:
-			p.ViaInactiveLink = true
-		case LinkActive:
-			// Its one checkout is done; Stripe deactivated it
-			// (restrictions.completed_sessions.limit = 1).
-			link.Status, link.EndedAt = LinkCompleted, now
+		if reason := inv.linkPayment(p, inv.link(link.Generation), f, now); reason != "" {
+			return nil, reason
 		}
 	}
 	if reason := p.checkFacts(f); reason != "" {
@@ -513,10 +489,50 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 
 	entries := changes(&before, p)
 	inv.fromLedger()
+	inv.describe(entries, p, ev.ID, now)
+	return entries, ""
+}
+
+// linkPayment ties the payment to the link it came through (inv's own
+// copy, marked used) and checks what it is worth against what the link
+// asked. A non-empty reason says the event can't be true of this payment.
+func (inv *Invoice) linkPayment(p *Payment, link *Link, f PaymentFacts, now time.Time) string {
+	// What the payment is worth to the invoice: the session's total, or
+	// under Adaptive Pricing its source amount and currency.
+	amount, currency := f.Amount, f.Currency
+	if f.SourceCurrency != "" {
+		amount, currency = f.SourceAmount, f.SourceCurrency
+	}
+	switch {
+	case p.Currency == "":
+		if currency != link.Currency || link.Currency != inv.Currency {
+			p.Review = ReviewCurrencyMismatch
+		} else if amount != link.Amount {
+			return RejectAmountMismatch
+		}
+		p.Amount, p.Currency = amount, currency
+	case amount != p.Amount || currency != p.Currency:
+		return RejectAmountMismatch // another session event of this payment said otherwise
+	}
+	p.LinkGeneration = link.Generation
+	switch link.Status {
+	case LinkReplaced, LinkRemoved:
+		p.ViaInactiveLink = true
+	case LinkActive:
+		// Its one checkout is done; Stripe deactivated it
+		// (restrictions.completed_sessions.limit = 1).
+		link.Status, link.EndedAt = LinkCompleted, now
+	}
+	return ""
+}
+
+// describe completes a payment's feed entries with the invoice as it now
+// is, and flags a payment through an ended link or one that overpaid.
+func (inv *Invoice) describe(entries []FeedEntry, p *Payment, eventID string, now time.Time) {
 	status := inv.Status()
 	for i := range entries {
 		e := &entries[i]
-		e.InvoiceID, e.BalanceDue, e.Overpaid, e.Status, e.RecordedAt, e.EventID = inv.ID, inv.BalanceDue, inv.Overpaid, status, now, ev.ID
+		e.InvoiceID, e.BalanceDue, e.Overpaid, e.Status, e.RecordedAt, e.EventID = inv.ID, inv.BalanceDue, inv.Overpaid, status, now, eventID
 		if e.Kind == KindPaymentSucceeded {
 			if p.ViaInactiveLink {
 				e.Flags = append(e.Flags, FlagViaInactiveLink)
@@ -526,7 +542,6 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 			}
 		}
 	}
-	return entries, ""
 }
 
 // toldAt is facts with the moment Stripe told them.

@@ -158,73 +158,91 @@ func (s *Service) Work(ctx context.Context, m WorkMessage) (RunReport, error) {
 // latest of the steps whose time has come; earlier ones are passed over),
 // then its outbox, then its paid links' messages.
 func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *RunReport) error {
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.store.GetInvoiceAndCompany(ctx, it.CompanyID, it.InvoiceID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
+	_, err := retrying(ctx, contention, func() (*Invoice, error) {
+		return s.workOnce(ctx, it, now, rep)
+	})
+	return err
+}
+
+// workOnce is one attempt at workOn, from the invoice as stored now;
+// errRetry when another writer got there first.
+func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep *RunReport) (*Invoice, error) {
+	inv, company, err := s.store.GetInvoiceAndCompany(ctx, it.CompanyID, it.InvoiceID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, storeError("read invoice", err)
+	}
+	if inv.Lease != nil {
+		// A request died half-way through a link change: finish it
+		// (its link may be in a patient's e-mail); a live lease is a
+		// request at work, looked at again at the next run.
+		settled, _, _, err := s.settle(ctx, inv, company)
+		switch {
+		case errors.Is(err, errRetry):
+			return nil, err
+		case ErrorCode(err) == CodeConflict:
+			return nil, nil
+		case err != nil:
+			return nil, err
 		}
-		if err != nil {
-			return storeError("read invoice", err)
-		}
-		if inv.Lease != nil {
-			// A request died half-way through a link change: finish it
-			// (its link may be in a patient's e-mail); a live lease is a
-			// request at work, looked at again at the next run.
-			settled, _, _, err := s.settle(ctx, inv, company)
-			switch {
-			case errors.Is(err, errRetry):
-				continue
-			case ErrorCode(err) == CodeConflict:
-				return nil
-			case err != nil:
-				return err
-			}
-			inv = settled
-		}
-		next := cloneInvoice(inv)
-		changed := company != nil && next.replan(company.Reminders, now)
-		if due := next.dueSteps(now); len(due) > 0 {
-			changed = true
-			for _, st := range due {
-				next.Reminders.Done = append(next.Reminders.Done, st.Key)
-			}
-			if next.reminderBlocker(company) == "" {
-				last := due[len(due)-1]
-				next.Outbox = append(next.Outbox, Outbound{Key: "reminder-" + last.Key, Kind: EmailReminder, CreatedAt: now})
-				rep.Reminders++
-				rep.Skipped += len(due) - 1
-			} else {
-				rep.Skipped += len(due)
-			}
-		}
+		inv = settled
+	}
+	inv, err = s.saveChange(ctx, inv, func(next *Invoice) error {
+		changed := next.planReminders(company, now, rep)
 		if changed || next.NextWorkAt() != inv.NextWorkAt() {
 			// Also when nothing changed but the index is stale (a policy
 			// emptied, an invoice paid): rewriting it moves it.
-			next.Version++
-			next.UpdatedAt = s.clock()
-			if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
-				continue
-			} else if err != nil {
-				return storeError("plan reminders", err)
-			}
-			inv = next
+			return nil
 		}
-		before := len(inv.Emails)
-		stored, err := s.deliverOutbox(ctx, inv, company, now)
-		if stored != nil {
-			stored = s.noticePaidLinks(ctx, stored, company, now)
-			for _, e := range stored.Emails[min(before, len(stored.Emails)):] {
-				if e.MessageID != "" {
-					rep.Sent++
-					if e.Kind == EmailReminder {
-						s.metrics.Count(ctx, MetricRemindersSent, 1)
-					}
-				}
-			}
-		}
-		return err
+		return errNoChange
+	})
+	if err != nil {
+		return nil, err
 	}
-	return conflictError()
+	before := len(inv.Emails)
+	stored, err := s.deliverOutbox(ctx, inv, company, now)
+	if stored != nil {
+		stored = s.noticePaidLinks(ctx, stored, company, now)
+		s.countSent(ctx, stored.Emails[min(before, len(stored.Emails)):], rep)
+	}
+	return stored, err
+}
+
+// planReminders plans the invoice's reminders with the company's policy
+// and owes the latest step whose time has come (earlier ones are passed
+// over), and reports whether that changed anything.
+func (inv *Invoice) planReminders(company *Company, now time.Time, rep *RunReport) bool {
+	changed := company != nil && inv.replan(company.Reminders, now)
+	due := inv.dueSteps(now)
+	if len(due) == 0 {
+		return changed
+	}
+	for _, st := range due {
+		inv.Reminders.Done = append(inv.Reminders.Done, st.Key)
+	}
+	if inv.reminderBlocker(company) == "" {
+		last := due[len(due)-1]
+		inv.Outbox = append(inv.Outbox, Outbound{Key: "reminder-" + last.Key, Kind: EmailReminder, CreatedAt: now})
+		rep.Reminders++
+		rep.Skipped += len(due) - 1
+	} else {
+		rep.Skipped += len(due)
+	}
+	return true
+}
+
+// countSent counts the e-mails a run sent.
+func (s *Service) countSent(ctx context.Context, sent []SentEmail, rep *RunReport) {
+	for _, e := range sent {
+		if e.MessageID != "" {
+			rep.Sent++
+			if e.Kind == EmailReminder {
+				s.metrics.Count(ctx, MetricRemindersSent, 1)
+			}
+		}
+	}
 }
 
 // replanCompany puts a company's invoices on the queue to be planned again
@@ -294,52 +312,38 @@ func (s *Service) enqueue(ctx context.Context, msgs []WorkMessage, rep *RunRepor
 // clearReplanMark clears the company's policy-change mark if it is still
 // marked.
 func (s *Service) clearReplanMark(ctx context.Context, companyID string, marked time.Time) error {
-	for range contention.Attempts(ctx) {
-		cur, err := s.store.GetCompany(ctx, companyID)
-		if err != nil {
-			return storeError("read company", err)
-		}
-		if !cur.RemindersChangedAt.Equal(marked) {
-			return nil // changed again meanwhile: the next run plans again
+	_, err := s.changeCompany(ctx, companyID, func(cur *Company) (*Company, error) {
+		if cur == nil || !cur.RemindersChangedAt.Equal(marked) {
+			return nil, errNoChange // changed again meanwhile: the next run plans again
 		}
 		next := *cur
-		next.RemindersChangedAt, next.Version = time.Time{}, cur.Version+1
-		if _, err := s.store.SaveCompany(ctx, &next, cur.StripeAccountID); errors.Is(err, ErrVersionConflict) {
-			continue
-		} else if err != nil {
-			return storeError("save company", err)
-		}
-		return nil
-	}
-	return conflictError()
+		next.RemindersChangedAt = time.Time{}
+		return &next, nil
+	})
+	return err
 }
 
 // replanInvoice plans an invoice's reminders again with its company's
 // policy.
 func (s *Service) replanInvoice(ctx context.Context, companyID, invoiceID string, rep *RunReport) error {
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.store.GetInvoiceAndCompany(ctx, companyID, invoiceID)
-		if errors.Is(err, ErrNotFound) || company == nil {
-			return nil
-		}
-		if err != nil {
-			return storeError("read invoice", err)
-		}
-		next := cloneInvoice(inv)
-		if !next.replan(company.Reminders, s.clock()) {
-			return nil
-		}
-		next.Version++
-		next.UpdatedAt = s.clock()
-		if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
-			continue
-		} else if err != nil {
-			return storeError("plan reminders", err)
-		}
-		rep.Replanned++
+	inv, company, err := s.store.GetInvoiceAndCompany(ctx, companyID, invoiceID)
+	if errors.Is(err, ErrNotFound) || company == nil {
 		return nil
 	}
-	return conflictError()
+	if err != nil {
+		return storeError("read invoice", err)
+	}
+	replanned := false
+	_, err = s.changeInvoice(ctx, contention, inv, func(next *Invoice) error {
+		if replanned = next.replan(company.Reminders, s.clock()); !replanned {
+			return errNoChange
+		}
+		return nil
+	})
+	if err == nil && replanned {
+		rep.Replanned++
+	}
+	return err
 }
 
 // RemindersInput is what PUT /invoices/{invoiceId}/reminders asks for.
@@ -366,32 +370,26 @@ func (s *Service) SetReminders(ctx context.Context, caller Caller, invoiceID str
 	if err := in.Validate(); err != nil {
 		return nil, nil, err
 	}
-	for range contention.Attempts(ctx) {
-		inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
-		if err != nil {
-			return nil, nil, err
+	inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	inv, err = s.changeInvoice(ctx, contention, inv, func(next *Invoice) error {
+		if next.Reminders.Paused == *in.Paused {
+			return errNoChange
 		}
-		if inv.Reminders.Paused == *in.Paused {
-			return inv, company, nil
-		}
-		next := cloneInvoice(inv)
 		next.Reminders.Paused = *in.Paused
-		now := s.clock()
 		if !next.Reminders.Paused {
-			for _, st := range next.dueSteps(now) {
+			for _, st := range next.dueSteps(s.clock()) {
 				next.Reminders.Done = append(next.Reminders.Done, st.Key)
 			}
 		}
-		next.Version++
-		next.UpdatedAt = now
-		if err := s.store.PutInvoice(ctx, next); errors.Is(err, ErrVersionConflict) {
-			continue
-		} else if err != nil {
-			return nil, nil, storeError("save invoice", err)
-		}
-		return next, company, nil
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, conflictError()
+	return inv, company, nil
 }
 
 // NextReminder is the invoice's next reminder step that will go, nil when

@@ -107,7 +107,7 @@ func storeError(op string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	if errors.Is(err, errRetry) || errors.Is(err, ErrVersionConflict) {
+	if lostRace(err) {
 		return conflictError() // lost a race every time we tried: the client may retry
 	}
 	return &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%s: %w", op, err)}

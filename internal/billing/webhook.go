@@ -222,30 +222,11 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 	if ev.isAccountEvent() {
 		apply = s.applyAccountEvent
 	}
-	for range eventPolicy.Attempts(ctx) {
-		res, err := apply(ctx, ev)
-		switch {
-		case errors.Is(err, ErrDuplicateEvent):
-			return EventResult{Outcome: OutcomeDuplicate}, nil
-		case errors.Is(err, ErrVersionConflict), errors.Is(err, errRetry):
-			// Another event or request wrote first (or took the invoice
-			// first for the follow-up): decide again from what is stored
-			// now. An event already recorded comes back as a duplicate,
-			// whose follow-up is tried again.
-			continue
-		case ErrorCode(err) == CodeConflict:
-			// The follow-up waits for a request holding the invoice:
-			// Stripe's redelivery (5xx) will find it done or finish it.
-			return EventResult{}, &Error{Code: CodeUnavailable, Message: "the invoice is busy; deliver again later", RetryAfter: time.Second, Err: err}
-		case err != nil:
-			return EventResult{}, storeError("apply event", err)
-		default:
-			return res, nil
-		}
-	}
-	return EventResult{}, &Error{Code: CodeUnavailable, Message: "too many concurrent changes to this invoice; retry", RetryAfter: time.Second}
+	return recordEvent(ctx, func() (EventResult, error) { return apply(ctx, ev) })
 }
 
+// applyPaymentEvent applies a Checkout Session's, a refund's or a
+// dispute's event to its invoice's payment.
 func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
 	now := s.clock()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, CompanyID: ev.CompanyID, InvoiceID: ev.InvoiceID, ReceivedAt: now}
@@ -256,77 +237,111 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	if ev.paymentKey() == "" {
 		return s.ignore(ctx, rec, IgnoredNoPayment)
 	}
-	keys := EventKeys{EventID: ev.ID, AccountID: ev.AccountID, PaymentIntentID: ev.Facts.PaymentIntentID}
-	if ev.isSessionEvent() {
-		if !ValidID(ev.CompanyID) || !ValidID(ev.InvoiceID) {
-			rec.CompanyID, rec.InvoiceID = "", ""
-			return s.ignore(ctx, rec, IgnoredUnknownInvoice)
-		}
-		keys.CompanyID, keys.InvoiceID = ev.CompanyID, ev.InvoiceID
+	st, res, done, err := s.paymentEventState(ctx, ev, &rec, now)
+	if done {
+		return res, err
 	}
-	st, err := s.store.LoadEventState(ctx, keys)
-	if err != nil {
-		return EventResult{}, err
-	}
-	if st.Seen != nil {
-		return s.duplicate(ctx, st.Seen)
-	}
-	if ev.isRefundEvent() && !ev.Facts.RefundsRead {
-		if res, done, err := s.readRefunds(ctx, ev, rec); done {
-			return res, err
-		}
-	}
-	ref := st.Ref
-
-	if !ev.isSessionEvent() {
-		// A refund or a dispute names only the PaymentIntent; its reference
-		// says which invoice it belongs to, once the payment was seen.
-		if ref == nil || ref.InvoiceID == "" {
-			return s.keepPending(ctx, rec, ev, ref, now)
-		}
-		keys.CompanyID, keys.InvoiceID = ref.CompanyID, ref.InvoiceID
-		rec.CompanyID, rec.InvoiceID = ref.CompanyID, ref.InvoiceID
-		if st, err = s.store.LoadEventState(ctx, keys); err != nil {
-			return EventResult{}, err
-		}
-		if st.Seen != nil {
-			return s.duplicate(ctx, st.Seen)
-		}
-		ref = st.Ref
-	} else if ref != nil && ref.InvoiceID != "" && (ref.CompanyID != ev.CompanyID || ref.InvoiceID != ev.InvoiceID) {
-		return s.ignore(ctx, rec, IgnoredOtherInvoice)
-	}
-
 	inv := st.Invoice
 	if inv == nil {
 		return s.ignore(ctx, rec, IgnoredUnknownInvoice)
 	}
 	var link *Link
 	if ev.isSessionEvent() {
-		if l := inv.Lease; l != nil && l.Change != nil && l.Change.Make != nil && l.Change.Make.Generation == ev.Generation &&
-			inv.link(ev.Generation) == nil {
-			// Paid through the link a request was making when it died
-			// (it may have e-mailed it first): finish that change, then
-			// decide again. A live lease is a request at work: Stripe
-			// delivers again.
-			if _, _, _, err := s.settle(ctx, inv, st.Company); err != nil {
-				return EventResult{}, err
-			}
-			return EventResult{}, errRetry
-		}
-		// The metadata must name a link we made, on the account the event
-		// comes from: a clinic's own integration can't move another
-		// tenant's balance by copying our metadata.
-		link = inv.link(ev.Generation)
-		if link == nil || link.ID != ev.Facts.LinkID {
-			return s.ignore(ctx, rec, IgnoredUnknownLink)
-		}
-		if link.AccountID != ev.AccountID {
-			return s.ignore(ctx, rec, IgnoredAccountMismatch)
+		if link, res, done, err = s.sessionLink(ctx, ev, rec, inv, st.Company); done {
+			return res, err
 		}
 	}
+	return s.applyPayment(ctx, ev, rec, st, link, now)
+}
 
-	next := cloneInvoice(inv)
+// paymentEventState reads what a payment event is decided on: the event's
+// record (a duplicate is answered here), the payment's reference and the
+// invoice it names (the event's own for a session event, the reference's
+// for a refund or a dispute). done reports the event handled (or failed)
+// here; rec is given the invoice found.
+func (s *Service) paymentEventState(ctx context.Context, ev *WebhookEvent, rec *EventRecord, now time.Time) (*EventState, EventResult, bool, error) {
+	keys := EventKeys{EventID: ev.ID, AccountID: ev.AccountID, PaymentIntentID: ev.Facts.PaymentIntentID}
+	if ev.isSessionEvent() {
+		if !ValidID(ev.CompanyID) || !ValidID(ev.InvoiceID) {
+			rec.CompanyID, rec.InvoiceID = "", ""
+			res, err := s.ignore(ctx, *rec, IgnoredUnknownInvoice)
+			return nil, res, true, err
+		}
+		keys.CompanyID, keys.InvoiceID = ev.CompanyID, ev.InvoiceID
+	}
+	st, err := s.store.LoadEventState(ctx, keys)
+	if err != nil {
+		return nil, EventResult{}, true, err
+	}
+	if st.Seen != nil {
+		res, err := s.duplicate(ctx, st.Seen)
+		return nil, res, true, err
+	}
+	if ev.isRefundEvent() && !ev.Facts.RefundsRead {
+		if res, done, err := s.readRefunds(ctx, ev, *rec); done {
+			return nil, res, true, err
+		}
+	}
+	ref := st.Ref
+	if ev.isSessionEvent() {
+		if ref != nil && ref.InvoiceID != "" && (ref.CompanyID != ev.CompanyID || ref.InvoiceID != ev.InvoiceID) {
+			res, err := s.ignore(ctx, *rec, IgnoredOtherInvoice)
+			return nil, res, true, err
+		}
+		return st, EventResult{}, false, nil
+	}
+	// A refund or a dispute names only the PaymentIntent; its reference
+	// says which invoice it belongs to, once the payment was seen.
+	if ref == nil || ref.InvoiceID == "" {
+		res, err := s.keepPending(ctx, *rec, ev, ref, now)
+		return nil, res, true, err
+	}
+	keys.CompanyID, keys.InvoiceID = ref.CompanyID, ref.InvoiceID
+	rec.CompanyID, rec.InvoiceID = ref.CompanyID, ref.InvoiceID
+	if st, err = s.store.LoadEventState(ctx, keys); err != nil {
+		return nil, EventResult{}, true, err
+	}
+	if st.Seen != nil {
+		res, err := s.duplicate(ctx, st.Seen)
+		return nil, res, true, err
+	}
+	return st, EventResult{}, false, nil
+}
+
+// sessionLink is the link a session event says was paid. The metadata must
+// name a link we made, on the account the event comes from: a clinic's own
+// integration can't move another tenant's balance by copying our
+// metadata. done reports the event handled (or failed) here.
+func (s *Service) sessionLink(ctx context.Context, ev *WebhookEvent, rec EventRecord, inv *Invoice, company *Company) (*Link, EventResult, bool, error) {
+	if l := inv.Lease; l != nil && l.Change != nil && l.Change.Make != nil && l.Change.Make.Generation == ev.Generation &&
+		inv.link(ev.Generation) == nil {
+		// Paid through the link a request was making when it died
+		// (it may have e-mailed it first): finish that change, then
+		// decide again. A live lease is a request at work: Stripe
+		// delivers again.
+		if _, _, _, err := s.settle(ctx, inv, company); err != nil {
+			return nil, EventResult{}, true, err
+		}
+		return nil, EventResult{}, true, errRetry
+	}
+	link := inv.link(ev.Generation)
+	if link == nil || link.ID != ev.Facts.LinkID {
+		res, err := s.ignore(ctx, rec, IgnoredUnknownLink)
+		return nil, res, true, err
+	}
+	if link.AccountID != ev.AccountID {
+		res, err := s.ignore(ctx, rec, IgnoredAccountMismatch)
+		return nil, res, true, err
+	}
+	return link, EventResult{}, false, nil
+}
+
+// applyPayment folds the event into the invoice's payment and writes it,
+// with the event's record, the payment's reference and the feed entries,
+// in one transaction; then it does what the payment leaves to do.
+func (s *Service) applyPayment(ctx context.Context, ev *WebhookEvent, rec EventRecord, st *EventState, link *Link, now time.Time) (EventResult, error) {
+	ref := st.Ref
+	next := cloneInvoice(st.Invoice)
 	var pending *Payment
 	if ref != nil {
 		pending = ref.Pending
@@ -350,6 +365,18 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 	if err := s.store.CommitEvent(ctx, commit); err != nil {
 		return EventResult{}, err
 	}
+	s.countFeed(ctx, feed)
+	// A payment through one link leaves no other link payable. If that
+	// can't be done now, the delivery fails so Stripe delivers it again;
+	// the redelivery (a duplicate) finishes it.
+	if err := s.followUp(ctx, next, st.Company); err != nil {
+		return EventResult{}, err
+	}
+	return EventResult{Outcome: OutcomeApplied}, nil
+}
+
+// countFeed counts the business events among a payment's feed entries.
+func (s *Service) countFeed(ctx context.Context, feed []FeedEntry) {
 	for _, e := range feed {
 		switch e.Kind {
 		case KindPaymentSucceeded:
@@ -362,13 +389,6 @@ func (s *Service) applyPaymentEvent(ctx context.Context, ev *WebhookEvent) (Even
 			s.metrics.Count(ctx, MetricPaymentsNeedingReview, 1)
 		}
 	}
-	// A payment through one link leaves no other link payable. If that
-	// can't be done now, the delivery fails so Stripe delivers it again;
-	// the redelivery (a duplicate) finishes it.
-	if err := s.followUp(ctx, next, st.Company); err != nil {
-		return EventResult{}, err
-	}
-	return EventResult{Outcome: OutcomeApplied}, nil
 }
 
 // readRefunds asks Stripe for the charge's refunds, on the event's
