@@ -122,35 +122,30 @@ func (s *Service) readerCompany(ctx context.Context, companyID string) (*Company
 // makes one Location, and a changed address within Stripe's 24 hours of
 // keys is a new request rather than a refused one.
 func (s *Service) terminalLocation(ctx context.Context, c *Company) (*TerminalLocation, error) {
-	for range commitPolicy.Attempts(ctx) {
-		if l := c.Location; l != nil && l.AccountID == c.StripeAccountID {
-			return l, nil
+	saved, err := s.changeCompany(ctx, c.ID, func(stored *Company) (*Company, error) {
+		// Changed meanwhile (its admin, an account event, a concurrent
+		// registration): decided again on the stored record; Stripe
+		// replays the same Location.
+		if stored == nil || stored.Address == nil {
+			return nil, Errorf(CodeAddressRequired, "the billing company has no address")
 		}
-		key := "clinicpay/v1/" + c.ID + "/location/" + c.StripeAccountID + "/" + addressHash(c.Address)
-		id, err := s.terminal.CreateLocation(ctx, c.StripeAccountID, c.Name, *c.Address, key)
+		if l := stored.Location; l != nil && l.AccountID == stored.StripeAccountID {
+			return nil, errNoChange
+		}
+		key := "clinicpay/v1/" + stored.ID + "/location/" + stored.StripeAccountID + "/" + addressHash(stored.Address)
+		id, err := s.terminal.CreateLocation(ctx, stored.StripeAccountID, stored.Name, *stored.Address, key)
 		if err != nil {
 			return nil, err
 		}
-		next := *c
-		next.Location = &TerminalLocation{ID: id, AccountID: c.StripeAccountID}
-		next.Version, next.UpdatedAt = c.Version+1, s.clock()
-		saved, err := s.store.SaveCompany(ctx, &next, c.StripeAccountID)
-		if err == nil {
-			return saved.Location, nil
-		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, storeError("save company", err)
-		}
-		// Changed meanwhile (its admin, an account event, a concurrent
-		// registration): read it again; Stripe replays the same Location.
-		if c, err = s.readerCompany(ctx, c.ID); err != nil {
-			return nil, err
-		}
-		if c.Address == nil {
-			return nil, Errorf(CodeAddressRequired, "the billing company has no address")
-		}
+		next := *stored
+		next.Location = &TerminalLocation{ID: id, AccountID: stored.StripeAccountID}
+		next.UpdatedAt = s.clock()
+		return &next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, conflictError()
+	return saved.Location, nil
 }
 
 func addressHash(a *Address) string {
@@ -246,40 +241,46 @@ func (s *Service) DeleteReader(ctx context.Context, caller Caller, readerID stri
 	if !ValidReaderID(readerID) {
 		return notFound("reader") // an id of the path's pattern that no reader can have
 	}
-	for range contention.Attempts(ctx) {
-		// Looked up under the caller's clinic first: another clinic's
-		// reader is not found, and its id never reaches Stripe.
-		r, err := s.readers.GetReader(ctx, caller.Tenant, readerID)
-		if errors.Is(err, ErrNotFound) {
-			return notFound("reader")
-		}
-		if err != nil {
-			return storeError("read reader", err)
-		}
-		if r.InvoiceID != "" {
-			return Errorf(CodeReaderBusy, "the reader is taking a payment: cancel it or wait for it to finish")
-		}
-		c, err := s.store.GetCompany(ctx, caller.Tenant)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return storeError("read company", err)
-		}
-		// A clinic that disconnected its account can't reach the reader at
-		// Stripe any more; it is only forgotten here.
-		if c.Connected() {
-			if err := s.terminal.DeleteReader(ctx, c.StripeAccountID, r.ID); err != nil {
-				return err
-			}
-		}
-		err = s.readers.DeleteReader(ctx, caller.Tenant, r.ID, r.Version)
-		switch {
-		case errors.Is(err, ErrVersionConflict):
-			continue // a payment took it, or Stripe's news changed it: decide again
-		case errors.Is(err, ErrNotFound):
-			return nil // deleted meanwhile by the same request's retry
-		case err != nil:
-			return storeError("delete reader", err)
-		}
-		return nil
+	_, err := retrying(ctx, contention, func() (struct{}, error) {
+		return struct{}{}, s.deleteReaderOnce(ctx, caller, readerID)
+	})
+	return err
+}
+
+// deleteReaderOnce deletes a free reader at Stripe, then here, on
+// condition that it is still the version read (errRetry otherwise).
+func (s *Service) deleteReaderOnce(ctx context.Context, caller Caller, readerID string) error {
+	// Looked up under the caller's clinic first: another clinic's
+	// reader is not found, and its id never reaches Stripe.
+	r, err := s.readers.GetReader(ctx, caller.Tenant, readerID)
+	if errors.Is(err, ErrNotFound) {
+		return notFound("reader")
 	}
-	return conflictError()
+	if err != nil {
+		return storeError("read reader", err)
+	}
+	if r.InvoiceID != "" {
+		return Errorf(CodeReaderBusy, "the reader is taking a payment: cancel it or wait for it to finish")
+	}
+	c, err := s.store.GetCompany(ctx, caller.Tenant)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return storeError("read company", err)
+	}
+	// A clinic that disconnected its account can't reach the reader at
+	// Stripe any more; it is only forgotten here.
+	if c.Connected() {
+		if err := s.terminal.DeleteReader(ctx, c.StripeAccountID, r.ID); err != nil {
+			return err
+		}
+	}
+	err = s.readers.DeleteReader(ctx, caller.Tenant, r.ID, r.Version)
+	switch {
+	case errors.Is(err, ErrVersionConflict):
+		return errRetry // a payment took it, or Stripe's news changed it: decide again
+	case errors.Is(err, ErrNotFound):
+		return nil // deleted meanwhile by the same request's retry
+	case err != nil:
+		return storeError("delete reader", err)
+	}
+	return nil
 }
