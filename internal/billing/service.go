@@ -22,6 +22,8 @@ type Service struct {
 	metrics   Metrics
 	livemode  bool
 	queue     WorkQueue
+	terminal  Terminal
+	readers   ReaderStore
 }
 
 // Deps are the adapters a Service uses. A function that never sends e-mail
@@ -43,11 +45,16 @@ type Deps struct {
 	// Queue takes the scheduler's work (the planner and the workers);
 	// nil for the functions that queue none.
 	Queue WorkQueue
+	// Terminal is Stripe Terminal, and Readers the clinic's readers, for
+	// the functions that take payments at the front desk; nil elsewhere.
+	Terminal Terminal
+	Readers  ReaderStore
 }
 
 // NewService builds a Service.
 func NewService(d Deps) *Service {
-	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics, livemode: d.Livemode, queue: d.Queue}
+	s := &Service{store: d.Store, payments: d.Payments, mailer: d.Mailer, documents: d.Documents, now: d.Now, newToken: randomToken, metrics: d.Metrics, livemode: d.Livemode, queue: d.Queue,
+		terminal: d.Terminal, readers: d.Readers}
 	if s.now == nil {
 		s.now = time.Now
 	}
