@@ -113,27 +113,28 @@ type accountClaimRecord struct {
 }
 
 type invoiceRecord struct {
-	PK             string          `dynamodbav:"pk"`
-	SK             string          `dynamodbav:"sk"`
-	ID             string          `dynamodbav:"id"`
-	Number         string          `dynamodbav:"number"`
-	Currency       string          `dynamodbav:"currency"`
-	Total          int64           `dynamodbav:"total"`
-	BalanceDue     int64           `dynamodbav:"balanceDue"`
-	IssuedOn       string          `dynamodbav:"issuedOn"`
-	DueOn          string          `dynamodbav:"dueOn,omitempty"`
-	Patient        patientRecord   `dynamodbav:"patient"`
-	Lines          []lineRecord    `dynamodbav:"lines"`
-	Links          []linkRecord    `dynamodbav:"links,omitempty"`
-	Emails         []emailRecord   `dynamodbav:"emails,omitempty"`
-	Payments       []paymentRecord `dynamodbav:"payments,omitempty"`
-	Overpaid       int64           `dynamodbav:"overpaid,omitempty"`
-	Ledger         *ledgerRecord   `dynamodbav:"ledger,omitempty"`
-	Lease          *leaseRecord    `dynamodbav:"lease,omitempty"`
-	LastGeneration int             `dynamodbav:"lastGeneration"`
-	Version        int64           `dynamodbav:"version"`
-	CreatedAt      time.Time       `dynamodbav:"createdAt"`
-	UpdatedAt      time.Time       `dynamodbav:"updatedAt"`
+	PK             string                `dynamodbav:"pk"`
+	SK             string                `dynamodbav:"sk"`
+	ID             string                `dynamodbav:"id"`
+	Number         string                `dynamodbav:"number"`
+	Currency       string                `dynamodbav:"currency"`
+	Total          int64                 `dynamodbav:"total"`
+	BalanceDue     int64                 `dynamodbav:"balanceDue"`
+	IssuedOn       string                `dynamodbav:"issuedOn"`
+	DueOn          string                `dynamodbav:"dueOn,omitempty"`
+	Patient        patientRecord         `dynamodbav:"patient"`
+	Lines          []lineRecord          `dynamodbav:"lines"`
+	Links          []linkRecord          `dynamodbav:"links,omitempty"`
+	Emails         []emailRecord         `dynamodbav:"emails,omitempty"`
+	Payments       []paymentRecord       `dynamodbav:"payments,omitempty"`
+	Overpaid       int64                 `dynamodbav:"overpaid,omitempty"`
+	Ledger         *ledgerRecord         `dynamodbav:"ledger,omitempty"`
+	Lease          *leaseRecord          `dynamodbav:"lease,omitempty"`
+	ReaderAttempts []readerAttemptRecord `dynamodbav:"readerAttempts,omitempty"`
+	LastGeneration int                   `dynamodbav:"lastGeneration"`
+	Version        int64                 `dynamodbav:"version"`
+	CreatedAt      time.Time             `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time             `dynamodbav:"updatedAt"`
 
 	Outbox    []outboundRecord `dynamodbav:"outbox,omitempty"`
 	Reminders *reminderState   `dynamodbav:"reminders,omitempty"`
@@ -369,6 +370,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
 	}
 	r.Overpaid = inv.Overpaid
+	r.ReaderAttempts = toAttemptRecords(inv.ReaderAttempts)
 	if l := inv.Ledger; l.Set {
 		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
@@ -430,6 +432,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Payments = append(inv.Payments, r.Payments[i].payment())
 	}
 	inv.Overpaid = r.Overpaid
+	inv.ReaderAttempts = attempts(r.ReaderAttempts)
 	if l := r.Ledger; l != nil {
 		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}
@@ -468,6 +471,8 @@ type paymentRecord struct {
 	ChargeRefunds   *snapshotRecord `dynamodbav:"chargeRefunds,omitempty"`
 	Disputes        []disputeRecord `dynamodbav:"disputes,omitempty"`
 	ViaInactiveLink bool            `dynamodbav:"viaInactiveLink,omitempty"`
+	Channel         string          `dynamodbav:"channel,omitempty"`
+	Method          *methodRecord   `dynamodbav:"method,omitempty"`
 	RecordedAt      time.Time       `dynamodbav:"recordedAt"`
 	PaidAt          time.Time       `dynamodbav:"paidAt,omitempty"`
 	RefundedAt      time.Time       `dynamodbav:"refundedAt,omitempty"`
@@ -499,6 +504,7 @@ func toPaymentRecord(p *billing.Payment) paymentRecord {
 		LinkGeneration: p.LinkGeneration, Amount: p.Amount, Currency: p.Currency,
 		ChargedAmount: p.ChargedAmount, ChargedCurrency: p.ChargedCurrency, State: string(p.State), Review: p.Review,
 		ViaInactiveLink: p.ViaInactiveLink, RecordedAt: p.RecordedAt, PaidAt: p.PaidAt, RefundedAt: p.RefundedAt,
+		Channel: p.Channel, Method: toMethodRecord(p.Method),
 	}
 	for _, x := range p.Refunds {
 		r.Refunds = append(r.Refunds, refundRecord{x.ID, x.Amount, string(x.Status), x.CreatedAt, x.UpdatedAt})
@@ -518,6 +524,7 @@ func (r *paymentRecord) payment() billing.Payment {
 		LinkGeneration: r.LinkGeneration, Amount: r.Amount, Currency: r.Currency,
 		ChargedAmount: r.ChargedAmount, ChargedCurrency: r.ChargedCurrency, State: billing.PaymentState(r.State), Review: r.Review,
 		ViaInactiveLink: r.ViaInactiveLink, RecordedAt: r.RecordedAt, PaidAt: r.PaidAt, RefundedAt: r.RefundedAt,
+		Channel: r.Channel, Method: r.Method.method(),
 	}
 	for _, x := range r.Refunds {
 		p.Refunds = append(p.Refunds, billing.Refund{ID: x.ID, Amount: x.Amount, Status: billing.RefundStatus(x.Status), CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt})
@@ -600,6 +607,7 @@ type feedRecord struct {
 	EventID         string           `dynamodbav:"eventId"`
 	Flags           []string         `dynamodbav:"flags,omitempty"`
 	Email           *feedEmailRecord `dynamodbav:"email,omitempty"`
+	Channel         string           `dynamodbav:"channel,omitempty"`
 }
 
 type feedEmailRecord struct {
@@ -652,7 +660,7 @@ func toFeedRecord(companyID string, e *billing.FeedEntry) feedRecord {
 		PK: companyPK(companyID), SK: feedSK(e.Seq), Seq: e.Seq, RecordedAt: e.RecordedAt, InvoiceID: e.InvoiceID,
 		Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
 		Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
-		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags,
+		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags, Channel: e.Channel,
 	}
 	if m := e.Email; m != nil {
 		r.Email = &feedEmailRecord{m.MessageID, m.To, string(m.Kind), string(m.Status), m.BounceType, m.BounceSubType}
@@ -665,7 +673,7 @@ func (r *feedRecord) entry() billing.FeedEntry {
 		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount, NetChange: r.NetChange,
 		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
 		PaymentIntentID: r.PaymentIntentID, RefundID: r.RefundID, Reason: r.Reason, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
-		EventID: r.EventID, Flags: r.Flags,
+		EventID: r.EventID, Flags: r.Flags, Channel: r.Channel,
 	}
 	if m := r.Email; m != nil {
 		e.Email = &billing.FeedEmail{MessageID: m.MessageID, To: m.To, Kind: billing.EmailKind(m.Kind), Status: billing.EmailStatus(m.Status),
