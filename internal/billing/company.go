@@ -39,10 +39,25 @@ type Company struct {
 	// plans the company's invoices again, and clears it.
 	RemindersChangedAt time.Time
 
+	// Address is the clinic's street address, nil until its admin gives
+	// it; its Terminal Location is made from it.
+	Address *Address
+	// Location is the clinic's Stripe Terminal Location, made once, at
+	// the first reader's registration.
+	Location *TerminalLocation
+
 	// Version increases with every write; writes are conditional on it.
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// TerminalLocation is a clinic's Terminal Location at Stripe: its readers
+// are registered to it. It belongs to the connected account it was made
+// on; another account connected later gets its own.
+type TerminalLocation struct {
+	ID        string // tml_…
+	AccountID string
 }
 
 // EmailDetail is how much of an invoice the clinic's e-mails and PDFs show.
@@ -166,6 +181,11 @@ type CompanyInput struct {
 	AttachPDF    *bool                `json:"attachPdf"`
 	EmailDetail  *EmailDetail         `json:"emailDetail"`
 	Reminders    *ReminderPolicyInput `json:"reminders"`
+	// Address absent keeps the stored address (a clinic's address is
+	// changed, never removed).
+	Address *AddressInput `json:"address"`
+
+	address *Address // Address, validated and normalized
 }
 
 // validAccountID: acct_ and 1 to 250 letters and digits.
@@ -208,6 +228,13 @@ func (in *CompanyInput) Validate() error {
 			return err
 		}
 	}
+	if in.Address != nil {
+		a, err := in.Address.address()
+		if err != nil {
+			return err
+		}
+		in.address = a
+	}
 	return nil
 }
 
@@ -219,6 +246,10 @@ func (in *CompanyInput) applySettings(c *Company, stored *Company) (policyChange
 	if stored != nil {
 		c.SendReceipts, c.AttachPDF, c.EmailDetail = stored.SendReceipts, stored.AttachPDF, stored.EmailDetail
 		c.Reminders, c.RemindersChangedAt = stored.Reminders, stored.RemindersChangedAt
+		c.Address, c.Location = stored.Address, stored.Location
+	}
+	if in.address != nil {
+		c.Address = in.address
 	}
 	if in.SendReceipts != nil {
 		c.SendReceipts = *in.SendReceipts

@@ -60,8 +60,8 @@ var Codes = []Code{
 	CodeUnavailable, CodeInvalidSignature, CodeInvalidEvent, CodeIdempotencyKeyReused, CodeRequestInProgress,
 	CodeInternal, CodeUnsupportedMediaType, CodeStripeAccountInUse, CodePreconditionFailed,
 	CodePreconditionRequired, CodeBalanceExceedsUnpaid,
-	// The reader codes join this list with the routes that answer them
-	// (and their wording in the console and openapi.yaml).
+	CodeAddressRequired, CodeReaderRegistrationFailed, CodeReaderBusy, CodeReaderOffline,
+	CodeReaderPaymentInProgress, CodeReaderPaymentCompleting, CodeRefundExceedsPayment,
 }
 
 // Error is the one error type the domain returns to its callers. Message is

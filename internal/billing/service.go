@@ -45,8 +45,8 @@ type Deps struct {
 	// Queue takes the scheduler's work (the planner and the workers);
 	// nil for the functions that queue none.
 	Queue WorkQueue
-	// Terminal is Stripe Terminal, and Readers the clinic's readers, for
-	// the functions that take payments at the front desk; nil elsewhere.
+	// Terminal is Stripe Terminal and Readers the store of the clinics'
+	// readers; nil for the functions that handle no reader.
 	Terminal Terminal
 	Readers  ReaderStore
 }

@@ -46,11 +46,27 @@ type companyRecord struct {
 	EmailDetail        string                `dynamodbav:"emailDetail,omitempty"`
 	Reminders          *reminderPolicyRecord `dynamodbav:"reminders,omitempty"`
 	RemindersChangedAt time.Time             `dynamodbav:"remindersChangedAt,omitempty"`
+	Address            *addressRecord        `dynamodbav:"address,omitempty"`
+	Location           *locationRecord       `dynamodbav:"terminalLocation,omitempty"`
 	Version            int64                 `dynamodbav:"version"`
 	CreatedAt          time.Time             `dynamodbav:"createdAt"`
 	UpdatedAt          time.Time             `dynamodbav:"updatedAt"`
 
 	workIndex
+}
+
+type addressRecord struct {
+	Line1      string `dynamodbav:"line1"`
+	Line2      string `dynamodbav:"line2,omitempty"`
+	City       string `dynamodbav:"city"`
+	State      string `dynamodbav:"state"`
+	PostalCode string `dynamodbav:"postalCode"`
+	Country    string `dynamodbav:"country"`
+}
+
+type locationRecord struct {
+	ID        string `dynamodbav:"id"`
+	AccountID string `dynamodbav:"accountId"`
 }
 
 type reminderPolicyRecord struct {
@@ -293,6 +309,12 @@ func toCompanyRecord(c *billing.Company) companyRecord {
 	if p := c.Reminders; !p.Empty() {
 		r.Reminders = &reminderPolicyRecord{p.BeforeDue, p.AfterDue, p.IncludePaymentLink}
 	}
+	if a := c.Address; a != nil {
+		r.Address = &addressRecord{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country}
+	}
+	if l := c.Location; l != nil {
+		r.Location = &locationRecord{l.ID, l.AccountID}
+	}
 	r.workIndex = newWorkIndex(r.PK, r.SK, c.RemindersChangedAt)
 	return r
 }
@@ -318,6 +340,12 @@ func (r *companyRecord) company() *billing.Company {
 	c.Reminders = billing.ReminderPolicy{BeforeDue: []int{}, AfterDue: []int{}, IncludePaymentLink: true}
 	if p := r.Reminders; p != nil {
 		c.Reminders = billing.ReminderPolicy{BeforeDue: nonNil(p.BeforeDue), AfterDue: nonNil(p.AfterDue), IncludePaymentLink: p.IncludePaymentLink}
+	}
+	if a := r.Address; a != nil {
+		c.Address = &billing.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, State: a.State, PostalCode: a.PostalCode, Country: a.Country}
+	}
+	if l := r.Location; l != nil {
+		c.Location = &billing.TerminalLocation{ID: l.ID, AccountID: l.AccountID}
 	}
 	return c
 }

@@ -40,6 +40,13 @@ var statusOf = map[billing.Code]int{
 	billing.CodePreconditionFailed:          http.StatusPreconditionFailed,
 	billing.CodePreconditionRequired:        http.StatusPreconditionRequired,
 	billing.CodeBalanceExceedsUnpaid:        http.StatusConflict,
+	billing.CodeAddressRequired:             http.StatusConflict,
+	billing.CodeReaderRegistrationFailed:    http.StatusUnprocessableEntity,
+	billing.CodeReaderBusy:                  http.StatusConflict,
+	billing.CodeReaderOffline:               http.StatusConflict,
+	billing.CodeReaderPaymentInProgress:     http.StatusConflict,
+	billing.CodeReaderPaymentCompleting:     http.StatusConflict,
+	billing.CodeRefundExceedsPayment:        http.StatusConflict,
 }
 
 // errorBody is the contract's error shape.

@@ -303,21 +303,32 @@ func (g *Gateway) PaymentMethod(ctx context.Context, accountID, paymentIntentID 
 	if err != nil {
 		return nil, providerError("read payment intent", err)
 	}
-	if pi.LatestCharge == nil || pi.LatestCharge.PaymentMethodDetails == nil {
-		return nil, nil
+	return chargeMethod(pi.LatestCharge), nil
+}
+
+// chargeMethod is how a charge was paid: the method's type, brand (or
+// bank) and last four digits, never more; nil before a method was used.
+// A reader's charge is card_present, or interac_present (Canadian debit).
+func chargeMethod(c *stripe.Charge) *billing.PaymentMethod {
+	if c == nil || c.PaymentMethodDetails == nil {
+		return nil
 	}
-	d := pi.LatestCharge.PaymentMethodDetails
+	d := c.PaymentMethodDetails
 	m := &billing.PaymentMethod{Type: string(d.Type)}
 	switch {
 	case d.Card != nil:
 		m.Brand, m.Last4 = string(d.Card.Brand), d.Card.Last4
+	case d.CardPresent != nil:
+		m.Brand, m.Last4 = string(d.CardPresent.Brand), d.CardPresent.Last4
+	case d.InteracPresent != nil:
+		m.Brand, m.Last4 = d.InteracPresent.Brand, d.InteracPresent.Last4
 	case d.ACSSDebit != nil:
 		m.Bank, m.Last4 = d.ACSSDebit.BankName, d.ACSSDebit.Last4
 		if m.Bank == "" {
 			m.Bank = institutions[d.ACSSDebit.InstitutionNumber]
 		}
 	}
-	return m, nil
+	return m
 }
 
 // institutions name the banks of the commonest Canadian institution

@@ -63,7 +63,9 @@ func nonEmpty(v, name string) (string, error) {
 // HTTP transport).
 type Option func(*stripegateway.Config)
 
-// Payments builds the Stripe gateway.
+// Payments builds the Stripe gateway: one value is both the domain's
+// billing.PaymentProvider and its billing.Terminal (Stripe Terminal's
+// readers and their PaymentIntents), sharing one connection pool.
 func Payments(env wiring.Env, secrets Secrets, opts ...Option) (*stripegateway.Gateway, error) {
 	cfg, err := config(env, secrets)
 	if err != nil {
