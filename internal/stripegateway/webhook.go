@@ -134,6 +134,10 @@ func (r *WebhookReader) Read(ctx context.Context, payload []byte, signature stri
 		err = readDispute(ev.Data.Raw, out)
 	case billing.EventAccountUpdated:
 		err = readAccount(ev.Data.Raw, out)
+	case eventReaderActionSucceeded, eventReaderActionFailed:
+		err = readReaderEvent(ev.Data.Raw, out)
+	case eventIntentCapturable, eventIntentSucceeded, eventIntentFailed, eventIntentCanceled:
+		err = readIntentEvent(ev.Data.Raw, out)
 	}
 	if err != nil {
 		return nil, reject(billing.CodeInvalidEvent, RejectMalformed, "the event's object is not what its type says", err)

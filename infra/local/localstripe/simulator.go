@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -65,6 +66,14 @@ type Simulator struct {
 	Client *http.Client
 	// Now is the clock of the events (time.Now when nil).
 	Now func() time.Time
+	// HoldCallEvents keeps the events the service's own calls make (a
+	// reader payment's capture or cancel) for DeliverHeld, instead of
+	// sending them after the call's answer.
+	HoldCallEvents bool
+
+	calls  sync.WaitGroup // deliveries of calls' events under way
+	sentMu sync.Mutex
+	sent   []Delivery
 }
 
 func (s *Simulator) now() time.Time {

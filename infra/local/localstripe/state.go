@@ -146,6 +146,11 @@ type stateFile struct {
 	// Held are events kept instead of delivered (a test chooses when, and
 	// in which order, Stripe delivers them).
 	Held map[string]*HeldEvent `json:"held,omitempty"`
+	// Stripe Terminal: the clinics' Locations, readers and the
+	// PaymentIntents their readers take.
+	Locations map[string]*Location `json:"locations,omitempty"`
+	Readers   map[string]*Reader   `json:"readers,omitempty"`
+	Intents   map[string]*Intent   `json:"intents,omitempty"`
 }
 
 // HeldEvent is a signed-to-be event kept back.
@@ -158,7 +163,8 @@ type HeldEvent struct {
 // Open reads the state kept at path (a missing file is an empty state);
 // path "" keeps it in memory.
 func Open(path string) (*State, error) {
-	s := &State{path: path, data: stateFile{Prices: map[string]price{}, Links: map[string]*Link{}, Payments: map[string]*Payment{}, Held: map[string]*HeldEvent{}}}
+	s := &State{path: path}
+	s.data.init()
 	if path == "" {
 		return s, nil
 	}
@@ -172,19 +178,33 @@ func Open(path string) (*State, error) {
 	if err := json.Unmarshal(b, &s.data); err != nil {
 		return nil, err
 	}
-	if s.data.Prices == nil {
-		s.data.Prices = map[string]price{}
-	}
-	if s.data.Links == nil {
-		s.data.Links = map[string]*Link{}
-	}
-	if s.data.Payments == nil {
-		s.data.Payments = map[string]*Payment{}
-	}
-	if s.data.Held == nil {
-		s.data.Held = map[string]*HeldEvent{}
-	}
+	s.data.init()
 	return s, nil
+}
+
+// init makes the maps a state file left out.
+func (d *stateFile) init() {
+	if d.Prices == nil {
+		d.Prices = map[string]price{}
+	}
+	if d.Links == nil {
+		d.Links = map[string]*Link{}
+	}
+	if d.Payments == nil {
+		d.Payments = map[string]*Payment{}
+	}
+	if d.Held == nil {
+		d.Held = map[string]*HeldEvent{}
+	}
+	if d.Locations == nil {
+		d.Locations = map[string]*Location{}
+	}
+	if d.Readers == nil {
+		d.Readers = map[string]*Reader{}
+	}
+	if d.Intents == nil {
+		d.Intents = map[string]*Intent{}
+	}
 }
 
 // saveLocked writes the state (the caller holds mu): to a temporary file

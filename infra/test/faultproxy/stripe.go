@@ -48,10 +48,13 @@ func WithReplyHook(fn func(r *Request, status int, body []byte)) StripeOption {
 	return func(s *Stripe) { s.onReply = fn }
 }
 
-// WithResponder lets a local Stripe answer the reads stripe-mock can only
-// answer with fixtures (a charge's refunds, a PaymentIntent) from its own
-// state: stripe-mock still checks each request against Stripe's spec
-// first, and its refusal stands; fn answers ok=false to leave its answer.
+// WithResponder lets a local Stripe answer the calls stripe-mock can only
+// answer with fixtures (a charge's refunds, a PaymentIntent, a Terminal
+// reader and its actions) from its own state: stripe-mock still checks
+// each request against Stripe's spec first, and its refusal stands; fn
+// answers ok=false to leave its answer. A POST it answers 200 is replayed
+// for its idempotency key as any other; a refusal of its own (a reader
+// offline or busy) is not kept, so a retry with the same key asks again.
 func WithResponder(fn func(r *Request) (status int, body []byte, ok bool)) StripeOption {
 	return func(s *Stripe) { s.respond = fn }
 }
@@ -107,6 +110,9 @@ func (s *Stripe) replayed(r *Request) (int, http.Header, []byte, bool) {
 func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) (int, []byte) {
 	if s.respond != nil && status == http.StatusOK {
 		if st, b, ok := s.respond(r); ok {
+			if st == http.StatusOK {
+				s.keep(r, st, h, b)
+			}
 			return st, b
 		}
 	}
@@ -115,14 +121,23 @@ func (s *Stripe) remember(r *Request, status int, h http.Header, body []byte) (i
 	if s.onReply != nil {
 		s.onReply(r, status, body)
 	}
-	if scope := idempotencyScope(r); scope != "" && status < 500 && status != http.StatusTooManyRequests {
-		s.mu.Lock()
-		if _, ok := s.replay[scope]; !ok {
-			s.replay[scope] = idempotentAnswer{sha256.Sum256(r.Body), status, h.Clone(), body}
-		}
-		s.mu.Unlock()
+	if status < 500 && status != http.StatusTooManyRequests {
+		s.keep(r, status, h, body)
 	}
 	return status, body
+}
+
+// keep remembers the first answer to an idempotent POST, for its replays.
+func (s *Stripe) keep(r *Request, status int, h http.Header, body []byte) {
+	scope := idempotencyScope(r)
+	if scope == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.replay[scope]; !ok {
+		s.replay[scope] = idempotentAnswer{sha256.Sum256(r.Body), status, h.Clone(), body}
+	}
 }
 
 // distinctLinkURL gives each payment link a URL of its own, derived from its
