@@ -130,6 +130,8 @@ func build(env wiring.Env, opts []Option, queue billing.WorkQueue) (*built, erro
 		return nil, err
 	}
 	deps := billing.Deps{Store: store, Payments: payments, Mailer: mailer, Documents: pdfwire.Documents(), Metrics: observe.Metrics{}, Livemode: livemode, Queue: queue}
+	// Stripe Terminal and the clinics' readers (the readers' functions).
+	deps.Terminal, deps.Readers = payments, store
 	if o.wrap.Store != nil {
 		deps.Store = o.wrap.Store(deps.Store)
 	}
