@@ -774,10 +774,14 @@ func (f *fakeTerminal) present(account, readerID, card string) error {
 	return nil
 }
 
+// emit queues a PaymentIntent's event: as the adapter reads it, without
+// the charge's method (an event names the charge only).
 func (f *fakeTerminal) emit(typ, account, pi string) {
 	f.seq++
+	intent := f.intentCopy(pi)
+	intent.Method = nil
 	f.events = append(f.events, &WebhookEvent{ID: fmt.Sprintf("evt_t%d", f.seq), Type: typ, AccountID: account, Created: f.now(),
-		Terminal: &TerminalFacts{Intent: f.intentCopy(pi)}})
+		Terminal: &TerminalFacts{Intent: intent}})
 }
 
 func (f *fakeTerminal) emitReader(typ, account string, r *TerminalReader) {

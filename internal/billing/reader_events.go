@@ -144,11 +144,14 @@ func (s *Service) terminalFacts(ctx context.Context, ev *WebhookEvent) (readerFa
 	if t.Reader != nil {
 		f.action = t.Reader.Action
 	}
-	if f.intent == nil {
-		if f.action == nil || f.action.Type != ReaderActionProcessPayment || f.action.PaymentIntentID == "" {
-			return readerFacts{}, IgnoredNoPayment, nil
-		}
-		pi, err := s.terminal.ReaderPaymentIntent(ctx, ev.AccountID, f.action.PaymentIntentID)
+	if f.intent == nil && (f.action == nil || f.action.Type != ReaderActionProcessPayment || f.action.PaymentIntentID == "") {
+		return readerFacts{}, IgnoredNoPayment, nil
+	}
+	// A payment's method (brand, last four) is on its charge, which an
+	// event names only: read then.
+	if f.intent == nil || (f.intent.Status == "succeeded" && f.intent.Method == nil && f.intent.Metadata[MetaAttempt] != "") {
+		id := f.intent.idOr(f.action)
+		pi, err := s.terminal.ReaderPaymentIntent(ctx, ev.AccountID, id)
 		switch {
 		case errors.Is(err, ErrUnknownCharge):
 			return readerFacts{}, IgnoredUnknownCharge, nil
@@ -162,6 +165,13 @@ func (s *Service) terminalFacts(ctx context.Context, ev *WebhookEvent) (readerFa
 		return readerFacts{}, IgnoredNotReaderPayment, nil
 	}
 	return f, "", nil
+}
+
+func (pi *ReaderPaymentIntent) idOr(a *ReaderAction) string {
+	if pi != nil {
+		return pi.ID
+	}
+	return a.PaymentIntentID
 }
 
 // applyReaderFacts moves the attempt on from what Stripe says of its

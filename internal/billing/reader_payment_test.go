@@ -306,7 +306,7 @@ func TestReaderEventOfAnotherAccountIsIgnored(t *testing.T) {
 	d := newDesk(t)
 	a := d.start(t, "tmr_1", "")
 	pi := d.term.intentCopy(a.PaymentIntentID)
-	pi.Status, pi.AmountReceived = "succeeded", pi.Amount
+	pi.Status, pi.AmountReceived, pi.Method = "succeeded", pi.Amount, &PaymentMethod{Type: MethodCardPresent, Brand: "visa", Last4: "4242"}
 	forged := &WebhookEvent{ID: "evt_forged", Type: EventIntentSucceeded, AccountID: "acct_other", Terminal: &TerminalFacts{Intent: pi}}
 	if res := d.handle(t, forged); res.Outcome != OutcomeIgnored || res.Reason != IgnoredAccountMismatch {
 		t.Fatalf("%+v", res)
