@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -545,6 +546,8 @@ type fakeTerminal struct {
 	// did its work (create, process, capture, cancel).
 	failProcess error
 	dieAfter    string
+	// onCapture sees each capture Stripe makes, before it is made.
+	onCapture func(*ReaderPaymentIntent)
 }
 
 type keyReply struct {
@@ -699,6 +702,9 @@ func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id strin
 		f.keys[key] = keyReply{id: id, err: err}
 		return nil, err
 	}
+	if f.onCapture != nil {
+		f.onCapture(f.intentCopy(id))
+	}
 	f.captures++
 	pi.Status, pi.AmountReceived, pi.AmountCapturable = "succeeded", amount, 0
 	f.keys[key] = keyReply{id: id}
@@ -803,4 +809,69 @@ func (f *fakeTerminal) setStatus(account, readerID, status string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.readers[account+"/"+readerID].Status = status
+}
+
+// taken is what the readers' PaymentIntents took, as Stripe holds them.
+func (f *fakeTerminal) taken() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n int64
+	for _, pi := range f.intents {
+		if pi.Status == "succeeded" {
+			n += pi.AmountReceived
+		}
+	}
+	return n
+}
+
+// clone copies Stripe's truth as it is now.
+func (f *fakeTerminal) clone() *fakeTerminal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := newFakeTerminal(f.now)
+	for k, r := range f.readers {
+		c.readers[k] = cloneTerminalReader(r)
+	}
+	for id := range f.intents {
+		c.intents[id] = f.intentCopy(id)
+	}
+	maps.Copy(c.account, f.account)
+	maps.Copy(c.keys, f.keys)
+	c.creates, c.actions, c.captures, c.cancels, c.seq = f.creates, f.actions, f.captures, f.cancels, f.seq
+	return c
+}
+
+// clone copies the store as it is now.
+func (m *memStore) clone() *memStore {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := newMemStore()
+	maps.Copy(c.companies, m.companies)
+	maps.Copy(c.accounts, m.accounts)
+	for k, inv := range m.invoices {
+		c.invoices[k] = *cloneInvoice(&inv)
+	}
+	maps.Copy(c.events, m.events)
+	maps.Copy(c.refs, m.refs)
+	for k, f := range m.feeds {
+		c.feeds[k] = slices.Clone(f)
+	}
+	return c
+}
+
+func (m *memReaders) clone() *memReaders {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := newMemReaders()
+	maps.Copy(c.readers, m.readers)
+	return c
+}
+
+func (f *fakeStripe) clone() *fakeStripe {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := newFakeStripe()
+	maps.Copy(c.links, f.links)
+	maps.Copy(c.active, f.active)
+	return c
 }

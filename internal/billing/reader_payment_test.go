@@ -36,6 +36,17 @@ func newDesk(t *testing.T) *desk {
 	return d
 }
 
+// clone is another desk on a copy of everything as it is now (the
+// store, the readers, Stripe's truth), at the same time.
+func (d *desk) clone(t *testing.T) *desk {
+	t.Helper()
+	f := &fixture{store: d.store.clone(), stripe: d.stripe.clone(), mail: &fakeMailer{}, queue: &memQueue{}, now: d.clock()}
+	c := &desk{fixture: f, term: d.term.clone(), readers: d.readers.clone()}
+	c.term.now = f.clock
+	f.svc = NewService(Deps{Store: f.store, Payments: f.stripe, Mailer: f.mail, Now: f.clock, Queue: f.queue, Terminal: c.term, Readers: c.readers})
+	return c
+}
+
 func (d *desk) start(t *testing.T, reader, key string) *ReaderAttempt {
 	t.Helper()
 	a, err := d.svc.StartReaderPayment(context.Background(), "c1", "i1", reader, key)
