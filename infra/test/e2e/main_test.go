@@ -40,7 +40,7 @@ var env struct {
 	truth  *localstripe.State
 	// desk is the local Stripe playing Stripe Terminal on the same state
 	// (readers, their PaymentIntents, the test helper presenting a card).
-	desk *localstripe.Simulator
+	desk   *localstripe.Simulator
 	ses    *faultproxy.Proxy
 	dynamo *faultproxy.Proxy
 	// secrets records the functions' reads of the Stripe secret (those run
