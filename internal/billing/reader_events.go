@@ -86,6 +86,10 @@ func (s *Service) applyTerminalEvent(ctx context.Context, ev *WebhookEvent) (Eve
 	case a.AccountID != ev.AccountID:
 		// Not the clinic's account: its events can't move this invoice.
 		return s.ignore(ctx, rec, IgnoredAccountMismatch)
+	case isDecline(ev, facts) && a.Status == ReaderWaiting && s.readerTakes(ctx, a):
+		// The reader waits for a card again: the decline is an earlier
+		// try's (the same PaymentIntent, sent again since).
+		return s.ignore(ctx, rec, IgnoredStale)
 	}
 	return s.commitTerminal(ctx, ev, rec, st, a.ID, facts, now)
 }
@@ -203,10 +207,7 @@ func (inv *Invoice) applyReaderFacts(ev *WebhookEvent, a *ReaderAttempt, f reade
 			inv.decideCapture(a, pi)
 		}
 	case "requires_payment_method":
-		if ev.Type != EventReaderActionFailed && ev.Type != EventIntentFailed {
-			break
-		}
-		if a.Status != ReaderWaiting && a.Status != ReaderStarting {
+		if !isDecline(ev, f) || (a.Status != ReaderWaiting && a.Status != ReaderStarting) {
 			break
 		}
 		if ev.Created.Before(a.CreatedAt.Truncate(time.Second)) {
@@ -216,6 +217,12 @@ func (inv *Invoice) applyReaderFacts(ev *WebhookEvent, a *ReaderAttempt, f reade
 	}
 	a.UpdatedAt = now
 	return feed, ""
+}
+
+// isDecline: the event says a card was declined (or the patient canceled
+// at the reader) and the PaymentIntent waits for another.
+func isDecline(ev *WebhookEvent, f readerFacts) bool {
+	return (ev.Type == EventReaderActionFailed || ev.Type == EventIntentFailed) && f.intent.Status == "requires_payment_method"
 }
 
 // declineCode is Stripe's failure_code of the reader's action, else the
@@ -239,11 +246,17 @@ func (inv *Invoice) decideCapture(a *ReaderAttempt, pi *ReaderPaymentIntent) {
 	if amount == 0 {
 		amount = pi.Amount
 	}
-	if amount == a.Amount && pi.Currency == a.Currency && inv.Currency == a.Currency && inv.BalanceDue == a.Amount && !inv.processing() {
+	owes := amount == a.Amount && pi.Currency == a.Currency && inv.Currency == a.Currency && inv.BalanceDue == a.Amount && !inv.processing()
+	switch {
+	case owes && inv.ActiveLink() != nil:
+		// A link made since the attempt was declined may be paid: the
+		// reader's authorization is not taken (never both).
+		a.Status, a.Reason, a.Owed = ReaderCanceled, ReasonLinkActive, owedCancel
+	case owes:
 		a.Status, a.Owed = ReaderCapturing, owedCapture
-		return
+	default:
+		a.Status, a.Reason, a.Owed = ReaderCanceled, ReasonAlreadyPaid, owedCancel
 	}
-	a.Status, a.Reason, a.Owed = ReaderCanceled, ReasonAlreadyPaid, owedCancel
 }
 
 // recordReaderPayment records a reader's payment that succeeded, through

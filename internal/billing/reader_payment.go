@@ -46,6 +46,10 @@ const (
 	ReasonAlreadyPaid = "already_paid"
 	// ReasonCanceledByStaff: staff canceled the attempt.
 	ReasonCanceledByStaff = "canceled_by_staff"
+	// ReasonLinkActive: a card was authorized on an attempt declined
+	// earlier, while a payment link made since could be paid; the
+	// authorization was canceled.
+	ReasonLinkActive = "payment_link_active"
 )
 
 // Payment channels.
