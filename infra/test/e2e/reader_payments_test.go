@@ -75,10 +75,17 @@ func present(t *testing.T, reader, typ, number string) *localstripe.ReaderOutcom
 	return out
 }
 
+// captures counts the captures of a PaymentIntent Stripe made: calls
+// answered 200, one per idempotency key (a redelivered event asks again
+// with the same key, and Stripe replays its answer).
 func captures(pi string) int {
-	return len(env.stripe.Requests(func(r *faultproxy.Request) bool {
+	keys := map[string]bool{}
+	for _, r := range env.stripe.Requests(func(r *faultproxy.Request) bool {
 		return r.Method == "POST" && r.Path == "/v1/payment_intents/"+pi+"/capture" && r.Status == 200
-	}))
+	}) {
+		keys[r.Header.Get("Idempotency-Key")] = true
+	}
+	return len(keys)
 }
 
 // TestPayAtTheDesk is the table of issue 20's reader payments, each row
