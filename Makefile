@@ -257,6 +257,8 @@ FUNCTIONS := \
 	CreatePaymentLinkFunction:create-payment-link \
 	RegeneratePaymentLinkFunction:regenerate-payment-link \
 	RemovePaymentLinkFunction:remove-payment-link \
+	StartReaderPaymentFunction:start-reader-payment \
+	CancelReaderPaymentFunction:cancel-reader-payment \
 	SendInvoiceEmailFunction:send-invoice-email \
 	PutInvoiceRemindersFunction:put-invoice-reminders \
 	SendRemindersFunction:send-reminders \

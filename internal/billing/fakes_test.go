@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -456,4 +457,421 @@ func (m *fakeMailer) Send(_ context.Context, e OutgoingEmail) (string, error) {
 	}
 	m.sent = append(m.sent, e)
 	return fmt.Sprintf("msg-%d", len(m.sent)), nil
+}
+
+// memReaders is an in-memory ReaderStore with the DynamoDB store's
+// conditional writes; dieAfterSave, when set, panics right after a save
+// lands (a Lambda that dies there).
+type memReaders struct {
+	mu           sync.Mutex
+	readers      map[string]Reader // by company/id
+	dieAfterSave bool
+}
+
+func newMemReaders() *memReaders { return &memReaders{readers: map[string]Reader{}} }
+
+func (m *memReaders) GetReader(_ context.Context, companyID, readerID string) (*Reader, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.readers[companyID+"/"+readerID]
+	if !ok {
+		return nil, fmt.Errorf("reader: %w", ErrNotFound)
+	}
+	return &r, nil
+}
+
+func (m *memReaders) ListReaders(_ context.Context, companyID string) ([]Reader, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Reader
+	for _, r := range m.readers {
+		if r.CompanyID == companyID {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (m *memReaders) SaveReader(_ context.Context, r *Reader) error {
+	m.mu.Lock()
+	key := r.CompanyID + "/" + r.ID
+	old, exists := m.readers[key]
+	if (r.Version <= 1 && exists) || (r.Version > 1 && (!exists || old.Version != r.Version-1)) {
+		m.mu.Unlock()
+		return fmt.Errorf("save reader: %w", ErrVersionConflict)
+	}
+	m.readers[key] = *r
+	die := m.dieAfterSave
+	m.mu.Unlock()
+	if die {
+		panic(errDied)
+	}
+	return nil
+}
+
+func (m *memReaders) DeleteReader(_ context.Context, companyID, readerID string, version int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.readers[companyID+"/"+readerID]
+	if !ok || old.Version != version {
+		return ErrVersionConflict
+	}
+	delete(m.readers, companyID+"/"+readerID)
+	return nil
+}
+
+// errDied is what a fake panics with to stop a request for good right
+// after a call returned (a dead Lambda); tests recover it.
+var errDied = errors.New("the function died here")
+
+// fakeTerminal plays Stripe Terminal as Stripe's test mode does: readers
+// on accounts, PaymentIntents made and reader actions taken once per
+// idempotency key (errors included: Stripe keeps a timeout's answer under
+// its key), cards presented by test helper, and the events each step
+// sends, queued for the test to deliver in any order.
+type fakeTerminal struct {
+	mu      sync.Mutex
+	readers map[string]*TerminalReader // by account/id
+	intents map[string]*ReaderPaymentIntent
+	account map[string]string   // intent id -> account
+	keys    map[string]keyReply // idempotency key -> first answer
+	events  []*WebhookEvent
+	seq     int
+	now     func() time.Time
+	// creates, actions and captures count what Stripe did, not what it
+	// was asked (replays don't count).
+	creates, actions, captures, cancels int
+	// failProcess answers process_payment_intent with an error (the
+	// action is not taken); dieAfter panics right after the named call
+	// did its work (create, process, capture, cancel).
+	failProcess error
+	dieAfter    string
+	// onCapture sees each capture Stripe makes, before it is made.
+	onCapture func(*ReaderPaymentIntent)
+}
+
+type keyReply struct {
+	id  string
+	err error
+}
+
+func newFakeTerminal(now func() time.Time) *fakeTerminal {
+	return &fakeTerminal{readers: map[string]*TerminalReader{}, intents: map[string]*ReaderPaymentIntent{},
+		account: map[string]string{}, keys: map[string]keyReply{}, now: now}
+}
+
+func (f *fakeTerminal) addReader(account, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.readers[account+"/"+id] = &TerminalReader{ID: id, Status: ReaderOnline, DeviceType: "simulated_wisepos_e"}
+}
+
+func (f *fakeTerminal) died(step string) {
+	if f.dieAfter == step {
+		f.dieAfter = ""
+		panic(errDied)
+	}
+}
+
+func (f *fakeTerminal) CreateLocation(context.Context, string, string, Address, string) (string, error) {
+	return "tml_1", nil
+}
+
+func (f *fakeTerminal) RegisterReader(context.Context, string, string, string, string, string) (*TerminalReader, error) {
+	return nil, Errorf(CodePaymentProviderError, "not played")
+}
+
+func (f *fakeTerminal) Reader(_ context.Context, account, id string) (*TerminalReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.readers[account+"/"+id]
+	if !ok {
+		return nil, ErrUnknownReader
+	}
+	return cloneTerminalReader(r), nil
+}
+
+func cloneTerminalReader(r *TerminalReader) *TerminalReader {
+	c := *r
+	if r.Action != nil {
+		a := *r.Action
+		c.Action = &a
+	}
+	return &c
+}
+
+func (f *fakeTerminal) DeleteReader(context.Context, string, string) error { return nil }
+
+func (f *fakeTerminal) CreateReaderPaymentIntent(_ context.Context, n *NewReaderPayment) (*ReaderPaymentIntent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.keys[n.IdempotencyKey]; ok {
+		return f.intentCopy(r.id), r.err
+	}
+	f.creates++
+	id := fmt.Sprintf("pi_r%d", f.creates)
+	f.intents[id] = &ReaderPaymentIntent{ID: id, Status: "requires_payment_method", Amount: n.Amount, Currency: n.Currency, Metadata: n.Metadata}
+	f.account[id] = n.AccountID
+	f.keys[n.IdempotencyKey] = keyReply{id: id}
+	defer f.died("create")
+	return f.intentCopy(id), nil
+}
+
+func (f *fakeTerminal) intentCopy(id string) *ReaderPaymentIntent {
+	pi, ok := f.intents[id]
+	if !ok {
+		return nil
+	}
+	c := *pi
+	if pi.Method != nil {
+		m := *pi.Method
+		c.Method = &m
+	}
+	return &c
+}
+
+func (f *fakeTerminal) ProcessPaymentIntent(_ context.Context, account, readerID, pi, key string) (*TerminalReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.keys[key]; ok {
+		return f.readers[account+"/"+readerID], r.err
+	}
+	r, ok := f.readers[account+"/"+readerID]
+	switch {
+	case !ok:
+		return nil, ErrUnknownReader
+	case f.failProcess != nil:
+		err := f.failProcess
+		f.keys[key] = keyReply{err: err}
+		return nil, err
+	case r.Status == ReaderOffline:
+		err := Errorf(CodeReaderOffline, "terminal_reader_offline")
+		f.keys[key] = keyReply{err: err}
+		return nil, err
+	case r.Action != nil && r.Action.Status == "in_progress":
+		err := Errorf(CodeReaderBusy, "terminal_reader_busy")
+		f.keys[key] = keyReply{err: err}
+		return nil, err
+	}
+	f.actions++
+	r.Action = &ReaderAction{Type: ReaderActionProcessPayment, Status: "in_progress", PaymentIntentID: pi}
+	f.keys[key] = keyReply{id: pi}
+	defer f.died("process")
+	return cloneTerminalReader(r), nil
+}
+
+func (f *fakeTerminal) CancelReaderAction(_ context.Context, account, readerID, _ string) (*TerminalReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r, ok := f.readers[account+"/"+readerID]
+	if !ok {
+		return nil, ErrUnknownReader
+	}
+	if r.Action == nil || r.Action.Status != "in_progress" {
+		return nil, Errorf(CodePaymentProviderError, "terminal_reader_action_unavailable")
+	}
+	r.Action = nil
+	return cloneTerminalReader(r), nil
+}
+
+func (f *fakeTerminal) RefundOnReader(context.Context, string, string, string, int64, string) (*TerminalReader, error) {
+	return nil, Errorf(CodePaymentProviderError, "not played")
+}
+
+func (f *fakeTerminal) ReaderPaymentIntent(_ context.Context, account, id string) (*ReaderPaymentIntent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.account[id] != account {
+		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	return f.intentCopy(id), nil
+}
+
+func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id string, amount int64, key string) (*ReaderPaymentIntent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.keys[key]; ok {
+		return f.intentCopy(r.id), r.err
+	}
+	pi := f.intents[id]
+	if pi == nil || f.account[id] != account {
+		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if pi.Status != "requires_capture" || amount > pi.AmountCapturable {
+		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
+		f.keys[key] = keyReply{id: id, err: err}
+		return nil, err
+	}
+	if f.onCapture != nil {
+		f.onCapture(f.intentCopy(id))
+	}
+	f.captures++
+	pi.Status, pi.AmountReceived, pi.AmountCapturable = "succeeded", amount, 0
+	f.keys[key] = keyReply{id: id}
+	f.emit(EventIntentSucceeded, account, id)
+	defer f.died("capture")
+	return f.intentCopy(id), nil
+}
+
+func (f *fakeTerminal) CancelPaymentIntent(_ context.Context, account, id, key string) (*ReaderPaymentIntent, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.keys[key]; ok {
+		return f.intentCopy(r.id), r.err
+	}
+	pi := f.intents[id]
+	if pi == nil || f.account[id] != account {
+		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if pi.Status == "succeeded" || pi.Status == "canceled" || pi.Status == "processing" {
+		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
+		f.keys[key] = keyReply{id: id, err: err}
+		return nil, err
+	}
+	f.cancels++
+	pi.Status, pi.AmountCapturable = "canceled", 0
+	f.keys[key] = keyReply{id: id}
+	f.emit(EventIntentCanceled, account, id)
+	for _, r := range f.readers {
+		if r.Action != nil && r.Action.PaymentIntentID == id && r.Action.Status == "in_progress" {
+			r.Action = nil
+		}
+	}
+	defer f.died("cancel")
+	return f.intentCopy(id), nil
+}
+
+// Test cards, as Stripe's test mode reads them.
+const (
+	cardApproved = "4242424242424242"
+	cardDeclined = "4000000000000002"
+	cardInterac  = "4506445006931933"
+)
+
+// present is Stripe's test helper present_payment_method: the card on the
+// reader decides the outcome, and the events it sends are queued.
+func (f *fakeTerminal) present(account, readerID, card string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.readers[account+"/"+readerID]
+	if r == nil || r.Action == nil || r.Action.Status != "in_progress" {
+		return errors.New("the reader has no payment to take")
+	}
+	pi := f.intents[r.Action.PaymentIntentID]
+	switch card {
+	case cardDeclined:
+		r.Action.Status, r.Action.FailureCode = "failed", "card_declined"
+		pi.LastErrorCode = "card_declined"
+		f.emitReader(EventReaderActionFailed, account, r)
+		f.emit(EventIntentFailed, account, pi.ID)
+	case cardInterac:
+		r.Action.Status = "succeeded"
+		pi.Status, pi.AmountReceived, pi.ChargeID = "succeeded", pi.Amount, "ch_"+pi.ID
+		pi.Method = &PaymentMethod{Type: MethodInteracPresent, Brand: "interac", Last4: "1933"}
+		f.emitReader(EventReaderActionSucceeded, account, r)
+		f.emit(EventIntentSucceeded, account, pi.ID)
+	default:
+		r.Action.Status = "succeeded"
+		pi.Status, pi.AmountCapturable, pi.ChargeID, pi.LastErrorCode = "requires_capture", pi.Amount, "ch_"+pi.ID, ""
+		pi.Method = &PaymentMethod{Type: MethodCardPresent, Brand: "visa", Last4: card[len(card)-4:]}
+		f.emitReader(EventReaderActionSucceeded, account, r)
+		f.emit(EventIntentCapturable, account, pi.ID)
+	}
+	return nil
+}
+
+// emit queues a PaymentIntent's event: as the adapter reads it, without
+// the charge's method (an event names the charge only).
+func (f *fakeTerminal) emit(typ, account, pi string) {
+	f.seq++
+	intent := f.intentCopy(pi)
+	intent.Method = nil
+	f.events = append(f.events, &WebhookEvent{ID: fmt.Sprintf("evt_t%d", f.seq), Type: typ, AccountID: account, Created: f.now(),
+		Terminal: &TerminalFacts{Intent: intent}})
+}
+
+func (f *fakeTerminal) emitReader(typ, account string, r *TerminalReader) {
+	f.seq++
+	f.events = append(f.events, &WebhookEvent{ID: fmt.Sprintf("evt_t%d", f.seq), Type: typ, AccountID: account, Created: f.now(),
+		Terminal: &TerminalFacts{Reader: cloneTerminalReader(r)}})
+}
+
+// takeEvents returns the queued events and empties the queue.
+func (f *fakeTerminal) takeEvents() []*WebhookEvent {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	evs := f.events
+	f.events = nil
+	return evs
+}
+
+func (f *fakeTerminal) setStatus(account, readerID, status string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.readers[account+"/"+readerID].Status = status
+}
+
+// taken is what the readers' PaymentIntents took, as Stripe holds them.
+func (f *fakeTerminal) taken() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n int64
+	for _, pi := range f.intents {
+		if pi.Status == "succeeded" {
+			n += pi.AmountReceived
+		}
+	}
+	return n
+}
+
+// clone copies Stripe's truth as it is now.
+func (f *fakeTerminal) clone() *fakeTerminal {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := newFakeTerminal(f.now)
+	for k, r := range f.readers {
+		c.readers[k] = cloneTerminalReader(r)
+	}
+	for id := range f.intents {
+		c.intents[id] = f.intentCopy(id)
+	}
+	maps.Copy(c.account, f.account)
+	maps.Copy(c.keys, f.keys)
+	c.creates, c.actions, c.captures, c.cancels, c.seq = f.creates, f.actions, f.captures, f.cancels, f.seq
+	return c
+}
+
+// clone copies the store as it is now.
+func (m *memStore) clone() *memStore {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := newMemStore()
+	maps.Copy(c.companies, m.companies)
+	maps.Copy(c.accounts, m.accounts)
+	for k, inv := range m.invoices {
+		c.invoices[k] = *cloneInvoice(&inv)
+	}
+	maps.Copy(c.events, m.events)
+	maps.Copy(c.refs, m.refs)
+	for k, f := range m.feeds {
+		c.feeds[k] = slices.Clone(f)
+	}
+	return c
+}
+
+func (m *memReaders) clone() *memReaders {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := newMemReaders()
+	maps.Copy(c.readers, m.readers)
+	return c
+}
+
+func (f *fakeStripe) clone() *fakeStripe {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := newFakeStripe()
+	maps.Copy(c.links, f.links)
+	maps.Copy(c.active, f.active)
+	return c
 }

@@ -56,6 +56,9 @@ type FeedEntry struct {
 	Reason          string
 	EventID         string
 	Flags           []string
+	// Channel is how the payment was made: ChannelOnlineLink or
+	// ChannelInPerson ("" for entries about no payment).
+	Channel string
 	// Email is the e-mail an email_bounced or email_complained entry is
 	// about (such entries move no money: NetChange 0).
 	Email *FeedEmail
@@ -89,7 +92,8 @@ type feedChanges struct {
 }
 
 func (c *feedChanges) add(kind string, amount, net int64) *FeedEntry {
-	c.out = append(c.out, FeedEntry{Kind: kind, Amount: amount, NetChange: net, PaymentIntentID: c.after.PaymentIntentID, Currency: c.after.Currency})
+	c.out = append(c.out, FeedEntry{Kind: kind, Amount: amount, NetChange: net, PaymentIntentID: c.after.PaymentIntentID, Currency: c.after.Currency,
+		Channel: c.after.ChannelName()})
 	return &c.out[len(c.out)-1]
 }
 

@@ -55,6 +55,9 @@ type Invoice struct {
 	// Ledger is where the money stood at the clinic's last write, from
 	// which BalanceDue and Overpaid are computed.
 	Ledger MoneyLedger
+	// ReaderAttempts are the tries at taking the balance on one of the
+	// clinic's readers, oldest first (reader_payment.go).
+	ReaderAttempts []ReaderAttempt
 	// Lease is held by a request working on the invoice outside the store
 	// (see Lease), nil otherwise.
 	Lease *Lease
@@ -594,6 +597,9 @@ func (s *Service) updateInvoice(ctx context.Context, inv *Invoice, company *Comp
 	have := inv.fields()
 	if have.equal(want) {
 		return inv, nil
+	}
+	if err := inv.checkReaderChange(have, want); err != nil {
+		return nil, err
 	}
 	if err := inv.checkAmountChange(have, want, pre); err != nil {
 		return nil, err

@@ -345,6 +345,7 @@ func cloneInvoice(inv *Invoice) *Invoice {
 	for i := range next.Outbox {
 		next.Outbox[i].PastAttempts = slices.Clone(inv.Outbox[i].PastAttempts)
 	}
+	next.ReaderAttempts = cloneAttempts(inv.ReaderAttempts)
 	next.Reminders.Plan = slices.Clone(inv.Reminders.Plan)
 	next.Reminders.Done = slices.Clone(inv.Reminders.Done)
 	next.Payments = make([]Payment, len(inv.Payments))

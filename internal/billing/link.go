@@ -200,6 +200,9 @@ func (inv *Invoice) linkEndedBy(requestKey string) *Link {
 // *Error with the code a link request would get), or nil. The invoice view
 // shows it, so staff know before they click.
 func LinkBlocker(inv *Invoice, c *Company) *Error {
+	if inv.ReaderPayment().InProgress() {
+		return Errorf(CodeReaderPaymentInProgress, "this invoice is being paid on a reader")
+	}
 	if inv.BalanceDue <= 0 && inv.Status() == StatusDisputeLost {
 		return Errorf(CodeNothingDue, "nothing is due on this invoice: its online payment was taken back by a lost dispute (a chargeback); "+
 			"to ask the patient again, set balanceDue (PUT with If-Match)")

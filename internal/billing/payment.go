@@ -71,6 +71,12 @@ type Payment struct {
 	Refunds       []Refund
 	ChargeRefunds *Snapshot
 	Disputes      []Dispute
+	// Channel is ChannelInPerson for a payment on a reader; "" is a link's
+	// (ChannelOnlineLink).
+	Channel string
+	// Method is a reader payment's method (card_present or
+	// interac_present, brand, last four digits); nil for a link's.
+	Method *PaymentMethod
 	// ViaInactiveLink: paid through a link that had been replaced or removed
 	// (a patient who opened the page before it was deactivated).
 	ViaInactiveLink bool
@@ -441,6 +447,10 @@ func clonePayment(p *Payment) Payment {
 	c := *p
 	c.Refunds = slices.Clone(p.Refunds)
 	c.Disputes = slices.Clone(p.Disputes)
+	if p.Method != nil {
+		m := *p.Method
+		c.Method = &m
+	}
 	if p.ChargeRefunds != nil {
 		s := *p.ChargeRefunds
 		c.ChargeRefunds = &s
@@ -571,4 +581,13 @@ func (p *Payment) mergePending(q *Payment, now time.Time) {
 			p.merge(t.facts, t.at, now)
 		}
 	}
+}
+
+// ChannelName is how the payment was made: ChannelInPerson on a reader,
+// ChannelOnlineLink through a link.
+func (p *Payment) ChannelName() string {
+	if p.Channel != "" {
+		return p.Channel
+	}
+	return ChannelOnlineLink
 }

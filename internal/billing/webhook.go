@@ -29,6 +29,7 @@ var HandledEventTypes = []string{
 	EventChargeRefunded, EventChargeRefundUpdated,
 	EventDisputeCreated, EventDisputeUpdated, EventDisputeClosed,
 	EventAccountUpdated, EventAccountDeauthorized,
+	EventReaderActionSucceeded, EventReaderActionFailed, EventIntentCapturable, EventIntentSucceeded, EventIntentFailed, EventIntentCanceled,
 }
 
 // WebhookEvent is a verified Stripe event, as the Stripe adapter reads it.
@@ -221,6 +222,8 @@ func (s *Service) HandleEvent(ctx context.Context, ev *WebhookEvent) (EventResul
 	apply := s.applyPaymentEvent
 	if ev.isAccountEvent() {
 		apply = s.applyAccountEvent
+	} else if ev.isTerminalEvent() {
+		apply = s.applyTerminalEvent
 	}
 	return recordEvent(ctx, func() (EventResult, error) { return apply(ctx, ev) })
 }

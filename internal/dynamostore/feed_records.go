@@ -36,6 +36,7 @@ type feedRecord struct {
 	DisputeStatus   string           `dynamodbav:"disputeStatus,omitempty"`
 	EventID         string           `dynamodbav:"eventId"`
 	Flags           []string         `dynamodbav:"flags,omitempty"`
+	Channel         string           `dynamodbav:"channel,omitempty"`
 	Email           *feedEmailRecord `dynamodbav:"email,omitempty"`
 }
 
@@ -53,7 +54,7 @@ func toFeedRecord(companyID string, e *billing.FeedEntry) feedRecord {
 		PK: companyPK(companyID), SK: feedSK(e.Seq), Seq: e.Seq, RecordedAt: e.RecordedAt, InvoiceID: e.InvoiceID,
 		Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
 		Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
-		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags,
+		DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus, EventID: e.EventID, Flags: e.Flags, Channel: e.Channel,
 	}
 	if m := e.Email; m != nil {
 		r.Email = &feedEmailRecord{m.MessageID, m.To, string(m.Kind), string(m.Status), m.BounceType, m.BounceSubType}
@@ -66,7 +67,7 @@ func (r *feedRecord) entry() billing.FeedEntry {
 		Seq: r.Seq, RecordedAt: r.RecordedAt, InvoiceID: r.InvoiceID, Kind: r.Kind, Amount: r.Amount, NetChange: r.NetChange,
 		Currency: r.Currency, BalanceDue: r.BalanceDue, Overpaid: r.Overpaid, Status: r.Status,
 		PaymentIntentID: r.PaymentIntentID, RefundID: r.RefundID, Reason: r.Reason, DisputeID: r.DisputeID, DisputeStatus: r.DisputeStatus,
-		EventID: r.EventID, Flags: r.Flags,
+		EventID: r.EventID, Flags: r.Flags, Channel: r.Channel,
 	}
 	if m := r.Email; m != nil {
 		e.Email = &billing.FeedEmail{MessageID: m.MessageID, To: m.To, Kind: billing.EmailKind(m.Kind), Status: billing.EmailStatus(m.Status),

@@ -8,27 +8,28 @@ import (
 )
 
 type invoiceRecord struct {
-	PK             string          `dynamodbav:"pk"`
-	SK             string          `dynamodbav:"sk"`
-	ID             string          `dynamodbav:"id"`
-	Number         string          `dynamodbav:"number"`
-	Currency       string          `dynamodbav:"currency"`
-	Total          int64           `dynamodbav:"total"`
-	BalanceDue     int64           `dynamodbav:"balanceDue"`
-	IssuedOn       string          `dynamodbav:"issuedOn"`
-	DueOn          string          `dynamodbav:"dueOn,omitempty"`
-	Patient        patientRecord   `dynamodbav:"patient"`
-	Lines          []lineRecord    `dynamodbav:"lines"`
-	Links          []linkRecord    `dynamodbav:"links,omitempty"`
-	Emails         []emailRecord   `dynamodbav:"emails,omitempty"`
-	Payments       []paymentRecord `dynamodbav:"payments,omitempty"`
-	Overpaid       int64           `dynamodbav:"overpaid,omitempty"`
-	Ledger         *ledgerRecord   `dynamodbav:"ledger,omitempty"`
-	Lease          *leaseRecord    `dynamodbav:"lease,omitempty"`
-	LastGeneration int             `dynamodbav:"lastGeneration"`
-	Version        int64           `dynamodbav:"version"`
-	CreatedAt      time.Time       `dynamodbav:"createdAt"`
-	UpdatedAt      time.Time       `dynamodbav:"updatedAt"`
+	PK             string                `dynamodbav:"pk"`
+	SK             string                `dynamodbav:"sk"`
+	ID             string                `dynamodbav:"id"`
+	Number         string                `dynamodbav:"number"`
+	Currency       string                `dynamodbav:"currency"`
+	Total          int64                 `dynamodbav:"total"`
+	BalanceDue     int64                 `dynamodbav:"balanceDue"`
+	IssuedOn       string                `dynamodbav:"issuedOn"`
+	DueOn          string                `dynamodbav:"dueOn,omitempty"`
+	Patient        patientRecord         `dynamodbav:"patient"`
+	Lines          []lineRecord          `dynamodbav:"lines"`
+	Links          []linkRecord          `dynamodbav:"links,omitempty"`
+	Emails         []emailRecord         `dynamodbav:"emails,omitempty"`
+	Payments       []paymentRecord       `dynamodbav:"payments,omitempty"`
+	Overpaid       int64                 `dynamodbav:"overpaid,omitempty"`
+	Ledger         *ledgerRecord         `dynamodbav:"ledger,omitempty"`
+	Lease          *leaseRecord          `dynamodbav:"lease,omitempty"`
+	ReaderAttempts []readerAttemptRecord `dynamodbav:"readerAttempts,omitempty"`
+	LastGeneration int                   `dynamodbav:"lastGeneration"`
+	Version        int64                 `dynamodbav:"version"`
+	CreatedAt      time.Time             `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time             `dynamodbav:"updatedAt"`
 
 	Outbox    []outboundRecord `dynamodbav:"outbox,omitempty"`
 	Reminders *reminderState   `dynamodbav:"reminders,omitempty"`
@@ -210,6 +211,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 		r.Payments = append(r.Payments, toPaymentRecord(&inv.Payments[i]))
 	}
 	r.Overpaid = inv.Overpaid
+	r.ReaderAttempts = toAttemptRecords(inv.ReaderAttempts)
 	if l := inv.Ledger; l.Set {
 		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
@@ -295,6 +297,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 		inv.Payments = append(inv.Payments, r.Payments[i].payment())
 	}
 	inv.Overpaid = r.Overpaid
+	inv.ReaderAttempts = attempts(r.ReaderAttempts)
 	if l := r.Ledger; l != nil {
 		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}

@@ -22,6 +22,8 @@ type paymentRecord struct {
 	ChargeRefunds   *snapshotRecord `dynamodbav:"chargeRefunds,omitempty"`
 	Disputes        []disputeRecord `dynamodbav:"disputes,omitempty"`
 	ViaInactiveLink bool            `dynamodbav:"viaInactiveLink,omitempty"`
+	Channel         string          `dynamodbav:"channel,omitempty"`
+	Method          *methodRecord   `dynamodbav:"method,omitempty"`
 	RecordedAt      time.Time       `dynamodbav:"recordedAt"`
 	PaidAt          time.Time       `dynamodbav:"paidAt,omitempty"`
 	RefundedAt      time.Time       `dynamodbav:"refundedAt,omitempty"`
@@ -53,6 +55,7 @@ func toPaymentRecord(p *billing.Payment) paymentRecord {
 		LinkGeneration: p.LinkGeneration, Amount: p.Amount, Currency: p.Currency,
 		ChargedAmount: p.ChargedAmount, ChargedCurrency: p.ChargedCurrency, State: string(p.State), Review: p.Review,
 		ViaInactiveLink: p.ViaInactiveLink, RecordedAt: p.RecordedAt, PaidAt: p.PaidAt, RefundedAt: p.RefundedAt,
+		Channel: p.Channel, Method: toMethodRecord(p.Method),
 	}
 	for _, x := range p.Refunds {
 		r.Refunds = append(r.Refunds, refundRecord{x.ID, x.Amount, string(x.Status), x.CreatedAt, x.UpdatedAt})
@@ -72,6 +75,7 @@ func (r *paymentRecord) payment() billing.Payment {
 		LinkGeneration: r.LinkGeneration, Amount: r.Amount, Currency: r.Currency,
 		ChargedAmount: r.ChargedAmount, ChargedCurrency: r.ChargedCurrency, State: billing.PaymentState(r.State), Review: r.Review,
 		ViaInactiveLink: r.ViaInactiveLink, RecordedAt: r.RecordedAt, PaidAt: r.PaidAt, RefundedAt: r.RefundedAt,
+		Channel: r.Channel, Method: r.Method.method(),
 	}
 	for _, x := range r.Refunds {
 		p.Refunds = append(p.Refunds, billing.Refund{ID: x.ID, Amount: x.Amount, Status: billing.RefundStatus(x.Status), CreatedAt: x.CreatedAt, UpdatedAt: x.UpdatedAt})

@@ -92,7 +92,14 @@ func fullInvoice(company string) *billing.Invoice {
 			Refunds:       []billing.Refund{{ID: "re_1", Amount: 100, Status: billing.RefundFailed, CreatedAt: t0, UpdatedAt: t0.Add(time.Hour)}},
 			ChargeRefunds: &billing.Snapshot{Amount: 100, At: t0},
 			Disputes:      []billing.Dispute{{ID: "dp_1", Amount: 50, Status: "needs_response", UpdatedAt: t0}},
+		}, {
+			PaymentIntentID: "pi_r1", ChargeID: "ch_r1", Amount: 100, Currency: "cad", State: billing.PaymentSucceeded, RecordedAt: t0,
+			Channel: billing.ChannelInPerson, Method: &billing.PaymentMethod{Type: billing.MethodInteracPresent, Brand: "interac", Last4: "1933"},
 		}},
+		ReaderAttempts: []billing.ReaderAttempt{{ID: "rpa_1", Number: 1, ReaderID: "tmr_1", AccountID: "acct_1", PaymentIntentID: "pi_r1",
+			Amount: 100, Currency: "cad", Status: billing.ReaderDeclined, Reason: "card_declined", Tries: 2, RequestKey: "k6",
+			Until: t0.Add(time.Minute), Owed: "capture", Method: &billing.PaymentMethod{Type: billing.MethodCardPresent, Brand: "visa", Last4: "4242"},
+			CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}},
 		Overpaid: 7,
 		Lease: &billing.Lease{Token: "tok", Until: t0.Add(time.Minute), Change: &billing.LinkChange{
 			Make: &billing.NewLink{CompanyID: company, Generation: 2, AccountID: "acct_1", Amount: 5000, Currency: "cad",

@@ -115,6 +115,7 @@ type invoiceView struct {
 	PendingEmails   []pendingView `json:"pendingEmails"`
 	Reminders       remindersView `json:"reminders"`
 	Payments        []paymentView `json:"payments"`
+	ReaderPayment   *attemptView  `json:"readerPayment"` // the last reader attempt, null when none
 	ETag            string        `json:"etag"`
 	CreatedAt       string        `json:"createdAt"`
 	UpdatedAt       string        `json:"updatedAt"`
@@ -223,6 +224,7 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 		ETag:      etag(inv.Version),
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
 	}
+	v.ReaderPayment = viewAttempt(inv.ReaderPayment())
 	if b := billing.LinkBlocker(inv, company); b != nil {
 		v.PaymentLinkBlocked = &blockerView{Code: b.Code, Message: b.Message}
 	}
@@ -317,6 +319,9 @@ type paymentView struct {
 	RecordedAt      string        `json:"recordedAt"`
 	PaidAt          string        `json:"paidAt,omitempty"`
 	RefundedAt      string        `json:"refundedAt,omitempty"`
+	// Channel is online_link or in_person; Method a reader payment's.
+	Channel string      `json:"channel"`
+	Method  *methodView `json:"method,omitempty"`
 }
 
 type refundView struct {
@@ -339,6 +344,7 @@ func viewPayment(p *billing.Payment, linkIDs map[int]string) paymentView {
 		Refunds:  make([]refundView, 0, len(p.Refunds)),
 		Disputes: make([]disputeView, 0, len(p.Disputes)), RecordedAt: timestamp(p.RecordedAt),
 		PaidAt: timestamp(p.PaidAt), RefundedAt: timestamp(p.RefundedAt),
+		Channel: p.ChannelName(), Method: viewMethod(p.Method),
 	}
 	if p.Review != "" && p.State != billing.PaymentFailed {
 		v.Status, v.Reason = "needs_review", p.Review
@@ -386,6 +392,8 @@ type feedEntryView struct {
 	// Email is the e-mail an email_bounced or email_complained entry is
 	// about.
 	Email *feedEmailView `json:"email,omitempty"`
+	// Channel is how the payment the entry is about was made.
+	Channel string `json:"channel,omitempty"`
 }
 
 type feedEmailView struct {
@@ -409,7 +417,7 @@ func viewFeed(entries []billing.FeedEntry, next string, more bool) feedView {
 			Kind: e.Kind, Amount: e.Amount, NetChange: e.NetChange, Currency: e.Currency, BalanceDue: e.BalanceDue, Overpaid: e.Overpaid,
 			Status: e.Status, PaymentIntentID: e.PaymentIntentID, RefundID: e.RefundID, Reason: e.Reason,
 			DisputeID: e.DisputeID, DisputeStatus: e.DisputeStatus,
-			EventID: e.EventID, Flags: flags,
+			EventID: e.EventID, Flags: flags, Channel: e.Channel,
 		}
 		if m := e.Email; m != nil {
 			fv.Email = &feedEmailView{MessageID: m.MessageID, To: m.To, Kind: string(m.Kind), Status: string(m.Status),

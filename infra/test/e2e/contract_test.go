@@ -36,6 +36,7 @@ func TestPathIDsFollowTheirPattern(t *testing.T) {
 		"PUT /invoices/{invoiceId}":           invoiceBody("F-1", 100, 100, "fr"),
 		"POST /invoices/{invoiceId}/emails":   map[string]any{"includePaymentLink": false},
 		"PUT /invoices/{invoiceId}/reminders": map[string]any{"paused": true},
+		"POST /invoices/{invoiceId}/reader-payment": map[string]any{"readerId": "tmr_1"},
 		"PUT /billing-companies/{companyId}": map[string]any{
 			"name": "Clinique", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr",
 		},

@@ -38,12 +38,11 @@ var env struct {
 	stack  *localservers.Stack
 	stripe *faultproxy.Stripe
 	truth  *localstripe.State
-	// terminal is the local Stripe's Terminal (readers, their actions and
-	// PaymentIntents), answering through the Stripe proxy; its webhook is
-	// set once the API is up.
-	terminal *localstripe.Simulator
-	ses      *faultproxy.Proxy
-	dynamo   *faultproxy.Proxy
+	// desk is the local Stripe playing Stripe Terminal on the same state
+	// (readers, their PaymentIntents, the test helper presenting a card).
+	desk   *localstripe.Simulator
+	ses    *faultproxy.Proxy
+	dynamo *faultproxy.Proxy
 	// secrets records the functions' reads of the Stripe secret (those run
 	// under aws-lambda-rie read it as in AWS, through STRIPE_SECRET_ARN).
 	secrets *faultproxy.Proxy
@@ -100,9 +99,9 @@ func run(m *testing.M) (int, error) {
 	// by the webhook) is kept by a local Stripe state, which answers the
 	// service's reads once stripe-mock has checked them.
 	env.truth, _ = localstripe.Open("")
-	env.terminal = &localstripe.Simulator{State: env.truth, Secret: localservers.WebhookSecret}
+	env.desk = &localstripe.Simulator{State: env.truth, Secret: localservers.WebhookSecret}
 	env.stripe = faultproxy.NewStripe(stack.Stripe.URL, faultproxy.WithResponder(func(r *faultproxy.Request) (int, []byte, bool) {
-		return env.terminal.Answer(r.Method, r.Path, r.Header, r.Query, r.Form)
+		return env.desk.Answer(r.Method, r.Path, r.Header, r.Query, r.Form)
 	}), faultproxy.WithReplyHook(func(r *faultproxy.Request, status int, body []byte) {
 		env.truth.Observe(r.Method, r.Path, r.Header, r.Form, status, body) // its links, for the local checkout
 	}))
@@ -178,8 +177,8 @@ func run(m *testing.M) (int, error) {
 		}
 	})
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{Jobs: env.jobs}))
-	env.terminal.WebhookURL = env.api.URL + "/webhooks/stripe"
 	defer env.api.Close()
+	env.desk.WebhookURL = env.api.URL + "/webhooks/stripe"
 	env.handlers = map[string]httpapi.Handler{}
 	for _, r := range httpapi.Routes {
 		h := r.Handler(api)

@@ -238,7 +238,7 @@ func TestReaderStatusIsStripes(t *testing.T) {
 	t.Parallel()
 	tn := readerTenant(t)
 	gone := registerReader(t, tn, "Front desk").want(t, 201).str("id")
-	status, body, _ := env.terminal.Answer(http.MethodDelete, "/v1/terminal/readers/"+gone, http.Header{"Stripe-Account": {tn.Account}}, nil, nil)
+	status, body, _ := env.desk.Answer(http.MethodDelete, "/v1/terminal/readers/"+gone, http.Header{"Stripe-Account": {tn.Account}}, nil, nil)
 	if status != 200 {
 		t.Fatalf("deleting at Stripe: %d %s", status, body)
 	}

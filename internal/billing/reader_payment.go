@@ -1,0 +1,634 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Paying an invoice at the front desk, on one of the clinic's Stripe
+// Terminal readers (server-driven). The attempt lives on the invoice, so
+// one conditional write decides it with the invoice's money; its Stripe
+// steps (PaymentIntent, reader action, capture, cancel) carry idempotency
+// keys derived from the attempt's number, so a request that died half-way
+// is finished by the next one with the same Stripe objects, as a link's
+// change is (lease.go).
+
+// ReaderAttempt statuses.
+const (
+	// ReaderStarting: claimed; the reader and Stripe are being asked (a
+	// lease on the attempt until Until).
+	ReaderStarting = "starting"
+	// ReaderWaiting: the reader shows the amount and waits for a card.
+	ReaderWaiting = "waiting_for_card"
+	// ReaderDeclined: the card was declined or the patient canceled at the
+	// reader; a new POST sends the same PaymentIntent again.
+	ReaderDeclined = "declined"
+	// ReaderCapturing: authorized while the invoice owed exactly its
+	// amount; the service captures it.
+	ReaderCapturing = "capturing"
+	ReaderSucceeded = "succeeded"
+	ReaderCanceled  = "canceled"
+	// ReaderFailed: the payment never reached the reader (busy, offline,
+	// refused by Stripe).
+	ReaderFailed = "failed"
+)
+
+// Reasons recorded on an attempt or a link.
+const (
+	// ReasonInPersonPayment: the link was ended because the invoice is
+	// being paid on a reader.
+	ReasonInPersonPayment = "in_person_payment"
+	// ReasonAlreadyPaid: a card was authorized after the balance was paid
+	// another way; the authorization was canceled, never captured.
+	ReasonAlreadyPaid = "already_paid"
+	// ReasonCanceledByStaff: staff canceled the attempt.
+	ReasonCanceledByStaff = "canceled_by_staff"
+	// ReasonLinkActive: a card was authorized on an attempt declined
+	// earlier, while a payment link made since could be paid; the
+	// authorization was canceled.
+	ReasonLinkActive = "payment_link_active"
+)
+
+// Payment channels.
+const (
+	ChannelOnlineLink = "online_link"
+	ChannelInPerson   = "in_person"
+)
+
+// Owed Stripe calls an attempt's decision left to make.
+const (
+	owedCapture = "capture"
+	owedCancel  = "cancel"
+)
+
+// MaxReaderAttempts keeps one invoice's history (stored with it) small.
+const MaxReaderAttempts = 50
+
+// ReaderAttempt is one try at taking the invoice's balance on a reader.
+type ReaderAttempt struct {
+	ID string
+	// Number orders the invoice's attempts; it is part of the attempt's
+	// Stripe idempotency keys and of the PaymentIntent's metadata.
+	Number          int
+	ReaderID        string
+	AccountID       string
+	PaymentIntentID string
+	Amount          int64
+	Currency        string
+	Status          string
+	Reason          string
+	// Tries counts the process_payment_intent calls recorded: each try
+	// has its own key (Stripe keeps a timeout's answer under its key).
+	Tries      int
+	RequestKey string
+	// Until is the end of the lease of a starting attempt: past it, the
+	// request that claimed it died and the next one finishes it.
+	Until time.Time
+	// Owed is the Stripe call decided and not yet seen done (capture,
+	// cancel).
+	Owed string
+	// Method is how the patient paid (card_present or interac_present,
+	// the brand, the last four digits).
+	Method    *PaymentMethod
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// InProgress reports an attempt that holds the invoice: until it ends, no
+// link is made and the amounts don't change.
+func (a *ReaderAttempt) InProgress() bool {
+	return a != nil && (a.Status == ReaderStarting || a.Status == ReaderWaiting || a.Status == ReaderCapturing)
+}
+
+// ended reports an attempt whose reader is free again.
+func (a *ReaderAttempt) ended() bool {
+	return a.Status != ReaderStarting && a.Status != ReaderWaiting
+}
+
+// ReaderPayment returns the invoice's last reader attempt, or nil.
+func (inv *Invoice) ReaderPayment() *ReaderAttempt {
+	if len(inv.ReaderAttempts) == 0 {
+		return nil
+	}
+	return &inv.ReaderAttempts[len(inv.ReaderAttempts)-1]
+}
+
+func (inv *Invoice) attempt(id string) *ReaderAttempt {
+	for i := range inv.ReaderAttempts {
+		if inv.ReaderAttempts[i].ID == id {
+			return &inv.ReaderAttempts[i]
+		}
+	}
+	return nil
+}
+
+// attemptOfIntent returns the last attempt that sent that PaymentIntent.
+func (inv *Invoice) attemptOfIntent(pi string) *ReaderAttempt {
+	for i := len(inv.ReaderAttempts) - 1; i >= 0; i-- {
+		if pi != "" && inv.ReaderAttempts[i].PaymentIntentID == pi {
+			return &inv.ReaderAttempts[i]
+		}
+	}
+	return nil
+}
+
+func (inv *Invoice) attemptBy(requestKey string) *ReaderAttempt {
+	for i := range inv.ReaderAttempts {
+		if requestKey != "" && inv.ReaderAttempts[i].RequestKey == requestKey {
+			return &inv.ReaderAttempts[i]
+		}
+	}
+	return nil
+}
+
+// readerKey is the Stripe idempotency key of one step of an attempt.
+func readerKey(inv *Invoice, number int, step string) string {
+	return idempotencyKey(inv.CompanyID, inv.ID, number, "reader-"+step)
+}
+
+// MetaAttempt is the PaymentIntent metadata key naming its attempt.
+const MetaAttempt = "attempt"
+
+// newAttempt fixes what a new attempt asks of Stripe. The PaymentIntent
+// of a declined (or never sent) earlier attempt for the same amount is
+// sent again rather than a second one made.
+func (inv *Invoice) newAttempt(c *Company, r *Reader, id, requestKey string, now, until time.Time) ReaderAttempt {
+	a := ReaderAttempt{ID: id, Number: len(inv.ReaderAttempts) + 1, ReaderID: r.ID, AccountID: c.StripeAccountID,
+		Amount: inv.BalanceDue, Currency: inv.Currency, Status: ReaderStarting, RequestKey: requestKey, Until: until,
+		CreatedAt: now, UpdatedAt: now}
+	if last := inv.ReaderPayment(); last != nil && (last.Status == ReaderDeclined || last.Status == ReaderFailed) &&
+		last.PaymentIntentID != "" && last.Amount == a.Amount && last.Currency == a.Currency && last.AccountID == a.AccountID {
+		a.PaymentIntentID = last.PaymentIntentID
+	}
+	return a
+}
+
+// readerBlocker says why the invoice can't be paid on a reader now.
+func readerBlocker(inv *Invoice, c *Company) error {
+	if a := inv.ReaderPayment(); a.InProgress() {
+		return Errorf(CodeReaderPaymentInProgress, "this invoice is already being paid on a reader")
+	}
+	if e := LinkBlocker(inv, c); e != nil && e.Code != CodeLimitReached {
+		return e
+	}
+	if len(inv.ReaderAttempts) >= MaxReaderAttempts {
+		return Errorf(CodeLimitReached, "this invoice already had %d reader payments; contact support", MaxReaderAttempts)
+	}
+	return nil
+}
+
+// StartReaderPayment sends the invoice's whole balance to one of the
+// clinic's readers and returns the attempt, waiting for the card. The
+// active link is ended first (removed, in_person_payment), so the patient
+// can't pay twice. requestKey is the request's Idempotency-Key.
+func (s *Service) StartReaderPayment(ctx context.Context, caller Caller, invoiceID, readerID, requestKey string) (*ReaderAttempt, error) {
+	tenant := caller.Tenant
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return nil, err
+	}
+	if !ValidID(readerID) {
+		return nil, Invalid("readerId", "readerId must be a reader's id (tmr_…)")
+	}
+	for range contention.Attempts(ctx) {
+		a, err := s.startReaderPayment(ctx, tenant, invoiceID, readerID, requestKey)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return a, err
+	}
+	return nil, conflictError()
+}
+
+func (s *Service) startReaderPayment(ctx context.Context, tenant, invoiceID, readerID, requestKey string) (*ReaderAttempt, error) {
+	inv, company, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
+		return nil, err
+	}
+	if a := inv.attemptBy(requestKey); a != nil && a.Status != ReaderStarting {
+		return a, nil // a retry of a request whose attempt was recorded
+	}
+	if a := inv.ReaderPayment(); a != nil && a.Status == ReaderStarting {
+		return s.finishStale(ctx, inv, a, readerID)
+	}
+	if err := readerBlocker(inv, company); err != nil {
+		return nil, err
+	}
+	reader, err := s.reader(ctx, tenant, readerID)
+	if err != nil {
+		return nil, err
+	}
+	if reader.InvoiceID != "" && reader.InvoiceID != inv.ID {
+		if taken, err := s.readerTaken(ctx, reader); err != nil || taken {
+			return nil, firstError(err, readerBusy())
+		}
+	}
+	now := s.clock()
+	a := inv.newAttempt(company, reader, "rpa_"+s.newToken(), requestKey, now, now.Add(leaseFor(ctx)))
+	if inv, err = s.claimAttempt(ctx, inv, company, a); err != nil {
+		return nil, err
+	}
+	return s.driveAttempt(ctx, inv, a.ID)
+}
+
+// finishStale finishes an attempt whose request died (or gave up on a
+// Stripe outage) with the same keys; a live one is another request at
+// work. The finished attempt is this request's answer when it is for the
+// same reader.
+func (s *Service) finishStale(ctx context.Context, inv *Invoice, a *ReaderAttempt, readerID string) (*ReaderAttempt, error) {
+	if wait := a.Until.Sub(s.clock()); wait > 0 {
+		return nil, Busy(CodeConflict, "a reader payment for this invoice is starting", wait)
+	}
+	id, sameReader := a.ID, a.ReaderID == readerID
+	claimed, err := s.updateAttempt(ctx, inv, id, func(x *ReaderAttempt) error {
+		if x.Status != ReaderStarting || x.Until.After(s.clock()) {
+			return errRetry // finished or taken over meanwhile
+		}
+		x.Until = s.clock().Add(leaseFor(ctx))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	done, err := s.driveAttempt(ctx, claimed, id)
+	if err != nil || sameReader {
+		return done, err
+	}
+	return nil, Errorf(CodeReaderPaymentInProgress, "this invoice is already being paid on another reader")
+}
+
+// claimAttempt writes the new attempt to the invoice, ending the active
+// link at Stripe first (under the link's lease, in the write that records
+// its end).
+func (s *Service) claimAttempt(ctx context.Context, inv *Invoice, company *Company, a ReaderAttempt) (*Invoice, error) {
+	if l := inv.ActiveLink(); l != nil {
+		change := &LinkChange{End: &LinkEnd{Generation: l.Generation, Status: LinkRemoved, Reason: ReasonInPersonPayment}}
+		stored, _, err := s.carryOut(ctx, inv, company, change, &attemptClaim{attempt: a, company: company})
+		return stored, err
+	}
+	next, err := s.saveChange(ctx, inv, func(next *Invoice) error {
+		next.ReaderAttempts = append(next.ReaderAttempts, a)
+		return nil
+	})
+	if err != nil && !lostRace(err) {
+		return nil, storeError("start reader payment", err)
+	}
+	return next, err
+}
+
+// attemptClaim is the lease's work of a reader payment that ends the
+// active link first: the attempt is added in the write that records the
+// link's end, if the invoice still owes what the attempt takes.
+type attemptClaim struct {
+	noWork
+	attempt ReaderAttempt
+	company *Company
+}
+
+func (w *attemptClaim) recheck(cur *Invoice) error {
+	if err := readerBlocker(cur, w.company); err != nil {
+		return err
+	}
+	if cur.BalanceDue != w.attempt.Amount || cur.Currency != w.attempt.Currency {
+		return errRetry // paid meanwhile: decide again
+	}
+	return nil
+}
+
+func (w *attemptClaim) finish(next *Invoice) {
+	next.ReaderAttempts = append(next.ReaderAttempts, w.attempt)
+}
+
+// driveAttempt carries out a claimed attempt's steps: the reader is marked
+// busy, the PaymentIntent made (or the earlier one reused) and sent to the
+// reader, then the attempt recorded waiting for the card.
+func (s *Service) driveAttempt(ctx context.Context, inv *Invoice, id string) (*ReaderAttempt, error) {
+	a := *inv.attempt(id)
+	if err := s.holdReader(ctx, inv, &a); err != nil {
+		if ErrorCode(err) == CodeReaderBusy || ErrorCode(err) == CodeNotFound {
+			return nil, s.failAttempt(ctx, inv, &a, err)
+		}
+		return nil, errors.Join(err, s.releaseAttempt(ctx, inv, &a))
+	}
+	if a.PaymentIntentID == "" {
+		pi, err := s.terminal.CreateReaderPaymentIntent(ctx, &NewReaderPayment{
+			AccountID: a.AccountID, Amount: a.Amount, Currency: a.Currency, Methods: readerMethods(a.Currency),
+			Metadata:       map[string]string{MetaCompanyID: inv.CompanyID, MetaInvoiceID: inv.ID, MetaAttempt: strconv.Itoa(a.Number)},
+			IdempotencyKey: readerKey(inv, a.Number, "intent"),
+		})
+		if err != nil {
+			return nil, s.failAttempt(ctx, inv, &a, err)
+		}
+		a.PaymentIntentID = pi.ID
+	}
+	_, err := s.terminal.ProcessPaymentIntent(ctx, a.AccountID, a.ReaderID, a.PaymentIntentID, readerKey(inv, a.Number, "process-"+strconv.Itoa(a.Tries+1)))
+	if ErrorCode(err) == CodeReaderBusy && s.readerTakes(ctx, &a) {
+		err = nil // an earlier try reached the reader after all
+	}
+	a.Tries++
+	if err != nil {
+		return nil, s.failAttempt(ctx, inv, &a, err)
+	}
+	stored, err := s.updateAttempt(ctx, inv, id, func(x *ReaderAttempt) error {
+		if x.Status == ReaderStarting {
+			x.Status, x.Until = ReaderWaiting, time.Time{}
+		}
+		x.PaymentIntentID, x.Tries = a.PaymentIntentID, a.Tries
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return stored.attempt(id), nil
+}
+
+// readerTakes reports the reader busy with this very attempt's
+// PaymentIntent (a try whose answer was lost reached it).
+func (s *Service) readerTakes(ctx context.Context, a *ReaderAttempt) bool {
+	r, err := s.terminal.Reader(ctx, a.AccountID, a.ReaderID)
+	return err == nil && r.Action != nil && r.Action.Type == ReaderActionProcessPayment &&
+		r.Action.PaymentIntentID == a.PaymentIntentID && r.Action.Status == "in_progress"
+}
+
+func readerMethods(currency string) []string {
+	if currency == "cad" {
+		return []string{MethodCardPresent, MethodInteracPresent}
+	}
+	return []string{MethodCardPresent}
+}
+
+// failAttempt records a step's failure. On an outage (a reader's timeout)
+// the attempt stays starting, its lease let run out, so a retry finishes
+// it with the same PaymentIntent; a refusal ends it and frees the reader.
+func (s *Service) failAttempt(ctx context.Context, inv *Invoice, a *ReaderAttempt, cause error) error {
+	if readerRetryable(cause) {
+		_, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
+			x.PaymentIntentID, x.Tries, x.Until = a.PaymentIntentID, a.Tries, time.Time{}
+			return nil
+		})
+		var e *Error
+		if errors.As(cause, &e) && e.RetryAfter == 0 && e.Code == CodePaymentProviderUnavailable {
+			e.RetryAfter = TypicalHold
+		}
+		return errors.Join(cause, err)
+	}
+	stored, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
+		x.PaymentIntentID, x.Tries, x.Until = a.PaymentIntentID, a.Tries, time.Time{}
+		x.Status, x.Reason = ReaderFailed, string(ErrorCode(cause))
+		return nil
+	})
+	if err == nil {
+		err = s.freeReader(ctx, stored, a)
+	}
+	return errors.Join(cause, err)
+}
+
+// readerRetryable reports a failure after which the same step may
+// succeed (an outage, a reader's timeout), unlike a refusal.
+func readerRetryable(err error) bool {
+	switch ErrorCode(err) {
+	case CodeReaderBusy, CodeReaderOffline, CodeNotFound:
+		return false
+	}
+	return transient(err)
+}
+
+// releaseAttempt lets a starting attempt's lease run out now, for the next
+// request to finish it.
+func (s *Service) releaseAttempt(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
+	_, err := s.updateAttempt(context.WithoutCancel(ctx), inv, a.ID, func(x *ReaderAttempt) error {
+		x.Until = time.Time{}
+		return nil
+	})
+	return err
+}
+
+// updateAttempt changes an attempt by a conditional write, reading the
+// invoice again when another writer won; change's errRetry means nothing
+// is to be written (the invoice is returned as it is).
+func (s *Service) updateAttempt(ctx context.Context, inv *Invoice, id string, change func(*ReaderAttempt) error) (*Invoice, error) {
+	cur := inv
+	for range commitPolicy.Attempts(ctx) {
+		next := cloneInvoice(cur)
+		a := next.attempt(id)
+		if a == nil {
+			return nil, Errorf(CodeInternal, "reader attempt %s vanished", id)
+		}
+		if err := change(a); err != nil {
+			return cur, err
+		}
+		a.UpdatedAt = s.clock()
+		next.Version++
+		next.UpdatedAt = a.UpdatedAt
+		err := s.store.PutInvoice(ctx, next)
+		if err == nil {
+			return next, nil
+		}
+		if !errors.Is(err, ErrVersionConflict) {
+			return nil, storeError("record reader payment", err)
+		}
+		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
+			return nil, storeError("read invoice", err)
+		}
+	}
+	return nil, conflictError()
+}
+
+func readerBusy() *Error {
+	return Errorf(CodeReaderBusy, "this reader is taking another payment")
+}
+
+// reader reads one of the tenant's readers: another clinic's is not found.
+func (s *Service) reader(ctx context.Context, tenant, readerID string) (*Reader, error) {
+	r, err := s.readers.GetReader(ctx, tenant, readerID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound("reader")
+	}
+	if err != nil {
+		return nil, storeError("read reader", err)
+	}
+	return r, nil
+}
+
+// readerTaken reports whether the invoice a reader is marked for still
+// has an attempt in progress on it (a mark an attempt's end could not
+// clear does not hold the reader).
+func (s *Service) readerTaken(ctx context.Context, r *Reader) (bool, error) {
+	inv, err := s.store.GetInvoice(ctx, r.CompanyID, r.InvoiceID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, storeError("read invoice", err)
+	}
+	a := inv.ReaderPayment()
+	return a.InProgress() && a.ReaderID == r.ID, nil
+}
+
+// holdReader marks the reader busy with the attempt's invoice.
+func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
+	for range contention.Attempts(ctx) {
+		r, err := s.reader(ctx, inv.CompanyID, a.ReaderID)
+		if err != nil {
+			return err
+		}
+		if r.InvoiceID == inv.ID {
+			return nil
+		}
+		if r.InvoiceID != "" {
+			if taken, err := s.readerTaken(ctx, r); err != nil || taken {
+				return firstError(err, readerBusy())
+			}
+		}
+		r.InvoiceID, r.UpdatedAt = inv.ID, s.clock()
+		r.Version++
+		if err := s.readers.SaveReader(ctx, r); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrVersionConflict) {
+			return storeError("hold reader", err)
+		}
+	}
+	return readerBusy()
+}
+
+// freeReader clears the reader's mark if it is still the invoice's.
+func (s *Service) freeReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
+	for range commitPolicy.Attempts(ctx) {
+		r, err := s.readers.GetReader(ctx, inv.CompanyID, a.ReaderID)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return storeError("read reader", err)
+		}
+		if r.InvoiceID != inv.ID {
+			return nil
+		}
+		r.InvoiceID, r.UpdatedAt = "", s.clock()
+		r.Version++
+		if err := s.readers.SaveReader(ctx, r); err == nil {
+			return nil
+		} else if !errors.Is(err, ErrVersionConflict) {
+			return storeError("free reader", err)
+		}
+	}
+	return conflictError()
+}
+
+// CancelReaderPayment cancels the invoice's attempt: the reader's action,
+// then its PaymentIntent. Once the card was presented Stripe refuses, and
+// the outcome is honoured: 409 reader_payment_completing.
+func (s *Service) CancelReaderPayment(ctx context.Context, caller Caller, invoiceID string) (*ReaderAttempt, error) {
+	tenant := caller.Tenant
+	if err := checkInvoiceID(invoiceID); err != nil {
+		return nil, err
+	}
+	inv, _, err := s.loadInvoice(ctx, tenant, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	a := inv.ReaderPayment()
+	if a != nil && a.Status == ReaderStarting {
+		if a, err = s.finishStale(ctx, inv, a, a.ReaderID); err != nil {
+			return nil, err
+		}
+		if inv, err = s.store.GetInvoice(ctx, tenant, invoiceID); err != nil {
+			return nil, storeError("read invoice", err)
+		}
+	}
+	switch {
+	case a == nil:
+		return nil, Errorf(CodeNotFound, "this invoice has no reader payment")
+	case a.Status == ReaderCanceled && a.Owed == "":
+		return a, s.freeReader(ctx, inv, a)
+	case a.Status == ReaderSucceeded || a.Status == ReaderCapturing || a.Owed != "":
+		return nil, completing()
+	}
+	return s.cancelAttempt(ctx, inv, *a)
+}
+
+func completing() *Error {
+	return Errorf(CodeReaderPaymentCompleting, "the card was presented: the payment is completing and can't be canceled")
+}
+
+func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttempt) (*ReaderAttempt, error) {
+	if a.Status == ReaderWaiting {
+		if err := s.cancelAction(ctx, inv, &a); err != nil {
+			return nil, err
+		}
+	}
+	if a.PaymentIntentID != "" {
+		_, err := s.terminal.CancelPaymentIntent(ctx, a.AccountID, a.PaymentIntentID, readerKey(inv, a.Number, "cancel"))
+		switch {
+		case errors.Is(err, ErrUnknownCharge):
+		case ErrorCode(err) == CodePaymentProviderError:
+			return nil, completing() // captured already (Interac): Stripe refuses
+		case err != nil:
+			return nil, err
+		}
+	}
+	stored, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
+		switch {
+		case x.Status == ReaderSucceeded || x.Status == ReaderCapturing:
+			return completing()
+		case x.Status != ReaderCanceled:
+			x.Status, x.Reason = ReaderCanceled, ReasonCanceledByStaff
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	done := stored.attempt(a.ID)
+	return done, s.freeReader(ctx, stored, done)
+}
+
+// cancelAction stops the reader's action. Stripe refuses once the card
+// was presented: unless the PaymentIntent still waits for a card (the
+// action had just ended), the payment is completing and is honoured.
+func (s *Service) cancelAction(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
+	_, err := s.terminal.CancelReaderAction(ctx, a.AccountID, a.ReaderID, readerKey(inv, a.Number, "cancel-action-"+strconv.Itoa(a.Tries)))
+	if err == nil {
+		return nil
+	}
+	if ErrorCode(err) != CodePaymentProviderError && !errors.Is(err, ErrUnknownReader) {
+		return err
+	}
+	pi, rerr := s.terminal.ReaderPaymentIntent(ctx, a.AccountID, a.PaymentIntentID)
+	if rerr != nil {
+		return rerr
+	}
+	if pi.Status != "requires_payment_method" {
+		return completing()
+	}
+	return nil
+}
+
+// checkReaderChange refuses a PUT that changes the amounts while an
+// attempt is in progress: the reader asks the patient for the amount as
+// it was.
+func (inv *Invoice) checkReaderChange(have, want invoiceFields) error {
+	if !inv.ReaderPayment().InProgress() {
+		return nil
+	}
+	if have.Currency != want.Currency || have.Total != want.Total || have.BalanceDue != want.BalanceDue {
+		return Errorf(CodeReaderPaymentInProgress, "this invoice is being paid on a reader: its total, currency and balanceDue can't change until it ends")
+	}
+	return nil
+}
+
+func cloneAttempts(as []ReaderAttempt) []ReaderAttempt {
+	out := slices.Clone(as)
+	for i := range out {
+		if m := out[i].Method; m != nil {
+			c := *m
+			out[i].Method = &c
+		}
+	}
+	return out
+}
