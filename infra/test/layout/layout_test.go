@@ -1,4 +1,4 @@
-// Package layout holds the repository's one structural rule: what is
+// Package layout holds the repository's structural rules. What is
 // deployed (functions/ and the internal/ packages they build from) never
 // depends on what runs the stack locally or tests it (infra/, cmd/). The
 // depguard rule in .golangci.yml sees direct imports only; this test walks
