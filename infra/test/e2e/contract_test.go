@@ -33,9 +33,9 @@ func TestPathIDsFollowTheirPattern(t *testing.T) {
 	tn := newTenant(t, "fr")
 	doc := contractDoc(t)
 	bodies := map[string]any{
-		"PUT /invoices/{invoiceId}":           invoiceBody("F-1", 100, 100, "fr"),
-		"POST /invoices/{invoiceId}/emails":   map[string]any{"includePaymentLink": false},
-		"PUT /invoices/{invoiceId}/reminders": map[string]any{"paused": true},
+		"PUT /invoices/{invoiceId}":                 invoiceBody("F-1", 100, 100, "fr"),
+		"POST /invoices/{invoiceId}/emails":         map[string]any{"includePaymentLink": false},
+		"PUT /invoices/{invoiceId}/reminders":       map[string]any{"paused": true},
 		"POST /invoices/{invoiceId}/reader-payment": map[string]any{"readerId": "tmr_1"},
 		"PUT /billing-companies/{companyId}": map[string]any{
 			"name": "Clinique", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr",
