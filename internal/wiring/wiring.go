@@ -145,15 +145,21 @@ func AWSConfig(env Env) (aws.Config, error) {
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(key, env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")),
 		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = awsMaxAttempts
-				o.MaxBackoff = awsMaxBackoff
-				o.RateLimiter = ratelimit.None
-			})
-		},
-		Logger: sdkLogger{},
+		Retryer:     func() aws.Retryer { return Retryer() },
+		Logger:      sdkLogger{},
 	}, nil
+}
+
+// Retryer is the AWS clients' retryer. The checks given come before the
+// standard ones: a client whose call is not idempotent (SES's
+// SendRawEmail) names the failures that must not be tried again.
+func Retryer(checks ...retry.IsErrorRetryable) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = awsMaxAttempts
+		o.MaxBackoff = awsMaxBackoff
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append(checks, o.Retryables...)
+	})
 }
 
 // Endpoint returns the SDK's own endpoint override for a service
