@@ -54,6 +54,9 @@ const (
 	EnvStripeWebhookSecret = "STRIPE_WEBHOOK_SECRET"
 	EnvStripeAPIBase       = "STRIPE_API_BASE"
 	EnvStripeMaxRetries    = "STRIPE_MAX_NETWORK_RETRIES"
+	// How long one AWS call's attempt may take (a Go duration): the local
+	// stand-ins on a busy machine are far slower than AWS.
+	EnvAWSAttemptTimeout = "AWS_ATTEMPT_TIMEOUT"
 )
 
 // Reads names the deployment settings each builder reads, so that
@@ -73,7 +76,7 @@ var Reads = map[string][]string{
 }
 
 // LocalOnly are settings read only when running locally (make dev, tests).
-var LocalOnly = []string{EnvStripeAPIKey, EnvStripeWebhookSecret, EnvStripeAPIBase, EnvStripeMaxRetries}
+var LocalOnly = []string{EnvStripeAPIKey, EnvStripeWebhookSecret, EnvStripeAPIBase, EnvStripeMaxRetries, EnvAWSAttemptTimeout}
 
 // Env looks a setting up; os.Getenv in production, a map in tests.
 type Env func(name string) string
@@ -141,19 +144,31 @@ func AWSConfig(env Env) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, err
 	}
+	attempt := awsAttemptTimeout
+	if v := env(EnvAWSAttemptTimeout); v != "" {
+		if attempt, err = time.ParseDuration(v); err != nil || attempt <= 0 {
+			return aws.Config{}, fmt.Errorf("setting %s must be a positive duration", EnvAWSAttemptTimeout)
+		}
+	}
 	return aws.Config{
 		Region:      region,
 		Credentials: credentials.NewStaticCredentialsProvider(key, env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN")),
-		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(awsAttemptTimeout),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = awsMaxAttempts
-				o.MaxBackoff = awsMaxBackoff
-				o.RateLimiter = ratelimit.None
-			})
-		},
-		Logger: sdkLogger{},
+		HTTPClient:  awshttp.NewBuildableClient().WithTimeout(attempt),
+		Retryer:     func() aws.Retryer { return Retryer() },
+		Logger:      sdkLogger{},
 	}, nil
+}
+
+// Retryer is the AWS clients' retryer. The checks given come before the
+// standard ones: a client whose call is not idempotent (SES's
+// SendRawEmail) names the failures that must not be tried again.
+func Retryer(checks ...retry.IsErrorRetryable) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = awsMaxAttempts
+		o.MaxBackoff = awsMaxBackoff
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append(checks, o.Retryables...)
+	})
 }
 
 // Endpoint returns the SDK's own endpoint override for a service

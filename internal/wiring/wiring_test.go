@@ -23,6 +23,8 @@ func (r recording) env(name string) string {
 		return "2"
 	case wiring.EnvStripeMode:
 		return "test"
+	case wiring.EnvAWSAttemptTimeout:
+		return "4s"
 	}
 	return "x"
 }

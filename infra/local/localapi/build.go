@@ -166,15 +166,24 @@ type RunReport struct {
 
 // Run plans the scheduler's work due at now (of one company when company
 // is not "") and waits until the workers have done it: every message the
-// run sent, and those its workers sent, worked or dead-lettered.
+// run sent, and those its workers sent, worked or dead-lettered. The plan
+// gets the scheduler's time limit; the wait only ctx's end. Workers on a
+// busy machine may take any time, and each message's own deadline and
+// SQS's redelivery already bound what a stuck one costs.
 func (j *Jobs) Run(ctx context.Context, now time.Time, company string) (RunReport, error) {
 	run := "local-" + requestID()
 	j.tracker.Begin(run)
-	plan, err := j.jobs.Plan(WithFunction(ctx, jobs.Scheduler.Function), now, company, run)
+	planCtx, cancel := context.WithTimeout(ctx, schedulerTimeout)
+	plan, err := j.jobs.Plan(WithFunction(planCtx, jobs.Scheduler.Function), now, company, run)
+	cancel()
 	counts, waitErr := j.tracker.Wait(ctx, run)
 	rep := RunReport{Planned: plan.Planned, NotQueued: plan.Failed, More: plan.More, Counts: counts}
 	return rep, errors.Join(err, waitErr)
 }
+
+// schedulerTimeout is SendRemindersFunction's Timeout: a plan stops
+// before an invoice when less than its budget is left.
+const schedulerTimeout = 300 * time.Second
 
 // Follow makes Wait follow the work of a run planned elsewhere (by the
 // scheduler under aws-lambda-rie): call it before the run.

@@ -22,12 +22,18 @@ type Settings struct {
 // endpoint and credential variables.
 func (s Settings) Env() map[string]string {
 	return map[string]string{
-		"AWS_REGION":                  "ca-central-1",
-		"AWS_ACCESS_KEY_ID":           "local",
-		"AWS_SECRET_ACCESS_KEY":       "local",
-		"AWS_ENDPOINT_URL_DYNAMODB":   s.DynamoDBURL,
-		"AWS_ENDPOINT_URL_SES":        s.SESURL,
-		"AWS_ENDPOINT_URL_SQS":        s.SQSURL,
+		"AWS_REGION":                "ca-central-1",
+		"AWS_ACCESS_KEY_ID":         "local",
+		"AWS_SECRET_ACCESS_KEY":     "local",
+		"AWS_ENDPOINT_URL_DYNAMODB": s.DynamoDBURL,
+		"AWS_ENDPOINT_URL_SES":      s.SESURL,
+		"AWS_ENDPOINT_URL_SQS":      s.SQSURL,
+		// DynamoDB Local, aws-ses-v2-local and moto on a loaded machine
+		// may take many seconds to answer: an attempt cut at AWS's 4 s
+		// fails a call that would have succeeded (and, for SES, leaves
+		// an e-mail whose fate is unknown). The request's deadline still
+		// bounds the whole.
+		wiring.EnvAWSAttemptTimeout:   "20s",
 		wiring.EnvWorkQueueURL:        s.WorkQueueURL,
 		wiring.EnvTableName:           s.TableName,
 		wiring.EnvStripeAPIKey:        localservers.StripeMockKey,

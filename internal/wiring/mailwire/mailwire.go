@@ -3,6 +3,7 @@ package mailwire
 
 import (
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/clinicpay/payments/internal/observe"
@@ -19,6 +20,7 @@ func Mailer(cfg aws.Config, env wiring.Env) (*sesmailer.Mailer, error) {
 	client := ses.NewFromConfig(cfg, func(o *ses.Options) {
 		o.BaseEndpoint = wiring.Endpoint(env, "SES")
 		o.HTTPClient = observe.AWSClient(observe.SES, cfg.HTTPClient)
+		o.Retryer = wiring.Retryer(retry.IsErrorRetryableFunc(sesmailer.RetryableSend))
 	})
 	return sesmailer.New(client, sender, env(wiring.EnvSESConfigurationSet)), nil
 }
