@@ -559,9 +559,10 @@ func consoleReaders(t *testing.T, ctx context.Context, s *shooter, console strin
 
 // consoleDeskPayment: an invoice is paid at the desk on the reader
 // registered above. The dialog shows the balance, the reader waits for the
-// card, Stripe's approve test card is presented and the live status turns
-// to paid on its own (the console polls the invoice); the payment is then
-// listed as made in person, by card, with its last four digits.
+// card; Stripe's decline test card is worded, the payment is sent again,
+// the approve card is presented and the live status turns to paid on its
+// own (the console polls the invoice); the payment is then listed as made
+// in person, by card, with its last four digits.
 func consoleDeskPayment(t *testing.T, ctx context.Context, s *shooter, console, api, token string) {
 	put := fmt.Sprintf(`fetch('%s/invoices/F-2026-0045', {method: 'PUT', headers: {Authorization: 'Bearer %s', 'Content-Type': 'application/json',
 		'Idempotency-Key': crypto.randomUUID()}, body: JSON.stringify({number: 'F-2026-0045', currency: 'cad', total: 9500, balanceDue: 9500,
@@ -584,6 +585,22 @@ func consoleDeskPayment(t *testing.T, ctx context.Context, s *shooter, console, 
 		t.Fatalf("the focus is on %q, not on the first test card", got)
 	}
 	s.shot(t, ctx, "pay-at-desk-waiting")
+	// A declined card first: its reason worded, then the desk payment sent
+	// again (the same PaymentIntent, at the service's side).
+	do(t, ctx, "present the decline card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-decline"]`)))
+	until(t, ctx, "declined", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'declined'`)
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-reason"]`); !strings.HasPrefix(got, "La carte a été refusée") {
+		t.Fatalf("the decline's reason says %q", got)
+	}
+	if got := eval[string](t, ctx, `document.activeElement?.dataset.action ?? ''`); got != "desk-close" {
+		t.Fatalf("after the decline the focus is on %q", got)
+	}
+	s.shot(t, ctx, "pay-at-desk-declined")
+	do(t, ctx, "close, then pay at the desk again", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="desk-close"]`)))
+	until(t, ctx, "the decline shown in the window", `!document.querySelector('dialog[open]') && document.querySelector('[data-testid="desk-last"]')?.dataset.status === 'declined'`)
+	do(t, ctx, "pay at the desk again", chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)), chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "waiting again", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'waiting_for_card'`)
 	do(t, ctx, "present the approve card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-approve"]`)))
 	until(t, ctx, "paid, on its own", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'succeeded'`)
 	if got := text(t, ctx, `dialog[open] [data-testid="desk-status"]`); got != "Payé." {
