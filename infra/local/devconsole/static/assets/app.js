@@ -376,7 +376,10 @@ function deskLive(inv, first, readerLabel) {
   async function poll() {
     try {
       const now = await api.getInvoice(inv.id);
-      if (now.readerPayment && now.readerPayment.id === at.id) { at = now.readerPayment; draw(); }
+      // An answer older than what is shown (a poll that crossed a cancel)
+      // is dropped: the status never goes back.
+      const next = now.readerPayment;
+      if (next && next.id === at.id && Date.parse(next.updatedAt) >= Date.parse(at.updatedAt)) { at = next; draw(); }
     } catch (e) { err.textContent = explain(e); }
   }
   async function cancelDesk() {
@@ -394,10 +397,12 @@ function deskLive(inv, first, readerLabel) {
   document.body.append(dlg);
   const leave = () => { if (dlg.open) dlg.close(); };
   window.addEventListener('hashchange', leave);
+  window.addEventListener('popstate', leave);
   return new Promise((resolve) => {
     dlg.addEventListener('close', async () => {
       if (timer) clearInterval(timer);
       window.removeEventListener('hashchange', leave);
+      window.removeEventListener('popstate', leave);
       dlg.remove();
       if (opener && opener.isConnected) opener.focus();
       await route({ keepFocus: 'pay-desk' });
@@ -540,7 +545,7 @@ function paymentsSection(inv) {
       h('h3', {}, money(p.amount, p.currency), ' — ', statusText, p.reason ? ` (${p.reason})` : ''),
       facts([
         [t('payments.reference'), h('code', {}, p.paymentIntentId || p.sessionId)],
-        p.channel && [t('payments.channel'), h('span', { 'data-testid': 'channel' }, t(`channel.${p.channel}`))],
+        p.channel && [t('payments.channel'), h('span', { 'data-testid': 'channel' }, has(`channel.${p.channel}`) ? t(`channel.${p.channel}`) : p.channel)],
         p.method && [t('payments.method'), h('span', { 'data-testid': 'method' }, methodText(p.method))],
         p.paidAt && [t('payments.paidAt'), date(p.paidAt)],
         p.chargedCurrency && [t('payments.charged'), money(p.chargedAmount, p.chargedCurrency)],
