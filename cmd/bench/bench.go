@@ -298,16 +298,40 @@ func (b *bencher) newInvoice(withLink bool) (id, link string) {
 }
 
 // makeRoomForAReader deletes the clinic's readers when it has its most,
-// so a registration measured is a successful one.
+// so a registration measured is a successful one. A reader taking a
+// payment is freed first (its payment canceled): it refuses deletion.
 func (b *bencher) makeRoomForAReader() {
-	var list struct{ Readers []struct{ ID string } }
+	var list struct {
+		Readers []struct {
+			ID      string
+			Payment *struct{ InvoiceID string }
+		}
+	}
 	_ = json.Unmarshal([]byte(b.call("GET", "/readers", nil, "", nil).Body), &list)
 	if len(list.Readers) < billing.MaxReaders {
 		return
 	}
 	for _, r := range list.Readers {
+		if r.Payment != nil {
+			b.call("DELETE", "/invoices/"+r.Payment.InvoiceID+"/reader-payment", map[string]string{"invoiceId": r.Payment.InvoiceID}, "", nil)
+		}
 		b.call("DELETE", "/readers/"+r.ID, map[string]string{"readerId": r.ID}, "", nil)
 	}
+}
+
+// freeReader registers a reader no payment is using, for a reader
+// payment to be measured on.
+func (b *bencher) freeReader() string {
+	b.makeRoomForAReader()
+	r := b.call("POST", "/readers", nil, `{"registrationCode":"simulated-wpe","label":"Bench"}`, nil)
+	var reader struct{ ID string }
+	_ = json.Unmarshal([]byte(r.Body), &reader)
+	return reader.ID
+}
+
+// readerPaymentJSON is a start of a reader payment on a fresh reader.
+func (b *bencher) readerPaymentJSON() string {
+	return fmt.Sprintf(`{"readerId":%q}`, b.freeReader())
 }
 
 // opStats are one operation's measurements.
@@ -501,6 +525,12 @@ func (b *bencher) eventFor(fn string) []byte {
 		var reader struct{ ID string }
 		_ = json.Unmarshal([]byte(r.Body), &reader)
 		ev = apiEvent("DELETE", "/readers/"+reader.ID, map[string]string{"readerId": reader.ID}, b.claims, "", nil)
+	case "StartReaderPaymentFunction":
+		ev = apiEvent("POST", "/invoices/"+id+"/reader-payment", p, b.claims, b.readerPaymentJSON(),
+			map[string]string{"idempotency-key": "bench-" + randomHex(8)})
+	case "CancelReaderPaymentFunction":
+		b.call("POST", "/invoices/"+id+"/reader-payment", p, b.readerPaymentJSON(), map[string]string{"idempotency-key": "bench-" + randomHex(8)})
+		ev = apiEvent("DELETE", "/invoices/"+id+"/reader-payment", p, b.claims, "", nil)
 	case "PutInvoiceRemindersFunction":
 		ev = apiEvent("PUT", "/invoices/"+id+"/reminders", p, b.claims, `{"paused":true}`, nil)
 	case jobs.Scheduler.Function:

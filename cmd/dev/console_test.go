@@ -409,6 +409,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		consoleReaders(t, ctx, s, d.console)
 	})
 
+	ok = ok && t.Run("pay at the desk: a simulated reader takes the approve card", func(t *testing.T) {
+		consoleDeskPayment(t, ctx, s, d.console, d.api, d.vars["TOKEN"])
+	})
+
 	_ = ok && t.Run("a page on another origin calls the API", func(t *testing.T) {
 		tab := newTab(t, ctx)
 		// A PUT with If-Match, an Idempotency-Key and JSON is preflighted;
@@ -551,4 +555,62 @@ func consoleReaders(t *testing.T, ctx context.Context, s *shooter, console strin
 	}
 	do(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
 	until(t, ctx, "one reader left", `document.querySelectorAll('tr[data-reader]').length === 1 && !document.querySelector('dialog[open]')`)
+}
+
+// consoleDeskPayment: an invoice is paid at the desk on the reader
+// registered above. The dialog shows the balance, the reader waits for the
+// card; Stripe's decline test card is worded, the payment is sent again,
+// the approve card is presented and the live status turns to paid on its
+// own (the console polls the invoice); the payment is then listed as made
+// in person, by card, with its last four digits.
+func consoleDeskPayment(t *testing.T, ctx context.Context, s *shooter, console, api, token string) {
+	put := fmt.Sprintf(`fetch('%s/invoices/F-2026-0045', {method: 'PUT', headers: {Authorization: 'Bearer %s', 'Content-Type': 'application/json',
+		'Idempotency-Key': crypto.randomUUID()}, body: JSON.stringify({number: 'F-2026-0045', currency: 'cad', total: 9500, balanceDue: 9500,
+		issuedOn: new Date().toISOString().slice(0, 10), patient: {name: 'Luc Bergeron', email: 'luc@example.com', language: 'fr'},
+		lines: [{description: 'Physiothérapie', amount: 9500}]})}).then(r => r.status)`, api, token)
+	if got := eval[int](t, ctx, put); got != 201 && got != 200 {
+		t.Fatalf("storing the invoice: %d", got)
+	}
+	do(t, ctx, "the invoice", chromedp.Navigate(console+"/#/invoices/F-2026-0045"), chromedp.WaitVisible(chromedp.CSS(`[data-action="pay-desk"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)))
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-amount"]`); got != "95,00\u00a0$" {
+		t.Fatalf("the amount to pay shows %q", got)
+	}
+	if got := text(t, ctx, `dialog[open] select[name="readerId"] option`); got != "Comptoir" {
+		t.Fatalf("the reader offered is %q", got)
+	}
+	do(t, ctx, "send it to the reader", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "the reader waiting for the card", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'waiting_for_card'`)
+	if got := eval[string](t, ctx, `document.activeElement?.dataset.action ?? ''`); got != "card-approve" {
+		t.Fatalf("the focus is on %q, not on the first test card", got)
+	}
+	s.shot(t, ctx, "pay-at-desk-waiting")
+	// A declined card first: its reason worded, then the desk payment sent
+	// again (the same PaymentIntent, at the service's side).
+	do(t, ctx, "present the decline card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-decline"]`)))
+	until(t, ctx, "declined", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'declined'`)
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-reason"]`); !strings.HasPrefix(got, "La carte a été refusée") {
+		t.Fatalf("the decline's reason says %q", got)
+	}
+	if got := eval[string](t, ctx, `document.activeElement?.dataset.action ?? ''`); got != "desk-close" {
+		t.Fatalf("after the decline the focus is on %q", got)
+	}
+	s.shot(t, ctx, "pay-at-desk-declined")
+	do(t, ctx, "close, then pay at the desk again", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="desk-close"]`)))
+	until(t, ctx, "the decline shown in the window", `!document.querySelector('dialog[open]') && document.querySelector('[data-testid="desk-last"]')?.dataset.status === 'declined'`)
+	do(t, ctx, "pay at the desk again", chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)), chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "waiting again", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'waiting_for_card'`)
+	do(t, ctx, "present the approve card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-approve"]`)))
+	until(t, ctx, "paid, on its own", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'succeeded'`)
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-status"]`); got != "Payé." {
+		t.Fatalf("the status says %q", got)
+	}
+	s.shot(t, ctx, "pay-at-desk-paid")
+	do(t, ctx, "close", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="desk-close"]`)))
+	until(t, ctx, "the invoice paid, the payment listed", `!document.querySelector('dialog[open]') && document.querySelector('.titlebar .badge')?.dataset.status === 'paid' && !!document.querySelector('[data-testid="method"]')`)
+	if got := text(t, ctx, `[data-testid="channel"]`) + " / " + text(t, ctx, `[data-testid="method"]`); got != "Au comptoir / Carte Visa •••• 4242" {
+		t.Fatalf("the payment shows %q", got)
+	}
+	s.shot(t, ctx, "paid-at-desk")
 }

@@ -71,6 +71,11 @@ export class Api {
   listReaders() { return this.call('GET', '/readers'); }
   registerReader(body) { return this.call('POST', '/readers', { body }); }
   deleteReader(id) { return this.call('DELETE', `/readers/${encodeURIComponent(id)}`); }
+
+  startReaderPayment(id, readerId) {
+    return this.call('POST', `/invoices/${encodeURIComponent(id)}/reader-payment`, { body: { readerId } });
+  }
+  cancelReaderPayment(id) { return this.call('DELETE', `/invoices/${encodeURIComponent(id)}/reader-payment`); }
 }
 
 // local calls make dev's own endpoints (same origin as the console).
@@ -80,6 +85,24 @@ export async function local(method, path, body) {
     headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  const json = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const err = json?.error ?? {};
+    throw new ApiError(resp.status, err.code ?? 'error', err.message ?? resp.statusText, resp.headers.get('Retry-After'), err.field);
+  }
+  return json;
+}
+
+// presentCard is Stripe's test helper on the local Stripe's reader: a
+// test card presented to it (kind card_present or interac_present). The
+// route takes the helper's form, as Stripe's does.
+export function presentCard(readerId, kind, number) {
+  const form = new URLSearchParams({ type: kind, [`${kind}[number]`]: number });
+  return localForm(`/_local/terminal/readers/${encodeURIComponent(readerId)}/present_payment_method`, form);
+}
+
+async function localForm(path, form) {
+  const resp = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
   const json = await resp.json().catch(() => null);
   if (!resp.ok) {
     const err = json?.error ?? {};

@@ -3,8 +3,8 @@
 // business call goes to the public API (api.js); only the mailbox and the
 // local Stripe's simulations use make dev's /_local/ endpoints.
 
-import { Api, local } from './api.js';
-import { h, field, dialog, showErrors, FieldErrors } from './dom.js';
+import { Api, local, presentCard } from './api.js';
+import { h, field, dialog, showErrors, FieldErrors, uid } from './dom.js';
 import { t, lang, setLang, money, date, has } from './i18n.js';
 import { explain, placed, Checks } from './forms.js';
 
@@ -234,6 +234,7 @@ async function invoiceWindow(id) {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('invoice.description')), h('th', { scope: 'col', class: 'num' }, t('invoice.amount')))),
       h('tbody', {}, inv.lines.map((l) => h('tr', {}, h('td', {}, l.description), h('td', { class: 'num' }, money(l.amount, cur))))))),
     linkSection(inv),
+    deskSection(inv),
     emailsSection(inv),
     remindersSection(inv),
     paymentsSection(inv),
@@ -274,6 +275,144 @@ function linkSection(inv) {
   const send = h('button', { type: 'button', 'data-action': 'send', onclick: () => sendEmail(inv) }, t('email.send'));
   buttons.push(send);
   return section(t('link.title'), body, h('div', { class: 'actions', role: 'group', 'aria-label': t('link.title') }, buttons));
+}
+
+// ---------------------------------------------------------------- at the desk
+
+// A reader attempt in one of these statuses may still take the card.
+const deskInProgress = ['starting', 'waiting_for_card', 'capturing'];
+
+function deskStatus(at) {
+  const key = `desk.status.${at.status}`;
+  return has(key) ? t(key) : at.status;
+}
+
+// deskReason words why an attempt ended: Stripe's failure code, the
+// patient's or staff's cancel, or an API error code.
+function deskReason(reason) {
+  if (!reason) return '';
+  if (has(`desk.reason.${reason}`)) return t(`desk.reason.${reason}`);
+  if (has(`err.${reason}`)) return t(`err.${reason}`, { seconds: 1 });
+  return t('desk.reason.other', { code: reason });
+}
+
+// deskSection is the invoice's payment on a card reader at the front
+// desk: its last attempt and the button that starts (or follows) one.
+function deskSection(inv) {
+  const at = inv.readerPayment;
+  const live = at && deskInProgress.includes(at.status);
+  const pay = h('button', { type: 'button', class: 'primary', 'data-action': 'pay-desk',
+    disabled: !live && inv.balanceDue <= 0,
+    onclick: () => (live ? deskLive(inv, at) : payAtDesk(inv)) }, live ? t('desk.follow') : t('desk.pay'));
+  return section(t('desk.title'),
+    at ? h('p', { 'data-testid': 'desk-last', 'data-status': at.status },
+      t('desk.last', { amount: money(at.amount, at.currency), status: deskStatus(at) }),
+      at.reason ? ` — ${deskReason(at.reason)}` : '') : h('p', {}, t('desk.none')),
+    h('div', { class: 'actions' }, pay));
+}
+
+// payAtDesk picks one of the clinic's online, free readers and sends it
+// the balance due; then it follows the payment live.
+async function payAtDesk(inv) {
+  const { readers } = await api.listReaders().catch((e) => { say(explain(e), 'error'); return { readers: null }; });
+  if (!readers) return;
+  const free = readers.filter((r) => r.status === 'online' && !r.payment);
+  const select = h('select', { name: 'readerId', required: true }, free.map((r) => h('option', { value: r.id }, r.label)));
+  const body = [
+    h('p', {}, t('desk.amount'), ' ', h('strong', { 'data-testid': 'desk-amount' }, money(inv.balanceDue, inv.currency))),
+    free.length ? field(t('desk.reader'), select, t('desk.readerHint'))
+      : h('p', { class: 'blocked', 'data-testid': 'desk-no-reader' }, t('desk.noReader'), ' ', h('a', { href: '#/readers' }, t('desk.toReaders'))),
+  ];
+  const at = await dialog(t('desk.title'), body, t('desk.send'), t('cancel'), async () => {
+    if (!free.length) throw new Error(t('desk.noReader'));
+    return api.startReaderPayment(inv.id, select.value).catch((e) => { throw placed(e); });
+  }, about(inv));
+  if (!at) return;
+  // The window beneath shows the invoice as the attempt left it (its link
+  // ended, the desk payment in progress).
+  await route({ keepFocus: 'pay-desk' });
+  await deskLive(inv, at, free.find((r) => r.id === at.readerId)?.label);
+}
+
+// testCards are Stripe's test cards a simulated reader takes (local only).
+const testCards = [
+  ['approve', 'card_present', '4242424242424242'],
+  ['decline', 'card_present', '4000000000000002'],
+  ['interac', 'interac_present', '4506445006931933'],
+];
+
+// deskLive follows an attempt until it ends: the invoice is read again
+// every 1.5 s while the reader may still take the card. Staff may cancel
+// it; in the local console, a test card can be presented to the reader.
+function deskLive(inv, first, readerLabel) {
+  const opener = document.activeElement;
+  const titleId = uid('dlg');
+  const state = h('p', { class: 'desk-state', role: 'status', 'aria-live': 'polite', 'data-testid': 'desk-status' });
+  const reason = h('p', { class: 'desk-reason', 'data-testid': 'desk-reason' });
+  const err = h('p', { class: 'form-error', role: 'alert' });
+  const cancel = h('button', { type: 'button', class: 'danger', 'data-action': 'desk-cancel', onclick: () => cancelDesk() }, t('desk.cancel'));
+  const close = h('button', { type: 'button', 'data-action': 'desk-close', onclick: () => dlg.close() }, t('close'));
+  const cards = testCards.map(([key, kind, number]) => h('button', { type: 'button', 'data-action': `card-${key}`,
+    onclick: (e) => presentTest(e.currentTarget, kind, number) }, t(`desk.card.${key}`)));
+  const sims = h('div', { class: 'actions sim', role: 'group', 'aria-label': t('desk.cards') }, h('span', { class: 'simlabel' }, t('desk.cards')), cards);
+  const dlg = h('dialog', { 'aria-labelledby': titleId, class: 'desk' },
+    h('h2', { id: titleId }, t('desk.title')), h('p', { class: 'dialog-about' }, about(inv)),
+    facts([[t('desk.reader'), readerLabel ?? h('code', {}, first.readerId)],
+      [t('desk.amount'), h('strong', { 'data-testid': 'desk-amount' }, money(first.amount, first.currency))]]),
+    state, reason, sims, err, h('div', { class: 'actions' }, cancel, close));
+  let timer = null;
+  let at = first;
+  function draw() {
+    const going = deskInProgress.includes(at.status);
+    state.textContent = deskStatus(at);
+    state.dataset.status = at.status;
+    state.className = `desk-state ${at.status}`;
+    reason.textContent = deskReason(at.reason);
+    cancel.hidden = !going;
+    sims.hidden = at.status !== 'waiting_for_card';
+    if (!going && timer) { clearInterval(timer); timer = null; }
+    if (!going && (document.activeElement === cancel || cards.includes(document.activeElement) || document.activeElement === document.body)) close.focus();
+  }
+  async function poll() {
+    try {
+      const now = await api.getInvoice(inv.id);
+      // An answer older than what is shown (a poll that crossed a cancel)
+      // is dropped: the status never goes back.
+      const next = now.readerPayment;
+      if (next && next.id === at.id && Date.parse(next.updatedAt) >= Date.parse(at.updatedAt)) { at = next; draw(); }
+    } catch (e) { err.textContent = explain(e); }
+  }
+  async function cancelDesk() {
+    err.textContent = '';
+    cancel.disabled = true;
+    try { at = await api.cancelReaderPayment(inv.id); draw(); } catch (e) { err.textContent = explain(e); await poll(); }
+    cancel.disabled = false;
+  }
+  async function presentTest(button, kind, number) {
+    err.textContent = '';
+    button.disabled = true;
+    try { await presentCard(at.readerId, kind, number); await poll(); } catch (e) { err.textContent = explain(e); }
+    button.disabled = false;
+  }
+  document.body.append(dlg);
+  const leave = () => { if (dlg.open) dlg.close(); };
+  window.addEventListener('hashchange', leave);
+  window.addEventListener('popstate', leave);
+  return new Promise((resolve) => {
+    dlg.addEventListener('close', async () => {
+      if (timer) clearInterval(timer);
+      window.removeEventListener('hashchange', leave);
+      window.removeEventListener('popstate', leave);
+      dlg.remove();
+      if (opener && opener.isConnected) opener.focus();
+      await route({ keepFocus: 'pay-desk' });
+      resolve(at);
+    });
+    dlg.showModal();
+    draw();
+    if (deskInProgress.includes(at.status)) timer = setInterval(poll, 1500);
+    (sims.hidden ? close : cards[0]).focus();
+  });
 }
 
 // about names the invoice a dialog acts on.
@@ -406,6 +545,8 @@ function paymentsSection(inv) {
       h('h3', {}, money(p.amount, p.currency), ' — ', statusText, p.reason ? ` (${p.reason})` : ''),
       facts([
         [t('payments.reference'), h('code', {}, p.paymentIntentId || p.sessionId)],
+        p.channel && [t('payments.channel'), h('span', { 'data-testid': 'channel' }, has(`channel.${p.channel}`) ? t(`channel.${p.channel}`) : p.channel)],
+        p.method && [t('payments.method'), h('span', { 'data-testid': 'method' }, methodText(p.method))],
         p.paidAt && [t('payments.paidAt'), date(p.paidAt)],
         p.chargedCurrency && [t('payments.charged'), money(p.chargedAmount, p.chargedCurrency)],
         [t('payments.refunded'), h('span', { 'data-testid': 'refunded' }, money(p.refunded, p.currency))],
@@ -414,6 +555,14 @@ function paymentsSection(inv) {
       ]),
       sims.length > 0 && h('div', { class: 'actions sim', role: 'group', 'aria-label': t('sim.title') }, h('span', { class: 'simlabel' }, t('sim.title')), sims));
   }));
+}
+
+// methodText is how a payment was made: the kind, the brand and the
+// last four digits (all the API ever gives).
+function methodText(m) {
+  const kind = has(`method.${m.type}`) ? t(`method.${m.type}`) : m.type;
+  const brand = m.brand ? ` ${m.brand.charAt(0).toUpperCase()}${m.brand.slice(1)}` : '';
+  return `${kind}${brand}${m.last4 ? ` •••• ${m.last4}` : ''}`;
 }
 
 async function refund(button, p, inv) {
