@@ -123,6 +123,33 @@ func (s *Service) changeCompany(ctx context.Context, companyID string, change fu
 	})
 }
 
+// changeReader is changeCompany for a reader's record (what marks it
+// busy with an invoice), read afresh at each attempt: change edits the
+// stored record, or returns errNoChange to leave it. A reader that isn't
+// the company's is not found; what names the write in the logs.
+func (s *Service) changeReader(ctx context.Context, policy retry.Policy, companyID, readerID, what string, change func(r *Reader) error) error {
+	_, err := retrying(ctx, policy, func() (struct{}, error) {
+		r, err := s.reader(ctx, companyID, readerID)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := change(r); errors.Is(err, errNoChange) {
+			return struct{}{}, nil
+		} else if err != nil {
+			return struct{}{}, err
+		}
+		r.Version++
+		r.UpdatedAt = s.clock()
+		if err := s.readers.SaveReader(ctx, r); errors.Is(err, ErrVersionConflict) {
+			return struct{}{}, errRetry
+		} else if err != nil {
+			return struct{}{}, storeError(what, err)
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
 // recordEvent applies an event with apply, which writes it with
 // CommitEvent: when another event or request wrote first it decides again
 // from what is stored now; an event recorded already is a duplicate.

@@ -162,6 +162,8 @@ func (inv *Invoice) NextWorkAt() time.Time {
 	if l := inv.Lease; l != nil && l.Change != nil {
 		consider(l.Until)
 	}
+	// A reader attempt gone quiet: the scheduler asks Stripe about it.
+	consider(inv.readerCheckAt())
 	return at
 }
 

@@ -192,14 +192,9 @@ func (s *Service) StartReaderPayment(ctx context.Context, caller Caller, invoice
 	if !ValidID(readerID) {
 		return nil, Invalid("readerId", "readerId must be a reader's id (tmr_…)")
 	}
-	for range contention.Attempts(ctx) {
-		a, err := s.startReaderPayment(ctx, tenant, invoiceID, readerID, requestKey)
-		if errors.Is(err, errRetry) {
-			continue
-		}
-		return a, err
-	}
-	return nil, conflictError()
+	return retrying(ctx, contention, func() (*ReaderAttempt, error) {
+		return s.startReaderPayment(ctx, tenant, invoiceID, readerID, requestKey)
+	})
 }
 
 func (s *Service) startReaderPayment(ctx context.Context, tenant, invoiceID, readerID, requestKey string) (*ReaderAttempt, error) {
@@ -409,34 +404,29 @@ func (s *Service) releaseAttempt(ctx context.Context, inv *Invoice, a *ReaderAtt
 }
 
 // updateAttempt changes an attempt by a conditional write, reading the
-// invoice again when another writer won; change's errRetry means nothing
-// is to be written (the invoice is returned as it is).
+// invoice again when another writer won. An error from change is the
+// answer, nothing written (errRetry included: the caller decides again),
+// with the invoice as read.
 func (s *Service) updateAttempt(ctx context.Context, inv *Invoice, id string, change func(*ReaderAttempt) error) (*Invoice, error) {
-	cur := inv
-	for range commitPolicy.Attempts(ctx) {
-		next := cloneInvoice(cur)
-		a := next.attempt(id)
-		if a == nil {
-			return nil, Errorf(CodeInternal, "reader attempt %s vanished", id)
-		}
-		if err := change(a); err != nil {
-			return cur, err
-		}
-		a.UpdatedAt = s.clock()
-		next.Version++
-		next.UpdatedAt = a.UpdatedAt
-		err := s.store.PutInvoice(ctx, next)
-		if err == nil {
-			return next, nil
-		}
-		if !errors.Is(err, ErrVersionConflict) {
-			return nil, storeError("record reader payment", err)
-		}
-		if cur, err = s.store.GetInvoice(ctx, inv.CompanyID, inv.ID); err != nil {
-			return nil, storeError("read invoice", err)
-		}
+	var refused error
+	stored, err := s.retryingInvoice(ctx, commitPolicy, inv, func(cur *Invoice) (*Invoice, error) {
+		refused = nil
+		return s.saveChange(ctx, cur, func(next *Invoice) error {
+			a := next.attempt(id)
+			if a == nil {
+				return Errorf(CodeInternal, "reader attempt %s vanished", id)
+			}
+			if refused = change(a); refused != nil {
+				return errNoChange
+			}
+			a.UpdatedAt = s.clock()
+			return nil
+		})
+	})
+	if err == nil && refused != nil {
+		return stored, refused
 	}
-	return nil, conflictError()
+	return stored, err
 }
 
 func readerBusy() *Error {
@@ -472,52 +462,37 @@ func (s *Service) readerTaken(ctx context.Context, r *Reader) (bool, error) {
 
 // holdReader marks the reader busy with the attempt's invoice.
 func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
-	for range contention.Attempts(ctx) {
-		r, err := s.reader(ctx, inv.CompanyID, a.ReaderID)
-		if err != nil {
-			return err
-		}
+	err := s.changeReader(ctx, contention, inv.CompanyID, a.ReaderID, "hold reader", func(r *Reader) error {
 		if r.InvoiceID == inv.ID {
-			return nil
+			return errNoChange
 		}
 		if r.InvoiceID != "" {
 			if taken, err := s.readerTaken(ctx, r); err != nil || taken {
 				return firstError(err, readerBusy())
 			}
 		}
-		r.InvoiceID, r.UpdatedAt = inv.ID, s.clock()
-		r.Version++
-		if err := s.readers.SaveReader(ctx, r); err == nil {
-			return nil
-		} else if !errors.Is(err, ErrVersionConflict) {
-			return storeError("hold reader", err)
-		}
+		r.InvoiceID = inv.ID
+		return nil
+	})
+	if ErrorCode(err) == CodeConflict {
+		return readerBusy() // lost to other writers every time
 	}
-	return readerBusy()
+	return err
 }
 
 // freeReader clears the reader's mark if it is still the invoice's.
 func (s *Service) freeReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
-	for range commitPolicy.Attempts(ctx) {
-		r, err := s.readers.GetReader(ctx, inv.CompanyID, a.ReaderID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return storeError("read reader", err)
-		}
+	err := s.changeReader(ctx, commitPolicy, inv.CompanyID, a.ReaderID, "free reader", func(r *Reader) error {
 		if r.InvoiceID != inv.ID {
-			return nil
+			return errNoChange
 		}
-		r.InvoiceID, r.UpdatedAt = "", s.clock()
-		r.Version++
-		if err := s.readers.SaveReader(ctx, r); err == nil {
-			return nil
-		} else if !errors.Is(err, ErrVersionConflict) {
-			return storeError("free reader", err)
-		}
+		r.InvoiceID = ""
+		return nil
+	})
+	if ErrorCode(err) == CodeNotFound {
+		return nil // deleted: nothing holds it
 	}
-	return conflictError()
+	return err
 }
 
 // CancelReaderPayment cancels the invoice's attempt: the reader's action,

@@ -142,16 +142,25 @@ func (s *Service) Work(ctx context.Context, m WorkMessage) (RunReport, error) {
 		err = s.replanCompany(ctx, m, &rep)
 	case m.Replan:
 		if err = s.replanInvoice(ctx, m.CompanyID, m.InvoiceID, &rep); err == nil {
-			err = s.workOn(ctx, WorkItem{m.CompanyID, m.InvoiceID}, m.Now, &rep)
+			err = s.workOnInvoice(ctx, m, &rep)
 		}
 	default:
-		err = s.workOn(ctx, WorkItem{m.CompanyID, m.InvoiceID}, m.Now, &rep)
+		err = s.workOnInvoice(ctx, m, &rep)
 	}
 	if err != nil {
 		rep.Failed++
 		return rep, fmt.Errorf("%s/%s: %w", m.CompanyID, m.InvoiceID, err)
 	}
 	return rep, nil
+}
+
+// workOnInvoice settles the invoice's reader attempt if it went quiet
+// (reader_settle.go), then sends what the invoice is owed; a failure of
+// either has the message worked again.
+func (s *Service) workOnInvoice(ctx context.Context, m WorkMessage, rep *RunReport) error {
+	it := WorkItem{m.CompanyID, m.InvoiceID}
+	settleErr := s.settleReader(ctx, it, m.Now)
+	return errors.Join(settleErr, s.workOn(ctx, it, m.Now, rep))
 }
 
 // workOn sends what one invoice is owed at now: its due reminder (the

@@ -1,0 +1,143 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// An attempt whose events were lost (Stripe gave up on a webhook, an
+// endpoint was down for days) would hold the invoice and the reader, and
+// an authorization left uncaptured lapses after Stripe's 2 days. So the
+// scheduler looks at an attempt with no news for ReaderQuiet: it reads the
+// PaymentIntent and the reader as Stripe holds them now and applies them
+// as the event would have (applyTerminalEvent: the same rules, the same
+// one write, the same follow-up). Its reading has an id of its own, so
+// working the same message twice is a duplicate.
+
+// ReaderQuiet is how long an attempt may go without news before the
+// scheduler asks Stripe how it stands.
+const ReaderQuiet = 5 * time.Minute
+
+// AuthorizationLimit bounds how long the scheduler waits on a request
+// that holds an attempt: an authorization is decided well before Stripe
+// lets it lapse (2 days), whatever else is at work.
+const AuthorizationLimit = 24 * time.Hour
+
+// readerCheckAt is when the scheduler should ask Stripe about the last
+// attempt: ReaderQuiet after its last news, while it holds the invoice or
+// owes Stripe a capture or a cancel; zero otherwise.
+func (inv *Invoice) readerCheckAt() time.Time {
+	a := inv.ReaderPayment()
+	if a == nil || (!a.InProgress() && a.Owed == "") {
+		return time.Time{}
+	}
+	return a.UpdatedAt.Add(ReaderQuiet)
+}
+
+// settleReader settles the invoice's attempt gone quiet at now, from what
+// Stripe says of it; an attempt with nothing new is marked looked at, so
+// the next look is ReaderQuiet later.
+func (s *Service) settleReader(ctx context.Context, it WorkItem, now time.Time) error {
+	inv, err := s.store.GetInvoice(ctx, it.CompanyID, it.InvoiceID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return storeError("read invoice", err)
+	}
+	a := inv.ReaderPayment()
+	if at := inv.readerCheckAt(); at.IsZero() || at.After(now) {
+		return nil
+	}
+	if a.Status == ReaderStarting && a.Until.After(s.clock()) && now.Sub(a.CreatedAt) < AuthorizationLimit {
+		return nil // a request at work on it
+	}
+	if a.PaymentIntentID != "" {
+		ev, err := s.readerNews(ctx, a)
+		if err != nil {
+			return err
+		}
+		if ev != nil {
+			if _, err := recordEvent(ctx, func() (EventResult, error) { return s.applyTerminalEvent(ctx, ev) }); err != nil {
+				return err
+			}
+		}
+	}
+	return s.markLookedAt(ctx, it, a.ID, now)
+}
+
+// readerNews is what Stripe says of the attempt now, as the event that
+// would have said it (nil: nothing new, the reader still waits for the
+// card or the payment is processing).
+func (s *Service) readerNews(ctx context.Context, a *ReaderAttempt) (*WebhookEvent, error) {
+	pi, err := s.terminal.ReaderPaymentIntent(ctx, a.AccountID, a.PaymentIntentID)
+	if errors.Is(err, ErrUnknownCharge) {
+		return nil, nil // not on the attempt's account: nothing to apply
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the reader's PaymentIntent: %w", err)
+	}
+	facts := &TerminalFacts{Intent: pi}
+	var typ string
+	switch pi.Status {
+	case "succeeded":
+		typ = EventIntentSucceeded
+	case "canceled":
+		typ = EventIntentCanceled
+	case "requires_capture":
+		typ = EventIntentCapturable
+	case "requires_payment_method":
+		declined, r, err := s.readerDeclined(ctx, a)
+		if err != nil || !declined {
+			return nil, err
+		}
+		typ, facts.Reader = EventReaderActionFailed, r
+	default:
+		return nil, nil
+	}
+	id := fmt.Sprintf("settle_%s_%d_%d_%s", pi.ID, a.Number, a.Tries, pi.Status)
+	return &WebhookEvent{ID: id, Type: typ, AccountID: a.AccountID, Created: s.clock(), Terminal: facts}, nil
+}
+
+// readerDeclined reports a PaymentIntent still waiting for a card whose
+// reader is no longer taking it: its action failed (the reader, with that
+// action, is returned for the decline's code), or, for an attempt that
+// reached the reader, it moved on. A reader still taking it is no news.
+func (s *Service) readerDeclined(ctx context.Context, a *ReaderAttempt) (bool, *TerminalReader, error) {
+	r, err := s.terminal.Reader(ctx, a.AccountID, a.ReaderID)
+	switch {
+	case errors.Is(err, ErrUnknownReader):
+		return a.Status == ReaderWaiting, nil, nil
+	case err != nil:
+		return false, nil, fmt.Errorf("read the reader: %w", err)
+	}
+	act := r.Action
+	if act != nil && act.Type == ReaderActionProcessPayment && act.PaymentIntentID == a.PaymentIntentID {
+		if act.Status == "failed" {
+			return true, r, nil
+		}
+		return false, nil, nil // in progress, or succeeded and the PaymentIntent catching up
+	}
+	return a.Status == ReaderWaiting, nil, nil
+}
+
+// markLookedAt moves the attempt's next look ReaderQuiet on when it is
+// still due at now (nothing new was applied).
+func (s *Service) markLookedAt(ctx context.Context, it WorkItem, id string, now time.Time) error {
+	inv, err := s.store.GetInvoice(ctx, it.CompanyID, it.InvoiceID)
+	if err != nil {
+		return storeError("read invoice", err)
+	}
+	_, err = s.updateAttempt(ctx, inv, id, func(a *ReaderAttempt) error {
+		if a.UpdatedAt.Add(ReaderQuiet).After(now) || (!a.InProgress() && a.Owed == "") {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		return nil
+	}
+	return err
+}
