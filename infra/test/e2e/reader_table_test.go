@@ -101,6 +101,7 @@ func TestPayAtTheDeskTable(t *testing.T) {
 			retriedWithOneIntent(t, d, faultproxy.Rule{After: true, Status: 500, Header: jsonHeader,
 				Body: `{"error":{"type":"api_error","message":"boom"}}`})
 		}},
+		{"staff cancel through a Stripe outage, retried", cancelThroughOutage},
 		{"link paid while the card is on the reader", linkPaidDuringCard},
 		{"interac after the link paid is overpaid", interacAfterLink},
 		{"duplicated and reordered events", duplicatedAndReordered},
@@ -215,6 +216,29 @@ func retriedWithOneIntent(t *testing.T, d deskRow, fault faultproxy.Rule) {
 	}
 	present(t, d.reader, "card_present", "4242424242424242")
 	d.paid(t, a.str("paymentIntentId"))
+}
+
+// cancelThroughOutage: Stripe fails the reader's cancel_action once; the
+// cancel answers 503 and frees its Idempotency-Key, so the retry with the
+// same key cancels.
+func cancelThroughOutage(t *testing.T, d deskRow) {
+	pi := d.start(t).want(t, 201).str("paymentIntentId")
+	outage := env.stripe.Inject(faultproxy.Rule{Times: 1, Status: 500, Header: jsonHeader,
+		Body: `{"error":{"type":"api_error","message":"boom"}}`, Match: func(r *faultproxy.Request) bool {
+			return r.Method == "POST" && r.Path == "/v1/terminal/readers/"+d.reader+"/cancel_action"
+		}})
+	t.Cleanup(func() { env.stripe.Remove(outage) })
+	key := []string{"Idempotency-Key", "cancel-" + randomHex(6)}
+	path := "/invoices/" + d.l.invoiceID + "/reader-payment"
+	call(t, "DELETE", path, d.tn.Staff, nil, key...).wantError(t, 503, "payment_provider_unavailable")
+	c := call(t, "DELETE", path, d.tn.Staff, nil, key...).want(t, 200)
+	if c.str("status") != billing.ReaderCanceled || c.str("reason") != billing.ReasonCanceledByStaff {
+		t.Fatalf("cancel: %s", c.Raw)
+	}
+	env.desk.Pending()
+	if i := env.truth.Intent(pi); i.Status != localstripe.IntentCanceled {
+		t.Fatalf("at Stripe: %s", i.Status)
+	}
 }
 
 func linkPaidDuringCard(t *testing.T, d deskRow) {
