@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/clinicpay/payments/infra/local/localservers"
+	"github.com/clinicpay/payments/internal/billing"
 )
 
 // crashOp is one kind of request, with what the world looks like before it.
@@ -22,6 +23,7 @@ type crashRequest struct {
 	body         any
 	to           string // e-mail address, for e-mail requests
 	webhook      bool   // a Stripe delivery (re-signed when resent)
+	reader       string // the reader a reader payment is sent to
 }
 
 // TestCrashAtEveryStep kills each request at each of its steps (the process
@@ -86,6 +88,16 @@ func TestCrashAtEveryStep(t *testing.T) {
 			},
 			want: 202, links: 0, check: checkEmails,
 		},
+		"reader payment": {
+			// Staff send the invoice to a reader: its link ends first.
+			setup: func(t *testing.T, tn *tenant) crashRequest {
+				l := linkedInvoice(t, tn, 12500)
+				reader := registerReader(t, tn, "Desk "+randomHex(3)).want(t, 201).str("id")
+				return crashRequest{invoiceID: l.invoiceID, method: "POST", path: "/invoices/" + l.invoiceID + "/reader-payment",
+					body: map[string]any{"readerId": reader}, reader: reader}
+			},
+			want: 201, links: 1, check: checkReaderStart,
+		},
 		"webhook": {
 			// The patient pays through a link already replaced: the
 			// webhook must end the current link too.
@@ -119,9 +131,10 @@ func TestCrashAtEveryStep(t *testing.T) {
 		{"amount change", []string{stepClaimed, stepLinkDeactivated, stepStripeDone, stepCommitted}},
 		{"e-mail with a link", []string{stepClaimed, stepLinkCreated, stepStripeDone, stepEmailAccepted, stepCommitted}},
 		{"e-mail", []string{stepEmailAccepted, stepCommitted}},
+		{"reader payment", []string{stepClaimed, stepLinkDeactivated, stepStripeDone, stepCommitted, stepIntentCreated, stepReaderAction}},
 		{"webhook", []string{stepEventRecorded, stepClaimed, stepLinkDeactivated, stepCommitted}},
 	}
-	tn := newTenant(t, "fr")
+	tn := readerTenant(t) // an address, for its readers' Location
 	for _, row := range table {
 		op := ops[row.op]
 		for _, step := range row.steps {
@@ -142,6 +155,9 @@ func TestCrashAtEveryStep(t *testing.T) {
 					key = ""
 				}
 				expireHolds(t, tn.ID, r.invoiceID, key)
+				if r.reader != "" {
+					expireAttempt(t, tn.ID, r.invoiceID)
+				}
 				// The retry: same request, same key (Stripe: same event,
 				// signed anew).
 				if r.webhook {
@@ -175,5 +191,28 @@ func checkEmails(t *testing.T, tn *tenant, r crashRequest, step string) {
 	v := call(t, "GET", "/invoices/"+r.invoiceID, tn.Staff, nil).want(t, 200)
 	if len(v.list("emails")) != 1 {
 		t.Fatalf("%d e-mails recorded, want 1 (the one whose acceptance was recorded)", len(v.list("emails")))
+	}
+}
+
+// checkReaderStart: wherever the first request died, the retry made one
+// PaymentIntent and one reader action, and the reader waits for its card.
+func checkReaderStart(t *testing.T, tn *tenant, r crashRequest, _ string) {
+	t.Helper()
+	v := call(t, "GET", "/invoices/"+r.invoiceID, tn.Staff, nil).want(t, 200)
+	pi := v.str("readerPayment", "paymentIntentId")
+	if v.str("readerPayment", "status") != billing.ReaderWaiting || pi == "" {
+		t.Fatalf("after the retry: %s", v.Raw)
+	}
+	if n := (deskRow{tn: tn, reader: r.reader, l: linked{invoiceID: r.invoiceID}}).intentsMade(); n != 1 {
+		t.Fatalf("%d PaymentIntents made, want 1", n)
+	}
+	keys := map[string]bool{}
+	for _, c := range stripeCalls(tn.Account) {
+		if c.Method == "POST" && c.Path == "/v1/terminal/readers/"+r.reader+"/process_payment_intent" && c.Status == 200 {
+			keys[c.Header.Get("Idempotency-Key")] = true
+		}
+	}
+	if at := env.truth.Reader(r.reader); len(keys) != 1 || at.Action == nil || at.Action.PaymentIntent != pi {
+		t.Fatalf("%d reader actions (want 1); the reader at Stripe: %+v", len(keys), at)
 	}
 }

@@ -34,6 +34,8 @@ const (
 	stepEmailAccepted   = "email_accepted"   // SES took the e-mail
 	stepCommitted       = "committed"        // the store recorded a change (no lease left)
 	stepEventRecorded   = "event_recorded"   // the store recorded a webhook event
+	stepIntentCreated   = "intent_created"   // Stripe made a reader's PaymentIntent
+	stepReaderAction    = "reader_action"    // the reader took the PaymentIntent
 )
 
 // crasher stops requests at named steps, for good: nothing a request would
@@ -195,6 +197,10 @@ func (t crashTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.c.at(r.Context(), stepLinkCreated)
 	case strings.HasPrefix(r.URL.Path, "/v1/payment_links/") && strings.HasSuffix(r.Header.Get("Idempotency-Key"), "/"+billing.StepDeactivate):
 		t.c.at(r.Context(), stepLinkDeactivated) // (not a paid link's message)
+	case r.URL.Path == "/v1/payment_intents":
+		t.c.at(r.Context(), stepIntentCreated)
+	case strings.HasSuffix(r.URL.Path, "/process_payment_intent"):
+		t.c.at(r.Context(), stepReaderAction)
 	}
 	return resp, err
 }
@@ -277,6 +283,26 @@ func expireHolds(t tb, companyID, invoiceID, idempotencyKey string) {
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: "0"}},
 	})
+	if err != nil && !errors.As(err, &ccf) {
+		t.Fatal(err)
+	}
+}
+
+// expireAttempt makes time pass for a reader payment whose request died
+// while starting: its attempt's lease runs out now (the invoice's only
+// attempt).
+func expireAttempt(t tb, companyID, invoiceID string) {
+	t.Helper()
+	past, _ := attributevalue.Marshal(time.Time{})
+	_, err := env.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(env.table),
+		Key:                       itemKey("CO#"+companyID, "INV#"+invoiceID),
+		UpdateExpression:          aws.String("SET readerAttempts[0].#until = :past"),
+		ConditionExpression:       aws.String("attribute_exists(readerAttempts[0])"),
+		ExpressionAttributeNames:  map[string]string{"#until": "until"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":past": past},
+	})
+	var ccf *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {
 		t.Fatal(err)
 	}
