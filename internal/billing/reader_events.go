@@ -286,19 +286,10 @@ func (inv *Invoice) recordReaderPayment(ev *WebhookEvent, pi *ReaderPaymentInten
 }
 
 // terminalDuplicate answers a second delivery, finishing what the first
-// one's follow-up left undone.
+// one's follow-up (a capture or cancel owed, the reader to free) left
+// undone.
 func (s *Service) terminalDuplicate(ctx context.Context, seen *EventRecord) (EventResult, error) {
-	if seen.Outcome != OutcomeApplied || seen.InvoiceID == "" {
-		return EventResult{Outcome: OutcomeDuplicate}, nil
-	}
-	inv, company, err := s.store.GetInvoiceAndCompany(ctx, seen.CompanyID, seen.InvoiceID)
-	if err != nil {
-		return EventResult{}, err
-	}
-	if err := s.terminalFollowUp(ctx, inv, company); err != nil {
-		return EventResult{}, err
-	}
-	return EventResult{Outcome: OutcomeDuplicate}, nil
+	return s.duplicateThen(ctx, seen, s.terminalFollowUp)
 }
 
 // terminalFollowUp makes the Stripe calls the attempts' decisions owe (a

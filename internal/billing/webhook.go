@@ -465,6 +465,13 @@ func (s *Service) reject(ctx context.Context, rec EventRecord, reason string) (E
 // duplicate answers a second delivery. If the first one's follow-up (ending
 // another link) did not finish, this is the moment to finish it.
 func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventResult, error) {
+	return s.duplicateThen(ctx, seen, s.followUp)
+}
+
+// duplicateThen answers a second delivery of an applied event by running
+// follow (the first delivery's follow-up) again on the invoice as stored:
+// a follow-up that died is finished by Stripe's redelivery.
+func (s *Service) duplicateThen(ctx context.Context, seen *EventRecord, follow func(context.Context, *Invoice, *Company) error) (EventResult, error) {
 	if seen.Outcome != OutcomeApplied || seen.InvoiceID == "" {
 		return EventResult{Outcome: OutcomeDuplicate}, nil
 	}
@@ -472,7 +479,7 @@ func (s *Service) duplicate(ctx context.Context, seen *EventRecord) (EventResult
 	if err != nil {
 		return EventResult{}, err
 	}
-	if err := s.followUp(ctx, inv, company); err != nil {
+	if err := follow(ctx, inv, company); err != nil {
 		return EventResult{}, err
 	}
 	return EventResult{Outcome: OutcomeDuplicate}, nil
