@@ -154,34 +154,43 @@ func (s *Service) Work(ctx context.Context, m WorkMessage) (RunReport, error) {
 	return rep, nil
 }
 
-// workOnInvoice settles the invoice's reader attempt if it went quiet
-// (reader_settle.go), then sends what the invoice is owed; a failure of
-// either has the message worked again.
+// workOnInvoice sends what the invoice is owed (workOn settles a reader
+// attempt gone quiet first).
 func (s *Service) workOnInvoice(ctx context.Context, m WorkMessage, rep *RunReport) error {
-	it := WorkItem{m.CompanyID, m.InvoiceID}
-	settleErr := s.settleReader(ctx, it, m.Now)
-	return errors.Join(settleErr, s.workOn(ctx, it, m.Now, rep))
+	return s.workOn(ctx, WorkItem{m.CompanyID, m.InvoiceID}, m.Now, rep)
 }
 
 // workOn sends what one invoice is owed at now: its due reminder (the
 // latest of the steps whose time has come; earlier ones are passed over),
 // then its outbox, then its paid links' messages.
 func (s *Service) workOn(ctx context.Context, it WorkItem, now time.Time, rep *RunReport) error {
+	settled := false
 	_, err := retrying(ctx, contention, func() (*Invoice, error) {
-		return s.workOnce(ctx, it, now, rep)
+		return s.workOnce(ctx, it, now, rep, &settled)
 	})
 	return err
 }
 
 // workOnce is one attempt at workOn, from the invoice as stored now;
 // errRetry when another writer got there first.
-func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep *RunReport) (*Invoice, error) {
+//
+// A reader attempt gone quiet is settled from Stripe first, once per
+// workOn (reader_settle.go), and the invoice read again as settled: only
+// such invoices are read twice.
+func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep *RunReport, settled *bool) (*Invoice, error) {
 	inv, company, err := s.store.GetInvoiceAndCompany(ctx, it.CompanyID, it.InvoiceID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, storeError("read invoice", err)
+	}
+	if at := inv.readerCheckAt(); !*settled && !at.IsZero() && !at.After(now) {
+		*settled = true
+		if err := s.settleReader(ctx, it, now); err != nil {
+			return nil, err
+		}
+		return nil, errRetry
 	}
 	if inv.Lease != nil {
 		// A request died half-way through a link change: finish it
