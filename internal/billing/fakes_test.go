@@ -548,6 +548,9 @@ type fakeTerminal struct {
 	dieAfter    string
 	// onCapture sees each capture Stripe makes, before it is made.
 	onCapture func(*ReaderPaymentIntent)
+	// beforeCancelAction runs once, without the lock, as the next
+	// cancel_action arrives (a card presented at that moment).
+	beforeCancelAction func()
 }
 
 type keyReply struct {
@@ -662,6 +665,12 @@ func (f *fakeTerminal) ProcessPaymentIntent(_ context.Context, account, readerID
 
 func (f *fakeTerminal) CancelReaderAction(_ context.Context, account, readerID, _ string) (*TerminalReader, error) {
 	f.mu.Lock()
+	if hook := f.beforeCancelAction; hook != nil {
+		f.beforeCancelAction = nil
+		f.mu.Unlock()
+		hook()
+		f.mu.Lock()
+	}
 	defer f.mu.Unlock()
 	r, ok := f.readers[account+"/"+readerID]
 	if !ok {

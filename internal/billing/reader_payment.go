@@ -46,6 +46,9 @@ const (
 	ReasonAlreadyPaid = "already_paid"
 	// ReasonCanceledByStaff: staff canceled the attempt.
 	ReasonCanceledByStaff = "canceled_by_staff"
+	// ReasonTimedOut: the reader waited for a card longer than
+	// ReaderWaitLimit; the scheduler canceled the attempt.
+	ReasonTimedOut = "timed_out"
 	// ReasonLinkActive: a card was authorized on an attempt declined
 	// earlier, while a payment link made since could be paid; the
 	// authorization was canceled.
@@ -90,6 +93,9 @@ type ReaderAttempt struct {
 	// Owed is the Stripe call decided and not yet seen done (capture,
 	// cancel).
 	Owed string
+	// SentAt is when the reader was last asked for the card (the
+	// attempt recorded waiting_for_card); zero before.
+	SentAt time.Time
 	// Method is how the patient paid (card_present or interac_present,
 	// the brand, the last four digits).
 	Method    *PaymentMethod
@@ -331,7 +337,7 @@ func (s *Service) driveAttempt(ctx context.Context, inv *Invoice, id string) (*R
 	}
 	stored, err := s.updateAttempt(ctx, inv, id, func(x *ReaderAttempt) error {
 		if x.Status == ReaderStarting {
-			x.Status, x.Until = ReaderWaiting, time.Time{}
+			x.Status, x.Until, x.SentAt = ReaderWaiting, time.Time{}, s.clock()
 		}
 		x.PaymentIntentID, x.Tries = a.PaymentIntentID, a.Tries
 		return nil
@@ -524,14 +530,17 @@ func (s *Service) CancelReaderPayment(ctx context.Context, caller Caller, invoic
 	case a.Status == ReaderSucceeded || a.Status == ReaderCapturing || a.Owed != "":
 		return nil, completing()
 	}
-	return s.cancelAttempt(ctx, inv, *a)
+	return s.cancelAttempt(ctx, inv, *a, ReasonCanceledByStaff)
 }
 
 func completing() *Error {
 	return Errorf(CodeReaderPaymentCompleting, "the card was presented: the payment is completing and can't be canceled")
 }
 
-func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttempt) (*ReaderAttempt, error) {
+// cancelAttempt cancels the reader's action, then the PaymentIntent, and
+// records the attempt canceled for reason; completing() once the card was
+// presented.
+func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttempt, reason string) (*ReaderAttempt, error) {
 	if a.Status == ReaderWaiting {
 		if err := s.cancelAction(ctx, inv, &a); err != nil {
 			return nil, err
@@ -552,7 +561,7 @@ func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttem
 		case x.Status == ReaderSucceeded || x.Status == ReaderCapturing:
 			return completing()
 		case x.Status != ReaderCanceled:
-			x.Status, x.Reason = ReaderCanceled, ReasonCanceledByStaff
+			x.Status, x.Reason = ReaderCanceled, reason
 		}
 		return nil
 	})

@@ -14,11 +14,22 @@ import (
 // PaymentIntent and the reader as Stripe holds them now and applies them
 // as the event would have (applyTerminalEvent: the same rules, the same
 // one write, the same follow-up). Its reading has an id of its own, so
-// working the same message twice is a duplicate.
+// working the same message twice is a duplicate. A reader left waiting
+// for a card past ReaderWaitLimit is canceled, as staff would.
 
 // ReaderQuiet is how long an attempt may go without news before the
 // scheduler asks Stripe how it stands.
 const ReaderQuiet = 5 * time.Minute
+
+// ReaderWaitLimit is how long a reader may wait for a card before the
+// scheduler ends the attempt (reason timed_out), as staff would cancel
+// it. A patient at the desk presents a card within a minute or two; a
+// reader still asking after 15 minutes is one the patient walked away
+// from, and meanwhile it holds the reader and the invoice (no link, no
+// change to its amounts). 15 minutes is three quiet periods, so a
+// patient fumbling for a second card is not cut off, while the desk gets
+// its reader back at the scheduler's first run past the limit.
+const ReaderWaitLimit = 15 * time.Minute
 
 // AuthorizationLimit bounds how long the scheduler waits on a request
 // that holds an attempt: an authorization is decided well before Stripe
@@ -63,9 +74,33 @@ func (s *Service) settleReader(ctx context.Context, it WorkItem, now time.Time) 
 			if _, err := recordEvent(ctx, func() (EventResult, error) { return s.applyTerminalEvent(ctx, ev) }); err != nil {
 				return err
 			}
+		} else if a.waitedOut(now) {
+			return s.endWait(ctx, it, inv, a, now)
 		}
 	}
 	return s.markLookedAt(ctx, it, a.ID, now)
+}
+
+// waitedOut reports a reader that has waited for a card for
+// ReaderWaitLimit at now.
+func (a *ReaderAttempt) waitedOut(now time.Time) bool {
+	sent := a.SentAt
+	if sent.IsZero() {
+		sent = a.CreatedAt // recorded before SentAt was kept
+	}
+	return a.Status == ReaderWaiting && !now.Before(sent.Add(ReaderWaitLimit))
+}
+
+// endWait cancels an attempt whose reader waited for a card too long,
+// as staff would (the reader's action, then the PaymentIntent), reason
+// timed_out. A card presented meanwhile is honoured as for staff: Stripe
+// refuses the cancel, and the attempt is looked at again later.
+func (s *Service) endWait(ctx context.Context, it WorkItem, inv *Invoice, a *ReaderAttempt, now time.Time) error {
+	_, err := s.cancelAttempt(ctx, inv, *a, ReasonTimedOut)
+	if ErrorCode(err) == CodeReaderPaymentCompleting {
+		return s.markLookedAt(ctx, it, a.ID, now)
+	}
+	return err
 }
 
 // readerNews is what Stripe says of the attempt now, as the event that

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"testing"
+	"time"
 )
 
 // The scheduler settles a reader attempt whose events were all lost, by
@@ -45,7 +46,7 @@ func TestReaderSettledByTheScheduler(t *testing.T) {
 				d.present(t, tc.card)
 			}
 			lost := d.term.takeEvents()
-			for range 3 {
+			for range 2 { // short of ReaderWaitLimit
 				d.advance(ReaderQuiet)
 				for range 2 { // SQS delivers at least once
 					if _, err := d.run(ctx, d.clock()); err != nil {
@@ -77,6 +78,58 @@ func TestReaderSettledByTheScheduler(t *testing.T) {
 			check("after the lost events", d.checkMoney(t))
 			if len(d.feed(t)) != feed || len(d.mail.sent) != mails {
 				t.Fatalf("the lost events added feed %d→%d, mails %d→%d", feed, len(d.feed(t)), mails, len(d.mail.sent))
+			}
+		})
+	}
+}
+
+// A reader left waiting for a card is ended by the scheduler once it has
+// waited ReaderWaitLimit: the reader's action and the PaymentIntent are
+// canceled, the attempt is canceled (timed_out) and the reader freed. A
+// card presented as the run cancels is honoured, as for staff.
+func TestReaderWaitEndsAfterTheLimit(t *testing.T) {
+	cases := []struct {
+		name string
+		// wait is how long the reader has waited at the run; cardAtCancel
+		// presents a card as the run's cancel_action arrives.
+		wait         time.Duration
+		cardAtCancel bool
+		status       string
+		reason       string
+		cancels      int
+		captures     int
+		readerFree   bool
+	}{
+		{name: "short of the limit keeps waiting", wait: ReaderWaitLimit - time.Minute, status: ReaderWaiting},
+		{name: "at the limit is canceled", wait: ReaderWaitLimit, status: ReaderCanceled, reason: ReasonTimedOut, cancels: 1, readerFree: true},
+		{name: "hours later is canceled", wait: 6 * time.Hour, status: ReaderCanceled, reason: ReasonTimedOut, cancels: 1, readerFree: true},
+		{name: "a card presented at the cancel is honoured", wait: ReaderWaitLimit, cardAtCancel: true, status: ReaderSucceeded, captures: 1, readerFree: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t)
+			d.start(t, "tmr_1", "")
+			if tc.cardAtCancel {
+				d.term.beforeCancelAction = func() { d.present(t, cardApproved) }
+			}
+			d.advance(tc.wait)
+			for range 2 { // SQS delivers at least once
+				if _, err := d.run(ctx, d.clock()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.deliver(t) // the cancel's events, or the card's
+			inv := d.checkMoney(t)
+			a := inv.ReaderPayment()
+			if a.Status != tc.status || a.Reason != tc.reason || d.term.cancels != tc.cancels || d.term.captures != tc.captures {
+				t.Fatalf("attempt %+v cancels %d captures %d", a, d.term.cancels, d.term.captures)
+			}
+			if free := d.readerMark(t, "tmr_1") == ""; free != tc.readerFree {
+				t.Fatalf("reader free %v", free)
+			}
+			if r, _ := d.term.Reader(ctx, testAccount, "tmr_1"); tc.reason == ReasonTimedOut && r.Action != nil {
+				t.Fatalf("the reader still asks: %+v", r.Action)
 			}
 		})
 	}

@@ -70,3 +70,38 @@ func TestReaderSettledAfterLostEvents(t *testing.T) {
 		})
 	}
 }
+
+// A reader left waiting for a card is ended by the scheduler's first run
+// past billing.ReaderWaitLimit: the reader's action and the PaymentIntent
+// are canceled at the local Stripe, the attempt is canceled (timed_out)
+// and the reader takes the next payment.
+func TestReaderWaitTimedOut(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	reader := deskReader(t, tn)
+	l := linkedInvoice(t, tn, 12500)
+	a := startOnReader(t, l, reader).want(t, 201)
+	runScheduler(t, tn, time.Now().Add(billing.ReaderWaitLimit-time.Minute))
+	if v := l.view(t); v.str("readerPayment", "status") != billing.ReaderWaiting {
+		t.Fatalf("ended before the limit: %s", v.Raw)
+	}
+	later := time.Now().Add(billing.ReaderWaitLimit + time.Minute)
+	runScheduler(t, tn, later)
+	runScheduler(t, tn, later)
+	env.desk.Pending() // the cancel's events, delivered
+	v := l.view(t)
+	if v.str("readerPayment", "status") != billing.ReaderCanceled || v.str("readerPayment", "reason") != billing.ReasonTimedOut ||
+		v.num("balanceDue") != 12500 {
+		t.Fatalf("after the limit: %s", v.Raw)
+	}
+	pi := a.str("paymentIntentId")
+	if i := env.truth.Intent(pi); i == nil || i.Status != localstripe.IntentCanceled {
+		t.Fatalf("the PaymentIntent at Stripe: %+v", i)
+	}
+	if r := env.truth.Reader(reader); r == nil || r.Action != nil {
+		t.Fatalf("the reader at Stripe: %+v", r)
+	}
+	if again := startOnReader(t, l, reader).want(t, 201); again.str("status") != billing.ReaderWaiting || again.str("paymentIntentId") == pi {
+		t.Fatalf("again: %s", again.Raw)
+	}
+}
