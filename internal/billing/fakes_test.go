@@ -551,6 +551,13 @@ type fakeTerminal struct {
 	// beforeCancelAction runs once, without the lock, as the next
 	// cancel_action arrives (a card presented at that moment).
 	beforeCancelAction func()
+	// before sees each capture and cancel of a PaymentIntent ("capture",
+	// "cancel") not answered from its key, under the lock: it may change
+	// the PaymentIntent (as Stripe did out of band) or answer an error
+	// (a permanent one is kept under the key, as Stripe keeps it).
+	before func(call string, pi *ReaderPaymentIntent) error
+	// calls counts every capture and cancel asked, replays included.
+	calls map[string]int
 }
 
 type keyReply struct {
@@ -560,7 +567,7 @@ type keyReply struct {
 
 func newFakeTerminal(now func() time.Time) *fakeTerminal {
 	return &fakeTerminal{readers: map[string]*TerminalReader{}, intents: map[string]*ReaderPaymentIntent{},
-		account: map[string]string{}, keys: map[string]keyReply{}, now: now}
+		account: map[string]string{}, keys: map[string]keyReply{}, now: now, calls: map[string]int{}}
 }
 
 func (f *fakeTerminal) addReader(account, id string) {
@@ -699,12 +706,16 @@ func (f *fakeTerminal) ReaderPaymentIntent(_ context.Context, account, id string
 func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id string, amount int64, key string) (*ReaderPaymentIntent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls["capture"]++
 	if r, ok := f.keys[key]; ok {
 		return f.intentCopy(r.id), r.err
 	}
 	pi := f.intents[id]
 	if pi == nil || f.account[id] != account {
 		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if err := f.refused("capture", pi, key); err != nil {
+		return nil, err
 	}
 	if pi.Status != "requires_capture" || amount > pi.AmountCapturable {
 		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
@@ -725,12 +736,16 @@ func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id strin
 func (f *fakeTerminal) CancelPaymentIntent(_ context.Context, account, id, key string) (*ReaderPaymentIntent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls["cancel"]++
 	if r, ok := f.keys[key]; ok {
 		return f.intentCopy(r.id), r.err
 	}
 	pi := f.intents[id]
 	if pi == nil || f.account[id] != account {
 		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if err := f.refused("cancel", pi, key); err != nil {
+		return nil, err
 	}
 	if pi.Status == "succeeded" || pi.Status == "canceled" || pi.Status == "processing" {
 		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
@@ -748,6 +763,19 @@ func (f *fakeTerminal) CancelPaymentIntent(_ context.Context, account, id, key s
 	}
 	defer f.died("cancel")
 	return f.intentCopy(id), nil
+}
+
+// refused is what before answers a call, kept under its key unless it is
+// an outage.
+func (f *fakeTerminal) refused(call string, pi *ReaderPaymentIntent, key string) error {
+	if f.before == nil {
+		return nil
+	}
+	err := f.before(call, pi)
+	if err != nil && !transient(err) {
+		f.keys[key] = keyReply{id: pi.ID, err: err}
+	}
+	return err
 }
 
 // Test cards, as Stripe's test mode reads them.

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -197,8 +198,10 @@ func (inv *Invoice) applyReaderFacts(ev *WebhookEvent, a *ReaderAttempt, f reade
 		a.Status, a.Owed, a.Method = ReaderSucceeded, "", pi.Method
 	case "canceled":
 		if a.Status != ReaderSucceeded {
-			if a.Status != ReaderCanceled {
-				a.Status, a.Reason = ReaderCanceled, "canceled"
+			// An attempt that ended already keeps its reason (ours, or a
+			// refusal's given up on); else Stripe's is the reason.
+			if a.Status != ReaderCanceled && a.Status != ReaderFailed {
+				a.Status, a.Reason = ReaderCanceled, cmp.Or(pi.CancellationReason, "canceled")
 			}
 			a.Owed = ""
 		}
@@ -296,7 +299,9 @@ func (s *Service) terminalDuplicate(ctx context.Context, seen *EventRecord) (Eve
 // capture, a cancel: their own events record the outcome), frees the
 // reader of an attempt that ended, then does what any recorded payment
 // leaves to do (followUp: the receipt, the links). A call that may succeed
-// later fails the delivery, so Stripe delivers it again.
+// later fails the delivery, so Stripe delivers it again (and the
+// scheduler retries it); one Stripe refuses for good is settled from the
+// PaymentIntent as Stripe holds it (owedRefused).
 func (s *Service) terminalFollowUp(ctx context.Context, inv *Invoice, company *Company) error {
 	for _, a := range inv.ReaderAttempts {
 		var err error
@@ -309,7 +314,12 @@ func (s *Service) terminalFollowUp(ctx context.Context, inv *Invoice, company *C
 		if transient(err) {
 			return err
 		}
-		// A refusal is final: Stripe's own event says what became of it.
+		if err != nil {
+			// Settled on a fresh invoice, with its own follow-up.
+			if settled, err := s.owedRefused(ctx, inv, company, a); settled || err != nil {
+				return err
+			}
+		}
 	}
 	if a := inv.ReaderPayment(); a != nil && a.ended() {
 		if err := s.freeReader(ctx, inv, a); err != nil {

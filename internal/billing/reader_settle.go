@@ -176,3 +176,82 @@ func (s *Service) markLookedAt(ctx context.Context, it WorkItem, id string, now 
 	}
 	return err
 }
+
+// Reasons of an attempt whose owed call Stripe refused for good.
+const (
+	ReasonCaptureRefused = "capture_refused"
+	ReasonCancelRefused  = "cancel_refused"
+)
+
+// owedRefused settles an attempt whose owed capture or cancel Stripe
+// refused for good (a refusal that will never succeed: Stripe keeps it
+// under the call's key). The PaymentIntent is read, and what it says is
+// applied as its event would be: succeeded, the payment is recorded;
+// canceled (an authorization Stripe let lapse, a cancel in the
+// Dashboard), the attempt is canceled with Stripe's reason. Anything else
+// is given up on (giveUp). It reports false when there is nothing to
+// settle yet (processing: looked at again later).
+func (s *Service) owedRefused(ctx context.Context, inv *Invoice, company *Company, a ReaderAttempt) (bool, error) {
+	pi, err := s.terminal.ReaderPaymentIntent(ctx, a.AccountID, a.PaymentIntentID)
+	switch {
+	case transient(err):
+		return true, fmt.Errorf("read the refused PaymentIntent: %w", err)
+	case err != nil:
+		return true, s.giveUp(ctx, inv, company, a, nil) // not on the account any more
+	}
+	var typ string
+	switch pi.Status {
+	case "succeeded":
+		typ = EventIntentSucceeded
+	case "canceled":
+		typ = EventIntentCanceled
+	case "processing":
+		return false, nil
+	default:
+		return true, s.giveUp(ctx, inv, company, a, pi)
+	}
+	ev := &WebhookEvent{ID: fmt.Sprintf("refused_%s_%d_%s", pi.ID, a.Number, pi.Status), Type: typ, AccountID: a.AccountID,
+		Created: s.clock(), Terminal: &TerminalFacts{Intent: pi}}
+	_, err = recordEvent(ctx, func() (EventResult, error) { return s.applyTerminalEvent(ctx, ev) })
+	return true, err
+}
+
+// giveUp records an owed call Stripe refused for good while the
+// PaymentIntent is neither succeeded nor canceled: the attempt fails
+// (capture_refused, cancel_refused), the reader is freed, and staff are
+// told (the attempt on the invoice; ReaderPaymentsNeedingReview, with an
+// alarm). An authorization whose capture was refused is canceled next,
+// so the patient's hold is released now, not left to lapse at Stripe;
+// if that is refused too, nothing more is asked of Stripe (the
+// authorization lapses uncaptured).
+func (s *Service) giveUp(ctx context.Context, inv *Invoice, company *Company, a ReaderAttempt, pi *ReaderPaymentIntent) error {
+	reason := ReasonCaptureRefused
+	if a.Owed == owedCancel {
+		reason = ReasonCancelRefused
+	}
+	var first bool
+	stored, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
+		first = false
+		if x.Owed != a.Owed {
+			return errNoChange // settled meanwhile, by its own follow-up
+		}
+		if x.Status != ReaderFailed {
+			x.Status, x.Reason, first = ReaderFailed, reason, true
+		}
+		x.Owed = ""
+		if a.Owed == owedCapture && pi != nil && pi.Status == "requires_capture" {
+			x.Owed = owedCancel
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+		return nil
+	case err != nil:
+		return err
+	}
+	if first {
+		s.metrics.Count(ctx, MetricReaderPaymentsNeedingReview, 1)
+	}
+	return s.terminalFollowUp(ctx, stored, company)
+}

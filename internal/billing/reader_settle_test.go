@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 )
@@ -130,6 +131,108 @@ func TestReaderWaitEndsAfterTheLimit(t *testing.T) {
 			}
 			if r, _ := d.term.Reader(ctx, testAccount, "tmr_1"); tc.reason == ReasonTimedOut && r.Action != nil {
 				t.Fatalf("the reader still asks: %+v", r.Action)
+			}
+		})
+	}
+}
+
+// countMetrics counts the business metrics a service reports.
+type countMetrics struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (m *countMetrics) Count(_ context.Context, name string, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.n[name] += n
+}
+
+func (m *countMetrics) get(name string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.n[name]
+}
+
+// A capture (or cancel) Stripe refuses for good is not asked again: the
+// PaymentIntent is read and what it says is recorded, and an attempt left
+// unclear fails with a reason for staff (counted), its authorization
+// released. An outage is retried until Stripe answers.
+func TestReaderOwedCallRefused(t *testing.T) {
+	refusal := func(call string) error { return Errorf(CodePaymentProviderError, "%s refused: account_closed", call) }
+	cases := []struct {
+		name string
+		// before plays Stripe at the capture or cancel (out of band, or a
+		// refusal).
+		before           func(d *desk, call string, pi *ReaderPaymentIntent) error
+		status, reason   string
+		piStatus         string
+		captureCalls     int
+		captures         int
+		cancels          int
+		payments, review int
+		balance          int64
+	}{
+		{name: "authorization lapsed at Stripe", before: func(_ *desk, call string, pi *ReaderPaymentIntent) error {
+			if call == "capture" {
+				pi.Status, pi.CancellationReason, pi.AmountCapturable = "canceled", "automatic", 0
+			}
+			return nil
+		}, status: ReaderCanceled, reason: "automatic", piStatus: "canceled", captureCalls: 1, balance: 12500},
+		{name: "captured in the Dashboard", before: func(_ *desk, call string, pi *ReaderPaymentIntent) error {
+			if call == "capture" {
+				pi.Status, pi.AmountReceived, pi.AmountCapturable = "succeeded", pi.Amount, 0
+			}
+			return nil
+		}, status: ReaderSucceeded, piStatus: "succeeded", captureCalls: 1, payments: 1},
+		{name: "refused while authorized: released", before: func(_ *desk, call string, _ *ReaderPaymentIntent) error {
+			if call == "capture" {
+				return refusal(call)
+			}
+			return nil
+		}, status: ReaderFailed, reason: ReasonCaptureRefused, piStatus: "canceled", captureCalls: 1, cancels: 1, review: 1, balance: 12500},
+		{name: "capture and cancel refused", before: func(_ *desk, call string, _ *ReaderPaymentIntent) error { return refusal(call) },
+			status: ReaderFailed, reason: ReasonCaptureRefused, piStatus: "requires_capture", captureCalls: 1, review: 1, balance: 12500},
+		{name: "an outage is retried", before: func(d *desk, call string, _ *ReaderPaymentIntent) error {
+			if call == "capture" && d.term.calls[call] == 1 {
+				return Errorf(CodePaymentProviderUnavailable, "stripe is down")
+			}
+			return nil
+		}, status: ReaderSucceeded, piStatus: "succeeded", captureCalls: 2, captures: 1, payments: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t)
+			m := &countMetrics{n: map[string]int{}}
+			d.svc = NewService(Deps{Store: d.store, Payments: d.stripe, Mailer: d.mail, Now: d.clock, Queue: d.queue, Terminal: d.term, Readers: d.readers, Metrics: m})
+			d.term.before = func(call string, pi *ReaderPaymentIntent) error { return tc.before(d, call, pi) }
+			a := d.start(t, "tmr_1", "")
+			d.present(t, cardApproved)
+			for range 4 { // the events (an outage fails one), then the scheduler's runs
+				for _, ev := range d.term.takeEvents() {
+					_, _ = d.svc.HandleEvent(ctx, ev) // a 5xx: Stripe delivers again, or the run settles it
+				}
+				d.advance(ReaderQuiet)
+				if _, err := d.run(ctx, d.clock()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.deliver(t)
+			inv := d.checkMoney(t)
+			got := inv.ReaderPayment()
+			if got.Status != tc.status || got.Reason != tc.reason || got.Owed != "" || inv.readerCheckAt() != (time.Time{}) {
+				t.Fatalf("attempt %+v", got)
+			}
+			pi, _ := d.term.ReaderPaymentIntent(ctx, testAccount, a.PaymentIntentID)
+			if pi.Status != tc.piStatus || d.term.calls["capture"] != tc.captureCalls || d.term.captures != tc.captures || d.term.cancels != tc.cancels {
+				t.Fatalf("at Stripe %s, capture calls %d, captures %d, cancels %d", pi.Status, d.term.calls["capture"], d.term.captures, d.term.cancels)
+			}
+			if len(inv.Payments) != tc.payments || inv.BalanceDue != tc.balance || m.get(MetricReaderPaymentsNeedingReview) != tc.review {
+				t.Fatalf("payments %d balance %d review %d", len(inv.Payments), inv.BalanceDue, m.get(MetricReaderPaymentsNeedingReview))
+			}
+			if d.readerMark(t, "tmr_1") != "" {
+				t.Fatal("the reader is still held")
 			}
 		})
 	}

@@ -69,7 +69,11 @@ type ReaderPaymentIntent struct {
 	// LastErrorCode is Stripe's last_payment_error.code (or decline_code
 	// when more precise), "" when none.
 	LastErrorCode string
-	ChargeID      string // the latest charge, "" before a card was read
+	// CancellationReason is Stripe's cancellation_reason of a canceled
+	// PaymentIntent (automatic: Stripe canceled it itself, as it does an
+	// authorization left uncaptured), "" when none was given.
+	CancellationReason string
+	ChargeID           string // the latest charge, "" before a card was read
 	// Method is the charge's method: card_present or interac_present, the
 	// brand and the last four digits, never more.
 	Method   *PaymentMethod

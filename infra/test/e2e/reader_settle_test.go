@@ -9,6 +9,7 @@ import (
 
 	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localstripe"
+	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/billing"
 )
 
@@ -104,4 +105,92 @@ func TestReaderWaitTimedOut(t *testing.T) {
 	if again := startOnReader(t, l, reader).want(t, 201); again.str("status") != billing.ReaderWaiting || again.str("paymentIntentId") == pi {
 		t.Fatalf("again: %s", again.Raw)
 	}
+}
+
+// captureCalls counts every capture of pi asked of Stripe, whatever the
+// answer.
+func captureCalls(pi string) int {
+	return len(env.stripe.Requests(func(r *faultproxy.Request) bool {
+		return r.Method == "POST" && r.Path == "/v1/payment_intents/"+pi+"/capture"
+	}))
+}
+
+// A capture Stripe refuses for good is asked once: the service reads the
+// PaymentIntent from the local Stripe and records what it says (canceled
+// at Stripe: the attempt canceled with Stripe's reason), or, when it is
+// still authorized, fails the attempt (capture_refused) and releases the
+// authorization. The scheduler's later runs ask nothing more.
+func TestReaderCaptureRefused(t *testing.T) {
+	t.Parallel()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(sink.Close)
+	lossy := &localstripe.Simulator{State: env.truth, Secret: localservers.WebhookSecret, WebhookURL: sink.URL}
+	rows := []struct {
+		name           string
+		run            func(t *testing.T, d deskRow, pi string)
+		status, reason string
+	}{
+		{"the authorization lapsed at Stripe", lapsedBeforeCapture(lossy), billing.ReaderCanceled, "automatic"},
+		{"refused while authorized", refusedWhileAuthorized, billing.ReaderFailed, billing.ReasonCaptureRefused},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			d := newDeskRow(t, 12500)
+			pi := d.start(t).want(t, 201).str("paymentIntentId")
+			row.run(t, d, pi)
+			env.desk.Pending()
+			for range 2 {
+				runScheduler(t, d.tn, time.Now().Add(billing.ReaderQuiet+time.Minute))
+			}
+			v := d.l.view(t)
+			if v.str("readerPayment", "status") != row.status || v.str("readerPayment", "reason") != row.reason ||
+				v.num("balanceDue") != 12500 || len(v.list("payments")) != 0 {
+				t.Fatalf("after the refusal: %s", v.Raw)
+			}
+			if n := captureCalls(pi); n != 1 {
+				t.Fatalf("%d captures asked, want 1", n)
+			}
+			if i := env.truth.Intent(pi); i.Status != localstripe.IntentCanceled || i.AmountReceived != 0 {
+				t.Fatalf("the authorization at Stripe: %s, received %d", i.Status, i.AmountReceived)
+			}
+			for _, r := range call(t, "GET", "/readers", d.tn.Staff, nil).want(t, 200).list("readers") {
+				if r["payment"] != nil {
+					t.Fatalf("the reader is still taken: %v", r)
+				}
+			}
+		})
+	}
+}
+
+// lapsedBeforeCapture: the card's events are lost, the authorization
+// lapses at Stripe (its event lost too), then the authorization's event
+// arrives late: the service decides to capture and Stripe refuses.
+func lapsedBeforeCapture(lossy *localstripe.Simulator) func(t *testing.T, d deskRow, pi string) {
+	return func(t *testing.T, d deskRow, pi string) {
+		ctx := context.Background()
+		if _, err := lossy.PresentPaymentMethod(ctx, d.reader, localstripe.Presented{Type: "card_present", Number: "4242424242424242"}); err != nil {
+			t.Fatal(err)
+		}
+		authorized := env.truth.Intent(pi)
+		if _, err := lossy.CancelIntent(ctx, pi, "automatic"); err != nil {
+			t.Fatal(err)
+		}
+		ev := stripeEvent("evt_"+randomHex(10), "payment_intent.amount_capturable_updated", d.tn.Account, localstripe.IntentObject(authorized, nil))
+		if got := deliverAsStripe(t, ev).want(t, 200); got.str("outcome") != string(billing.OutcomeApplied) {
+			t.Fatalf("the late authorization: %s", got.Raw)
+		}
+	}
+}
+
+// refusedWhileAuthorized: Stripe refuses the capture for good (a 4xx)
+// while the PaymentIntent still says requires_capture.
+func refusedWhileAuthorized(t *testing.T, d deskRow, pi string) {
+	rule := env.stripe.Inject(faultproxy.Rule{Status: 400, Header: jsonHeader,
+		Body: stripeRefusal("payment_intent_unexpected_state", "This PaymentIntent could not be captured."),
+		Match: func(r *faultproxy.Request) bool {
+			return r.Method == "POST" && r.Path == "/v1/payment_intents/"+pi+"/capture"
+		}})
+	t.Cleanup(func() { env.stripe.Remove(rule) })
+	present(t, d.reader, "card_present", "4242424242424242")
 }
