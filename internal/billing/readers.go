@@ -116,11 +116,14 @@ func (s *Service) readerCompany(ctx context.Context, companyID string) (*Company
 	return c, nil
 }
 
-// terminalLocation returns the clinic's Location on its connected account,
-// making it at Stripe the first time. The idempotency key names the
-// account and the address, so a retry (or a concurrent registration)
-// makes one Location, and a changed address within Stripe's 24 hours of
-// keys is a new request rather than a refused one.
+// terminalLocation returns the clinic's Location on its connected account
+// at its address, making it at Stripe the first time (and again after the
+// account or the address changed: Stripe can't move a reader, so the
+// readers registered before stay at the Location they were registered
+// to). The idempotency key names the account and the address, so a retry
+// (or a concurrent registration) makes one Location, and a changed
+// address within Stripe's 24 hours of keys is a new request rather than
+// a refused one.
 func (s *Service) terminalLocation(ctx context.Context, c *Company) (*TerminalLocation, error) {
 	saved, err := s.changeCompany(ctx, c.ID, func(stored *Company) (*Company, error) {
 		// Changed meanwhile (its admin, an account event, a concurrent
@@ -129,16 +132,17 @@ func (s *Service) terminalLocation(ctx context.Context, c *Company) (*TerminalLo
 		if stored == nil || stored.Address == nil {
 			return nil, Errorf(CodeAddressRequired, "the billing company has no address")
 		}
-		if l := stored.Location; l != nil && l.AccountID == stored.StripeAccountID {
+		hash := addressHash(stored.Address)
+		if l := stored.Location; l != nil && l.AccountID == stored.StripeAccountID && l.AddressHash == hash {
 			return nil, errNoChange
 		}
-		key := "clinicpay/v1/" + stored.ID + "/location/" + stored.StripeAccountID + "/" + addressHash(stored.Address)
+		key := "clinicpay/v1/" + stored.ID + "/location/" + stored.StripeAccountID + "/" + hash
 		id, err := s.terminal.CreateLocation(ctx, stored.StripeAccountID, stored.Name, *stored.Address, key)
 		if err != nil {
 			return nil, err
 		}
 		next := *stored
-		next.Location = &TerminalLocation{ID: id, AccountID: stored.StripeAccountID}
+		next.Location = &TerminalLocation{ID: id, AccountID: stored.StripeAccountID, AddressHash: hash}
 		next.UpdatedAt = s.clock()
 		return &next, nil
 	})

@@ -218,6 +218,49 @@ func TestRegisterReaderRetried(t *testing.T) {
 	}
 }
 
+// TestReaderLocationFollowsAddress: a reader registered after the
+// clinic's address changed goes to a Location at the new address, made
+// once (a retry or a second registration reuses it); the readers
+// registered before stay at theirs (Stripe can't move a reader).
+func TestReaderLocationFollowsAddress(t *testing.T) {
+	f := newReadersFixture(t)
+	ctx := context.Background()
+	moved := &AddressInput{Line1: "5 rue Saint-Joseph", City: "Québec", State: "QC", PostalCode: "G1K 3A9", Country: "CA"}
+	setAddress := func(a *AddressInput) {
+		in := &CompanyInput{Name: "Clinique c1", ReplyToEmail: "a@clinique.example", DefaultLanguage: French, Address: a}
+		if _, err := f.svc.PutCompany(ctx, readerAdmin("c1"), "c1", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := f.register(t, "c1", "")
+	steps := []struct {
+		name      string
+		do        func() *Reader
+		location  string // of the reader registered
+		locations int    // made at Stripe so far
+	}{
+		{"the first reader", func() *Reader { return first }, "tml_1", 1},
+		{"another at the same address", func() *Reader { return f.register(t, "c1", "") }, "tml_1", 1},
+		{"after the address changed", func() *Reader { setAddress(moved); return f.register(t, "c1", "key-moved") }, "tml_2", 2},
+		{"its retry", func() *Reader { return f.register(t, "c1", "key-moved") }, "tml_2", 2},
+		{"another at the new address", func() *Reader { return f.register(t, "c1", "") }, "tml_2", 2},
+		{"the name changed, not the address", func() *Reader { setAddress(moved); return f.register(t, "c1", "") }, "tml_2", 2},
+		{"back at the first address", func() *Reader { setAddress(clinicAddress); return f.register(t, "c1", "") }, "tml_1", 2},
+	}
+	for _, st := range steps {
+		r := st.do()
+		if r.LocationID != st.location || len(f.terminal.locations) != st.locations {
+			t.Fatalf("%s: at %s, %d Locations made", st.name, r.LocationID, len(f.terminal.locations))
+		}
+	}
+	if r, _ := f.readers.GetReader(ctx, "c1", first.ID); r.LocationID != "tml_1" {
+		t.Fatalf("the first reader moved to %s", r.LocationID)
+	}
+	if c, _ := f.store.GetCompany(ctx, "c1"); c.Location.ID != "tml_1" || c.Location.AddressHash != addressHash(c.Address) {
+		t.Fatalf("the company's Location %+v", c.Location)
+	}
+}
+
 // TestReaderLimit: the 51st reader is refused limit_reached, and deleting
 // one makes room.
 func TestReaderLimit(t *testing.T) {

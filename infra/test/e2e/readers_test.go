@@ -134,6 +134,32 @@ func TestRegisterReaders(t *testing.T) {
 	}
 }
 
+// TestReaderLocationFollowsAddress: after the clinic's address changes,
+// the next reader is registered at a Location made at the new address
+// (once, however many readers follow); the reader registered before stays
+// at the first Location (Stripe can't move a reader).
+func TestReaderLocationFollowsAddress(t *testing.T) {
+	t.Parallel()
+	tn := readerTenant(t)
+	first := registerReader(t, tn, "Front desk").want(t, 201).str("id")
+	moved := map[string]any{"line1": "5 rue Saint-Joseph", "city": "Québec", "state": "QC", "postalCode": "G1K 3A9", "country": "CA"}
+	settings(t, tn, map[string]any{"address": moved})
+	second := registerReader(t, tn, "Reception").want(t, 201).str("id")
+	third := registerReader(t, tn, "Back office").want(t, 201).str("id")
+	// Each Location Stripe made, by its id, with its postal code.
+	made := map[string]string{}
+	for _, c := range stripeCalls(tn.Account) {
+		var l struct{ ID string }
+		if c.Method == "POST" && c.Path == "/v1/terminal/locations" && c.Status == 200 && json.Unmarshal(c.Response, &l) == nil {
+			made[l.ID] = c.Form.Get("address[postal_code]")
+		}
+	}
+	at := func(reader string) string { return made[env.truth.Reader(reader).Location] }
+	if len(made) != 2 || at(first) != "H3A 3G4" || at(second) != "G1K 3A9" || at(third) != "G1K 3A9" {
+		t.Fatalf("Locations made %v; readers at %q, %q, %q", made, at(first), at(second), at(third))
+	}
+}
+
 // TestRegisterReaderRetried: a registration whose answer Stripe never
 // gave (an outage) frees its Idempotency-Key; the retry registers one
 // reader, and a retry of that gets the same answer.
