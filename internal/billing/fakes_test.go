@@ -500,6 +500,10 @@ func (m *memReaders) SaveReader(_ context.Context, r *Reader) error {
 		m.mu.Unlock()
 		return fmt.Errorf("save reader: %w", ErrVersionConflict)
 	}
+	if r.Version <= 1 && countReaders(m.readers, r.CompanyID) >= MaxReaders {
+		m.mu.Unlock()
+		return fmt.Errorf("save reader: %w", ErrReaderLimit)
+	}
 	m.readers[key] = *r
 	die := m.dieAfterSave
 	m.mu.Unlock()
@@ -518,6 +522,17 @@ func (m *memReaders) DeleteReader(_ context.Context, companyID, readerID string,
 	}
 	delete(m.readers, companyID+"/"+readerID)
 	return nil
+}
+
+// countReaders counts a clinic's readers, as the store's count does.
+func countReaders(readers map[string]Reader, companyID string) int {
+	n := 0
+	for _, r := range readers {
+		if r.CompanyID == companyID {
+			n++
+		}
+	}
+	return n
 }
 
 // errDied is what a fake panics with to stop a request for good right

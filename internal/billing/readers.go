@@ -78,12 +78,14 @@ func (s *Service) RegisterReader(ctx context.Context, caller Caller, in *ReaderI
 	if c.Address == nil {
 		return nil, Errorf(CodeAddressRequired, "the billing company has no address: Stripe needs one for the clinic's Terminal Location (PUT /billing-companies/{companyId} with address)")
 	}
+	// A first look spares Stripe a registration bound to be refused; the
+	// write that keeps the reader decides (registrations race).
 	have, err := s.readers.ListReaders(ctx, c.ID)
 	if err != nil {
 		return nil, storeError("list readers", err)
 	}
 	if len(have) >= MaxReaders {
-		return nil, Errorf(CodeLimitReached, "the billing company has %d readers, the most it may have: delete one first", len(have))
+		return nil, readerLimit()
 	}
 	loc, err := s.terminalLocation(ctx, c)
 	if err != nil {
@@ -97,7 +99,17 @@ func (s *Service) RegisterReader(ctx context.Context, caller Caller, in *ReaderI
 	if err != nil {
 		return nil, err
 	}
-	return s.keepReader(ctx, c.ID, tr, loc.ID)
+	r, err := s.keepReader(ctx, c.ID, tr, loc.ID)
+	if errors.Is(err, ErrReaderLimit) {
+		// Another registration took the last place meanwhile: the reader
+		// Stripe registered for this one goes, so none is left unlisted.
+		return nil, errors.Join(readerLimit(), s.terminal.DeleteReader(ctx, c.StripeAccountID, tr.ID))
+	}
+	return r, err
+}
+
+func readerLimit() *Error {
+	return Errorf(CodeLimitReached, "the billing company has %d readers, the most it may have: delete one first", MaxReaders)
 }
 
 // readerCompany reads the caller's clinic and checks that it can have
@@ -174,6 +186,9 @@ func (s *Service) keepReader(ctx context.Context, companyID string, tr *Terminal
 			return nil, storeError("read reader", gerr)
 		}
 		return stored, nil
+	}
+	if errors.Is(err, ErrReaderLimit) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, storeError("save reader", err)

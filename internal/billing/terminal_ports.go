@@ -172,9 +172,14 @@ type ReaderStore interface {
 	// ListReaders returns every reader of the clinic (at most 50).
 	ListReaders(ctx context.Context, companyID string) ([]Reader, error)
 	// SaveReader writes r if the stored version is r.Version-1 (no record
-	// for version 1), else ErrVersionConflict.
+	// for version 1), else ErrVersionConflict. A new reader (version 1)
+	// is counted in the same write: ErrReaderLimit when the clinic has
+	// MaxReaders already, however many are registered at once.
 	SaveReader(ctx context.Context, r *Reader) error
 	// DeleteReader deletes the reader if its stored version is version,
-	// else ErrVersionConflict.
+	// else ErrVersionConflict; the clinic's count goes down with it.
 	DeleteReader(ctx context.Context, companyID, readerID string, version int64) error
 }
+
+// ErrReaderLimit: the clinic has MaxReaders readers already.
+var ErrReaderLimit = errors.New("the clinic has the most readers it may have")

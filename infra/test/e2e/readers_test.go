@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -188,14 +189,41 @@ func TestRegisterReaderRetried(t *testing.T) {
 	}
 }
 
-// TestReaderLimit: a clinic's 51st reader is refused; deleting one makes
-// room.
+// TestReaderLimit: eight registrations racing for a clinic's 50th place
+// (against DynamoDB Local and the local Stripe): exactly one is
+// registered, the others answer 409 limit_reached and leave no reader at
+// Stripe; the 51st is refused; deleting one makes room.
 func TestReaderLimit(t *testing.T) {
 	t.Parallel()
 	tn := readerTenant(t)
+	for i := range billing.MaxReaders - 1 {
+		registerReader(t, tn, fmt.Sprintf("Desk %d", i+1)).want(t, 201)
+	}
+	const racers = 8
+	answers := make([]*response, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = registerReader(t, tn, fmt.Sprintf("Racer %d", i+1))
+		}()
+	}
+	wg.Wait()
 	var last string
-	for i := range billing.MaxReaders {
-		last = registerReader(t, tn, fmt.Sprintf("Desk %d", i+1)).want(t, 201).str("id")
+	for _, a := range answers {
+		if a.Status == 201 {
+			if last != "" {
+				t.Fatalf("two racers registered: %s and %s", last, a.str("id"))
+			}
+			last = a.str("id")
+			continue
+		}
+		a.wantError(t, 409, "limit_reached")
+	}
+	listed := call(t, "GET", "/readers", tn.Staff, nil).want(t, 200).list("readers")
+	if last == "" || len(listed) != billing.MaxReaders || len(env.truth.Readers(tn.Account)) != billing.MaxReaders {
+		t.Fatalf("won by %q; %d listed, %d at Stripe", last, len(listed), len(env.truth.Readers(tn.Account)))
 	}
 	registerReader(t, tn, "One more").wantError(t, 409, "limit_reached")
 	call(t, "DELETE", "/readers/"+last, tn.Admin, nil).want(t, 204)
