@@ -115,12 +115,9 @@ func (s *Service) readerNews(ctx context.Context, a *ReaderAttempt) (*WebhookEve
 		return nil, fmt.Errorf("read the reader's PaymentIntent: %w", err)
 	}
 	facts := &TerminalFacts{Intent: pi}
-	var typ string
+	typ := endEvent(pi.Status)
 	switch pi.Status {
-	case "succeeded":
-		typ = EventIntentSucceeded
-	case "canceled":
-		typ = EventIntentCanceled
+	case "succeeded", "canceled":
 	case "requires_capture":
 		typ = EventIntentCapturable
 	case "requires_payment_method":
@@ -134,6 +131,18 @@ func (s *Service) readerNews(ctx context.Context, a *ReaderAttempt) (*WebhookEve
 	}
 	id := fmt.Sprintf("settle_%s_%d_%d_%s", pi.ID, a.Number, a.Tries, pi.Status)
 	return &WebhookEvent{ID: id, Type: typ, AccountID: a.AccountID, Created: s.clock(), Terminal: facts}, nil
+}
+
+// endEvent is the event of a PaymentIntent that ended (succeeded,
+// canceled), "" for one that did not.
+func endEvent(status string) string {
+	switch status {
+	case "succeeded":
+		return EventIntentSucceeded
+	case "canceled":
+		return EventIntentCanceled
+	}
+	return ""
 }
 
 // readerDeclined reports a PaymentIntent still waiting for a card whose
@@ -199,15 +208,11 @@ func (s *Service) owedRefused(ctx context.Context, inv *Invoice, company *Compan
 	case err != nil:
 		return true, s.giveUp(ctx, inv, company, a, nil) // not on the account any more
 	}
-	var typ string
-	switch pi.Status {
-	case "succeeded":
-		typ = EventIntentSucceeded
-	case "canceled":
-		typ = EventIntentCanceled
-	case "processing":
+	typ := endEvent(pi.Status)
+	switch {
+	case pi.Status == "processing":
 		return false, nil
-	default:
+	case typ == "":
 		return true, s.giveUp(ctx, inv, company, a, pi)
 	}
 	ev := &WebhookEvent{ID: fmt.Sprintf("refused_%s_%d_%s", pi.ID, a.Number, pi.Status), Type: typ, AccountID: a.AccountID,
