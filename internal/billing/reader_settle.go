@@ -94,10 +94,12 @@ func (a *ReaderAttempt) waitedOut(now time.Time) bool {
 // endWait cancels an attempt whose reader waited for a card too long,
 // as staff would (the reader's action, then the PaymentIntent), reason
 // timed_out. A card presented meanwhile is honoured as for staff: Stripe
-// refuses the cancel, and the attempt is looked at again later.
+// refuses the cancel, and the attempt is looked at again later; so is one
+// Stripe refuses to cancel for another reason (an account disconnected
+// meanwhile), rather than holding up the invoice's other work.
 func (s *Service) endWait(ctx context.Context, it WorkItem, inv *Invoice, a *ReaderAttempt, now time.Time) error {
 	_, err := s.cancelAttempt(ctx, inv, *a, ReasonTimedOut)
-	if ErrorCode(err) == CodeReaderPaymentCompleting {
+	if err != nil && (ErrorCode(err) == CodeReaderPaymentCompleting || !transient(err)) {
 		return s.markLookedAt(ctx, it, a.ID, now)
 	}
 	return err

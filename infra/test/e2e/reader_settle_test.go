@@ -107,6 +107,43 @@ func TestReaderWaitTimedOut(t *testing.T) {
 	}
 }
 
+// TestReaderWaitEndsAsTheCardComes: the scheduler's run ends a reader
+// waiting past the limit just as the patient presents a card (the run's
+// cancel_action held at Stripe until the card was approved): Stripe
+// answers terminal_reader_busy, and the payment is honoured, captured
+// once, never canceled.
+func TestReaderWaitEndsAsTheCardComes(t *testing.T) {
+	t.Parallel()
+	d := newDeskRow(t, 12500)
+	pi := d.start(t).want(t, 201).str("paymentIntentId")
+	reached, release := make(chan struct{}), make(chan struct{})
+	hold := env.stripe.Inject(faultproxy.Rule{Reached: reached, Hold: release, Match: func(r *faultproxy.Request) bool {
+		return r.Method == "POST" && r.Path == "/v1/terminal/readers/"+d.reader+"/cancel_action"
+	}})
+	t.Cleanup(func() { env.stripe.Remove(hold) })
+	ran := make(chan *response, 1)
+	go func() { ran <- runScheduler(t, d.tn, time.Now().Add(billing.ReaderWaitLimit+time.Minute)) }()
+	select {
+	case <-reached:
+	case <-time.After(2 * time.Minute): // a hang, not a slow machine
+		t.Fatal("the run did not cancel the reader's action")
+	}
+	present(t, d.reader, "card_present", "4242424242424242")
+	close(release)
+	// The run's work is done, not failed: the refusal read as the card's.
+	if run := <-ran; run.num("report", "failed") != 0 || run.num("report", "worked") == 0 {
+		t.Fatalf("the run: %s", mustJSON(t, run.JSON))
+	}
+	env.desk.Pending()
+	d.paid(t, pi)
+	canceled := env.stripe.Requests(func(r *faultproxy.Request) bool {
+		return r.Method == "POST" && r.Path == "/v1/payment_intents/"+pi+"/cancel"
+	})
+	if len(canceled) != 0 {
+		t.Fatalf("the PaymentIntent was canceled: %d calls", len(canceled))
+	}
+}
+
 // captureCalls counts every capture of pi asked of Stripe, whatever the
 // answer.
 func captureCalls(pi string) int {
