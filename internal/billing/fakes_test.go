@@ -677,6 +677,11 @@ func (f *fakeTerminal) ProcessPaymentIntent(_ context.Context, account, readerID
 		err := Errorf(CodeReaderBusy, "terminal_reader_busy")
 		f.keys[key] = keyReply{err: err}
 		return nil, err
+	case f.intents[pi] != nil && f.intents[pi].Status != "requires_payment_method":
+		// Authorized, captured or canceled: no reader takes it again.
+		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
+		f.keys[key] = keyReply{err: err}
+		return nil, err
 	}
 	f.actions++
 	r.Action = &ReaderAction{Type: ReaderActionProcessPayment, Status: "in_progress", PaymentIntentID: pi}

@@ -165,11 +165,24 @@ func (inv *Invoice) newAttempt(c *Company, r *Reader, id, requestKey string, now
 	a := ReaderAttempt{ID: id, Number: len(inv.ReaderAttempts) + 1, ReaderID: r.ID, AccountID: c.StripeAccountID,
 		Amount: inv.BalanceDue, Currency: inv.Currency, Status: ReaderStarting, RequestKey: requestKey, Until: until,
 		CreatedAt: now, UpdatedAt: now}
-	if last := inv.ReaderPayment(); last != nil && (last.Status == ReaderDeclined || last.Status == ReaderFailed) &&
-		last.PaymentIntentID != "" && last.Amount == a.Amount && last.Currency == a.Currency && last.AccountID == a.AccountID {
+	if last := inv.ReaderPayment(); last.reusable() && last.Amount == a.Amount && last.Currency == a.Currency && last.AccountID == a.AccountID {
 		a.PaymentIntentID = last.PaymentIntentID
 	}
 	return a
+}
+
+// reusable reports an attempt whose PaymentIntent still waits for a card:
+// declined, or failed before it reached the reader. One whose capture or
+// cancel Stripe refused holds an authorization (or a canceled
+// PaymentIntent) that no reader can take again.
+func (a *ReaderAttempt) reusable() bool {
+	switch {
+	case a == nil || a.PaymentIntentID == "":
+		return false
+	case a.Status == ReaderFailed:
+		return a.Reason != ReasonCaptureRefused && a.Reason != ReasonCancelRefused
+	}
+	return a.Status == ReaderDeclined
 }
 
 // readerBlocker says why the invoice can't be paid on a reader now.
