@@ -30,7 +30,11 @@ func TestReaderMoneyStateMachine(t *testing.T) {
 		}
 		m := &deskModel{d: d, rt: rt}
 		d.term.before = func(call string, _ *ReaderPaymentIntent) error {
-			if call == "capture" && m.refuse {
+			switch {
+			case m.outage:
+				m.outage, m.hit, m.hitAt = false, true, d.clock()
+				return Errorf(CodePaymentProviderUnavailable, "stripe is down")
+			case call == "capture" && m.refuse:
 				m.refuse = false
 				return Errorf(CodePaymentProviderError, "capture refused")
 			}
@@ -38,7 +42,7 @@ func TestReaderMoneyStateMachine(t *testing.T) {
 		}
 		steps := rapid.IntRange(1, 25).Draw(rt, "steps")
 		for i := range steps {
-			m.step(rapid.SampledFrom([]string{"link", "payLink", "start", "present", "deliver", "redeliver", "cancel", "wait", "refuse"}).Draw(rt, fmt.Sprint("op", i)))
+			m.step(rapid.SampledFrom([]string{"link", "payLink", "start", "present", "deliver", "redeliver", "cancel", "wait", "refuse", "outage"}).Draw(rt, fmt.Sprint("op", i)))
 			m.check()
 		}
 		for len(m.pending) > 0 {
@@ -63,8 +67,10 @@ type deskModel struct {
 	paid               map[string]bool
 	// authorized is when each card authorization was made at Stripe.
 	authorized map[string]time.Time
-	// refuse: Stripe refuses the next capture for good.
-	refuse bool
+	// refuse: Stripe refuses the next capture for good; outage: Stripe
+	// is down for the next capture or cancel (hit: it was, at hitAt).
+	refuse, outage, hit bool
+	hitAt               time.Time
 }
 
 func (m *deskModel) step(op string) {
@@ -104,14 +110,17 @@ func (m *deskModel) step(op string) {
 		}
 	case "cancel":
 		_, err := d.svc.CancelReaderPayment(ctx, Staff("c1"), "i1")
-		m.expect(err, CodeNotFound, CodeReaderPaymentCompleting)
+		m.expect(err, CodeNotFound, CodeReaderPaymentCompleting, CodePaymentProviderUnavailable)
 		m.pending = append(m.pending, d.term.takeEvents()...)
 	case "refuse":
 		m.refuse = true
+	case "outage":
+		m.outage = true
 	case "wait":
 		// Time passes and the scheduler runs (its message worked once).
 		d.advance(rapid.SampledFrom([]time.Duration{time.Minute, ReaderQuiet + time.Minute, ReaderWaitLimit + time.Minute, time.Hour}).Draw(m.rt, "wait"))
-		if _, err := d.run(ctx, d.clock()); err != nil {
+		m.hit = false
+		if _, err := d.run(ctx, d.clock()); err != nil && !m.hit {
 			m.rt.Fatalf("run: %v", err)
 		}
 		m.pending = append(m.pending, d.term.takeEvents()...)
@@ -131,7 +140,10 @@ func (m *deskModel) step(op string) {
 			m.delivered = append(m.delivered, ev)
 		}
 		if _, err := d.svc.HandleEvent(ctx, ev); err != nil {
-			m.rt.Fatalf("%s %s: %v", ev.Type, ev.ID, err)
+			if ErrorCode(err) != CodePaymentProviderUnavailable {
+				m.rt.Fatalf("%s %s: %v", ev.Type, ev.ID, err)
+			}
+			m.pending = append(m.pending, ev) // Stripe delivers it again
 		}
 		m.pending = append(m.pending, d.term.takeEvents()...) // a capture's or a cancel's
 	}
@@ -150,8 +162,12 @@ func (m *deskModel) noteAuthorizations() {
 }
 
 // checkAuthorizations: after a run at now, an authorization made
-// ReaderQuiet before was captured or canceled.
+// ReaderQuiet before was captured or canceled, unless Stripe was down
+// since (the first run ReaderQuiet after the outage decides it).
 func (m *deskModel) checkAuthorizations(now time.Time) {
+	if !m.hitAt.IsZero() && m.hitAt.Add(ReaderQuiet).After(now) {
+		return
+	}
 	for id, at := range m.authorized {
 		pi, _ := m.d.term.ReaderPaymentIntent(context.Background(), testAccount, id)
 		if pi.Status == "requires_capture" && !at.Add(ReaderQuiet).After(now) {

@@ -237,3 +237,57 @@ func TestReaderOwedCallRefused(t *testing.T) {
 		})
 	}
 }
+
+// A capture decided while the invoice owed its amount, then held up by a
+// Stripe outage while the link's payment (made on a page the patient had
+// open) was recorded, is decided again before it is made: canceled
+// (already_paid), never captured, whichever retries it (Stripe's
+// redelivery or the scheduler's run).
+func TestReaderCaptureDecidedAgainAfterAnOutage(t *testing.T) {
+	for _, retry := range []string{"redelivery", "scheduler"} {
+		t.Run(retry, func(t *testing.T) {
+			ctx := context.Background()
+			d := newDesk(t)
+			l := d.link(t)
+			paid := d.sessionEvent(t, l, EventCheckoutCompleted, "pi_link", 12500, "cad")
+			d.start(t, "tmr_1", "")
+			down := true // until the link's payment is recorded
+			d.term.before = func(call string, _ *ReaderPaymentIntent) error {
+				if down && call == "capture" {
+					return Errorf(CodePaymentProviderUnavailable, "stripe is down")
+				}
+				return nil
+			}
+			d.present(t, cardApproved)
+			evs := d.term.takeEvents()
+			var failed *WebhookEvent
+			for _, ev := range evs {
+				if _, err := d.svc.HandleEvent(ctx, ev); err != nil {
+					failed = ev // Stripe delivers it again later
+				}
+			}
+			if failed == nil || d.attempt(t).Owed != owedCapture {
+				t.Fatalf("the capture was not held up: %+v", d.attempt(t))
+			}
+			d.handle(t, paid)
+			down = false
+			if retry == "redelivery" {
+				d.handle(t, failed)
+			} else {
+				d.advance(ReaderQuiet)
+				if _, err := d.run(ctx, d.clock()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d.deliver(t)
+			inv := d.checkMoney(t)
+			a := inv.ReaderPayment()
+			if a.Status != ReaderCanceled || a.Reason != ReasonAlreadyPaid || a.Owed != "" || d.term.captures != 0 || d.term.cancels != 1 {
+				t.Fatalf("attempt %+v, captures %d, cancels %d", a, d.term.captures, d.term.cancels)
+			}
+			if inv.BalanceDue != 0 || inv.Overpaid != 0 || len(inv.Payments) != 1 || d.readerMark(t, "tmr_1") != "" {
+				t.Fatalf("balance %d overpaid %d payments %d reader %q", inv.BalanceDue, inv.Overpaid, len(inv.Payments), d.readerMark(t, "tmr_1"))
+			}
+		})
+	}
+}
