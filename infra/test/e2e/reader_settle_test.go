@@ -231,3 +231,40 @@ func refusedWhileAuthorized(t *testing.T, d deskRow, pi string) {
 	t.Cleanup(func() { env.stripe.Remove(rule) })
 	present(t, d.reader, "card_present", "4242424242424242")
 }
+
+// TestReaderCaptureDecidedAgainAfterAnOutage: the card is approved while
+// Stripe is down for the capture (the webhook answers 503, the decision
+// to capture written); the patient then pays the link's page they had
+// open. The scheduler's run, with Stripe back, cancels the authorization
+// (already_paid) instead of capturing it: the patient is charged once.
+func TestReaderCaptureDecidedAgainAfterAnOutage(t *testing.T) {
+	t.Parallel()
+	d := newDeskRow(t, 12500)
+	pi := d.start(t).want(t, 201).str("paymentIntentId")
+	outage := env.stripe.Inject(faultproxy.Rule{Status: 500, Header: jsonHeader, Body: `{"error":{"type":"api_error","message":"boom"}}`,
+		Match: func(r *faultproxy.Request) bool {
+			return r.Method == "POST" && r.Path == "/v1/payment_intents/"+pi+"/capture"
+		}})
+	t.Cleanup(func() { env.stripe.Remove(outage) })
+	if _, err := env.desk.PresentPaymentMethod(context.Background(), d.reader, localstripe.Presented{Type: "card_present", Number: "4242424242424242"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := d.l.view(t); v.str("readerPayment", "status") != billing.ReaderCapturing {
+		t.Fatalf("the capture was not held up: %s", v.Raw)
+	}
+	d.linkPaid(t)
+	env.stripe.Remove(outage)
+	runScheduler(t, d.tn, time.Now().Add(billing.ReaderQuiet+time.Minute))
+	env.desk.Pending()
+	v := d.l.view(t)
+	if v.str("readerPayment", "status") != billing.ReaderCanceled || v.str("readerPayment", "reason") != billing.ReasonAlreadyPaid ||
+		v.num("balanceDue") != 0 || v.num("overpaid") != 0 || len(v.list("payments")) != 1 {
+		t.Fatalf("after the run: %s", v.Raw)
+	}
+	if n := captures(pi); n != 0 {
+		t.Fatalf("%d captures: the patient paid twice", n)
+	}
+	if i := env.truth.Intent(pi); i.Status != localstripe.IntentCanceled || i.AmountReceived != 0 {
+		t.Fatalf("the authorization at Stripe: %s, received %d", i.Status, i.AmountReceived)
+	}
+}
