@@ -36,20 +36,32 @@ const ReaderWaitLimit = 15 * time.Minute
 // lets it lapse (2 days), whatever else is at work.
 const AuthorizationLimit = 24 * time.Hour
 
-// readerCheckAt is when the scheduler should ask Stripe about the last
-// attempt: ReaderQuiet after its last news, while it holds the invoice or
-// owes Stripe a capture or a cancel; zero otherwise.
-func (inv *Invoice) readerCheckAt() time.Time {
-	a := inv.ReaderPayment()
-	if a == nil || (!a.InProgress() && a.Owed == "") {
+// checkAt is when the scheduler should ask Stripe about the attempt:
+// ReaderQuiet after its last news, while it holds the invoice or owes
+// Stripe a capture or a cancel; zero otherwise.
+func (a *ReaderAttempt) checkAt() time.Time {
+	if !a.InProgress() && a.Owed == "" {
 		return time.Time{}
 	}
 	return a.UpdatedAt.Add(ReaderQuiet)
 }
 
-// settleReader settles the invoice's attempt gone quiet at now, from what
-// Stripe says of it; an attempt with nothing new is marked looked at, so
-// the next look is ReaderQuiet later.
+// readerCheckAt is the first checkAt of the invoice's attempts: the last
+// one, and an earlier one still owing Stripe a call (a new attempt may
+// start while an ended one's cancel waits on an outage).
+func (inv *Invoice) readerCheckAt() time.Time {
+	var first time.Time
+	for i := range inv.ReaderAttempts {
+		if at := inv.ReaderAttempts[i].checkAt(); !at.IsZero() && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first
+}
+
+// settleReader settles the invoice's attempts gone quiet at now, from
+// what Stripe says of them; the last one, with nothing new, is marked
+// looked at, so the next look is ReaderQuiet later.
 func (s *Service) settleReader(ctx context.Context, it WorkItem, now time.Time) error {
 	inv, err := s.store.GetInvoice(ctx, it.CompanyID, it.InvoiceID)
 	if errors.Is(err, ErrNotFound) {
@@ -58,27 +70,44 @@ func (s *Service) settleReader(ctx context.Context, it WorkItem, now time.Time) 
 	if err != nil {
 		return storeError("read invoice", err)
 	}
+	last := len(inv.ReaderAttempts) - 1
+	for i := range last {
+		if a := inv.ReaderAttempts[i]; a.Owed != "" && !a.checkAt().After(now) {
+			if _, err := s.applyNews(ctx, &a); err != nil {
+				return err
+			}
+		}
+	}
 	a := inv.ReaderPayment()
-	if at := inv.readerCheckAt(); at.IsZero() || at.After(now) {
+	if a == nil || a.checkAt().IsZero() || a.checkAt().After(now) {
 		return nil
 	}
 	if a.Status == ReaderStarting && a.Until.After(s.clock()) && now.Sub(a.CreatedAt) < AuthorizationLimit {
 		return nil // a request at work on it
 	}
-	if a.PaymentIntentID != "" {
-		ev, err := s.readerNews(ctx, a)
-		if err != nil {
-			return err
-		}
-		if ev != nil {
-			if _, err := recordEvent(ctx, func() (EventResult, error) { return s.applyTerminalEvent(ctx, ev) }); err != nil {
-				return err
-			}
-		} else if a.waitedOut(now) {
-			return s.endWait(ctx, it, inv, a, now)
-		}
+	applied, err := s.applyNews(ctx, a)
+	switch {
+	case err != nil:
+		return err
+	case !applied && a.waitedOut(now):
+		return s.endWait(ctx, it, inv, a, now)
 	}
 	return s.markLookedAt(ctx, it, a.ID, now)
+}
+
+// applyNews applies what Stripe says of the attempt now, as its event
+// would (the same rules, write and follow-up: an owed capture or cancel
+// is tried again); false when Stripe says nothing new.
+func (s *Service) applyNews(ctx context.Context, a *ReaderAttempt) (bool, error) {
+	if a.PaymentIntentID == "" {
+		return false, nil
+	}
+	ev, err := s.readerNews(ctx, a)
+	if err != nil || ev == nil {
+		return false, err
+	}
+	_, err = recordEvent(ctx, func() (EventResult, error) { return s.applyTerminalEvent(ctx, ev) })
+	return true, err
 }
 
 // waitedOut reports a reader that has waited for a card for

@@ -291,3 +291,47 @@ func TestReaderCaptureDecidedAgainAfterAnOutage(t *testing.T) {
 		})
 	}
 }
+
+// An ended attempt still owing Stripe a cancel (Stripe down for it) is
+// settled by the scheduler's run even after a new attempt started: its
+// authorization is canceled, not left to lapse.
+func TestReaderEarlierAttemptOwedCallSettled(t *testing.T) {
+	ctx := context.Background()
+	d := newDesk(t)
+	refused, down := true, true
+	d.term.before = func(call string, _ *ReaderPaymentIntent) error {
+		switch {
+		case call == "capture" && refused:
+			refused = false
+			return Errorf(CodePaymentProviderError, "capture refused: account_closed")
+		case call == "cancel" && down:
+			return Errorf(CodePaymentProviderUnavailable, "stripe is down")
+		}
+		return nil
+	}
+	first := d.start(t, "tmr_1", "")
+	d.present(t, cardApproved)
+	for _, ev := range d.term.takeEvents() {
+		_, _ = d.svc.HandleEvent(ctx, ev) // the release's cancel fails: 503
+	}
+	if a := d.attempt(t); a.Status != ReaderFailed || a.Owed != owedCancel {
+		t.Fatalf("the first attempt: %+v", a)
+	}
+	down = false
+	second := d.start(t, "tmr_1", "")
+	if second.PaymentIntentID == first.PaymentIntentID {
+		t.Fatal("the refused attempt's authorization was sent to the reader again")
+	}
+	d.advance(ReaderQuiet)
+	if _, err := d.run(ctx, d.clock()); err != nil {
+		t.Fatal(err)
+	}
+	d.deliver(t)
+	inv := d.checkMoney(t)
+	if pi, _ := d.term.ReaderPaymentIntent(ctx, testAccount, first.PaymentIntentID); pi.Status != "canceled" || inv.ReaderAttempts[0].Owed != "" {
+		t.Fatalf("the first authorization %s, attempt %+v", pi.Status, inv.ReaderAttempts[0])
+	}
+	if a := inv.ReaderPayment(); a.ID != second.ID || a.Status != ReaderWaiting || inv.BalanceDue != 12500 {
+		t.Fatalf("the second attempt %+v, balance %d", a, inv.BalanceDue)
+	}
+}
