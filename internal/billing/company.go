@@ -40,8 +40,9 @@ type Company struct {
 	// Address is the clinic's street address, nil until its admin gives
 	// it; its Terminal Location is made from it.
 	Address *Address
-	// Location is the clinic's Stripe Terminal Location, made once, at
-	// the first reader's registration.
+	// Location is the clinic's Stripe Terminal Location for new readers,
+	// made at the first reader's registration after the account or the
+	// address changed.
 	Location *TerminalLocation
 
 	// Version increases with every write; writes are conditional on it.
@@ -50,12 +51,16 @@ type Company struct {
 	UpdatedAt time.Time
 }
 
-// TerminalLocation is a clinic's Terminal Location at Stripe: its readers
-// are registered to it. It belongs to the connected account it was made
-// on; another account connected later gets its own.
+// TerminalLocation is a clinic's Terminal Location at Stripe: its new
+// readers are registered to it. It belongs to the connected account and
+// the address it was made from; another account connected later, or a
+// new address, gets its own.
 type TerminalLocation struct {
 	ID        string // tml_…
 	AccountID string
+	// AddressHash names the address it was made from (addressHash); ""
+	// for a Location recorded before it was kept.
+	AddressHash string
 }
 
 // EmailDetail is how much of an invoice the clinic's e-mails and PDFs show.

@@ -500,6 +500,10 @@ func (m *memReaders) SaveReader(_ context.Context, r *Reader) error {
 		m.mu.Unlock()
 		return fmt.Errorf("save reader: %w", ErrVersionConflict)
 	}
+	if r.Version <= 1 && countReaders(m.readers, r.CompanyID) >= MaxReaders {
+		m.mu.Unlock()
+		return fmt.Errorf("save reader: %w", ErrReaderLimit)
+	}
 	m.readers[key] = *r
 	die := m.dieAfterSave
 	m.mu.Unlock()
@@ -518,6 +522,17 @@ func (m *memReaders) DeleteReader(_ context.Context, companyID, readerID string,
 	}
 	delete(m.readers, companyID+"/"+readerID)
 	return nil
+}
+
+// countReaders counts a clinic's readers, as the store's count does.
+func countReaders(readers map[string]Reader, companyID string) int {
+	n := 0
+	for _, r := range readers {
+		if r.CompanyID == companyID {
+			n++
+		}
+	}
+	return n
 }
 
 // errDied is what a fake panics with to stop a request for good right
@@ -548,6 +563,16 @@ type fakeTerminal struct {
 	dieAfter    string
 	// onCapture sees each capture Stripe makes, before it is made.
 	onCapture func(*ReaderPaymentIntent)
+	// beforeCancelAction runs once, without the lock, as the next
+	// cancel_action arrives (a card presented at that moment).
+	beforeCancelAction func()
+	// before sees each capture and cancel of a PaymentIntent ("capture",
+	// "cancel") not answered from its key, under the lock: it may change
+	// the PaymentIntent (as Stripe did out of band) or answer an error
+	// (a permanent one is kept under the key, as Stripe keeps it).
+	before func(call string, pi *ReaderPaymentIntent) error
+	// calls counts every capture and cancel asked, replays included.
+	calls map[string]int
 }
 
 type keyReply struct {
@@ -557,7 +582,7 @@ type keyReply struct {
 
 func newFakeTerminal(now func() time.Time) *fakeTerminal {
 	return &fakeTerminal{readers: map[string]*TerminalReader{}, intents: map[string]*ReaderPaymentIntent{},
-		account: map[string]string{}, keys: map[string]keyReply{}, now: now}
+		account: map[string]string{}, keys: map[string]keyReply{}, now: now, calls: map[string]int{}}
 }
 
 func (f *fakeTerminal) addReader(account, id string) {
@@ -652,6 +677,11 @@ func (f *fakeTerminal) ProcessPaymentIntent(_ context.Context, account, readerID
 		err := Errorf(CodeReaderBusy, "terminal_reader_busy")
 		f.keys[key] = keyReply{err: err}
 		return nil, err
+	case f.intents[pi] != nil && f.intents[pi].Status != "requires_payment_method":
+		// Authorized, captured or canceled: no reader takes it again.
+		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
+		f.keys[key] = keyReply{err: err}
+		return nil, err
 	}
 	f.actions++
 	r.Action = &ReaderAction{Type: ReaderActionProcessPayment, Status: "in_progress", PaymentIntentID: pi}
@@ -662,6 +692,12 @@ func (f *fakeTerminal) ProcessPaymentIntent(_ context.Context, account, readerID
 
 func (f *fakeTerminal) CancelReaderAction(_ context.Context, account, readerID, _ string) (*TerminalReader, error) {
 	f.mu.Lock()
+	if hook := f.beforeCancelAction; hook != nil {
+		f.beforeCancelAction = nil
+		f.mu.Unlock()
+		hook()
+		f.mu.Lock()
+	}
 	defer f.mu.Unlock()
 	r, ok := f.readers[account+"/"+readerID]
 	if !ok {
@@ -690,12 +726,16 @@ func (f *fakeTerminal) ReaderPaymentIntent(_ context.Context, account, id string
 func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id string, amount int64, key string) (*ReaderPaymentIntent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls["capture"]++
 	if r, ok := f.keys[key]; ok {
 		return f.intentCopy(r.id), r.err
 	}
 	pi := f.intents[id]
 	if pi == nil || f.account[id] != account {
 		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if err := f.refused("capture", pi, key); err != nil {
+		return nil, err
 	}
 	if pi.Status != "requires_capture" || amount > pi.AmountCapturable {
 		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
@@ -716,12 +756,16 @@ func (f *fakeTerminal) CapturePaymentIntent(_ context.Context, account, id strin
 func (f *fakeTerminal) CancelPaymentIntent(_ context.Context, account, id, key string) (*ReaderPaymentIntent, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.calls["cancel"]++
 	if r, ok := f.keys[key]; ok {
 		return f.intentCopy(r.id), r.err
 	}
 	pi := f.intents[id]
 	if pi == nil || f.account[id] != account {
 		return nil, fmt.Errorf("%s: %w", id, ErrUnknownCharge)
+	}
+	if err := f.refused("cancel", pi, key); err != nil {
+		return nil, err
 	}
 	if pi.Status == "succeeded" || pi.Status == "canceled" || pi.Status == "processing" {
 		err := Errorf(CodePaymentProviderError, "payment_intent_unexpected_state")
@@ -739,6 +783,19 @@ func (f *fakeTerminal) CancelPaymentIntent(_ context.Context, account, id, key s
 	}
 	defer f.died("cancel")
 	return f.intentCopy(id), nil
+}
+
+// refused is what before answers a call, kept under its key unless it is
+// an outage.
+func (f *fakeTerminal) refused(call string, pi *ReaderPaymentIntent, key string) error {
+	if f.before == nil {
+		return nil
+	}
+	err := f.before(call, pi)
+	if err != nil && !transient(err) {
+		f.keys[key] = keyReply{id: pi.ID, err: err}
+	}
+	return err
 }
 
 // Test cards, as Stripe's test mode reads them.

@@ -252,6 +252,11 @@ const (
 	// MetricPaymentsNeedingReview counts payments that came in another
 	// currency than their invoice's (an alarm watches it).
 	MetricPaymentsNeedingReview = "PaymentsNeedingReview"
+	// MetricReaderPaymentsNeedingReview counts reader payments whose
+	// capture or cancel Stripe refused for good while the PaymentIntent
+	// was neither paid nor canceled (an alarm watches it: staff look at
+	// the attempt, failed with reason capture_refused or cancel_refused).
+	MetricReaderPaymentsNeedingReview = "ReaderPaymentsNeedingReview"
 	// MetricLeaseReleaseFailures counts leases that could not be let run
 	// out early: the invoice waits for the lease's end (up to the
 	// function's timeout), staff see 409 conflict meanwhile.

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"strings"
@@ -197,8 +198,10 @@ func (inv *Invoice) applyReaderFacts(ev *WebhookEvent, a *ReaderAttempt, f reade
 		a.Status, a.Owed, a.Method = ReaderSucceeded, "", pi.Method
 	case "canceled":
 		if a.Status != ReaderSucceeded {
-			if a.Status != ReaderCanceled {
-				a.Status, a.Reason = ReaderCanceled, "canceled"
+			// An attempt that ended already keeps its reason (ours, or a
+			// refusal's given up on); else Stripe's is the reason.
+			if a.Status != ReaderCanceled && a.Status != ReaderFailed {
+				a.Status, a.Reason = ReaderCanceled, cmp.Or(pi.CancellationReason, "canceled")
 			}
 			a.Owed = ""
 		}
@@ -246,17 +249,50 @@ func (inv *Invoice) decideCapture(a *ReaderAttempt, pi *ReaderPaymentIntent) {
 	if amount == 0 {
 		amount = pi.Amount
 	}
-	owes := amount == a.Amount && pi.Currency == a.Currency && inv.Currency == a.Currency && inv.BalanceDue == a.Amount && !inv.processing()
-	switch {
-	case owes && inv.ActiveLink() != nil:
-		// A link made since the attempt was declined may be paid: the
-		// reader's authorization is not taken (never both).
-		a.Status, a.Reason, a.Owed = ReaderCanceled, ReasonLinkActive, owedCancel
-	case owes:
-		a.Status, a.Owed = ReaderCapturing, owedCapture
-	default:
-		a.Status, a.Reason, a.Owed = ReaderCanceled, ReasonAlreadyPaid, owedCancel
+	if reason := inv.captureRefusal(a, amount, pi.Currency); reason != "" {
+		a.Status, a.Reason, a.Owed = ReaderCanceled, reason, owedCancel
+		return
 	}
+	a.Status, a.Owed = ReaderCapturing, owedCapture
+}
+
+// captureRefusal says why an authorization of amount in currency for the
+// attempt must not be captured on the invoice as it is now ("" when it
+// may): the balance was paid another way (already_paid), or a link made
+// since the attempt was declined may be paid (payment_link_active: never
+// both).
+func (inv *Invoice) captureRefusal(a *ReaderAttempt, amount int64, currency string) string {
+	owes := amount == a.Amount && currency == a.Currency && inv.Currency == a.Currency && inv.BalanceDue == a.Amount && !inv.processing()
+	switch {
+	case !owes:
+		return ReasonAlreadyPaid
+	case inv.ActiveLink() != nil:
+		return ReasonLinkActive
+	}
+	return ""
+}
+
+// redecide writes again the decision to capture an attempt whose invoice
+// no longer owes its amount (a link's payment recorded while Stripe was
+// down for the capture): canceled, as decideCapture would decide now,
+// before any capture is made. The follow-up then carries it out.
+func (s *Service) redecide(ctx context.Context, inv *Invoice, company *Company, id string) error {
+	stored, err := s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error {
+		a := next.attempt(id)
+		if a == nil || a.Owed != owedCapture {
+			return errNoChange
+		}
+		reason := next.captureRefusal(a, a.Amount, a.Currency)
+		if reason == "" {
+			return errNoChange // it still owes: the capture goes ahead
+		}
+		a.Status, a.Reason, a.Owed, a.UpdatedAt = ReaderCanceled, reason, owedCancel, s.clock()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.terminalFollowUp(ctx, stored, company)
 }
 
 // recordReaderPayment records a reader's payment that succeeded, through
@@ -293,12 +329,19 @@ func (s *Service) terminalDuplicate(ctx context.Context, seen *EventRecord) (Eve
 }
 
 // terminalFollowUp makes the Stripe calls the attempts' decisions owe (a
-// capture, a cancel: their own events record the outcome), frees the
+// capture, a cancel: their own events record the outcome; a capture only
+// while the invoice still owes its amount, see redecide), frees the
 // reader of an attempt that ended, then does what any recorded payment
 // leaves to do (followUp: the receipt, the links). A call that may succeed
-// later fails the delivery, so Stripe delivers it again.
+// later fails the delivery, so Stripe delivers it again (and the
+// scheduler retries it); one Stripe refuses for good is settled from the
+// PaymentIntent as Stripe holds it (owedRefused).
 func (s *Service) terminalFollowUp(ctx context.Context, inv *Invoice, company *Company) error {
 	for _, a := range inv.ReaderAttempts {
+		if a.Owed == owedCapture && inv.captureRefusal(&a, a.Amount, a.Currency) != "" {
+			// Paid another way since the decision: decided again first.
+			return s.redecide(ctx, inv, company, a.ID)
+		}
 		var err error
 		switch a.Owed {
 		case owedCapture:
@@ -309,7 +352,12 @@ func (s *Service) terminalFollowUp(ctx context.Context, inv *Invoice, company *C
 		if transient(err) {
 			return err
 		}
-		// A refusal is final: Stripe's own event says what became of it.
+		if err != nil {
+			// Settled on a fresh invoice, with its own follow-up.
+			if settled, err := s.owedRefused(ctx, inv, company, a); settled || err != nil {
+				return err
+			}
+		}
 	}
 	if a := inv.ReaderPayment(); a != nil && a.ended() {
 		if err := s.freeReader(ctx, inv, a); err != nil {

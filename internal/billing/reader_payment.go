@@ -46,6 +46,9 @@ const (
 	ReasonAlreadyPaid = "already_paid"
 	// ReasonCanceledByStaff: staff canceled the attempt.
 	ReasonCanceledByStaff = "canceled_by_staff"
+	// ReasonTimedOut: the reader waited for a card longer than
+	// ReaderWaitLimit; the scheduler canceled the attempt.
+	ReasonTimedOut = "timed_out"
 	// ReasonLinkActive: a card was authorized on an attempt declined
 	// earlier, while a payment link made since could be paid; the
 	// authorization was canceled.
@@ -90,6 +93,9 @@ type ReaderAttempt struct {
 	// Owed is the Stripe call decided and not yet seen done (capture,
 	// cancel).
 	Owed string
+	// SentAt is when the reader was last asked for the card (the
+	// attempt recorded waiting_for_card); zero before.
+	SentAt time.Time
 	// Method is how the patient paid (card_present or interac_present,
 	// the brand, the last four digits).
 	Method    *PaymentMethod
@@ -159,11 +165,24 @@ func (inv *Invoice) newAttempt(c *Company, r *Reader, id, requestKey string, now
 	a := ReaderAttempt{ID: id, Number: len(inv.ReaderAttempts) + 1, ReaderID: r.ID, AccountID: c.StripeAccountID,
 		Amount: inv.BalanceDue, Currency: inv.Currency, Status: ReaderStarting, RequestKey: requestKey, Until: until,
 		CreatedAt: now, UpdatedAt: now}
-	if last := inv.ReaderPayment(); last != nil && (last.Status == ReaderDeclined || last.Status == ReaderFailed) &&
-		last.PaymentIntentID != "" && last.Amount == a.Amount && last.Currency == a.Currency && last.AccountID == a.AccountID {
+	if last := inv.ReaderPayment(); last.reusable() && last.Amount == a.Amount && last.Currency == a.Currency && last.AccountID == a.AccountID {
 		a.PaymentIntentID = last.PaymentIntentID
 	}
 	return a
+}
+
+// reusable reports an attempt whose PaymentIntent still waits for a card:
+// declined, or failed before it reached the reader. One whose capture or
+// cancel Stripe refused holds an authorization (or a canceled
+// PaymentIntent) that no reader can take again.
+func (a *ReaderAttempt) reusable() bool {
+	switch {
+	case a == nil || a.PaymentIntentID == "":
+		return false
+	case a.Status == ReaderFailed:
+		return a.Reason != ReasonCaptureRefused && a.Reason != ReasonCancelRefused
+	}
+	return a.Status == ReaderDeclined
 }
 
 // readerBlocker says why the invoice can't be paid on a reader now.
@@ -331,7 +350,7 @@ func (s *Service) driveAttempt(ctx context.Context, inv *Invoice, id string) (*R
 	}
 	stored, err := s.updateAttempt(ctx, inv, id, func(x *ReaderAttempt) error {
 		if x.Status == ReaderStarting {
-			x.Status, x.Until = ReaderWaiting, time.Time{}
+			x.Status, x.Until, x.SentAt = ReaderWaiting, time.Time{}, s.clock()
 		}
 		x.PaymentIntentID, x.Tries = a.PaymentIntentID, a.Tries
 		return nil
@@ -524,14 +543,17 @@ func (s *Service) CancelReaderPayment(ctx context.Context, caller Caller, invoic
 	case a.Status == ReaderSucceeded || a.Status == ReaderCapturing || a.Owed != "":
 		return nil, completing()
 	}
-	return s.cancelAttempt(ctx, inv, *a)
+	return s.cancelAttempt(ctx, inv, *a, ReasonCanceledByStaff)
 }
 
 func completing() *Error {
 	return Errorf(CodeReaderPaymentCompleting, "the card was presented: the payment is completing and can't be canceled")
 }
 
-func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttempt) (*ReaderAttempt, error) {
+// cancelAttempt cancels the reader's action, then the PaymentIntent, and
+// records the attempt canceled for reason; completing() once the card was
+// presented.
+func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttempt, reason string) (*ReaderAttempt, error) {
 	if a.Status == ReaderWaiting {
 		if err := s.cancelAction(ctx, inv, &a); err != nil {
 			return nil, err
@@ -552,7 +574,7 @@ func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttem
 		case x.Status == ReaderSucceeded || x.Status == ReaderCapturing:
 			return completing()
 		case x.Status != ReaderCanceled:
-			x.Status, x.Reason = ReaderCanceled, ReasonCanceledByStaff
+			x.Status, x.Reason = ReaderCanceled, reason
 		}
 		return nil
 	})
@@ -564,14 +586,15 @@ func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttem
 }
 
 // cancelAction stops the reader's action. Stripe refuses once the card
-// was presented: unless the PaymentIntent still waits for a card (the
-// action had just ended), the payment is completing and is honoured.
+// was presented (terminal_reader_busy, or the action gone): unless the
+// PaymentIntent still waits for a card (the action had just ended), the
+// payment is completing and is honoured.
 func (s *Service) cancelAction(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
 	_, err := s.terminal.CancelReaderAction(ctx, a.AccountID, a.ReaderID, readerKey(inv, a.Number, "cancel-action-"+strconv.Itoa(a.Tries)))
 	if err == nil {
 		return nil
 	}
-	if ErrorCode(err) != CodePaymentProviderError && !errors.Is(err, ErrUnknownReader) {
+	if code := ErrorCode(err); code != CodePaymentProviderError && code != CodeReaderBusy && !errors.Is(err, ErrUnknownReader) {
 		return err
 	}
 	pi, rerr := s.terminal.ReaderPaymentIntent(ctx, a.AccountID, a.PaymentIntentID)

@@ -4,17 +4,22 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 )
 
 // The money state machine with the desk's reader: random interleavings of
 // links paid online, reader payments started, cards presented, staff
-// cancels and Stripe's events delivered late, twice and out of order.
-// After every step the balance rule holds and the money recorded is never
-// more than the total unless recorded overpaid; a card is captured only
-// while the invoice owes exactly its amount; once every event is in, all
-// the money Stripe took is recorded.
+// cancels, Stripe's events delivered late, twice and out of order (or
+// never), captures Stripe refuses for good, and the scheduler's runs as
+// time passes. After every step the
+// balance rule holds and the money recorded is never more than the total
+// unless recorded overpaid; a card is captured only while the invoice
+// owes exactly its amount; after each run, no authorization older than
+// ReaderQuiet is left undecided at Stripe (whatever events were lost: far
+// inside Stripe's 2 days); once every event is in, all the money Stripe
+// took is recorded.
 func TestReaderMoneyStateMachine(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		d := newDesk(t)
@@ -24,9 +29,20 @@ func TestReaderMoneyStateMachine(t *testing.T) {
 			}
 		}
 		m := &deskModel{d: d, rt: rt}
+		d.term.before = func(call string, _ *ReaderPaymentIntent) error {
+			switch {
+			case m.outage:
+				m.outage, m.hit, m.hitAt = false, true, d.clock()
+				return Errorf(CodePaymentProviderUnavailable, "stripe is down")
+			case call == "capture" && m.refuse:
+				m.refuse = false
+				return Errorf(CodePaymentProviderError, "capture refused")
+			}
+			return nil
+		}
 		steps := rapid.IntRange(1, 25).Draw(rt, "steps")
 		for i := range steps {
-			m.step(rapid.SampledFrom([]string{"link", "payLink", "start", "present", "deliver", "redeliver", "cancel"}).Draw(rt, fmt.Sprint("op", i)))
+			m.step(rapid.SampledFrom([]string{"link", "payLink", "start", "present", "deliver", "redeliver", "cancel", "wait", "refuse", "outage"}).Draw(rt, fmt.Sprint("op", i)))
 			m.check()
 		}
 		for len(m.pending) > 0 {
@@ -49,6 +65,12 @@ type deskModel struct {
 	linkTaken          int64
 	pending, delivered []*WebhookEvent
 	paid               map[string]bool
+	// authorized is when each card authorization was made at Stripe.
+	authorized map[string]time.Time
+	// refuse: Stripe refuses the next capture for good; outage: Stripe
+	// is down for the next capture or cancel (hit: it was, at hitAt).
+	refuse, outage, hit bool
+	hitAt               time.Time
 }
 
 func (m *deskModel) step(op string) {
@@ -84,11 +106,25 @@ func (m *deskModel) step(op string) {
 		card := rapid.SampledFrom([]string{cardApproved, cardDeclined, cardInterac}).Draw(m.rt, "card")
 		if d.term.present(testAccount, "tmr_1", card) == nil {
 			m.pending = append(m.pending, d.term.takeEvents()...)
+			m.noteAuthorizations()
 		}
 	case "cancel":
 		_, err := d.svc.CancelReaderPayment(ctx, Staff("c1"), "i1")
-		m.expect(err, CodeNotFound, CodeReaderPaymentCompleting)
+		m.expect(err, CodeNotFound, CodeReaderPaymentCompleting, CodePaymentProviderUnavailable)
 		m.pending = append(m.pending, d.term.takeEvents()...)
+	case "refuse":
+		m.refuse = true
+	case "outage":
+		m.outage = true
+	case "wait":
+		// Time passes and the scheduler runs (its message worked once).
+		d.advance(rapid.SampledFrom([]time.Duration{time.Minute, ReaderQuiet + time.Minute, ReaderWaitLimit + time.Minute, time.Hour}).Draw(m.rt, "wait"))
+		m.hit = false
+		if _, err := d.run(ctx, d.clock()); err != nil && !m.hit {
+			m.rt.Fatalf("run: %v", err)
+		}
+		m.pending = append(m.pending, d.term.takeEvents()...)
+		m.checkAuthorizations(d.clock())
 	case "deliver", "redeliver":
 		pool := &m.pending
 		if op == "redeliver" {
@@ -104,9 +140,40 @@ func (m *deskModel) step(op string) {
 			m.delivered = append(m.delivered, ev)
 		}
 		if _, err := d.svc.HandleEvent(ctx, ev); err != nil {
-			m.rt.Fatalf("%s %s: %v", ev.Type, ev.ID, err)
+			if ErrorCode(err) != CodePaymentProviderUnavailable {
+				m.rt.Fatalf("%s %s: %v", ev.Type, ev.ID, err)
+			}
+			m.pending = append(m.pending, ev) // Stripe delivers it again
 		}
 		m.pending = append(m.pending, d.term.takeEvents()...) // a capture's or a cancel's
+	}
+}
+
+// noteAuthorizations notes the card authorizations Stripe now holds.
+func (m *deskModel) noteAuthorizations() {
+	if m.authorized == nil {
+		m.authorized = map[string]time.Time{}
+	}
+	for id := range m.d.term.intents {
+		if pi, _ := m.d.term.ReaderPaymentIntent(context.Background(), testAccount, id); pi.Status == "requires_capture" && m.authorized[id].IsZero() {
+			m.authorized[id] = m.d.clock()
+		}
+	}
+}
+
+// checkAuthorizations: after a run at now, an authorization made
+// ReaderQuiet before was captured or canceled, unless Stripe was down
+// since (the first run ReaderQuiet after the outage decides it).
+func (m *deskModel) checkAuthorizations(now time.Time) {
+	if !m.hitAt.IsZero() && m.hitAt.Add(ReaderQuiet).After(now) {
+		return
+	}
+	for id, at := range m.authorized {
+		pi, _ := m.d.term.ReaderPaymentIntent(context.Background(), testAccount, id)
+		if pi.Status == "requires_capture" && !at.Add(ReaderQuiet).After(now) {
+			inv, _ := m.d.store.GetInvoice(context.Background(), "c1", "i1")
+			m.rt.Fatalf("%s authorized at %s still waits for capture after the run at %s: %+v", id, at, now, inv.ReaderAttempts)
+		}
 	}
 }
 

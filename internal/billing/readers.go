@@ -78,12 +78,14 @@ func (s *Service) RegisterReader(ctx context.Context, caller Caller, in *ReaderI
 	if c.Address == nil {
 		return nil, Errorf(CodeAddressRequired, "the billing company has no address: Stripe needs one for the clinic's Terminal Location (PUT /billing-companies/{companyId} with address)")
 	}
+	// A first look spares Stripe a registration bound to be refused; the
+	// write that keeps the reader decides (registrations race).
 	have, err := s.readers.ListReaders(ctx, c.ID)
 	if err != nil {
 		return nil, storeError("list readers", err)
 	}
 	if len(have) >= MaxReaders {
-		return nil, Errorf(CodeLimitReached, "the billing company has %d readers, the most it may have: delete one first", len(have))
+		return nil, readerLimit()
 	}
 	loc, err := s.terminalLocation(ctx, c)
 	if err != nil {
@@ -97,7 +99,17 @@ func (s *Service) RegisterReader(ctx context.Context, caller Caller, in *ReaderI
 	if err != nil {
 		return nil, err
 	}
-	return s.keepReader(ctx, c.ID, tr, loc.ID)
+	r, err := s.keepReader(ctx, c.ID, tr, loc.ID)
+	if errors.Is(err, ErrReaderLimit) {
+		// Another registration took the last place meanwhile: the reader
+		// Stripe registered for this one goes, so none is left unlisted.
+		return nil, errors.Join(readerLimit(), s.terminal.DeleteReader(ctx, c.StripeAccountID, tr.ID))
+	}
+	return r, err
+}
+
+func readerLimit() *Error {
+	return Errorf(CodeLimitReached, "the billing company has %d readers, the most it may have: delete one first", MaxReaders)
 }
 
 // readerCompany reads the caller's clinic and checks that it can have
@@ -116,11 +128,14 @@ func (s *Service) readerCompany(ctx context.Context, companyID string) (*Company
 	return c, nil
 }
 
-// terminalLocation returns the clinic's Location on its connected account,
-// making it at Stripe the first time. The idempotency key names the
-// account and the address, so a retry (or a concurrent registration)
-// makes one Location, and a changed address within Stripe's 24 hours of
-// keys is a new request rather than a refused one.
+// terminalLocation returns the clinic's Location on its connected account
+// at its address, making it at Stripe the first time (and again after the
+// account or the address changed: Stripe can't move a reader, so the
+// readers registered before stay at the Location they were registered
+// to). The idempotency key names the account and the address, so a retry
+// (or a concurrent registration) makes one Location, and a changed
+// address within Stripe's 24 hours of keys is a new request rather than
+// a refused one.
 func (s *Service) terminalLocation(ctx context.Context, c *Company) (*TerminalLocation, error) {
 	saved, err := s.changeCompany(ctx, c.ID, func(stored *Company) (*Company, error) {
 		// Changed meanwhile (its admin, an account event, a concurrent
@@ -129,16 +144,17 @@ func (s *Service) terminalLocation(ctx context.Context, c *Company) (*TerminalLo
 		if stored == nil || stored.Address == nil {
 			return nil, Errorf(CodeAddressRequired, "the billing company has no address")
 		}
-		if l := stored.Location; l != nil && l.AccountID == stored.StripeAccountID {
+		hash := addressHash(stored.Address)
+		if l := stored.Location; l != nil && l.AccountID == stored.StripeAccountID && l.AddressHash == hash {
 			return nil, errNoChange
 		}
-		key := "clinicpay/v1/" + stored.ID + "/location/" + stored.StripeAccountID + "/" + addressHash(stored.Address)
+		key := "clinicpay/v1/" + stored.ID + "/location/" + stored.StripeAccountID + "/" + hash
 		id, err := s.terminal.CreateLocation(ctx, stored.StripeAccountID, stored.Name, *stored.Address, key)
 		if err != nil {
 			return nil, err
 		}
 		next := *stored
-		next.Location = &TerminalLocation{ID: id, AccountID: stored.StripeAccountID}
+		next.Location = &TerminalLocation{ID: id, AccountID: stored.StripeAccountID, AddressHash: hash}
 		next.UpdatedAt = s.clock()
 		return &next, nil
 	})
@@ -170,6 +186,9 @@ func (s *Service) keepReader(ctx context.Context, companyID string, tr *Terminal
 			return nil, storeError("read reader", gerr)
 		}
 		return stored, nil
+	}
+	if errors.Is(err, ErrReaderLimit) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, storeError("save reader", err)

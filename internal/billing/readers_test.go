@@ -20,6 +20,9 @@ type readersTerminal struct {
 	byKey     map[string]string          // idempotency key -> reader id
 	calls     []string                   // "method account id"
 	refuse    bool                       // RegisterReader answers reader_registration_failed
+	// gate, when set, runs (without the lock) as each registration
+	// arrives, before it is made.
+	gate func()
 }
 
 func newReadersTerminal() *readersTerminal {
@@ -42,6 +45,11 @@ func (f *readersTerminal) RegisterReader(_ context.Context, account, location, c
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "RegisterReader "+account)
+	if gate := f.gate; gate != nil {
+		f.mu.Unlock()
+		gate()
+		f.mu.Lock()
+	}
 	if f.refuse || code != SimulatedReaderRegistration {
 		return nil, Errorf(CodeReaderRegistrationFailed, "Stripe refused the registration code")
 	}
@@ -78,7 +86,7 @@ func (f *readersTerminal) DeleteReader(_ context.Context, account, id string) er
 }
 
 // readersMem is an in-memory ReaderStore with the DynamoDB store's
-// conditional writes.
+// conditional writes and count.
 type readersMem struct {
 	mu      sync.Mutex
 	readers map[string]Reader // company/reader id
@@ -112,6 +120,9 @@ func (m *readersMem) SaveReader(_ context.Context, r *Reader) error {
 	old, exists := m.readers[r.CompanyID+"/"+r.ID]
 	if (r.Version <= 1 && exists) || (r.Version > 1 && (!exists || old.Version != r.Version-1)) {
 		return fmt.Errorf("save reader: %w", ErrVersionConflict)
+	}
+	if r.Version <= 1 && countReaders(m.readers, r.CompanyID) >= MaxReaders {
+		return fmt.Errorf("save reader: %w", ErrReaderLimit)
 	}
 	m.readers[r.CompanyID+"/"+r.ID] = *r
 	return nil
@@ -218,6 +229,49 @@ func TestRegisterReaderRetried(t *testing.T) {
 	}
 }
 
+// TestReaderLocationFollowsAddress: a reader registered after the
+// clinic's address changed goes to a Location at the new address, made
+// once (a retry or a second registration reuses it); the readers
+// registered before stay at theirs (Stripe can't move a reader).
+func TestReaderLocationFollowsAddress(t *testing.T) {
+	f := newReadersFixture(t)
+	ctx := context.Background()
+	moved := &AddressInput{Line1: "5 rue Saint-Joseph", City: "Québec", State: "QC", PostalCode: "G1K 3A9", Country: "CA"}
+	setAddress := func(a *AddressInput) {
+		in := &CompanyInput{Name: "Clinique c1", ReplyToEmail: "a@clinique.example", DefaultLanguage: French, Address: a}
+		if _, err := f.svc.PutCompany(ctx, readerAdmin("c1"), "c1", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := f.register(t, "c1", "")
+	steps := []struct {
+		name      string
+		do        func() *Reader
+		location  string // of the reader registered
+		locations int    // made at Stripe so far
+	}{
+		{"the first reader", func() *Reader { return first }, "tml_1", 1},
+		{"another at the same address", func() *Reader { return f.register(t, "c1", "") }, "tml_1", 1},
+		{"after the address changed", func() *Reader { setAddress(moved); return f.register(t, "c1", "key-moved") }, "tml_2", 2},
+		{"its retry", func() *Reader { return f.register(t, "c1", "key-moved") }, "tml_2", 2},
+		{"another at the new address", func() *Reader { return f.register(t, "c1", "") }, "tml_2", 2},
+		{"the name changed, not the address", func() *Reader { setAddress(moved); return f.register(t, "c1", "") }, "tml_2", 2},
+		{"back at the first address", func() *Reader { setAddress(clinicAddress); return f.register(t, "c1", "") }, "tml_1", 2},
+	}
+	for _, st := range steps {
+		r := st.do()
+		if r.LocationID != st.location || len(f.terminal.locations) != st.locations {
+			t.Fatalf("%s: at %s, %d Locations made", st.name, r.LocationID, len(f.terminal.locations))
+		}
+	}
+	if r, _ := f.readers.GetReader(ctx, "c1", first.ID); r.LocationID != "tml_1" {
+		t.Fatalf("the first reader moved to %s", r.LocationID)
+	}
+	if c, _ := f.store.GetCompany(ctx, "c1"); c.Location.ID != "tml_1" || c.Location.AddressHash != addressHash(c.Address) {
+		t.Fatalf("the company's Location %+v", c.Location)
+	}
+}
+
 // TestReaderLimit: the 51st reader is refused limit_reached, and deleting
 // one makes room.
 func TestReaderLimit(t *testing.T) {
@@ -235,6 +289,55 @@ func TestReaderLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.register(t, "c1", "")
+}
+
+// TestReaderLimitRaced: registrations that all passed the first look
+// (every one reaches Stripe) fill exactly the clinic's last places: the
+// others answer limit_reached and the readers Stripe registered for them
+// are deleted there.
+func TestReaderLimitRaced(t *testing.T) {
+	cases := []struct {
+		name               string
+		have, racers, wins int
+	}{
+		{"one place, eight racers", MaxReaders - 1, 8, 1},
+		{"three places, eight racers", MaxReaders - 3, 8, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newReadersFixture(t)
+			ctx := context.Background()
+			for range tc.have {
+				f.register(t, "c1", "")
+			}
+			var arrived sync.WaitGroup
+			arrived.Add(tc.racers)
+			f.terminal.gate = func() { arrived.Done(); arrived.Wait() } // all at Stripe before any is kept
+			errs := make([]error, tc.racers)
+			var wg sync.WaitGroup
+			for i := range tc.racers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = f.svc.RegisterReader(ctx, readerAdmin("c1"), &ReaderInput{RegistrationCode: "simulated-wpe", Label: "Desk"}, "")
+				}()
+			}
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+				case ErrorCode(err) != CodeLimitReached:
+					t.Fatalf("a racer: %v", err)
+				}
+			}
+			kept, _ := f.readers.ListReaders(ctx, "c1")
+			if wins != tc.wins || len(kept) != tc.have+tc.wins || len(f.terminal.readers) != tc.have+tc.wins {
+				t.Fatalf("%d won, %d kept, %d at Stripe", wins, len(kept), len(f.terminal.readers))
+			}
+		})
+	}
 }
 
 // TestReaderTenancy: another clinic's reader is not found on any route,

@@ -69,7 +69,11 @@ type ReaderPaymentIntent struct {
 	// LastErrorCode is Stripe's last_payment_error.code (or decline_code
 	// when more precise), "" when none.
 	LastErrorCode string
-	ChargeID      string // the latest charge, "" before a card was read
+	// CancellationReason is Stripe's cancellation_reason of a canceled
+	// PaymentIntent (automatic: Stripe canceled it itself, as it does an
+	// authorization left uncaptured), "" when none was given.
+	CancellationReason string
+	ChargeID           string // the latest charge, "" before a card was read
 	// Method is the charge's method: card_present or interac_present, the
 	// brand and the last four digits, never more.
 	Method   *PaymentMethod
@@ -168,9 +172,14 @@ type ReaderStore interface {
 	// ListReaders returns every reader of the clinic (at most 50).
 	ListReaders(ctx context.Context, companyID string) ([]Reader, error)
 	// SaveReader writes r if the stored version is r.Version-1 (no record
-	// for version 1), else ErrVersionConflict.
+	// for version 1), else ErrVersionConflict. A new reader (version 1)
+	// is counted in the same write: ErrReaderLimit when the clinic has
+	// MaxReaders already, however many are registered at once.
 	SaveReader(ctx context.Context, r *Reader) error
 	// DeleteReader deletes the reader if its stored version is version,
-	// else ErrVersionConflict.
+	// else ErrVersionConflict; the clinic's count goes down with it.
 	DeleteReader(ctx context.Context, companyID, readerID string, version int64) error
 }
+
+// ErrReaderLimit: the clinic has MaxReaders readers already.
+var ErrReaderLimit = errors.New("the clinic has the most readers it may have")

@@ -43,8 +43,9 @@ type addressRecord struct {
 // locationRecord is the clinic's Stripe Terminal Location, with the account
 // it was made on.
 type locationRecord struct {
-	ID        string `dynamodbav:"id"`
-	AccountID string `dynamodbav:"accountId"`
+	ID          string `dynamodbav:"id"`
+	AccountID   string `dynamodbav:"accountId"`
+	AddressHash string `dynamodbav:"addressHash,omitempty"`
 }
 
 type reminderPolicyRecord struct {
@@ -95,7 +96,7 @@ func toCompanyRecord(c *billing.Company) companyRecord {
 		r.Address = &addressRecord{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country}
 	}
 	if l := c.Location; l != nil {
-		r.Location = &locationRecord{l.ID, l.AccountID}
+		r.Location = &locationRecord{l.ID, l.AccountID, l.AddressHash}
 	}
 	r.workIndex = newWorkIndex(r.PK, r.SK, c.RemindersChangedAt)
 	return r
@@ -127,7 +128,7 @@ func (r *companyRecord) company() *billing.Company {
 		c.Address = &billing.Address{Line1: a.Line1, Line2: a.Line2, City: a.City, State: a.State, PostalCode: a.PostalCode, Country: a.Country}
 	}
 	if l := r.Location; l != nil {
-		c.Location = &billing.TerminalLocation{ID: l.ID, AccountID: l.AccountID}
+		c.Location = &billing.TerminalLocation{ID: l.ID, AccountID: l.AccountID, AddressHash: l.AddressHash}
 	}
 	return c
 }

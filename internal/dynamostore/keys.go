@@ -19,6 +19,7 @@ import (
 //	search item      CO#<company>         Q#<key>#<invoice>             PutInvoice (new keys) / searchInvoices (begins_with Q#<word>)
 //	idempotency      CO#<company>         IDEM#<Idempotency-Key>        Idempotency (TTL expiresAt)
 //	reader           CO#<company>         RDR#<tmr_…>                   SaveReader, DeleteReader / GetReader, ListReaders (begins_with RDR#)
+//	reader count     CO#<company>         READERS                       SaveReader (a new reader), DeleteReader, in their transactions / the same
 //	feed head        CO#<company>         FEED                          publish (seq = last position)
 //	pending entry    CO#<company>         FEED!<inv>#<ver>#<event>#<i>  CommitEvent / pendingFeed (sk BETWEEN FEED AND FEED!~)
 //	feed entry       CO#<company>         FEED#<position, 19 digits>    publish / ListFeed (sk BETWEEN FEED#<after+1> AND FEED#9…9)
@@ -46,6 +47,7 @@ const (
 	searchPrefix      = "Q#"
 	idempotencyPrefix = "IDEM#"
 	readerPrefix      = "RDR#"
+	readerCountSK     = "READERS" // not under RDR#: ListReaders lists readers only
 	feedHeadSK        = "FEED"
 	feedPendingPrefix = "FEED!" // sorts between the head (FEED) and the entries (FEED#…)
 	feedPendingEnd    = "FEED!~"

@@ -23,6 +23,7 @@ type readerAttemptRecord struct {
 	RequestKey      string        `dynamodbav:"requestKey,omitempty"`
 	Until           time.Time     `dynamodbav:"until,omitempty"`
 	Owed            string        `dynamodbav:"owed,omitempty"`
+	SentAt          time.Time     `dynamodbav:"sentAt,omitempty"`
 	Method          *methodRecord `dynamodbav:"method,omitempty"`
 	CreatedAt       time.Time     `dynamodbav:"createdAt"`
 	UpdatedAt       time.Time     `dynamodbav:"updatedAt"`
@@ -55,7 +56,7 @@ func toAttemptRecords(as []billing.ReaderAttempt) []readerAttemptRecord {
 	var out []readerAttemptRecord
 	for _, a := range as {
 		out = append(out, readerAttemptRecord{a.ID, a.Number, a.ReaderID, a.AccountID, a.PaymentIntentID, a.Amount, a.Currency,
-			a.Status, a.Reason, a.Tries, a.RequestKey, a.Until, a.Owed, toMethodRecord(a.Method), a.CreatedAt, a.UpdatedAt})
+			a.Status, a.Reason, a.Tries, a.RequestKey, a.Until, a.Owed, a.SentAt, toMethodRecord(a.Method), a.CreatedAt, a.UpdatedAt})
 	}
 	return out
 }
@@ -65,7 +66,7 @@ func attempts(rs []readerAttemptRecord) []billing.ReaderAttempt {
 	for _, r := range rs {
 		out = append(out, billing.ReaderAttempt{ID: r.ID, Number: r.Number, ReaderID: r.ReaderID, AccountID: r.AccountID,
 			PaymentIntentID: r.PaymentIntentID, Amount: r.Amount, Currency: r.Currency, Status: r.Status, Reason: r.Reason,
-			Tries: r.Tries, RequestKey: r.RequestKey, Until: r.Until.UTC(), Owed: r.Owed, Method: r.Method.method(),
+			Tries: r.Tries, RequestKey: r.RequestKey, Until: r.Until.UTC(), Owed: r.Owed, SentAt: r.SentAt.UTC(), Method: r.Method.method(),
 			CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC()})
 	}
 	return out

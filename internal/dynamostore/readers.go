@@ -95,11 +95,15 @@ func (s *Store) ListReaders(ctx context.Context, companyID string) ([]billing.Re
 	return readers, nil
 }
 
-// SaveReader implements billing.ReaderStore.
+// SaveReader implements billing.ReaderStore. A new reader is put in one
+// transaction with its clinic's count (reader_count.go).
 func (s *Store) SaveReader(ctx context.Context, r *billing.Reader) error {
 	item, err := attributevalue.MarshalMap(toReaderRecord(r))
 	if err != nil {
 		return fmt.Errorf("encode reader: %w", err)
+	}
+	if r.Version <= 1 {
+		return s.addReader(ctx, r, item)
 	}
 	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item}
 	versionCondition(r.Version, &in.ConditionExpression, &in.ExpressionAttributeValues)
@@ -114,18 +118,46 @@ func (s *Store) SaveReader(ctx context.Context, r *billing.Reader) error {
 	return nil
 }
 
-// DeleteReader implements billing.ReaderStore.
+// DeleteReader implements billing.ReaderStore: the reader and its count
+// go in one transaction.
 func (s *Store) DeleteReader(ctx context.Context, companyID, readerID string, version int64) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	del := &types.Delete{
 		TableName: &s.table, Key: key(companyPK(companyID), readerSK(readerID)),
 		ConditionExpression: aws.String("version = :version"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":version": &types.AttributeValueMemberN{Value: strconv.FormatInt(version, 10)},
 		},
-	})
+	}
+	for range countPolicy.Attempts(ctx) {
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Delete: del}, {Update: countChange(s.table, companyID, -1)},
+		}})
+		switch countFailure(err) {
+		case countOK:
+			return nil
+		case countConflict:
+			continue
+		case countItemRefused:
+			return fmt.Errorf("reader %s version %d: %w", readerID, version, billing.ErrVersionConflict)
+		case countRefused:
+			// No count yet (readers registered before it was kept): the
+			// next registration counts them.
+			return s.deleteUncounted(ctx, del)
+		default:
+			return dbError("delete reader", err)
+		}
+	}
+	return countBusy("delete reader")
+}
+
+// deleteUncounted deletes a reader of a clinic whose readers are not
+// counted yet.
+func (s *Store) deleteUncounted(ctx context.Context, del *types.Delete) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: del.TableName, Key: del.Key,
+		ConditionExpression: del.ConditionExpression, ExpressionAttributeValues: del.ExpressionAttributeValues})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("reader %s version %d: %w", readerID, version, billing.ErrVersionConflict)
+		return fmt.Errorf("reader: %w", billing.ErrVersionConflict)
 	}
 	if err != nil {
 		return dbError("delete reader", err)

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/clinicpay/payments/internal/billing"
 )
@@ -77,4 +81,87 @@ func TestReaders(t *testing.T) {
 			t.Fatalf("%s: %v, want %v", st.name, err, st.want)
 		}
 	}
+}
+
+// TestReaderLimitRace: registrations racing for a clinic's last places
+// (against DynamoDB Local) fill exactly those places: each new reader is
+// counted in the write that puts it. A clinic whose readers were stored
+// before they were counted ("uncounted") is counted first. A delete makes
+// one place.
+func TestReaderLimitRace(t *testing.T) {
+	cases := []struct {
+		name       string
+		have       int
+		uncounted  bool
+		racers     int
+		wins       int
+		afterwards int
+	}{
+		{name: "one place, sixteen racers", have: billing.MaxReaders - 1, racers: 16, wins: 1},
+		{name: "five places, sixteen racers", have: billing.MaxReaders - 5, racers: 16, wins: 5},
+		{name: "full", have: billing.MaxReaders, racers: 4, wins: 0},
+		{name: "uncounted, one place", have: billing.MaxReaders - 1, uncounted: true, racers: 8, wins: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, ctx := newStore(), context.Background()
+			company := id("co-")
+			newReader := func() *billing.Reader {
+				return &billing.Reader{CompanyID: company, ID: id("tmr_"), Label: "Desk", Status: billing.ReaderOnline, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+			}
+			for range tc.have {
+				if err := putReader(ctx, s, newReader(), tc.uncounted); err != nil {
+					t.Fatal(err)
+				}
+			}
+			errs := make([]error, tc.racers)
+			var wg sync.WaitGroup
+			for i := range tc.racers {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[i] = s.SaveReader(ctx, newReader()) }()
+			}
+			wg.Wait()
+			wins := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					wins++
+				case !errors.Is(err, billing.ErrReaderLimit):
+					t.Fatalf("a racer: %v", err)
+				}
+			}
+			listed, err := s.ListReaders(ctx, company)
+			if err != nil || wins != tc.wins || len(listed) != tc.have+tc.wins {
+				t.Fatalf("%d won, %d listed (%v)", wins, len(listed), err)
+			}
+			// Full now (but the case with places to spare): a delete makes
+			// room for one.
+			if len(listed) == billing.MaxReaders {
+				if err := s.DeleteReader(ctx, company, listed[0].ID, listed[0].Version); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.SaveReader(ctx, newReader()); err != nil {
+					t.Fatalf("after a delete: %v", err)
+				}
+				if err := s.SaveReader(ctx, newReader()); !errors.Is(err, billing.ErrReaderLimit) {
+					t.Fatalf("full again: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// putReader stores a new reader, counted, or (uncounted) as the store did
+// before it counted them.
+func putReader(ctx context.Context, s *Store, r *billing.Reader, uncounted bool) error {
+	if !uncounted {
+		return s.SaveReader(ctx, r)
+	}
+	item, err := attributevalue.MarshalMap(toReaderRecord(r))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item})
+	return err
 }

@@ -271,6 +271,9 @@ func intentFacts(pi *stripe.PaymentIntent) (*billing.ReaderPaymentIntent, string
 			out.LastErrorCode = string(e.DeclineCode) // insufficient_funds says more than card_declined
 		}
 	}
+	if r := string(pi.CancellationReason); r != "" && isCode(r) {
+		out.CancellationReason = r
+	}
 	if c := pi.LatestCharge; c != nil {
 		out.ChargeID = c.ID
 		out.Method = chargeMethod(c)
@@ -330,4 +333,18 @@ func terminalError(op string, err error, unknown error) error {
 		e.Message += " (Stripe request " + e.ProviderRequestID + ")"
 	}
 	return e
+}
+
+// isCode: a short snake_case word, as Stripe writes an enum's value
+// (kept and shown as a reason, so nothing else is taken).
+func isCode(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }

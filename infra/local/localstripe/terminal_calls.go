@@ -191,14 +191,21 @@ func (s *Simulator) cancelIntent(d *stateFile, i *Intent, form url.Values) reply
 		return refusal(http.StatusBadRequest, "payment_intent_unexpected_state", "",
 			"You cannot cancel this PaymentIntent because it has a status of "+i.Status+". Only a PaymentIntent with one of the following statuses may be canceled: requires_payment_method, requires_capture, requires_confirmation, requires_action, processing.")
 	}
-	i.Status, i.AmountCapturable, i.CanceledAt, i.CancellationReason = IntentCanceled, 0, s.now().UTC(), form.Get("cancellation_reason")
+	event := s.cancel(d, i, form.Get("cancellation_reason"))
+	return ok(intentAnswer(d, i, expanded(form, "latest_charge")), event)
+}
+
+// cancel cancels a PaymentIntent (whatever asked: the API, or Stripe on
+// its own) and returns its payment_intent.canceled; a reader still
+// waiting for a card for it stops waiting.
+func (s *Simulator) cancel(d *stateFile, i *Intent, reason string) []byte {
+	i.Status, i.AmountCapturable, i.CanceledAt, i.CancellationReason = IntentCanceled, 0, s.now().UTC(), reason
 	for _, r := range d.Readers {
 		if a := r.Action; a != nil && a.PaymentIntent == i.ID && a.Type == ActionProcessPayment && a.Status == ActionInProgress {
 			r.Action = nil
 		}
 	}
-	return ok(intentAnswer(d, i, expanded(form, "latest_charge")),
-		Event(NewID("evt"), "payment_intent.canceled", i.Account, IntentObject(i, nil), s.now()))
+	return Event(NewID("evt"), "payment_intent.canceled", i.Account, IntentObject(i, nil), s.now())
 }
 
 // readerCharge answers GET /v1/charges/{id} for a reader's charge.

@@ -19,6 +19,7 @@ var (
 	ErrReaderOffline = errors.New("the reader is offline")
 	ErrBadCard       = errors.New("not a test card the reader knows")
 	ErrReaderStatus  = errors.New("a reader's status is online or offline")
+	ErrNoIntent      = errors.New("no such payment intent")
 )
 
 // Presented is a payment method presented to a reader, as the test
@@ -183,6 +184,35 @@ func (s *Simulator) CustomerCancel(ctx context.Context, readerID string) (*Reade
 			out.Intent = i.copy()
 		}
 		out.Reader, event = r.copy(), s.readerEvent(r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, s.deliverAll(ctx, [][]byte{event}, out)
+}
+
+// ErrNotCancelable: the PaymentIntent is captured or canceled already.
+var ErrNotCancelable = errors.New("only a PaymentIntent not yet captured or canceled can be canceled")
+
+// CancelIntent cancels a reader's PaymentIntent as Stripe does on its own,
+// out of the service's sight: an authorization left uncaptured lapses
+// (reason automatic), or the clinic cancels it in its Dashboard (reason
+// requested_by_customer, abandoned…). A reader still waiting for it stops;
+// payment_intent.canceled is sent.
+func (s *Simulator) CancelIntent(ctx context.Context, id, reason string) (*ReaderOutcome, error) {
+	out := &ReaderOutcome{}
+	var event []byte
+	err := s.State.update(func(d *stateFile) error {
+		i := d.Intents[id]
+		switch {
+		case i == nil:
+			return ErrNoIntent
+		case i.Status != IntentRequiresMethod && i.Status != IntentRequiresCapture:
+			return ErrNotCancelable
+		}
+		event = s.cancel(d, i, reason)
+		out.Intent = i.copy()
 		return nil
 	})
 	if err != nil {

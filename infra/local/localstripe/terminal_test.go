@@ -312,3 +312,33 @@ func TestReaderCanceledAndOffline(t *testing.T) {
 		t.Fatalf("deleted twice: %v", err)
 	}
 }
+
+// TestIntentCanceledByStripe: Stripe cancels a PaymentIntent on its own
+// (an authorization that lapsed): the reader waiting for it stops, the
+// event says so, and a read gives Stripe's cancellation_reason.
+func TestIntentCanceledByStripe(t *testing.T) {
+	ctx := context.Background()
+	tm := newTerminal(t, "")
+	r := tm.reader(t)
+	pi := tm.intent(t, 5000, "k/pi-lapse")
+	if _, err := tm.g.ProcessPaymentIntent(ctx, acct, r.ID, pi.ID, "k/process-lapse"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := tm.sim.CancelIntent(ctx, pi.ID, "automatic")
+	if err != nil || !same(types(o.Deliveries), "payment_intent.canceled") || tm.sim.State.Reader(r.ID).Action != nil {
+		t.Fatalf("%v %+v", err, o)
+	}
+	if ev := tm.rc.last().Terminal.Intent; ev.Status != IntentCanceled || ev.CancellationReason != "automatic" {
+		t.Fatalf("the event's PaymentIntent: %+v", ev)
+	}
+	got, err := tm.g.ReaderPaymentIntent(ctx, acct, pi.ID)
+	if err != nil || got.Status != IntentCanceled || got.CancellationReason != "automatic" {
+		t.Fatalf("read: %v %+v", err, got)
+	}
+	if _, err := tm.sim.CancelIntent(ctx, pi.ID, "automatic"); !errors.Is(err, ErrNotCancelable) {
+		t.Fatalf("canceled twice: %v", err)
+	}
+	if _, err := tm.sim.CancelIntent(ctx, "pi_none", "automatic"); !errors.Is(err, ErrNoIntent) {
+		t.Fatalf("an unknown PaymentIntent: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,6 +135,32 @@ func TestRegisterReaders(t *testing.T) {
 	}
 }
 
+// TestReaderLocationFollowsAddress: after the clinic's address changes,
+// the next reader is registered at a Location made at the new address
+// (once, however many readers follow); the reader registered before stays
+// at the first Location (Stripe can't move a reader).
+func TestReaderLocationFollowsAddress(t *testing.T) {
+	t.Parallel()
+	tn := readerTenant(t)
+	first := registerReader(t, tn, "Front desk").want(t, 201).str("id")
+	moved := map[string]any{"line1": "5 rue Saint-Joseph", "city": "Québec", "state": "QC", "postalCode": "G1K 3A9", "country": "CA"}
+	settings(t, tn, map[string]any{"address": moved})
+	second := registerReader(t, tn, "Reception").want(t, 201).str("id")
+	third := registerReader(t, tn, "Back office").want(t, 201).str("id")
+	// Each Location Stripe made, by its id, with its postal code.
+	made := map[string]string{}
+	for _, c := range stripeCalls(tn.Account) {
+		var l struct{ ID string }
+		if c.Method == "POST" && c.Path == "/v1/terminal/locations" && c.Status == 200 && json.Unmarshal(c.Response, &l) == nil {
+			made[l.ID] = c.Form.Get("address[postal_code]")
+		}
+	}
+	at := func(reader string) string { return made[env.truth.Reader(reader).Location] }
+	if len(made) != 2 || at(first) != "H3A 3G4" || at(second) != "G1K 3A9" || at(third) != "G1K 3A9" {
+		t.Fatalf("Locations made %v; readers at %q, %q, %q", made, at(first), at(second), at(third))
+	}
+}
+
 // TestRegisterReaderRetried: a registration whose answer Stripe never
 // gave (an outage) frees its Idempotency-Key; the retry registers one
 // reader, and a retry of that gets the same answer.
@@ -162,14 +189,41 @@ func TestRegisterReaderRetried(t *testing.T) {
 	}
 }
 
-// TestReaderLimit: a clinic's 51st reader is refused; deleting one makes
-// room.
+// TestReaderLimit: eight registrations racing for a clinic's 50th place
+// (against DynamoDB Local and the local Stripe): exactly one is
+// registered, the others answer 409 limit_reached and leave no reader at
+// Stripe; the 51st is refused; deleting one makes room.
 func TestReaderLimit(t *testing.T) {
 	t.Parallel()
 	tn := readerTenant(t)
+	for i := range billing.MaxReaders - 1 {
+		registerReader(t, tn, fmt.Sprintf("Desk %d", i+1)).want(t, 201)
+	}
+	const racers = 8
+	answers := make([]*response, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = registerReader(t, tn, fmt.Sprintf("Racer %d", i+1))
+		}()
+	}
+	wg.Wait()
 	var last string
-	for i := range billing.MaxReaders {
-		last = registerReader(t, tn, fmt.Sprintf("Desk %d", i+1)).want(t, 201).str("id")
+	for _, a := range answers {
+		if a.Status == 201 {
+			if last != "" {
+				t.Fatalf("two racers registered: %s and %s", last, a.str("id"))
+			}
+			last = a.str("id")
+			continue
+		}
+		a.wantError(t, 409, "limit_reached")
+	}
+	listed := call(t, "GET", "/readers", tn.Staff, nil).want(t, 200).list("readers")
+	if last == "" || len(listed) != billing.MaxReaders || len(env.truth.Readers(tn.Account)) != billing.MaxReaders {
+		t.Fatalf("won by %q; %d listed, %d at Stripe", last, len(listed), len(env.truth.Readers(tn.Account)))
 	}
 	registerReader(t, tn, "One more").wantError(t, 409, "limit_reached")
 	call(t, "DELETE", "/readers/"+last, tn.Admin, nil).want(t, 204)
