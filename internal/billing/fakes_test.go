@@ -548,6 +548,9 @@ type fakeTerminal struct {
 	dieAfter    string
 	// onCapture sees each capture Stripe makes, before it is made.
 	onCapture func(*ReaderPaymentIntent)
+	// refunded is what the readers refunded of each PaymentIntent
+	// (reader_refund_test.go plays refund_payment).
+	refunded map[string]int64
 }
 
 type keyReply struct {
@@ -672,10 +675,6 @@ func (f *fakeTerminal) CancelReaderAction(_ context.Context, account, readerID, 
 	}
 	r.Action = nil
 	return cloneTerminalReader(r), nil
-}
-
-func (f *fakeTerminal) RefundOnReader(context.Context, string, string, string, int64, string) (*TerminalReader, error) {
-	return nil, Errorf(CodePaymentProviderError, "not played")
 }
 
 func (f *fakeTerminal) ReaderPaymentIntent(_ context.Context, account, id string) (*ReaderPaymentIntent, error) {
@@ -837,6 +836,7 @@ func (f *fakeTerminal) clone() *fakeTerminal {
 	}
 	maps.Copy(c.account, f.account)
 	maps.Copy(c.keys, f.keys)
+	c.refunded = maps.Clone(f.refunded)
 	c.creates, c.actions, c.captures, c.cancels, c.seq = f.creates, f.actions, f.captures, f.cancels, f.seq
 	return c
 }

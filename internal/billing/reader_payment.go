@@ -218,6 +218,9 @@ func (s *Service) startReaderPayment(ctx context.Context, tenant, invoiceID, rea
 	if err != nil {
 		return nil, err
 	}
+	if inv.refundHolds(readerID) {
+		return nil, readerBusy() // refunding one of this invoice's payments
+	}
 	if reader.InvoiceID != "" && reader.InvoiceID != inv.ID {
 		if taken, err := s.readerTaken(ctx, reader); err != nil || taken {
 			return nil, firstError(err, readerBusy())
@@ -288,6 +291,9 @@ type attemptClaim struct {
 func (w *attemptClaim) recheck(cur *Invoice) error {
 	if err := readerBlocker(cur, w.company); err != nil {
 		return err
+	}
+	if cur.refundHolds(w.attempt.ReaderID) {
+		return readerBusy()
 	}
 	if cur.BalanceDue != w.attempt.Amount || cur.Currency != w.attempt.Currency {
 		return errRetry // paid meanwhile: decide again
@@ -457,7 +463,7 @@ func (s *Service) readerTaken(ctx context.Context, r *Reader) (bool, error) {
 		return false, storeError("read invoice", err)
 	}
 	a := inv.ReaderPayment()
-	return a.InProgress() && a.ReaderID == r.ID, nil
+	return (a.InProgress() && a.ReaderID == r.ID) || inv.refundHolds(r.ID), nil
 }
 
 // holdReader marks the reader busy with the attempt's invoice.
@@ -483,8 +489,8 @@ func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt
 // freeReader clears the reader's mark if it is still the invoice's.
 func (s *Service) freeReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
 	err := s.changeReader(ctx, commitPolicy, inv.CompanyID, a.ReaderID, "free reader", func(r *Reader) error {
-		if r.InvoiceID != inv.ID {
-			return errNoChange
+		if r.InvoiceID != inv.ID || inv.refundHolds(r.ID) {
+			return errNoChange // a refund on it holds it (reader_refund.go)
 		}
 		r.InvoiceID = ""
 		return nil
