@@ -105,6 +105,17 @@ func (inv *Invoice) refundBy(requestKey string) *ReaderRefund {
 	return nil
 }
 
+// staleRefund is a refund attempt left starting by a request whose lease
+// ran out, or nil.
+func (inv *Invoice) staleRefund(now time.Time) *ReaderRefund {
+	for i := range inv.ReaderRefunds {
+		if r := &inv.ReaderRefunds[i]; r.Status == ReaderStarting && !r.Until.After(now) {
+			return r
+		}
+	}
+	return nil
+}
+
 // refundHolds reports a refund attempt in progress on the reader.
 func (inv *Invoice) refundHolds(readerID string) bool {
 	return slices.ContainsFunc(inv.ReaderRefunds, func(r ReaderRefund) bool { return r.InProgress() && r.ReaderID == readerID })
@@ -174,6 +185,16 @@ func (s *Service) startReaderRefund(ctx context.Context, tenant, invoiceID strin
 	}
 	if r := inv.refundBy(requestKey); r != nil {
 		return s.resumeRefund(ctx, inv, r)
+	}
+	if r := inv.staleRefund(s.clock()); r != nil {
+		// A request that gave up (a reader's timeout) or died left it
+		// starting: it is finished first, with its own keys, and is the
+		// answer to a request that asks the same.
+		done, err := s.resumeRefund(ctx, inv, r)
+		if err != nil || (r.ReaderID == in.ReaderID && r.PaymentIntentID == in.PaymentIntentID && r.Amount == in.Amount) {
+			return done, err
+		}
+		return nil, errRetry // decide again with it finished
 	}
 	p := inv.payment(in.PaymentIntentID)
 	if p == nil {

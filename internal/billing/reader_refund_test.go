@@ -271,8 +271,8 @@ func refundTimeoutRetried(t *testing.T, d *desk, pi string) {
 }
 
 // refundLostAnswer: the reader took the refund but the answer was lost
-// (the function died right after); the retry with the same key finds the
-// reader busy with this very refund and records it sent.
+// (the function died right after); the next request finds the reader
+// busy with this very refund and records it sent.
 func refundLostAnswer(t *testing.T, d *desk, pi string) {
 	d.term.dieAfter = "refund"
 	func() {
@@ -286,7 +286,11 @@ func refundLostAnswer(t *testing.T, d *desk, pi string) {
 	_, err := d.refund("tmr_1", pi, 3000, "r1")
 	wantCode(t, err, CodeConflict) // its lease still runs
 	d.advance(defaultLease * 3)
-	d.mustRefund(t, "tmr_1", pi, 3000, "r1")
+	// The client gave up on its key: a request asking the same with
+	// another key finishes the dead one's attempt.
+	if r := d.mustRefund(t, "tmr_1", pi, 3000, "r2"); r.RequestKey != "r1" || len(d.invoice(t).ReaderRefunds) != 1 {
+		t.Fatalf("another attempt: %+v", d.invoice(t).ReaderRefunds)
+	}
 	if d.term.actions != 2 {
 		t.Fatalf("%d reader actions, want 2 (the payment's and one refund)", d.term.actions)
 	}
