@@ -145,12 +145,8 @@ func (inv *Invoice) refundable(p *Payment) int64 {
 			left -= r.Amount
 		}
 	}
-	for _, r := range inv.ReaderRefunds {
-		if r.PaymentIntentID != p.PaymentIntentID {
-			continue
-		}
-		recorded := slices.ContainsFunc(p.Refunds, func(x Refund) bool { return x.ID == r.RefundID })
-		if r.InProgress() || (r.Status == ReaderSucceeded && r.RefundID != "" && !recorded) {
+	for i := range inv.ReaderRefunds {
+		if r := &inv.ReaderRefunds[i]; r.PaymentIntentID == p.PaymentIntentID && (r.InProgress() || inv.refundUntold(r)) {
 			left -= r.Amount
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -116,13 +117,25 @@ func (s *Service) refundFollowUp(ctx context.Context, inv *Invoice, _ *Company) 
 	return nil
 }
 
+// refundUntold reports a refund the reader made that Stripe's refund
+// events have not told of yet (its money is not recorded).
+func (inv *Invoice) refundUntold(r *ReaderRefund) bool {
+	if r.Status != ReaderSucceeded || r.RefundID == "" {
+		return false
+	}
+	p := inv.payment(r.PaymentIntentID)
+	return p != nil && !slices.ContainsFunc(p.Refunds, func(x Refund) bool { return x.ID == r.RefundID })
+}
+
 // refundCheckAt is when the scheduler should ask Stripe about a refund
 // attempt: ReaderQuiet after its last news (after its lease, for one
-// starting), while it is in progress; zero when none is.
+// starting), while it is in progress or its refund untold; zero when
+// none is.
 func (inv *Invoice) refundCheckAt() time.Time {
 	var at time.Time
-	for _, r := range inv.ReaderRefunds {
-		if !r.InProgress() {
+	for i := range inv.ReaderRefunds {
+		r := &inv.ReaderRefunds[i]
+		if !r.InProgress() && !inv.refundUntold(r) {
 			continue
 		}
 		due := r.UpdatedAt.Add(ReaderQuiet)
@@ -137,10 +150,11 @@ func (inv *Invoice) refundCheckAt() time.Time {
 }
 
 // settleRefunds settles the invoice's refund attempts gone quiet at now
-// from the reader's action as Stripe holds it: ended, it decides the
-// attempt as its event would have; still in progress, the attempt is
-// looked at again ReaderQuiet later; gone (canceled at the reader or in
-// the Dashboard, or never sent), the attempt ends and frees the reader.
+// from Stripe: an attempt in progress from the reader's action (ended, it
+// is decided as its event would have; still in progress, looked at again
+// ReaderQuiet later; gone, canceled elsewhere or never sent, it ends and
+// frees the reader); a refund made and untold, from the charge's refunds,
+// read and applied as a refund event is.
 func (s *Service) settleRefunds(ctx context.Context, it WorkItem, now time.Time) error {
 	inv, err := s.store.GetInvoice(ctx, it.CompanyID, it.InvoiceID)
 	if errors.Is(err, ErrNotFound) {
@@ -150,24 +164,75 @@ func (s *Service) settleRefunds(ctx context.Context, it WorkItem, now time.Time)
 		return storeError("read invoice", err)
 	}
 	for _, r := range inv.ReaderRefunds {
-		if !r.InProgress() || r.Until.After(now) || r.UpdatedAt.Add(ReaderQuiet).After(now) {
+		if r.Until.After(now) || r.UpdatedAt.Add(ReaderQuiet).After(now) {
 			continue
 		}
-		act, err := s.refundNews(ctx, &r)
-		if err != nil {
-			return err
+		switch {
+		case r.InProgress():
+			inv, err = s.settleRefundAction(ctx, inv, &r, now)
+		case inv.refundUntold(&r):
+			inv, err = s.askRefunds(ctx, inv, &r, now)
 		}
-		if inv, err = s.updateRefund(ctx, inv, r.ID, func(x *ReaderRefund) error {
-			if !x.InProgress() || x.UpdatedAt.Add(ReaderQuiet).After(now) {
-				return errNoChange // news arrived meanwhile
-			}
-			x.decide(act, s.clock())
-			return nil
-		}); err != nil && !errors.Is(err, errNoChange) {
+		if err != nil {
 			return err
 		}
 	}
 	return s.refundFollowUp(ctx, inv, nil)
+}
+
+// settleRefundAction decides an attempt in progress from the reader's
+// action as Stripe holds it now.
+func (s *Service) settleRefundAction(ctx context.Context, inv *Invoice, r *ReaderRefund, now time.Time) (*Invoice, error) {
+	act, err := s.refundNews(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.updateRefund(ctx, inv, r.ID, func(x *ReaderRefund) error {
+		if !x.InProgress() || x.UpdatedAt.Add(ReaderQuiet).After(now) {
+			return errNoChange // news arrived meanwhile
+		}
+		x.decide(act, s.clock())
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
+	return stored, err
+}
+
+// askRefunds reads the charge's refunds from Stripe for a refund the
+// reader made whose events were lost, and applies them as a refund event
+// would have (its reading has its own event id, so working the same
+// message twice is a duplicate). Untold still, it is looked at again
+// ReaderQuiet later.
+func (s *Service) askRefunds(ctx context.Context, inv *Invoice, r *ReaderRefund, now time.Time) (*Invoice, error) {
+	p := inv.payment(r.PaymentIntentID)
+	amount := p.ChargedAmount
+	if amount == 0 {
+		amount = p.Amount
+	}
+	ev := &WebhookEvent{ID: fmt.Sprintf("settle_%s_%d", r.ID, now.Unix()), Type: EventChargeRefunded, AccountID: r.AccountID, Created: s.clock(),
+		Facts: PaymentFacts{PaymentIntentID: r.PaymentIntentID, ChargeID: p.ChargeID, Amount: amount, Currency: p.chargedCurrency(), State: PaymentSucceeded}}
+	if _, err := recordEvent(ctx, func() (EventResult, error) { return s.applyPaymentEvent(ctx, ev) }); err != nil {
+		return nil, err
+	}
+	cur, err := s.store.GetInvoice(ctx, inv.CompanyID, inv.ID)
+	if err != nil {
+		return nil, storeError("read invoice", err)
+	}
+	if !cur.refundUntold(cur.refundAttempt(r.ID)) {
+		return cur, nil
+	}
+	stored, err := s.updateRefund(ctx, cur, r.ID, func(x *ReaderRefund) error {
+		if x.UpdatedAt.Add(ReaderQuiet).After(now) {
+			return errNoChange
+		}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
+	return stored, err
 }
 
 // refundNews is the reader's action for the attempt as Stripe holds it
