@@ -1,8 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/clinicpay/payments/infra/local/localservers"
 	"github.com/clinicpay/payments/infra/local/localstripe"
 	"github.com/clinicpay/payments/infra/test/faultproxy"
 	"github.com/clinicpay/payments/internal/billing"
@@ -286,6 +291,40 @@ func refundEventsReordered(t *testing.T, d deskRow, pi string) {
 	after := refundedView(t, d, 3000)
 	if after.str("readerRefund", "status") != billing.ReaderSucceeded || after.num("netPaidOnline") != before.num("netPaidOnline") {
 		t.Fatalf("after the events again: %s", after.Raw)
+	}
+	if e := feedFor(t, d.tn, d.l.invoiceID); len(e) != 2 {
+		t.Fatalf("feed %v", e)
+	}
+}
+
+// TestRefundSettledAfterLostEvents: a refund on a reader whose events were
+// all lost (the reader's and the charge's, sent to an endpoint that
+// dropped them) is settled by the scheduler's runs once it has had no
+// news for 5 minutes: the reader's action read from the local Stripe
+// decides it and frees the reader, then the charge's refunds read from
+// it record the money. Each run is done twice.
+func TestRefundSettledAfterLostEvents(t *testing.T) {
+	t.Parallel()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(sink.Close)
+	lossy := &localstripe.Simulator{State: env.truth, Secret: localservers.WebhookSecret, WebhookURL: sink.URL}
+	d, pi := interacPaid(t)
+	d.refund(t, d.reader, pi, 5000).want(t, 201)
+	if _, err := lossy.PresentPaymentMethod(context.Background(), d.reader, localstripe.Presented{Type: "interac_present"}); err != nil {
+		t.Fatal(err)
+	}
+	runScheduler(t, d.tn, time.Now())
+	if v := d.l.view(t); v.str("readerRefund", "status") != billing.ReaderWaiting || v.num("netPaidOnline") != 12500 {
+		t.Fatalf("settled before 5 minutes without news: %s", v.Raw)
+	}
+	later := time.Now().Add(billing.ReaderQuiet + time.Minute)
+	for range 2 {
+		runScheduler(t, d.tn, later)
+		runScheduler(t, d.tn, later)
+	}
+	v := refundedView(t, d, 5000)
+	if v.str("readerRefund", "status") != billing.ReaderSucceeded || readerTaking(t, d.tn, d.reader) != "" {
+		t.Fatalf("after the runs: %s", v.Raw)
 	}
 	if e := feedFor(t, d.tn, d.l.invoiceID); len(e) != 2 {
 		t.Fatalf("feed %v", e)
