@@ -409,30 +409,16 @@ func (s *Service) releaseAttempt(ctx context.Context, inv *Invoice, a *ReaderAtt
 	return err
 }
 
-// updateAttempt changes an attempt by a conditional write, reading the
-// invoice again when another writer won. An error from change is the
-// answer, nothing written (errRetry included: the caller decides again),
-// with the invoice as read.
+// updateAttempt changes an attempt by a conditional write (changeItem).
 func (s *Service) updateAttempt(ctx context.Context, inv *Invoice, id string, change func(*ReaderAttempt) error) (*Invoice, error) {
-	var refused error
-	stored, err := s.retryingInvoice(ctx, commitPolicy, inv, func(cur *Invoice) (*Invoice, error) {
-		refused = nil
-		return s.saveChange(ctx, cur, func(next *Invoice) error {
-			a := next.attempt(id)
-			if a == nil {
-				return Errorf(CodeInternal, "reader attempt %s vanished", id)
+	return changeItem(ctx, s, inv, func(next *Invoice) *ReaderAttempt { return next.attempt(id) },
+		func(a *ReaderAttempt, now time.Time) error {
+			if err := change(a); err != nil {
+				return err
 			}
-			if refused = change(a); refused != nil {
-				return errNoChange
-			}
-			a.UpdatedAt = s.clock()
+			a.UpdatedAt = now
 			return nil
 		})
-	})
-	if err == nil && refused != nil {
-		return stored, refused
-	}
-	return stored, err
 }
 
 func readerBusy() *Error {

@@ -359,27 +359,15 @@ func (s *Service) releaseReader(ctx context.Context, inv *Invoice, readerID stri
 	return s.freeReader(ctx, inv, &ReaderAttempt{ReaderID: readerID})
 }
 
-// updateRefund changes a refund attempt by a conditional write, reading
-// the invoice again when another writer won. An error from change is the
-// answer, nothing written, with the invoice as read.
+// updateRefund changes a refund attempt by a conditional write
+// (changeItem).
 func (s *Service) updateRefund(ctx context.Context, inv *Invoice, id string, change func(*ReaderRefund) error) (*Invoice, error) {
-	var refused error
-	stored, err := s.retryingInvoice(ctx, commitPolicy, inv, func(cur *Invoice) (*Invoice, error) {
-		refused = nil
-		return s.saveChange(ctx, cur, func(next *Invoice) error {
-			r := next.refundAttempt(id)
-			if r == nil {
-				return Errorf(CodeInternal, "refund attempt %s vanished", id)
+	return changeItem(ctx, s, inv, func(next *Invoice) *ReaderRefund { return next.refundAttempt(id) },
+		func(r *ReaderRefund, now time.Time) error {
+			if err := change(r); err != nil {
+				return err
 			}
-			if refused = change(r); refused != nil {
-				return errNoChange
-			}
-			r.UpdatedAt = s.clock()
+			r.UpdatedAt = now
 			return nil
 		})
-	})
-	if err == nil && refused != nil {
-		return stored, refused
-	}
-	return stored, err
 }
