@@ -47,7 +47,8 @@ func (a *API) CancelReaderPayment(ctx context.Context, req events.APIGatewayV2HT
 	})
 }
 
-// attemptView is a reader payment attempt as the contract shows it.
+// attemptView is a reader payment attempt (or a refund attempt) as the
+// contract shows it.
 type attemptView struct {
 	ID              string `json:"id"`
 	ReaderID        string `json:"readerId"`
@@ -113,23 +114,12 @@ func (a *API) StartReaderRefund(ctx context.Context, req events.APIGatewayV2HTTP
 	})
 }
 
-// refundAttemptView is a refund on a reader as the contract shows it.
-type refundAttemptView struct {
-	ID              string `json:"id"`
-	ReaderID        string `json:"readerId"`
-	PaymentIntentID string `json:"paymentIntentId"`
-	Amount          int64  `json:"amount"`
-	Currency        string `json:"currency"`
-	Status          string `json:"status"`
-	Reason          string `json:"reason,omitempty"`
-	CreatedAt       string `json:"createdAt"`
-	UpdatedAt       string `json:"updatedAt"`
-}
-
-func viewRefundAttempt(r *billing.ReaderRefund) *refundAttemptView {
+// viewRefundAttempt shows a refund on a reader as the contract does: the
+// same fields as a payment attempt's.
+func viewRefundAttempt(r *billing.ReaderRefund) *attemptView {
 	if r == nil {
 		return nil
 	}
-	return &refundAttemptView{ID: r.ID, ReaderID: r.ReaderID, PaymentIntentID: r.PaymentIntentID, Amount: r.Amount, Currency: r.Currency,
+	return &attemptView{ID: r.ID, ReaderID: r.ReaderID, PaymentIntentID: r.PaymentIntentID, Amount: r.Amount, Currency: r.Currency,
 		Status: r.Status, Reason: r.Reason, CreatedAt: timestamp(r.CreatedAt), UpdatedAt: timestamp(r.UpdatedAt)}
 }

@@ -116,11 +116,10 @@ type invoiceView struct {
 	Reminders       remindersView `json:"reminders"`
 	Payments        []paymentView `json:"payments"`
 	ReaderPayment   *attemptView  `json:"readerPayment"` // the last reader attempt, null when none
-	// ReaderRefund is the last refund asked of a reader, null when none.
-	ReaderRefund *refundAttemptView `json:"readerRefund"`
-	ETag         string             `json:"etag"`
-	CreatedAt    string             `json:"createdAt"`
-	UpdatedAt    string             `json:"updatedAt"`
+	ReaderRefund    *attemptView  `json:"readerRefund"`  // the last refund asked of a reader, null when none
+	ETag            string        `json:"etag"`
+	CreatedAt       string        `json:"createdAt"`
+	UpdatedAt       string        `json:"updatedAt"`
 }
 
 type blockerView struct {
