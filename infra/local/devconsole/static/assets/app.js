@@ -394,24 +394,37 @@ function deskLive(inv, first, readerLabel) {
     try { await presentCard(at.readerId, kind, number); await poll(); } catch (e) { err.textContent = explain(e); }
     button.disabled = false;
   }
+  return showLive(dlg, opener, 'pay-desk', () => {
+    if (timer) clearInterval(timer);
+    return at;
+  }, () => {
+    draw();
+    if (deskInProgress.includes(at.status)) timer = setInterval(poll, 1500);
+    (sims.hidden ? close : cards[0]).focus();
+  });
+}
+
+// showLive opens a dialog that follows something live: Back closes it;
+// once closed, ended() stops its polling and gives its last state, the
+// focus goes back to the opener and the window is drawn again (the focus
+// kept on keepFocus); opened() draws it and starts the polling.
+function showLive(dlg, opener, keepFocus, ended, opened) {
   document.body.append(dlg);
   const leave = () => { if (dlg.open) dlg.close(); };
   window.addEventListener('hashchange', leave);
   window.addEventListener('popstate', leave);
   return new Promise((resolve) => {
     dlg.addEventListener('close', async () => {
-      if (timer) clearInterval(timer);
+      const last = ended();
       window.removeEventListener('hashchange', leave);
       window.removeEventListener('popstate', leave);
       dlg.remove();
       if (opener && opener.isConnected) opener.focus();
-      await route({ keepFocus: 'pay-desk' });
-      resolve(at);
+      await route({ keepFocus });
+      resolve(last);
     });
     dlg.showModal();
-    draw();
-    if (deskInProgress.includes(at.status)) timer = setInterval(poll, 1500);
-    (sims.hidden ? close : cards[0]).focus();
+    opened();
   });
 }
 
@@ -684,21 +697,10 @@ function refundLive(inv, first, readerLabel) {
     try { await presentCard(r.readerId, 'interac_present', '4506445006931933'); await poll(); } catch (e) { err.textContent = explain(e); }
     card.disabled = false;
   }
-  document.body.append(dlg);
-  const leave = () => { if (dlg.open) dlg.close(); };
-  window.addEventListener('hashchange', leave);
-  window.addEventListener('popstate', leave);
-  return new Promise((resolve) => {
-    dlg.addEventListener('close', async () => {
-      if (timer) clearInterval(timer);
-      window.removeEventListener('hashchange', leave);
-      window.removeEventListener('popstate', leave);
-      dlg.remove();
-      if (opener && opener.isConnected) opener.focus();
-      await route({ keepFocus: `refund-desk-${r.paymentIntentId}` });
-      resolve(r);
-    });
-    dlg.showModal();
+  return showLive(dlg, opener, `refund-desk-${first.paymentIntentId}`, () => {
+    if (timer) clearInterval(timer);
+    return r;
+  }, () => {
     draw();
     if (refundInProgress.includes(r.status)) timer = setInterval(poll, 1500);
     (sims.hidden ? close : card).focus();
