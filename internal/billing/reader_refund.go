@@ -288,8 +288,13 @@ func (s *Service) driveRefund(ctx context.Context, inv *Invoice, id string) (*Re
 	_, err := s.terminal.RefundOnReader(ctx, &NewReaderRefund{AccountID: r.AccountID, ReaderID: r.ReaderID, PaymentIntentID: r.PaymentIntentID,
 		Amount: r.Amount, Metadata: map[string]string{MetaCompanyID: inv.CompanyID, MetaInvoiceID: inv.ID, MetaRefundAttempt: r.ID},
 		IdempotencyKey: refundKey(inv, r.Number, r.Tries+1)})
-	if ErrorCode(err) == CodeReaderBusy && s.readerRefunds(ctx, &r) {
+	switch {
+	case ErrorCode(err) == CodeReaderBusy && s.readerRefunds(ctx, &r):
 		err = nil // an earlier try reached the reader after all
+	case errors.Is(err, ErrUnknownReader) || errors.Is(err, ErrUnknownCharge):
+		// Not on the clinic's account at Stripe (deleted there, or the
+		// account changed): a refusal, not an outage.
+		err = &Error{Code: CodeNotFound, Message: "Stripe has no such reader or payment on the clinic's account", Err: err}
 	}
 	r.Tries++
 	if err != nil {

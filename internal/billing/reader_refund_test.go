@@ -242,6 +242,14 @@ func refundNotFound(t *testing.T, d *desk, pi string) {
 		_, err = d.svc.StartReaderRefund(context.Background(), Staff("c1"), "i1", &in, "r4")
 		wantCode(t, err, CodeInvalidRequest)
 	}
+	// A reader deleted at Stripe (in the Dashboard): not found, the
+	// attempt kept failed, nothing held.
+	delete(d.term.readers, testAccount+"/tmr_2")
+	_, err = d.refund("tmr_2", pi, 1000, "r6")
+	wantCode(t, err, CodeNotFound)
+	if r := d.invoice(t).ReaderRefund(); r.Status != ReaderFailed || r.Reason != string(CodeNotFound) || d.readerMark(t, "tmr_2") != "" {
+		t.Fatalf("refund %+v, reader %q", r, d.readerMark(t, "tmr_2"))
+	}
 	// A payment through the link is refunded in Stripe's Dashboard.
 	inv := d.invoice(t)
 	inv.Payments = append(inv.Payments, Payment{PaymentIntentID: "pi_link", Amount: 100, Currency: "cad", State: PaymentSucceeded})
@@ -251,7 +259,7 @@ func refundNotFound(t *testing.T, d *desk, pi string) {
 	}
 	_, err = d.refund("tmr_1", "pi_link", 100, "r5")
 	wantCode(t, err, CodeInvalidRequest)
-	if d.term.actions != before || len(d.invoice(t).ReaderRefunds) != 0 {
+	if d.term.actions != before || len(d.invoice(t).ReaderRefunds) != 1 {
 		t.Fatalf("a refused refund reached the reader (%d actions) or was kept", d.term.actions-before)
 	}
 }
