@@ -196,11 +196,11 @@ func (s *Service) startReaderRefund(ctx context.Context, tenant, invoiceID strin
 	if p == nil {
 		return nil, notFound("payment")
 	}
-	if err := refundBlocker(inv, company, p, in); err != nil {
-		return nil, err
-	}
 	reader, err := s.reader(ctx, tenant, in.ReaderID)
 	if err != nil {
+		return nil, err
+	}
+	if err := refundBlocker(inv, company, p, in); err != nil {
 		return nil, err
 	}
 	if reader.InvoiceID != "" && reader.InvoiceID != inv.ID {
