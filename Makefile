@@ -259,6 +259,7 @@ FUNCTIONS := \
 	RemovePaymentLinkFunction:remove-payment-link \
 	StartReaderPaymentFunction:start-reader-payment \
 	CancelReaderPaymentFunction:cancel-reader-payment \
+	StartReaderRefundFunction:start-reader-refund \
 	SendInvoiceEmailFunction:send-invoice-email \
 	PutInvoiceRemindersFunction:put-invoice-reminders \
 	SendRemindersFunction:send-reminders \

@@ -531,6 +531,13 @@ func (b *bencher) eventFor(fn string) []byte {
 	case "CancelReaderPaymentFunction":
 		b.call("POST", "/invoices/"+id+"/reader-payment", p, b.readerPaymentJSON(), map[string]string{"idempotency-key": "bench-" + randomHex(8)})
 		ev = apiEvent("DELETE", "/invoices/"+id+"/reader-payment", p, b.claims, "", nil)
+	case "StartReaderRefundFunction":
+		// No in-person payment to refund on the bench's invoice: the
+		// function reads the invoice and answers 404 (its cold start and
+		// size are what is measured).
+		ev = apiEvent("POST", "/invoices/"+id+"/reader-refund", p, b.claims,
+			fmt.Sprintf(`{"readerId":%q,"paymentIntentId":"pi_bench","amount":100}`, b.freeReader()),
+			map[string]string{"idempotency-key": "bench-" + randomHex(8)})
 	case "PutInvoiceRemindersFunction":
 		ev = apiEvent("PUT", "/invoices/"+id+"/reminders", p, b.claims, `{"paused":true}`, nil)
 	case jobs.Scheduler.Function:

@@ -413,6 +413,10 @@ func TestConsoleInABrowser(t *testing.T) {
 		consoleDeskPayment(t, ctx, s, d.console, d.api, d.vars["TOKEN"])
 	})
 
+	ok = ok && t.Run("refund at the desk: an Interac payment refunded on the reader", func(t *testing.T) {
+		consoleDeskRefund(t, ctx, s, d.console, d.api, d.vars["TOKEN"])
+	})
+
 	_ = ok && t.Run("a page on another origin calls the API", func(t *testing.T) {
 		tab := newTab(t, ctx)
 		// A PUT with If-Match, an Idempotency-Key and JSON is preflighted;
@@ -613,4 +617,52 @@ func consoleDeskPayment(t *testing.T, ctx context.Context, s *shooter, console, 
 		t.Fatalf("the payment shows %q", got)
 	}
 	s.shot(t, ctx, "paid-at-desk")
+}
+
+// consoleDeskRefund: an invoice paid by Interac at the desk is refunded
+// in part on the reader (Stripe refunds Interac only there): the dialog
+// offers the free reader and what is left, the reader waits for the card,
+// the Interac card presented again turns the live status to refunded on
+// its own, and the payment then shows the refund.
+func consoleDeskRefund(t *testing.T, ctx context.Context, s *shooter, console, api, token string) {
+	put := fmt.Sprintf(`fetch('%s/invoices/F-2026-0046', {method: 'PUT', headers: {Authorization: 'Bearer %s', 'Content-Type': 'application/json',
+		'Idempotency-Key': crypto.randomUUID()}, body: JSON.stringify({number: 'F-2026-0046', currency: 'cad', total: 8000, balanceDue: 8000,
+		issuedOn: new Date().toISOString().slice(0, 10), patient: {name: 'Julie Roy', email: 'julie@example.com', language: 'fr'},
+		lines: [{description: 'Ostéopathie', amount: 8000}]})}).then(r => r.status)`, api, token)
+	if got := eval[int](t, ctx, put); got != 201 && got != 200 {
+		t.Fatalf("storing the invoice: %d", got)
+	}
+	do(t, ctx, "pay it at the desk", chromedp.Navigate(console+"/#/invoices/F-2026-0046"), chromedp.WaitVisible(chromedp.CSS(`[data-action="pay-desk"]`)),
+		chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)),
+		chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "the reader waiting", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'waiting_for_card'`)
+	do(t, ctx, "present the Interac card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-interac"]`)))
+	until(t, ctx, "paid by Interac", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'succeeded'`)
+	do(t, ctx, "close", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="desk-close"]`)))
+	until(t, ctx, "the refund button", `!document.querySelector('dialog[open]') && !!document.querySelector('[data-action^="refund-desk-"]')`)
+	do(t, ctx, "refund at the desk", chromedp.Click(chromedp.CSS(`[data-action^="refund-desk-"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)))
+	if got := eval[string](t, ctx, `document.querySelector('dialog[open] input[name="amount"]').value`); got != "80,00" {
+		t.Fatalf("the amount offered is %q, not what is left", got)
+	}
+	do(t, ctx, "ask 30,00 of the reader", chromedp.SetValue(chromedp.CSS(`dialog[open] input[name="amount"]`), "30,00"))
+	s.shot(t, ctx, "refund-at-desk-form")
+	do(t, ctx, "send it", chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
+	until(t, ctx, "the reader waiting for the card", `document.querySelector('dialog[open] [data-testid="desk-refund-status"]')?.dataset.status === 'waiting_for_card'`)
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-refund-amount"]`); got != "30,00\u00a0$" {
+		t.Fatalf("the refund's amount shows %q", got)
+	}
+	s.shot(t, ctx, "refund-at-desk-waiting")
+	do(t, ctx, "present the card again", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="refund-card"]`)))
+	until(t, ctx, "refunded, on its own", `document.querySelector('dialog[open] [data-testid="desk-refund-status"]')?.dataset.status === 'succeeded'`)
+	if got := text(t, ctx, `dialog[open] [data-testid="desk-refund-status"]`); got != "Remboursé." {
+		t.Fatalf("the status says %q", got)
+	}
+	s.shot(t, ctx, "refund-at-desk-done")
+	do(t, ctx, "close", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="desk-refund-close"]`)))
+	until(t, ctx, "the refund on the payment", `!document.querySelector('dialog[open]') && document.querySelector('[data-testid="desk-refund-last"]')?.dataset.status === 'succeeded'`)
+	if got := text(t, ctx, `[data-testid="refunded"]`); got != "30,00\u00a0$" {
+		t.Fatalf("the payment shows %q refunded", got)
+	}
+	s.shot(t, ctx, "refunded-at-desk")
 }

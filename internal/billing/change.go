@@ -68,6 +68,32 @@ func (s *Service) changeInvoice(ctx context.Context, policy retry.Policy, inv *I
 	})
 }
 
+// changeItem changes one item of the invoice (a reader attempt, a refund
+// attempt: find picks it in the next version) by a conditional write,
+// reading the invoice again when another writer won. An error from change
+// is the answer, nothing written (errRetry included: the caller decides
+// again), with the invoice as read.
+func changeItem[T any](ctx context.Context, s *Service, inv *Invoice, find func(next *Invoice) *T, change func(item *T, now time.Time) error) (*Invoice, error) {
+	var refused error
+	stored, err := s.retryingInvoice(ctx, commitPolicy, inv, func(cur *Invoice) (*Invoice, error) {
+		refused = nil
+		return s.saveChange(ctx, cur, func(next *Invoice) error {
+			item := find(next)
+			if item == nil {
+				return Errorf(CodeInternal, "%T vanished from invoice %s", item, inv.ID)
+			}
+			if refused = change(item, s.clock()); refused != nil {
+				return errNoChange
+			}
+			return nil
+		})
+	})
+	if err == nil && refused != nil {
+		return stored, refused
+	}
+	return stored, err
+}
+
 // saveChange writes change's edit of a copy of cur as cur's next version,
 // on condition that cur is still the version stored: errRetry when
 // another writer got there first. When change returns errNoChange nothing

@@ -573,6 +573,9 @@ type fakeTerminal struct {
 	before func(call string, pi *ReaderPaymentIntent) error
 	// calls counts every capture and cancel asked, replays included.
 	calls map[string]int
+	// refunded is what the readers refunded of each PaymentIntent
+	// (reader_refund_test.go plays refund_payment).
+	refunded map[string]int64
 }
 
 type keyReply struct {
@@ -708,10 +711,6 @@ func (f *fakeTerminal) CancelReaderAction(_ context.Context, account, readerID, 
 	}
 	r.Action = nil
 	return cloneTerminalReader(r), nil
-}
-
-func (f *fakeTerminal) RefundOnReader(context.Context, string, string, string, int64, string) (*TerminalReader, error) {
-	return nil, Errorf(CodePaymentProviderError, "not played")
 }
 
 func (f *fakeTerminal) ReaderPaymentIntent(_ context.Context, account, id string) (*ReaderPaymentIntent, error) {
@@ -894,6 +893,7 @@ func (f *fakeTerminal) clone() *fakeTerminal {
 	}
 	maps.Copy(c.account, f.account)
 	maps.Copy(c.keys, f.keys)
+	c.refunded = maps.Clone(f.refunded)
 	c.creates, c.actions, c.captures, c.cancels, c.seq = f.creates, f.actions, f.captures, f.cancels, f.seq
 	return c
 }

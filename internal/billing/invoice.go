@@ -58,6 +58,9 @@ type Invoice struct {
 	// ReaderAttempts are the tries at taking the balance on one of the
 	// clinic's readers, oldest first (reader_payment.go).
 	ReaderAttempts []ReaderAttempt
+	// ReaderRefunds are the refunds of in-person payments asked of a
+	// reader, oldest first (reader_refund.go); not money.
+	ReaderRefunds []ReaderRefund
 	// Lease is held by a request working on the invoice outside the store
 	// (see Lease), nil otherwise.
 	Lease *Lease

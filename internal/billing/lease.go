@@ -346,6 +346,7 @@ func cloneInvoice(inv *Invoice) *Invoice {
 		next.Outbox[i].PastAttempts = slices.Clone(inv.Outbox[i].PastAttempts)
 	}
 	next.ReaderAttempts = cloneAttempts(inv.ReaderAttempts)
+	next.ReaderRefunds = slices.Clone(inv.ReaderRefunds)
 	next.Reminders.Plan = slices.Clone(inv.Reminders.Plan)
 	next.Reminders.Done = slices.Clone(inv.Reminders.Done)
 	next.Payments = make([]Payment, len(inv.Payments))

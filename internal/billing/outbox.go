@@ -164,6 +164,8 @@ func (inv *Invoice) NextWorkAt() time.Time {
 	}
 	// A reader attempt gone quiet: the scheduler asks Stripe about it.
 	consider(inv.readerCheckAt())
+	// A refund on a reader gone quiet, likewise (reader_refund_events.go).
+	consider(inv.refundCheckAt())
 	return at
 }
 

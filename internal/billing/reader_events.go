@@ -47,6 +47,9 @@ type readerFacts struct {
 // the decision owes Stripe (a capture, a cancel) and the reader's release
 // follow, and are done again on a redelivery until they are.
 func (s *Service) applyTerminalEvent(ctx context.Context, ev *WebhookEvent) (EventResult, error) {
+	if act := refundAction(ev); act != nil {
+		return s.applyRefundAction(ctx, ev, act) // reader_refund_events.go
+	}
 	now := s.clock()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, ReceivedAt: now}
 	st, err := s.store.LoadEventState(ctx, EventKeys{EventID: ev.ID})

@@ -237,6 +237,9 @@ func (s *Service) startReaderPayment(ctx context.Context, tenant, invoiceID, rea
 	if err != nil {
 		return nil, err
 	}
+	if inv.refundHolds(readerID) {
+		return nil, readerBusy() // refunding one of this invoice's payments
+	}
 	if reader.InvoiceID != "" && reader.InvoiceID != inv.ID {
 		if taken, err := s.readerTaken(ctx, reader); err != nil || taken {
 			return nil, firstError(err, readerBusy())
@@ -307,6 +310,9 @@ type attemptClaim struct {
 func (w *attemptClaim) recheck(cur *Invoice) error {
 	if err := readerBlocker(cur, w.company); err != nil {
 		return err
+	}
+	if cur.refundHolds(w.attempt.ReaderID) {
+		return readerBusy()
 	}
 	if cur.BalanceDue != w.attempt.Amount || cur.Currency != w.attempt.Currency {
 		return errRetry // paid meanwhile: decide again
@@ -422,30 +428,16 @@ func (s *Service) releaseAttempt(ctx context.Context, inv *Invoice, a *ReaderAtt
 	return err
 }
 
-// updateAttempt changes an attempt by a conditional write, reading the
-// invoice again when another writer won. An error from change is the
-// answer, nothing written (errRetry included: the caller decides again),
-// with the invoice as read.
+// updateAttempt changes an attempt by a conditional write (changeItem).
 func (s *Service) updateAttempt(ctx context.Context, inv *Invoice, id string, change func(*ReaderAttempt) error) (*Invoice, error) {
-	var refused error
-	stored, err := s.retryingInvoice(ctx, commitPolicy, inv, func(cur *Invoice) (*Invoice, error) {
-		refused = nil
-		return s.saveChange(ctx, cur, func(next *Invoice) error {
-			a := next.attempt(id)
-			if a == nil {
-				return Errorf(CodeInternal, "reader attempt %s vanished", id)
+	return changeItem(ctx, s, inv, func(next *Invoice) *ReaderAttempt { return next.attempt(id) },
+		func(a *ReaderAttempt, now time.Time) error {
+			if err := change(a); err != nil {
+				return err
 			}
-			if refused = change(a); refused != nil {
-				return errNoChange
-			}
-			a.UpdatedAt = s.clock()
+			a.UpdatedAt = now
 			return nil
 		})
-	})
-	if err == nil && refused != nil {
-		return stored, refused
-	}
-	return stored, err
 }
 
 func readerBusy() *Error {
@@ -476,7 +468,7 @@ func (s *Service) readerTaken(ctx context.Context, r *Reader) (bool, error) {
 		return false, storeError("read invoice", err)
 	}
 	a := inv.ReaderPayment()
-	return a.InProgress() && a.ReaderID == r.ID, nil
+	return (a.InProgress() && a.ReaderID == r.ID) || inv.refundHolds(r.ID), nil
 }
 
 // holdReader marks the reader busy with the attempt's invoice.
@@ -502,8 +494,8 @@ func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt
 // freeReader clears the reader's mark if it is still the invoice's.
 func (s *Service) freeReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
 	err := s.changeReader(ctx, commitPolicy, inv.CompanyID, a.ReaderID, "free reader", func(r *Reader) error {
-		if r.InvoiceID != inv.ID {
-			return errNoChange
+		if r.InvoiceID != inv.ID || inv.refundHolds(r.ID) {
+			return errNoChange // a refund on it holds it (reader_refund.go)
 		}
 		r.InvoiceID = ""
 		return nil

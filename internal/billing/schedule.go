@@ -192,6 +192,13 @@ func (s *Service) workOnce(ctx context.Context, it WorkItem, now time.Time, rep 
 		}
 		return nil, errRetry
 	}
+	if at := inv.refundCheckAt(); !*settled && !at.IsZero() && !at.After(now) {
+		*settled = true
+		if err := s.settleRefunds(ctx, it, now); err != nil {
+			return nil, err
+		}
+		return nil, errRetry
+	}
 	if inv.Lease != nil {
 		// A request died half-way through a link change: finish it
 		// (its link may be in a patient's e-mail); a live lease is a

@@ -55,6 +55,10 @@ type ReaderAction struct {
 	FailureCode     string // Stripe's, when failed: card_declined, …
 	PaymentIntentID string
 	RefundAmount    int64 // refund_payment's amount
+	// RefundID is the refund a refund_payment made (re_…), once it
+	// succeeded; Metadata is the refund_payment's (MetaRefundAttempt).
+	RefundID string
+	Metadata map[string]string
 }
 
 // ReaderPaymentIntent is a PaymentIntent taken on a reader, as Stripe holds
@@ -93,6 +97,18 @@ type NewReaderPayment struct {
 	IdempotencyKey string
 }
 
+// NewReaderRefund is a refund_payment to send to a reader.
+type NewReaderRefund struct {
+	AccountID       string
+	ReaderID        string
+	PaymentIntentID string
+	Amount          int64
+	// Metadata names the refund attempt (MetaRefundAttempt), so the
+	// reader's events find it; ids only.
+	Metadata       map[string]string
+	IdempotencyKey string
+}
+
 // Terminal is Stripe Terminal on a clinic's connected account. Errors are
 // *Error: CodeReaderBusy (terminal_reader_busy), CodeReaderOffline
 // (terminal_reader_offline), CodeReaderRegistrationFailed (a code Stripe
@@ -121,9 +137,10 @@ type Terminal interface {
 	// CancelReaderAction cancels what a reader is doing; Stripe refuses
 	// once the card was presented.
 	CancelReaderAction(ctx context.Context, accountID, readerID, idempotencyKey string) (*TerminalReader, error)
-	// RefundOnReader asks a reader to refund amount of a PaymentIntent's
-	// charge (Interac refunds need the card presented again).
-	RefundOnReader(ctx context.Context, accountID, readerID, paymentIntentID string, amount int64, idempotencyKey string) (*TerminalReader, error)
+	// RefundOnReader asks a reader to refund part or all of a
+	// PaymentIntent's charge (Interac refunds need the card presented
+	// again).
+	RefundOnReader(ctx context.Context, n *NewReaderRefund) (*TerminalReader, error)
 	// ReaderPaymentIntent reads a reader's PaymentIntent.
 	ReaderPaymentIntent(ctx context.Context, accountID, paymentIntentID string) (*ReaderPaymentIntent, error)
 	// CapturePaymentIntent captures exactly amount of an authorization.

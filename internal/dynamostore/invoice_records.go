@@ -26,6 +26,7 @@ type invoiceRecord struct {
 	Ledger         *ledgerRecord         `dynamodbav:"ledger,omitempty"`
 	Lease          *leaseRecord          `dynamodbav:"lease,omitempty"`
 	ReaderAttempts []readerAttemptRecord `dynamodbav:"readerAttempts,omitempty"`
+	ReaderRefunds  []readerRefundRecord  `dynamodbav:"readerRefunds,omitempty"`
 	LastGeneration int                   `dynamodbav:"lastGeneration"`
 	Version        int64                 `dynamodbav:"version"`
 	CreatedAt      time.Time             `dynamodbav:"createdAt"`
@@ -212,6 +213,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	}
 	r.Overpaid = inv.Overpaid
 	r.ReaderAttempts = toAttemptRecords(inv.ReaderAttempts)
+	r.ReaderRefunds = toRefundAttemptRecords(inv.ReaderRefunds)
 	if l := inv.Ledger; l.Set {
 		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
@@ -298,6 +300,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 	}
 	inv.Overpaid = r.Overpaid
 	inv.ReaderAttempts = attempts(r.ReaderAttempts)
+	inv.ReaderRefunds = refundAttempts(r.ReaderRefunds)
 	if l := r.Ledger; l != nil {
 		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}

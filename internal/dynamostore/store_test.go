@@ -100,6 +100,9 @@ func fullInvoice(company string) *billing.Invoice {
 			Amount: 100, Currency: "cad", Status: billing.ReaderDeclined, Reason: "card_declined", Tries: 2, RequestKey: "k6",
 			Until: t0.Add(time.Minute), Owed: "capture", Method: &billing.PaymentMethod{Type: billing.MethodCardPresent, Brand: "visa", Last4: "4242"},
 			CreatedAt: t0, UpdatedAt: t0.Add(time.Second)}},
+		ReaderRefunds: []billing.ReaderRefund{{ID: "rfa_1", Number: 1, ReaderID: "tmr_1", AccountID: "acct_1", PaymentIntentID: "pi_r1",
+			Amount: 60, Currency: "cad", Status: billing.ReaderSucceeded, Reason: "", Tries: 1, RequestKey: "k7", Until: t0.Add(time.Minute),
+			RefundID: "re_2", CreatedAt: t0, UpdatedAt: t0.Add(2 * time.Second)}},
 		Overpaid: 7,
 		Lease: &billing.Lease{Token: "tok", Until: t0.Add(time.Minute), Change: &billing.LinkChange{
 			Make: &billing.NewLink{CompanyID: company, Generation: 2, AccountID: "acct_1", Amount: 5000, Currency: "cad",

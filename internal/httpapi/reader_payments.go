@@ -47,7 +47,8 @@ func (a *API) CancelReaderPayment(ctx context.Context, req events.APIGatewayV2HT
 	})
 }
 
-// attemptView is a reader payment attempt as the contract shows it.
+// attemptView is a reader payment attempt (or a refund attempt) as the
+// contract shows it.
 type attemptView struct {
 	ID              string `json:"id"`
 	ReaderID        string `json:"readerId"`
@@ -81,4 +82,44 @@ func viewMethod(m *billing.PaymentMethod) *methodView {
 		return nil
 	}
 	return &methodView{Type: m.Type, Brand: m.Brand, Last4: m.Last4}
+}
+
+// readerRefundInput is the body of POST /invoices/{invoiceId}/reader-refund.
+type readerRefundInput struct {
+	ReaderID        string `json:"readerId"`
+	PaymentIntentID string `json:"paymentIntentId"`
+	Amount          int64  `json:"amount"`
+}
+
+// StartReaderRefund handles POST /invoices/{invoiceId}/reader-refund: part
+// or all of an in-person payment refunded on one of the clinic's readers.
+func (a *API) StartReaderRefund(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return a.serve(ctx, req, tenantAccess, func(ctx context.Context, c *call) (result, error) {
+		var in readerRefundInput
+		if err := c.decode(&in); err != nil {
+			return result{}, err
+		}
+		switch {
+		case in.ReaderID == "":
+			return result{}, billing.Invalid("readerId", "readerId is required")
+		case in.PaymentIntentID == "":
+			return result{}, billing.Invalid("paymentIntentId", "paymentIntentId is required")
+		}
+		r, err := a.svc.StartReaderRefund(ctx, c.caller, c.invoiceID(),
+			&billing.ReaderRefundInput{ReaderID: in.ReaderID, PaymentIntentID: in.PaymentIntentID, Amount: in.Amount}, c.idempotencyKey)
+		if err != nil {
+			return result{}, err
+		}
+		return result{http.StatusCreated, viewRefundAttempt(r)}, nil
+	})
+}
+
+// viewRefundAttempt shows a refund on a reader as the contract does: the
+// same fields as a payment attempt's.
+func viewRefundAttempt(r *billing.ReaderRefund) *attemptView {
+	if r == nil {
+		return nil
+	}
+	return &attemptView{ID: r.ID, ReaderID: r.ReaderID, PaymentIntentID: r.PaymentIntentID, Amount: r.Amount, Currency: r.Currency,
+		Status: r.Status, Reason: r.Reason, CreatedAt: timestamp(r.CreatedAt), UpdatedAt: timestamp(r.UpdatedAt)}
 }

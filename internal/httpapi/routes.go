@@ -46,6 +46,8 @@ var Routes = []Route{
 		Handler: func(a *API) Handler { return a.StartReaderPayment }},
 	{Method: "DELETE", Path: "/invoices/{invoiceId}/reader-payment", Function: "CancelReaderPaymentFunction", Dir: "cancel-reader-payment",
 		Handler: func(a *API) Handler { return a.CancelReaderPayment }},
+	{Method: "POST", Path: "/invoices/{invoiceId}/reader-refund", Function: "StartReaderRefundFunction", Dir: "start-reader-refund",
+		Handler: func(a *API) Handler { return a.StartReaderRefund }},
 	{Method: "GET", Path: "/payments", Function: "ListPaymentsFunction", Dir: "list-payments",
 		Handler: func(a *API) Handler { return a.ListPayments }},
 	{Method: "POST", Path: "/readers", Function: "RegisterReaderFunction", Dir: "register-reader",

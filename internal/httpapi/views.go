@@ -116,6 +116,7 @@ type invoiceView struct {
 	Reminders       remindersView `json:"reminders"`
 	Payments        []paymentView `json:"payments"`
 	ReaderPayment   *attemptView  `json:"readerPayment"` // the last reader attempt, null when none
+	ReaderRefund    *attemptView  `json:"readerRefund"`  // the last refund asked of a reader, null when none
 	ETag            string        `json:"etag"`
 	CreatedAt       string        `json:"createdAt"`
 	UpdatedAt       string        `json:"updatedAt"`
@@ -225,6 +226,7 @@ func viewInvoice(inv *billing.Invoice, company *billing.Company) invoiceView {
 		CreatedAt: timestamp(inv.CreatedAt), UpdatedAt: timestamp(inv.UpdatedAt),
 	}
 	v.ReaderPayment = viewAttempt(inv.ReaderPayment())
+	v.ReaderRefund = viewRefundAttempt(inv.ReaderRefund())
 	if b := billing.LinkBlocker(inv, company); b != nil {
 		v.PaymentLinkBlocked = &blockerView{Code: b.Code, Message: b.Message}
 	}

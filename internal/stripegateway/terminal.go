@@ -128,10 +128,14 @@ func (g *Gateway) CancelReaderAction(ctx context.Context, accountID, readerID, i
 }
 
 // RefundOnReader implements billing.Terminal.
-func (g *Gateway) RefundOnReader(ctx context.Context, accountID, readerID, paymentIntentID string, amount int64, idempotencyKey string) (*billing.TerminalReader, error) {
-	p := &stripe.TerminalReaderRefundPaymentParams{PaymentIntent: stripe.String(paymentIntentID), Amount: stripe.Int64(amount)}
-	r, err := onAccount(ctx, g, p, accountID, idempotencyKey, func(k string) (*stripe.TerminalReader, error) {
-		return (&reader.Client{B: g.backend, Key: k}).RefundPayment(readerID, p)
+// The metadata is the action's (its events carry it back), ids only.
+func (g *Gateway) RefundOnReader(ctx context.Context, n *billing.NewReaderRefund) (*billing.TerminalReader, error) {
+	p := &stripe.TerminalReaderRefundPaymentParams{PaymentIntent: stripe.String(n.PaymentIntentID), Amount: stripe.Int64(n.Amount)}
+	for k, v := range n.Metadata {
+		p.AddMetadata(k, v)
+	}
+	r, err := onAccount(ctx, g, p, n.AccountID, n.IdempotencyKey, func(k string) (*stripe.TerminalReader, error) {
+		return (&reader.Client{B: g.backend, Key: k}).RefundPayment(n.ReaderID, p)
 	})
 	return terminalReader("refund payment on reader", r, err)
 }
@@ -243,7 +247,10 @@ func readerFacts(r *stripe.TerminalReader) (*billing.TerminalReader, string) {
 		if rp.Amount < 0 || rp.Amount > billing.MaxStripeAmount {
 			return nil, fmt.Sprintf("refunding %d", rp.Amount)
 		}
-		out.Action.RefundAmount = rp.Amount
+		out.Action.RefundAmount, out.Action.Metadata = rp.Amount, rp.Metadata
+		if rp.Refund != nil {
+			out.Action.RefundID = rp.Refund.ID
+		}
 	}
 	return out, ""
 }

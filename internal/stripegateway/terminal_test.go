@@ -50,8 +50,12 @@ func TestTerminalCallsAsStripeTakesThem(t *testing.T) {
 		{"cancel action", http.MethodPost, "/v1/terminal/readers/tmr_1/cancel_action", "k/cancel-action", map[string]string{},
 			func() error { _, err := g.CancelReaderAction(ctx, clinic, "tmr_1", "k/cancel-action"); return err }},
 		{"refund on reader", http.MethodPost, "/v1/terminal/readers/tmr_1/refund_payment", "k/refund",
-			map[string]string{"payment_intent": "pi_1", "amount": "2500"},
-			func() error { _, err := g.RefundOnReader(ctx, clinic, "tmr_1", "pi_1", 2500, "k/refund"); return err }},
+			map[string]string{"payment_intent": "pi_1", "amount": "2500", "metadata[refund_attempt]": "rfa_1"},
+			func() error {
+				_, err := g.RefundOnReader(ctx, &billing.NewReaderRefund{AccountID: clinic, ReaderID: "tmr_1", PaymentIntentID: "pi_1", Amount: 2500,
+					Metadata: map[string]string{billing.MetaRefundAttempt: "rfa_1"}, IdempotencyKey: "k/refund"})
+				return err
+			}},
 		{"payment intent", http.MethodPost, "/v1/payment_intents", "k/intent",
 			map[string]string{"amount": "12500", "currency": "cad", "payment_method_types[0]": "card_present", "payment_method_types[1]": "interac_present",
 				"capture_method": "manual", "metadata[billing_company_id]": "c1", "metadata[invoice_id]": "i1", "metadata[attempt]": "1"},

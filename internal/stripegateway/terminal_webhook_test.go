@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ const (
 		"ip_address":"0.0.0.0","label":"Accueil","livemode":false,"location":"tml_1","metadata":{},"serial_number":"SIM-1","status":"online"}`
 	processAction = `{"failure_code":%s,"failure_message":%s,"process_payment_intent":{"payment_intent":"pi_1","process_config":{"skip_tipping":true}},
 		"status":"%s","type":"process_payment_intent"}`
-	refundAction = `{"failure_code":null,"failure_message":null,"refund_payment":{"amount":%d,"charge":"ch_1","metadata":{},"payment_intent":"pi_1",
+	refundAction = `{"failure_code":null,"failure_message":null,"refund_payment":{"amount":%d,"charge":"ch_1","metadata":{"refund_attempt":"rfa_1"},"payment_intent":"pi_1",
 		"reason":null,"refund":"re_1","refund_application_fee":null,"reverse_transfer":null},"status":"succeeded","type":"refund_payment"}`
 	intentObject = `{"id":"pi_1","object":"payment_intent","amount":%d,"amount_capturable":%d,"amount_details":{"tip":{}},"amount_received":%d,
 		"application":null,"application_fee_amount":null,"automatic_payment_methods":null,"canceled_at":null,"cancellation_reason":null,
@@ -61,7 +62,8 @@ func TestTerminalEventsRead(t *testing.T) {
 		{"card declined on the reader", eventReaderActionFailed, failed,
 			&billing.ReaderAction{Type: "process_payment_intent", Status: "failed", FailureCode: "card_declined", PaymentIntentID: "pi_1"}, nil},
 		{"refund done on the reader", eventReaderActionSucceeded, fmt.Sprintf(readerObject, fmt.Sprintf(refundAction, 2500)),
-			&billing.ReaderAction{Type: "refund_payment", Status: "succeeded", PaymentIntentID: "pi_1", RefundAmount: 2500}, nil},
+			&billing.ReaderAction{Type: "refund_payment", Status: "succeeded", PaymentIntentID: "pi_1", RefundAmount: 2500, RefundID: "re_1",
+				Metadata: map[string]string{billing.MetaRefundAttempt: "rfa_1"}}, nil},
 		{"authorized", eventIntentCapturable, intent(12500, 12500, 0, "cad", "null", `"ch_1"`, "requires_capture"), nil,
 			&billing.ReaderPaymentIntent{ID: "pi_1", Status: "requires_capture", Amount: 12500, AmountCapturable: 12500, Currency: "cad", ChargeID: "ch_1"}},
 		{"captured", eventIntentSucceeded, intent(12500, 0, 12500, "cad", "null", `"ch_1"`, "succeeded"), nil,
@@ -84,7 +86,7 @@ func TestTerminalEventsRead(t *testing.T) {
 			if tc.reader != nil {
 				rd := ev.Terminal.Reader
 				if rd == nil || rd.ID != "tmr_1" || rd.Status != "online" || rd.LocationID != "tml_1" || rd.DeviceType != "simulated_wisepos_e" ||
-					rd.Action == nil || *rd.Action != *tc.reader || ev.Terminal.Intent != nil {
+					rd.Action == nil || !reflect.DeepEqual(rd.Action, tc.reader) || ev.Terminal.Intent != nil {
 					t.Fatalf("reader %+v", ev.Terminal)
 				}
 				return

@@ -252,11 +252,9 @@ func (s *State) Observe(method, path string, header http.Header, form url.Values
 	case path == "/v1/payment_links" && obj.Object == "payment_link":
 		p := s.data.Prices[f.Get("line_items[0][price]")]
 		limit, _ := strconv.Atoi(f.Get("restrictions[completed_sessions][limit]"))
-		meta := map[string]string{}
-		for k, v := range f {
-			if name, ok := strings.CutPrefix(k, "metadata["); ok && len(v) > 0 {
-				meta[strings.TrimSuffix(name, "]")] = v[0]
-			}
+		meta := formMetadata(f)
+		if meta == nil {
+			meta = map[string]string{}
 		}
 		s.data.Links[obj.ID] = &Link{
 			ID: obj.ID, Account: header.Get("Stripe-Account"), URL: obj.URL, Amount: p.Amount, Currency: p.Currency,

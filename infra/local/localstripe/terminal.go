@@ -62,10 +62,11 @@ type Action struct {
 	FailureMessage string `json:"failureMessage,omitempty"`
 	PaymentIntent  string `json:"paymentIntent"`
 	SkipTipping    bool   `json:"skipTipping,omitempty"`
-	// A refund_payment's amount, charge and, once done, refund.
-	Amount int64  `json:"amount,omitempty"`
-	Charge string `json:"charge,omitempty"`
-	Refund string `json:"refund,omitempty"`
+	// A refund_payment's amount, charge, metadata and, once done, refund.
+	Amount   int64             `json:"amount,omitempty"`
+	Charge   string            `json:"charge,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty"`
+	Refund   string            `json:"refund,omitempty"`
 }
 
 // Intent is a PaymentIntent made for a reader (card_present,

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The reader's actions and a reader's PaymentIntents, as the service's
@@ -105,7 +106,8 @@ func refundPayment(d *stateFile, r *Reader, form url.Values) reply {
 		return refusal(http.StatusBadRequest, "amount_too_large", "amount",
 			fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d).", amount, left))
 	}
-	r.Action = &Action{Type: ActionRefundPayment, Status: ActionInProgress, PaymentIntent: p.PaymentIntent, Charge: p.Charge, Amount: amount}
+	r.Action = &Action{Type: ActionRefundPayment, Status: ActionInProgress, PaymentIntent: p.PaymentIntent, Charge: p.Charge, Amount: amount,
+		Metadata: formMetadata(form)}
 	return ok(ReaderObject(r))
 }
 
@@ -298,4 +300,18 @@ func (s *Simulator) noteDeliveries(payload []byte, ds []Delivery) {
 		}
 		return nil
 	})
+}
+
+// formMetadata is a call's metadata[key]=value parameters.
+func formMetadata(form url.Values) map[string]string {
+	var meta map[string]string
+	for k, v := range form {
+		if key, ok := strings.CutPrefix(k, "metadata["); ok && strings.HasSuffix(key, "]") && len(v) > 0 {
+			if meta == nil {
+				meta = map[string]string{}
+			}
+			meta[strings.TrimSuffix(key, "]")] = v[0]
+		}
+	}
+	return meta
 }

@@ -27,7 +27,11 @@ func actionObject(a *Action) map[string]any {
 	case ActionProcessPayment:
 		o["process_payment_intent"] = map[string]any{"payment_intent": a.PaymentIntent, "process_config": map[string]any{"skip_tipping": a.SkipTipping}}
 	case ActionRefundPayment:
-		o["refund_payment"] = map[string]any{"amount": a.Amount, "charge": a.Charge, "metadata": map[string]any{}, "payment_intent": a.PaymentIntent,
+		meta := map[string]any{}
+		for k, v := range a.Metadata {
+			meta[k] = v
+		}
+		o["refund_payment"] = map[string]any{"amount": a.Amount, "charge": a.Charge, "metadata": meta, "payment_intent": a.PaymentIntent,
 			"reason": nil, "refund": nullable(a.Refund), "refund_application_fee": nil, "reverse_transfer": nil}
 	}
 	return o

@@ -222,16 +222,23 @@ func TestReaderPaymentByInterac(t *testing.T) {
 	if _, err := tm.g.CapturePaymentIntent(ctx, acct, pi.ID, 8000, "k/capture"); billing.ErrorCode(err) != billing.CodePaymentProviderError {
 		t.Fatalf("capture of an Interac payment: %v", err)
 	}
-	if _, err := tm.g.RefundOnReader(ctx, acct, r.ID, pi.ID, 9000, "k/refund-too-much"); billing.ErrorCode(err) != billing.CodePaymentProviderError {
+	if _, err := tm.g.RefundOnReader(ctx, &billing.NewReaderRefund{AccountID: acct, ReaderID: r.ID, PaymentIntentID: pi.ID, Amount: 9000, IdempotencyKey: "k/refund-too-much"}); billing.ErrorCode(err) != billing.CodePaymentProviderError {
 		t.Fatalf("a refund beyond the payment: %v", err)
 	}
-	got, err := tm.g.RefundOnReader(ctx, acct, r.ID, pi.ID, 2500, "k/refund")
-	if err != nil || got.Action.Type != ActionRefundPayment || got.Action.Status != ActionInProgress || got.Action.RefundAmount != 2500 {
+	got, err := tm.g.RefundOnReader(ctx, &billing.NewReaderRefund{AccountID: acct, ReaderID: r.ID, PaymentIntentID: pi.ID, Amount: 2500,
+		Metadata: map[string]string{billing.MetaRefundAttempt: "rfa_1"}, IdempotencyKey: "k/refund"})
+	if err != nil || got.Action.Type != ActionRefundPayment || got.Action.Status != ActionInProgress || got.Action.RefundAmount != 2500 ||
+		got.Action.Metadata[billing.MetaRefundAttempt] != "rfa_1" {
 		t.Fatalf("%v %+v", err, got)
 	}
 	o, err = tm.sim.PresentPaymentMethod(ctx, r.ID, Presented{Type: "interac_present"})
 	if err != nil || !same(types(o.Deliveries), "terminal.reader.action_succeeded", "charge.refunded") || o.Refund == nil || o.Refund.Amount != 2500 {
 		t.Fatalf("refund: %v %+v", err, o)
+	}
+	if after, err := tm.g.Reader(ctx, acct, r.ID); err != nil {
+		t.Fatal(err)
+	} else if a := after.Action; a.Status != ActionSucceeded || a.RefundID != o.Refund.ID || a.Metadata[billing.MetaRefundAttempt] != "rfa_1" {
+		t.Fatalf("the reader's refund action after the card: %+v", a)
 	}
 	if ev := tm.rc.last(); *ev.Facts.ChargeRefunded != 2500 || ev.Facts.PaymentIntentID != pi.ID {
 		t.Fatalf("charge.refunded read as %+v", ev.Facts)

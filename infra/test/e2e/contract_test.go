@@ -37,6 +37,7 @@ func TestPathIDsFollowTheirPattern(t *testing.T) {
 		"POST /invoices/{invoiceId}/emails":         map[string]any{"includePaymentLink": false},
 		"PUT /invoices/{invoiceId}/reminders":       map[string]any{"paused": true},
 		"POST /invoices/{invoiceId}/reader-payment": map[string]any{"readerId": "tmr_1"},
+		"POST /invoices/{invoiceId}/reader-refund":  map[string]any{"readerId": "tmr_1", "paymentIntentId": "pi_1", "amount": 100},
 		"PUT /billing-companies/{companyId}": map[string]any{
 			"name": "Clinique", "replyToEmail": "facturation@clinique.example", "defaultLanguage": "fr",
 		},

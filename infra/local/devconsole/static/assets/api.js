@@ -76,6 +76,7 @@ export class Api {
     return this.call('POST', `/invoices/${encodeURIComponent(id)}/reader-payment`, { body: { readerId } });
   }
   cancelReaderPayment(id) { return this.call('DELETE', `/invoices/${encodeURIComponent(id)}/reader-payment`); }
+  startReaderRefund(id, body) { return this.call('POST', `/invoices/${encodeURIComponent(id)}/reader-refund`, { body }); }
 }
 
 // local calls make dev's own endpoints (same origin as the console).

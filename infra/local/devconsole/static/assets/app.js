@@ -394,24 +394,37 @@ function deskLive(inv, first, readerLabel) {
     try { await presentCard(at.readerId, kind, number); await poll(); } catch (e) { err.textContent = explain(e); }
     button.disabled = false;
   }
+  return showLive(dlg, opener, 'pay-desk', () => {
+    if (timer) clearInterval(timer);
+    return at;
+  }, () => {
+    draw();
+    if (deskInProgress.includes(at.status)) timer = setInterval(poll, 1500);
+    (sims.hidden ? close : cards[0]).focus();
+  });
+}
+
+// showLive opens a dialog that follows something live: Back closes it;
+// once closed, ended() stops its polling and gives its last state, the
+// focus goes back to the opener and the window is drawn again (the focus
+// kept on keepFocus); opened() draws it and starts the polling.
+function showLive(dlg, opener, keepFocus, ended, opened) {
   document.body.append(dlg);
   const leave = () => { if (dlg.open) dlg.close(); };
   window.addEventListener('hashchange', leave);
   window.addEventListener('popstate', leave);
   return new Promise((resolve) => {
     dlg.addEventListener('close', async () => {
-      if (timer) clearInterval(timer);
+      const last = ended();
       window.removeEventListener('hashchange', leave);
       window.removeEventListener('popstate', leave);
       dlg.remove();
       if (opener && opener.isConnected) opener.focus();
-      await route({ keepFocus: 'pay-desk' });
-      resolve(at);
+      await route({ keepFocus });
+      resolve(last);
     });
     dlg.showModal();
-    draw();
-    if (deskInProgress.includes(at.status)) timer = setInterval(poll, 1500);
-    (sims.hidden ? close : cards[0]).focus();
+    opened();
   });
 }
 
@@ -529,7 +542,8 @@ function paymentsSection(inv) {
     }
     if (status === 'succeeded' || status === 'needs_review') {
       const left = p.amount - p.refunded;
-      if (left > 0) {
+      // Stripe refunds Interac on a reader only (Refund at the desk).
+      if (left > 0 && p.method?.type !== 'interac_present') {
         const b = h('button', { type: 'button', 'data-action': `refund-${p.paymentIntentId}`, onclick: () => refund(b, p, inv) }, t('sim.refund'));
         sims.push(b);
       }
@@ -541,6 +555,7 @@ function paymentsSection(inv) {
       }
     }
     const statusText = has(`paystatus.${status}`) ? t(`paystatus.${status}`) : status;
+    const desk = deskRefundFacts(inv, p);
     return h('article', { class: 'payment', 'data-payment': p.paymentIntentId, 'data-status': status },
       h('h3', {}, money(p.amount, p.currency), ' — ', statusText, p.reason ? ` (${p.reason})` : ''),
       facts([
@@ -552,7 +567,9 @@ function paymentsSection(inv) {
         [t('payments.refunded'), h('span', { 'data-testid': 'refunded' }, money(p.refunded, p.currency))],
         p.refunds.length > 0 && [t('payments.refunds'), h('ul', {}, p.refunds.map((r) => h('li', {}, money(r.amount, p.currency), ` — ${r.status}`)))],
         p.disputes.length > 0 && [t('payments.disputes'), h('ul', {}, p.disputes.map((d) => h('li', {}, money(d.amount, p.currency), ` — ${d.status}`)))],
+        desk.fact,
       ]),
+      desk.actions,
       sims.length > 0 && h('div', { class: 'actions sim', role: 'group', 'aria-label': t('sim.title') }, h('span', { class: 'simlabel' }, t('sim.title')), sims));
   }));
 }
@@ -580,6 +597,114 @@ async function refund(button, p, inv) {
     await route({ keepFocus: button.dataset.action });
     say(t('sim.done', { events: r.deliveries.map((d) => `${d.type} → ${d.outcome || d.status}`).join(', ') }));
   }
+}
+
+// ---------------------------------------------------------------- refund at the desk
+
+// An Interac payment taken at the desk is refunded on a reader only (the
+// card presented again); a refund attempt in one of these statuses still
+// holds the reader.
+const refundInProgress = ['starting', 'waiting_for_card'];
+
+function refundStatus(r) {
+  const key = `deskRefund.status.${r.status}`;
+  return has(key) ? t(key) : r.status;
+}
+
+// deskRefundFacts is what a payment's card shows of refunds at the desk:
+// the last one asked of a reader, and the button that asks one (or
+// follows the one in progress).
+function deskRefundFacts(inv, p) {
+  if (p.channel !== 'in_person' || p.method?.type !== 'interac_present' || p.status !== 'succeeded') return {};
+  const last = inv.readerRefund?.paymentIntentId === p.paymentIntentId ? inv.readerRefund : null;
+  const live = last && refundInProgress.includes(last.status);
+  const left = p.amount - p.refunded;
+  const button = h('button', { type: 'button', 'data-action': `refund-desk-${p.paymentIntentId}`, disabled: !live && left <= 0,
+    onclick: () => (live ? refundLive(inv, last) : refundAtDesk(button, inv, p)) }, live ? t('deskRefund.follow') : t('deskRefund.start'));
+  return {
+    fact: last && [t('deskRefund.last'), h('span', { 'data-testid': 'desk-refund-last', 'data-status': last.status },
+      `${money(last.amount, last.currency)} — ${refundStatus(last)}`, last.reason ? ` (${deskReason(last.reason)})` : '')],
+    actions: h('div', { class: 'actions' }, button),
+  };
+}
+
+// refundAtDesk asks one of the clinic's online, free readers to refund
+// part or all of the payment, then follows it live.
+async function refundAtDesk(button, inv, p) {
+  const { readers } = await api.listReaders().catch((e) => { say(explain(e), 'error'); return { readers: null }; });
+  if (!readers) return;
+  const free = readers.filter((r) => r.status === 'online' && !r.payment);
+  const left = p.amount - p.refunded;
+  const select = h('select', { name: 'readerId', required: true }, free.map((r) => h('option', { value: r.id }, r.label)));
+  const amount = h('input', { name: 'amount', inputmode: 'decimal', required: true, autocomplete: 'off', value: money(left, p.currency).replace(/[^\d.,]/g, '') });
+  const body = [
+    h('p', {}, t('deskRefund.intro')),
+    free.length ? field(t('desk.reader'), select, t('desk.readerHint'))
+      : h('p', { class: 'blocked', 'data-testid': 'desk-no-reader' }, t('desk.noReader'), ' ', h('a', { href: '#/readers' }, t('desk.toReaders'))),
+    field(t('refund.amount'), amount, t('refund.hint', { max: money(left, p.currency) })),
+  ];
+  const r = await dialog(t('deskRefund.title'), body, t('deskRefund.send'), t('cancel'), async () => {
+    const check = new Checks();
+    const cents = check.money(amount, left, money(left, p.currency));
+    check.done();
+    if (!free.length) throw new Error(t('desk.noReader'));
+    return api.startReaderRefund(inv.id, { readerId: select.value, paymentIntentId: p.paymentIntentId, amount: cents })
+      .catch((e) => { throw placed(e, { amount, readerId: select }); });
+  }, about(inv));
+  if (!r) return;
+  await route({ keepFocus: button.dataset.action });
+  await refundLive(inv, r, free.find((x) => x.id === r.readerId)?.label);
+}
+
+// refundLive follows a refund on a reader until it ends: the invoice is
+// read again every 1.5 s while the reader waits for the card; in the local
+// console the Interac test card can be presented to it.
+function refundLive(inv, first, readerLabel) {
+  const opener = document.activeElement;
+  const titleId = uid('dlg');
+  const state = h('p', { class: 'desk-state', role: 'status', 'aria-live': 'polite', 'data-testid': 'desk-refund-status' });
+  const reason = h('p', { class: 'desk-reason', 'data-testid': 'desk-refund-reason' });
+  const err = h('p', { class: 'form-error', role: 'alert' });
+  const close = h('button', { type: 'button', 'data-action': 'desk-refund-close', onclick: () => dlg.close() }, t('close'));
+  const card = h('button', { type: 'button', 'data-action': 'refund-card', onclick: () => presentTest() }, t('deskRefund.card'));
+  const sims = h('div', { class: 'actions sim', role: 'group', 'aria-label': t('desk.cards') }, h('span', { class: 'simlabel' }, t('desk.cards')), card);
+  const dlg = h('dialog', { 'aria-labelledby': titleId, class: 'desk' },
+    h('h2', { id: titleId }, t('deskRefund.title')), h('p', { class: 'dialog-about' }, about(inv)),
+    facts([[t('desk.reader'), readerLabel ?? h('code', {}, first.readerId)],
+      [t('deskRefund.amount'), h('strong', { 'data-testid': 'desk-refund-amount' }, money(first.amount, first.currency))]]),
+    state, reason, sims, err, h('div', { class: 'actions' }, close));
+  let timer = null;
+  let r = first;
+  function draw() {
+    const going = refundInProgress.includes(r.status);
+    state.textContent = refundStatus(r);
+    state.dataset.status = r.status;
+    state.className = `desk-state ${r.status}`;
+    reason.textContent = deskReason(r.reason);
+    sims.hidden = r.status !== 'waiting_for_card';
+    if (!going && timer) { clearInterval(timer); timer = null; }
+    if (!going && (document.activeElement === card || document.activeElement === document.body)) close.focus();
+  }
+  async function poll() {
+    try {
+      const next = (await api.getInvoice(inv.id)).readerRefund;
+      if (next && next.id === r.id && Date.parse(next.updatedAt) >= Date.parse(r.updatedAt)) { r = next; draw(); }
+    } catch (e) { err.textContent = explain(e); }
+  }
+  async function presentTest() {
+    err.textContent = '';
+    card.disabled = true;
+    try { await presentCard(r.readerId, 'interac_present', '4506445006931933'); await poll(); } catch (e) { err.textContent = explain(e); }
+    card.disabled = false;
+  }
+  return showLive(dlg, opener, `refund-desk-${first.paymentIntentId}`, () => {
+    if (timer) clearInterval(timer);
+    return r;
+  }, () => {
+    draw();
+    if (refundInProgress.includes(r.status)) timer = setInterval(poll, 1500);
+    (sims.hidden ? close : card).focus();
+  });
 }
 
 function historySection(inv) {
