@@ -162,7 +162,7 @@ func buildAll(root, tmp, arch string) (map[string]string, error) {
 			dir := filepath.Join(tmp, arch, fn)
 			bootstrap, err := filepath.Join(dir, "bootstrap"), error(nil)
 			if fn == hello {
-				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./cmd/bench/hello")
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./cmd/bench/hello")
 				cmd.Dir = root
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 				if b, berr := cmd.CombinedOutput(); berr != nil {
