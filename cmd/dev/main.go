@@ -227,7 +227,7 @@ func run() error {
 		OnError: func(err error) { log.Warn("SES events not delivered yet; retrying", slog.String("error", err.Error())) }}
 	sesProxy.Observe(func(r *faultproxy.Request) {
 		if r.Form != nil {
-			relay.SentRaw(r.Form, r.Status, r.Response)
+			relay.SentRaw(r.Form, r.UpstreamStatus, r.UpstreamResponse)
 		}
 	})
 	go relay.Run(ctx, time.Second)
