@@ -40,6 +40,10 @@ type Invoice struct {
 	Links []Link
 	// Emails is every e-mail sent for the invoice, oldest first.
 	Emails []SentEmail
+	// EmailAttempts are the staff e-mails marked before SES was called,
+	// under their request's Idempotency-Key, and not yet recorded sent
+	// (email_attempt.go).
+	EmailAttempts []EmailAttempt
 	// Outbox holds the receipts and reminders owed and not yet recorded
 	// sent (see Outbound).
 	Outbox []Outbound
