@@ -36,6 +36,7 @@ import (
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/jobs"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -538,7 +539,7 @@ func (b *bencher) eventFor(fn string) []byte {
 			"time": time.Now().UTC().Format(time.RFC3339), "detail": map[string]any{"company": b.tenant}})
 		return raw
 	case jobs.Worker.Function:
-		body, _ := json.Marshal(billing.WorkBatch{Items: []billing.WorkMessage{{CompanyID: b.tenant, InvoiceID: id, Now: time.Now().UTC(), Run: "bench"}}})
+		body, _ := message.Encode([]billing.WorkMessage{{CompanyID: b.tenant, InvoiceID: id, Now: time.Now().UTC(), Run: "bench"}})
 		raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "bench-" + randomHex(6), Body: string(body), EventSource: "aws:sqs"}}})
 		return raw
 	case jobs.EmailEvents.Function:
