@@ -36,6 +36,7 @@ import (
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/jobs"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 	"github.com/clinicpay/payments/internal/wiring"
 )
 
@@ -162,7 +163,7 @@ func buildAll(root, tmp, arch string) (map[string]string, error) {
 			dir := filepath.Join(tmp, arch, fn)
 			bootstrap, err := filepath.Join(dir, "bootstrap"), error(nil)
 			if fn == hello {
-				cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./cmd/bench/hello")
+				cmd := exec.Command("go", "build", "-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-ldflags=-s -w -buildid=", "-o", bootstrap, "./cmd/bench/hello")
 				cmd.Dir = root
 				cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
 				if b, berr := cmd.CombinedOutput(); berr != nil {
@@ -545,7 +546,7 @@ func (b *bencher) eventFor(fn string) []byte {
 			"time": time.Now().UTC().Format(time.RFC3339), "detail": map[string]any{"company": b.tenant}})
 		return raw
 	case jobs.Worker.Function:
-		body, _ := json.Marshal(billing.WorkBatch{Items: []billing.WorkMessage{{CompanyID: b.tenant, InvoiceID: id, Now: time.Now().UTC(), Run: "bench"}}})
+		body, _ := message.Encode([]billing.WorkMessage{{CompanyID: b.tenant, InvoiceID: id, Now: time.Now().UTC(), Run: "bench"}})
 		raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{{MessageId: "bench-" + randomHex(6), Body: string(body), EventSource: "aws:sqs"}}})
 		return raw
 	case jobs.EmailEvents.Function:

@@ -227,7 +227,7 @@ func run() error {
 		OnError: func(err error) { log.Warn("SES events not delivered yet; retrying", slog.String("error", err.Error())) }}
 	sesProxy.Observe(func(r *faultproxy.Request) {
 		if r.Form != nil {
-			relay.SentRaw(r.Form, r.Status, r.Response)
+			relay.SentRaw(r.Form, r.UpstreamStatus, r.UpstreamResponse)
 		}
 	})
 	go relay.Run(ctx, time.Second)
@@ -306,7 +306,10 @@ ready: API %[1]s · console %[2]s · mail %[3]s  (DynamoDB Local %[4]s, stripe-m
 Open %[2]s for the staff console: the invoices of %[8]q, each invoice's payment link,
 e-mails and payments; every link opens a local checkout page (card, pre-authorized debit,
 decline) that sends Stripe's signed events to the webhook. make pay INVOICE=<id> [OUTCOME=…]
-does the same from a terminal. The mailbox is in the console, and at %[3]s.
+does the same from a terminal. At the desk: the console's Readers page registers a simulated
+reader (simulated-wpe), an invoice's Pay at the desk sends its balance to it, and
+make pay READER=tmr_… CARD=4242424242424242|interac|… presents a test card (docs/terminal.md).
+The mailbox is in the console, and at %[3]s.
 
 TOKEN is for billing company %[8]q with the billing:admin scope; PLATFORM_TOKEN is the
 platform operator's (billing:platform), who connects a clinic's Stripe account; both valid

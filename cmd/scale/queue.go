@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"sync"
 	"time"
@@ -10,10 +9,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // memQueue is the work queue in process, carrying items as the SQS
-// adapter does (billing.WorkBatch bodies, ten items to a message).
+// adapter does (package message's bodies, ten items to a message).
 type memQueue struct {
 	mu    sync.Mutex
 	msgs  []events.SQSMessage
@@ -24,8 +24,8 @@ type memQueue struct {
 func (q *memQueue) Enqueue(_ context.Context, items []billing.WorkMessage, _ time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for i := 0; i < len(items); i += billing.MaxWorkPerMessage {
-		body, err := json.Marshal(billing.WorkBatch{Items: items[i:min(i+billing.MaxWorkPerMessage, len(items))]})
+	for i := 0; i < len(items); i += message.MaxItems {
+		body, err := message.Encode(items[i:min(i+message.MaxItems, len(items))])
 		if err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/clinicpay/payments/internal/dynamostore"
 	"github.com/clinicpay/payments/internal/jobs"
 	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 	"github.com/clinicpay/payments/internal/wiring"
 	"github.com/clinicpay/payments/internal/wiring/mailwire"
 )
@@ -68,7 +69,7 @@ func run(ctx context.Context, n, clinics, workers, batch int) error {
 		return err
 	}
 	fmt.Printf("make scale: %d invoices over %d clinics, reminders due; workers K=%d, %d messages (≤%d items) per invocation; handlers in process\n",
-		n, clinics, workers, batch, batch*billing.MaxWorkPerMessage)
+		n, clinics, workers, batch, batch*message.MaxItems)
 	fmt.Printf("  plan:  %d items planned, %d queued in %.2f s: %.0f items/s; DynamoDB %s; %.3f RCU+WCU/item; peak heap %.1f MiB\n",
 		plan.Planned, plan.Queued, planTime.Seconds(), float64(plan.Planned)/planTime.Seconds(), callsPer(planCalls, plan.Planned),
 		planUnits/float64(max(plan.Planned, 1)), planHeap)

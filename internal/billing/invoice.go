@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,10 @@ type Invoice struct {
 	Links []Link
 	// Emails is every e-mail sent for the invoice, oldest first.
 	Emails []SentEmail
+	// EmailAttempts are the staff e-mails marked before SES was called,
+	// under their request's Idempotency-Key, and not yet recorded sent
+	// (email_attempt.go).
+	EmailAttempts []EmailAttempt
 	// Outbox holds the receipts and reminders owed and not yet recorded
 	// sent (see Outbound).
 	Outbox []Outbound
@@ -311,7 +316,11 @@ func (inv *Invoice) refundSteps() ([]refundStep, int64) {
 		}
 		lost += p.inInvoiceCurrency(p.refunded()+p.lost()) - p.inInvoiceCurrency(p.refunded()+l.Lost[p.key()])
 	}
-	slices.SortFunc(steps, func(a, b refundStep) int { return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.id, b.id)) })
+	// sort.Slice, not slices.SortFunc: one shared sort instead of a
+	// generic copy for this element type in each bootstrap (a few steps).
+	sort.Slice(steps, func(i, j int) bool {
+		return cmp.Or(steps[i].at.Compare(steps[j].at), cmp.Compare(steps[i].id, steps[j].id)) < 0
+	})
 	return steps, lost
 }
 

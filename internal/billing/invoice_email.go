@@ -190,8 +190,11 @@ func (s *Service) sendEmailOnce(ctx context.Context, tenant, invoiceID string, i
 	if err != nil {
 		return emailed{}, err
 	}
-	if sent, link := inv.sentFor(in.RequestKey); sent != nil {
-		return emailed{sent, link}, nil // a retry of a request whose e-mail left and was recorded
+	if sent, _ := inv.sentFor(in.RequestKey); sent != nil {
+		return s.replayEmail(ctx, inv, company, sent) // a retry of a request whose e-mail left and was recorded
+	}
+	if err := s.emailInFlight(inv, in.RequestKey); err != nil {
+		return emailed{}, err // a retry of a request whose e-mail may have left
 	}
 	if company == nil {
 		return emailed{}, Errorf(CodeBillingCompanyNotConfigured, "the billing company has no record yet: save its name and reply-to address first")
@@ -201,14 +204,7 @@ func (s *Service) sendEmailOnce(ctx context.Context, tenant, invoiceID string, i
 	}
 	e := s.emailFor(inv, company, in)
 	if !in.IncludePaymentLink {
-		sent, err := e.send(ctx, inv, nil)
-		if err != nil {
-			return emailed{}, err
-		}
-		if _, err := s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error { e.record(next); return nil }); err != nil {
-			return emailed{}, err
-		}
-		return emailed{sent, nil}, nil
+		return e.sendPlain(ctx, inv)
 	}
 	if inv, _, _, err = s.settle(ctx, inv, company); err != nil {
 		return emailed{}, err
@@ -219,14 +215,47 @@ func (s *Service) sendEmailOnce(ctx context.Context, tenant, invoiceID string, i
 	// The e-mail is sent while the invoice is held, so the link it
 	// carries can't be ended before it leaves.
 	e.link = currentLink(inv, company)
-	var change *LinkChange // none: only hold the invoice
-	if e.link == nil {
-		change = replaceWith(inv, newLinkFor(inv, company, e.lang, in.RequestKey))
+	if e.link == nil { // else no change: the lease only holds the invoice
+		e.change = replaceWith(inv, newLinkFor(inv, company, e.lang, in.RequestKey))
 	}
-	if _, _, err = s.carryOut(ctx, inv, company, change, e); err != nil {
-		return emailed{}, err
+	if _, _, err = s.carryOut(ctx, inv, company, e.change, e); err != nil {
+		return emailed{}, e.failed(ctx, inv, err)
 	}
 	return emailed{e.sent, e.link}, nil
+}
+
+// sendPlain sends an e-mail that carries no link: no one can change what
+// it says meanwhile, so it needs no lease. Its attempt is marked first
+// (when the request has a key), then it is sent and recorded.
+func (e *outgoing) sendPlain(ctx context.Context, inv *Invoice) (emailed, error) {
+	if err := e.mark(ctx, inv, nil); err != nil {
+		return emailed{}, err
+	}
+	e.mailTried = true
+	sent, err := e.send(ctx, inv, nil)
+	if err != nil {
+		return emailed{}, e.failed(ctx, inv, err)
+	}
+	if _, err := e.s.changeInvoice(ctx, commitPolicy, inv, func(next *Invoice) error { e.record(next); return nil }); err != nil {
+		return emailed{}, err
+	}
+	return emailed{sent, nil}, nil
+}
+
+// replayEmail answers a retry with its request's e-mail, recorded. When
+// SES's events recorded it (the request died after SES took it), the link
+// it carries may be one the request made and never recorded: its change
+// is finished first, as the next request on the invoice would.
+func (s *Service) replayEmail(ctx context.Context, inv *Invoice, company *Company, sent *SentEmail) (emailed, error) {
+	if g := sent.LinkGeneration; g > 0 && inv.link(g) == nil && inv.Lease != nil && company != nil {
+		settled, _, _, err := s.settle(ctx, inv, company)
+		if err != nil {
+			return emailed{}, err
+		}
+		inv = settled
+	}
+	sent, link := inv.sentFor(sent.RequestKey)
+	return emailed{sent, link}, nil
 }
 
 // sentFor returns the e-mail recorded for a request key, and its link.
@@ -255,8 +284,13 @@ type outgoing struct {
 	lang       Language
 	note       string
 	requestKey string
-	link       *Link // the link it carries, if any
-	sent       *SentEmail
+	link       *Link       // the link it carries, if any
+	change     *LinkChange // the link made for it, if any
+	// attempt is its mark under the request's key (email_attempt.go);
+	// mailTried: it was handed to SES.
+	attempt   *EmailAttempt
+	mailTried bool
+	sent      *SentEmail
 }
 
 func (s *Service) emailFor(inv *Invoice, c *Company, in *EmailInput) *outgoing {
@@ -275,11 +309,15 @@ func (s *Service) emailFor(inv *Invoice, c *Company, in *EmailInput) *outgoing {
 
 // send renders and sends the e-mail, carrying link when it is not nil.
 func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEmail, error) {
-	m := preparedMail{kind: EmailInvoice, to: e.to, lang: e.lang, pdf: e.company.AttachPDF && e.s.documents != nil,
+	m := preparedMail{kind: EmailInvoice, to: e.to, lang: e.lang, pdf: e.pdf(),
 		render: func(inv *Invoice, payURL string) (emails.Message, error) {
 			return RenderInvoiceEmail(e.company, inv, e.lang, e.note, payURL)
 		}}
-	id, err := e.s.sendMail(ctx, inv, e.company, m, link, mailRef{inv.CompanyID, inv.ID, string(EmailInvoice), e.s.newToken()})
+	token := e.s.newToken()
+	if e.attempt != nil {
+		token = e.attempt.Token
+	}
+	id, err := e.s.sendMail(ctx, inv, e.company, m, link, mailRef{inv.CompanyID, inv.ID, string(EmailInvoice), token})
 	if err != nil {
 		return nil, err
 	}
@@ -291,20 +329,45 @@ func (e *outgoing) send(ctx context.Context, inv *Invoice, link *Link) (*SentEma
 	return e.sent, nil
 }
 
-// record appends the sent e-mail to the invoice's history, once (a write
-// retried after its answer was lost finds it there).
+// pdf: the invoice is attached.
+func (e *outgoing) pdf() bool { return e.company.AttachPDF && e.s.documents != nil }
+
+// record appends the sent e-mail to the invoice's history and drops its
+// attempt, once (a write retried after its answer was lost, or SES's
+// event, got there first).
 func (e *outgoing) record(inv *Invoice) {
-	if e.sent == nil || slices.ContainsFunc(inv.Emails, func(x SentEmail) bool { return x.MessageID == e.sent.MessageID }) {
+	if e.sent == nil {
+		return
+	}
+	if e.attempt != nil {
+		inv.dropEmailAttempt(e.attempt.Token)
+	}
+	if slices.ContainsFunc(inv.Emails, func(x SentEmail) bool { return x.MessageID == e.sent.MessageID }) {
 		return
 	}
 	inv.Emails = append(inv.Emails, *e.sent)
 }
 
-// afterStripe sends the e-mail with the link just made, or the one held.
+// claimed marks the attempt in the write that takes the lease when no
+// Stripe step comes before the send (the link is there already).
+func (e *outgoing) claimed(next *Invoice, token string) {
+	if e.requestKey != "" && e.change == nil {
+		a := e.attemptFor(token, e.link)
+		next.markEmailAttempt(a)
+		e.attempt = &a
+	}
+}
+
+// afterStripe sends the e-mail with the link just made, or the one held,
+// its attempt marked first if the claim did not.
 func (e *outgoing) afterStripe(ctx context.Context, inv *Invoice, made *Link) error {
 	if made != nil {
 		e.link = made
 	}
+	if err := e.mark(ctx, inv, e.link); err != nil {
+		return err
+	}
+	e.mailTried = true
 	_, err := e.send(ctx, inv, e.link)
 	return err
 }

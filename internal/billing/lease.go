@@ -341,6 +341,7 @@ func cloneInvoice(inv *Invoice) *Invoice {
 	for i := range next.Emails {
 		next.Emails[i].EarlierAttempts = slices.Clone(inv.Emails[i].EarlierAttempts)
 	}
+	next.EmailAttempts = slices.Clone(inv.EmailAttempts)
 	next.Outbox = slices.Clone(inv.Outbox)
 	for i := range next.Outbox {
 		next.Outbox[i].PastAttempts = slices.Clone(inv.Outbox[i].PastAttempts)

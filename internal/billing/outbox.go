@@ -98,11 +98,14 @@ func (inv *Invoice) dropOutbound(key string) {
 
 // recordAttempt records the attempt ref names as sent, with SES's message
 // id, if that attempt is the one in flight or one taken for lost (still in
-// the outbox, or recorded beside a later attempt that was sent): it
-// reports whether it did.
+// the outbox, or recorded beside a later attempt that was sent), or a
+// staff e-mail's marked attempt: it reports whether it did.
 func (inv *Invoice) recordAttempt(ref mailRef, ev *EmailEvent) bool {
 	if ev.MessageID == "" {
 		return false
+	}
+	if ref.Key == string(EmailInvoice) {
+		return inv.recordEmailAttempt(ref.Attempt, ev) // a staff e-mail (email_attempt.go)
 	}
 	if o := inv.outbound(ref.Key); o != nil && (o.Attempt == ref.Attempt || slices.Contains(o.PastAttempts, ref.Attempt)) {
 		inv.Emails = append(inv.Emails, o.sent(ev.MessageID, ev.At.UTC()))

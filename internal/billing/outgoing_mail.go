@@ -87,16 +87,18 @@ func (s *Service) sendMail(ctx context.Context, inv *Invoice, c *Company, m prep
 	if link != nil && (m.wantsLink || m.kind == EmailInvoice) {
 		payURL = link.URL
 	}
+	// A failure before the mailer is called sent nothing (ErrNotSent): a
+	// marked attempt is cleared, not left to wait for SES's events.
 	msg, err := m.render(inv, payURL)
 	if err != nil {
-		return "", &Error{Code: CodeInternal, Message: "internal error", Err: err}
+		return "", &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%w: %w", ErrNotSent, err)}
 	}
 	out := OutgoingEmail{FromName: c.Name, To: m.to, ReplyTo: c.ReplyToEmail, Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
 		Language: m.lang, Ref: ref.String()}
 	if m.pdf && s.documents != nil {
 		pdf, err := s.documents.InvoicePDF(invoiceDocument(c, inv, m.lang, payURL, s.clock()))
 		if err != nil {
-			return "", &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("invoice pdf: %w", err)}
+			return "", &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("%w: invoice pdf: %w", ErrNotSent, err)}
 		}
 		out.Attachments = []Attachment{{Filename: pdfName(inv, m.lang), ContentType: "application/pdf", Data: pdf}}
 	}

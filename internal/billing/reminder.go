@@ -3,6 +3,7 @@ package billing
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -143,7 +144,8 @@ func planReminders(p ReminderPolicy, dueOn string, created time.Time) []Reminder
 		plan = append(plan, ReminderStep{Key: fmt.Sprintf("after-%d", d), At: at(d)})
 	}
 	plan = slices.DeleteFunc(plan, func(s ReminderStep) bool { return s.At.Before(created) })
-	slices.SortFunc(plan, func(a, b ReminderStep) int { return a.At.Compare(b.At) })
+	// sort.Slice: no generic sort copied into each bootstrap for a few steps.
+	sort.Slice(plan, func(i, j int) bool { return plan[i].At.Before(plan[j].At) })
 	return plan
 }
 

@@ -25,37 +25,27 @@ type WorkItem struct {
 	InvoiceID string
 }
 
-// WorkMessage is one item of work on the queue.
+// WorkMessage is one item of work on the queue (internal/sqsqueue/message
+// is its shape on the wire).
 type WorkMessage struct {
-	CompanyID string `json:"company"`
+	CompanyID string
 	// InvoiceID is "" for a company whose invoices must be planned again.
-	InvoiceID string `json:"invoice,omitempty"`
+	InvoiceID string
 	// Now is the time of the run that planned it: the work due then is
 	// done, however late the message is worked.
-	Now time.Time `json:"now"`
+	Now time.Time
 	// Run names the run that planned it (logs; make dev waits for its
 	// items).
-	Run string `json:"run,omitempty"`
+	Run string
 	// Replan: the invoice's company changed its policy; plan it again
 	// first.
-	Replan bool `json:"replan,omitempty"`
+	Replan bool
 	// Position is where a company's planning resumes in its invoices (a
 	// worker whose time ran out put the rest back on the queue).
-	Position string `json:"position,omitempty"`
+	Position string
 	// Since is the policy change a resumed planning is for.
-	Since time.Time `json:"since,omitzero"`
+	Since time.Time
 }
-
-// WorkBatch is how the queue carries work: up to MaxWorkPerMessage items in
-// one message (SQS bills, and its event source mapping delivers, by the
-// message; an item costs a few hundred bytes of the 256 KB a message may
-// hold).
-type WorkBatch struct {
-	Items []WorkMessage `json:"items"`
-}
-
-// MaxWorkPerMessage is the most items one message of the queue carries.
-const MaxWorkPerMessage = 10
 
 // WorkQueue takes work to be done by the workers (SQS).
 type WorkQueue interface {

@@ -21,6 +21,7 @@ type invoiceRecord struct {
 	Lines          []lineRecord          `dynamodbav:"lines"`
 	Links          []linkRecord          `dynamodbav:"links,omitempty"`
 	Emails         []emailRecord         `dynamodbav:"emails,omitempty"`
+	EmailAttempts  []emailAttemptRecord  `dynamodbav:"emailAttempts,omitempty"`
 	Payments       []paymentRecord       `dynamodbav:"payments,omitempty"`
 	Overpaid       int64                 `dynamodbav:"overpaid,omitempty"`
 	Ledger         *ledgerRecord         `dynamodbav:"ledger,omitempty"`
@@ -214,6 +215,7 @@ func toInvoiceRecord(inv *billing.Invoice) invoiceRecord {
 	r.Overpaid = inv.Overpaid
 	r.ReaderAttempts = toAttemptRecords(inv.ReaderAttempts)
 	r.ReaderRefunds = toRefundAttemptRecords(inv.ReaderRefunds)
+	r.EmailAttempts = toEmailAttemptRecords(inv.EmailAttempts)
 	if l := inv.Ledger; l.Set {
 		r.Ledger = &ledgerRecord{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost}
 	}
@@ -301,6 +303,7 @@ func (r *invoiceRecord) invoice(companyID string) *billing.Invoice {
 	inv.Overpaid = r.Overpaid
 	inv.ReaderAttempts = attempts(r.ReaderAttempts)
 	inv.ReaderRefunds = refundAttempts(r.ReaderRefunds)
+	inv.EmailAttempts = emailAttempts(r.EmailAttempts)
 	if l := r.Ledger; l != nil {
 		inv.Ledger = billing.MoneyLedger{Balance: l.Balance, Overpaid: l.Overpaid, Counted: l.Counted, Refunds: l.Refunds, Lost: l.Lost, Set: true}
 	}

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/goregular"
 )
 
 // Page geometry, in millimetres, on US Letter (Canada's paper size).
@@ -71,8 +69,12 @@ func (r *renderer) render(w io.Writer) error {
 	pdf.SetLang(t.PDFLang)
 	pdf.SetDisplayMode("fullwidth", "continuous")
 
-	pdf.AddUTF8FontFromBytes(family, "", goregular.TTF)
-	pdf.AddUTF8FontFromBytes(family, "B", gobold.TTF)
+	f, err := goFonts()
+	if err != nil {
+		return err
+	}
+	pdf.AddUTF8FontFromBytes(family, "", f.regular)
+	pdf.AddUTF8FontFromBytes(family, "B", f.bold)
 	pdf.SetMargins(marginX, marginTop, marginX)
 	pdf.SetAutoPageBreak(false, footerHeight)
 	pdf.SetCellMargin(cellPad)

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -12,11 +11,12 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/observe"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // Work handles a batch of the work queue (SQS → the worker, through
 // Lambda's event source mapping, which reports batch item failures): each
-// message carries up to billing.MaxWorkPerMessage items, each worked on
+// message carries up to message.MaxItems items, each worked on
 // its own, one after the other. A message with an item that failed is
 // reported, and SQS delivers it again after the queue's visibility
 // timeout (its items done already do nothing the second time), then to
@@ -34,8 +34,8 @@ func (j *Jobs) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventRes
 	var later []billing.WorkMessage
 	var laterFrom []events.SQSMessage
 	for _, rec := range ev.Records {
-		var batch billing.WorkBatch
-		if err := json.Unmarshal([]byte(rec.Body), &batch); err != nil || !validBatch(batch) {
+		items, err := message.Decode([]byte(rec.Body))
+		if err != nil {
 			j.cfg.Logger.LogAttrs(ctx, slog.LevelError, "job", slog.String("job", "work"), slog.String("messageId", rec.MessageId),
 				slog.String("outcome", "invalid_message"))
 			observe.Metrics{}.Count(ctx, MetricScheduledFailures, 1)
@@ -47,15 +47,15 @@ func (j *Jobs) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventRes
 			continue
 		}
 		failed := false
-		for i, m := range batch.Items {
+		for i, m := range items {
 			if len(later) > 0 {
-				later = append(later, batch.Items[i:]...)
+				later = append(later, items[i:]...)
 				laterFrom = append(laterFrom, rec)
 				break
 			}
 			switch err := j.workOne(ctx, rec.MessageId, m); {
 			case billing.Throttled(err):
-				later = append(later, batch.Items[i:]...)
+				later = append(later, items[i:]...)
 				laterFrom = append(laterFrom, rec)
 			case err != nil:
 				failed = true
@@ -82,19 +82,6 @@ func (j *Jobs) Work(ctx context.Context, ev events.SQSEvent) (events.SQSEventRes
 // workBudget is the time an item may need: none is started with less
 // left before the invocation's deadline.
 const workBudget = 10 * time.Second
-
-// validBatch: a batch of work items, each naming its company.
-func validBatch(b billing.WorkBatch) bool {
-	if len(b.Items) == 0 {
-		return false
-	}
-	for _, m := range b.Items {
-		if m.CompanyID == "" {
-			return false
-		}
-	}
-	return true
-}
 
 // workOne works one item, with its metrics and log line.
 func (j *Jobs) workOne(ctx context.Context, messageID string, m billing.WorkMessage) error {

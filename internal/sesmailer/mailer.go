@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/mail"
 	"time"
 
@@ -143,6 +144,17 @@ func mailError(err error) error {
 			return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service is busy; retry in a moment", RetryAfter: 2 * time.Second, Err: notSent}
 		}
 		return &billing.Error{Code: billing.CodeEmailProviderError, Message: "the mail service refused the e-mail: " + apiErr.ErrorCode(), Err: notSent}
+	}
+	// An error status whose body SES did not word as an error: it
+	// answered all the same, so the e-mail did not leave (as
+	// RetryableSend judges it).
+	var answered interface{ HTTPStatusCode() int }
+	if errors.As(err, &answered) && answered.HTTPStatusCode() >= 300 {
+		notSent := fmt.Errorf("%w: %w", billing.ErrNotSent, wrapped)
+		if code := answered.HTTPStatusCode(); code >= 500 || code == http.StatusTooManyRequests {
+			return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service is busy; retry in a moment", RetryAfter: 2 * time.Second, Err: notSent}
+		}
+		return &billing.Error{Code: billing.CodeEmailProviderError, Message: fmt.Sprintf("the mail service refused the e-mail (HTTP %d)", answered.HTTPStatusCode()), Err: notSent}
 	}
 	// No answer (a timeout, a lost connection): it may have left.
 	return &billing.Error{Code: billing.CodeEmailProviderUnavailable, Message: "the mail service could not be reached; retry in a moment", RetryAfter: 2 * time.Second, Err: wrapped}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/mail"
 	"strings"
 	"testing"
@@ -214,6 +215,9 @@ func TestWhetherItLeft(t *testing.T) {
 		{"sender paused", &smithy.GenericAPIError{Code: "AccountSendingPausedException"}, billing.CodeEmailProviderError, true},
 		{"throttled", &smithy.GenericAPIError{Code: "Throttling", Message: "Maximum sending rate exceeded."}, billing.CodeEmailProviderUnavailable, true},
 		{"timeout", context.DeadlineExceeded, billing.CodeEmailProviderUnavailable, false},
+		// SES answered with a status whose body is no error it words.
+		{"500, no error body", statusError(500), billing.CodeEmailProviderUnavailable, true},
+		{"400, no error body", statusError(400), billing.CodeEmailProviderError, true},
 	} {
 		m := New(failingSES{tc.err}, "factures@clinicpay.example", "")
 		_, err := m.Send(context.Background(), testEmail())
@@ -227,6 +231,13 @@ func TestWhetherItLeft(t *testing.T) {
 		t.Errorf("a refused build: %v", err)
 	}
 }
+
+// statusError is an answer with an HTTP status and nothing else, as the
+// SDK reports one whose body it could not read.
+type statusError int
+
+func (s statusError) Error() string       { return fmt.Sprintf("http response error StatusCode: %d", int(s)) }
+func (s statusError) HTTPStatusCode() int { return int(s) }
 
 // A clinic's name that reads as an address is no display name: the e-mail
 // leaves from the bare sender address, never showing another as sender.

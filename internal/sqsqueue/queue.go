@@ -1,12 +1,11 @@
 // Package sqsqueue is the scheduler's work queue on Amazon SQS: the planner
 // and the workers send work items with SendMessageBatch, ten items to a
-// message (billing.WorkBatch) and ten messages to a call (SQS's limit),
-// and the planner reads the queue's backlog.
+// message (its body: package message) and ten messages to a call (SQS's
+// limit), and the planner reads the queue's backlog.
 package sqsqueue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/retry"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // API is what the queue needs of the SQS client.
@@ -52,9 +52,13 @@ var entryRetry = retry.Policy{MaxAttempts: 4, Base: 50 * time.Millisecond, Max: 
 // Enqueue implements billing.WorkQueue: the items ten to a message, the
 // messages ten to a call, a few calls at once.
 func (q *Queue) Enqueue(ctx context.Context, items []billing.WorkMessage, delay time.Duration) error {
-	var msgs []billing.WorkBatch
-	for i := 0; i < len(items); i += billing.MaxWorkPerMessage {
-		msgs = append(msgs, billing.WorkBatch{Items: items[i:min(i+billing.MaxWorkPerMessage, len(items))]})
+	var msgs [][]byte
+	for i := 0; i < len(items); i += message.MaxItems {
+		body, err := message.Encode(items[i:min(i+message.MaxItems, len(items))])
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, body)
 	}
 	errs := make([]error, (len(msgs)+batchSize-1)/batchSize)
 	sem := make(chan struct{}, sendersPerCall)
@@ -73,13 +77,9 @@ func (q *Queue) Enqueue(ctx context.Context, items []billing.WorkMessage, delay 
 
 // sendBatch sends up to ten messages, again for the entries SQS failed
 // that may be retried.
-func (q *Queue) sendBatch(ctx context.Context, batch []billing.WorkBatch, delay time.Duration) error {
+func (q *Queue) sendBatch(ctx context.Context, batch [][]byte, delay time.Duration) error {
 	pending := map[string]types.SendMessageBatchRequestEntry{}
-	for i, m := range batch {
-		body, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("encode work item: %w", err)
-		}
+	for i, body := range batch {
 		id := strconv.Itoa(i)
 		pending[id] = types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(string(body)),
 			DelaySeconds: int32(min(delay, maxDelay).Seconds())}

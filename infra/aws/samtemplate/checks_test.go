@@ -85,7 +85,7 @@ func TestFunctionsBuildArm64Bootstraps(t *testing.T) {
 			continue
 		}
 		cmd := string(out)
-		for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-tags lambda.norpc", "-s -w", "-o /artifacts/bootstrap", "./functions/" + dir,
+		for _, want := range []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0", "-tags lambda.norpc,nethttpomithttp2", "-s -w", "-o /artifacts/bootstrap", "./functions/" + dir,
 			"-buildvcs=false", "-trimpath", "-buildid="} {
 			if !strings.Contains(cmd, want) {
 				t.Errorf("%s: build command lacks %q: %s", fn.Name, want, cmd)

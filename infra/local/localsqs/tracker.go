@@ -2,7 +2,6 @@ package localsqs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/clinicpay/payments/internal/billing"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // Counts are what happened to a run's work items on the queue (each
@@ -75,11 +75,11 @@ func (t *Tracker) Expect(run string, n int) {
 // Done is the mapping's Done: a receive of a message ended; the first
 // that does counts, for each of its items.
 func (t *Tracker) Done(m events.SQSMessage, o Outcome) {
-	var batch billing.WorkBatch
-	if json.Unmarshal([]byte(m.Body), &batch) != nil {
+	items, err := message.Decode([]byte(m.Body))
+	if err != nil {
 		return
 	}
-	for i, item := range batch.Items {
+	for i, item := range items {
 		key := fmt.Sprintf("%s/%d", m.MessageId, i)
 		t.update(item.Run, func(r *followed) {
 			if r.done[key] {

@@ -173,7 +173,9 @@ func run(m *testing.M) (int, error) {
 		}}
 	env.ses.Observe(func(r *faultproxy.Request) {
 		if r.Form != nil {
-			env.relay.SentRaw(r.Form, r.Status, r.Response)
+			// SES publishes the events of every e-mail it took, also
+			// when its answer never reached the caller.
+			env.relay.SentRaw(r.Form, r.UpstreamStatus, r.UpstreamResponse)
 		}
 	})
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{Jobs: env.jobs}))

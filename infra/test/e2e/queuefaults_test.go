@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/clinicpay/payments/infra/local/localsqs"
 	"github.com/clinicpay/payments/internal/billing"
 	"github.com/clinicpay/payments/internal/jobs"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // queueFaults are the work queue's faults, from outside the production
@@ -73,11 +73,11 @@ func takeCrash(ev events.SQSEvent) bool {
 	queueFaults.mu.Lock()
 	defer queueFaults.mu.Unlock()
 	for _, r := range ev.Records {
-		var b billing.WorkBatch
-		if json.Unmarshal([]byte(r.Body), &b) != nil {
+		items, err := message.Decode([]byte(r.Body))
+		if err != nil {
 			continue
 		}
-		for _, m := range b.Items {
+		for _, m := range items {
 			if queueFaults.crashes[m.CompanyID] > 0 {
 				queueFaults.crashes[m.CompanyID]--
 				return true

@@ -24,6 +24,7 @@ import (
 	"github.com/clinicpay/payments/infra/test/lambdarie"
 	"github.com/clinicpay/payments/internal/httpapi"
 	"github.com/clinicpay/payments/internal/jobs"
+	"github.com/clinicpay/payments/internal/sqsqueue/message"
 )
 
 // buildBootstraps builds every function as SAM does (make build-<LogicalId>),
@@ -271,7 +272,7 @@ func TestFunctionsUnderLambdaRuntime(t *testing.T) {
 		addr := patientAddress()
 		id := invoiceFor(t, clinic, addr, 4100, due.Format("2006-01-02"), "fr")
 		item := billing.WorkMessage{CompanyID: clinic.ID, InvoiceID: id, Now: due.AddDate(0, 0, 1).Add(14 * time.Hour), Run: "rie"}
-		body, _ := json.Marshal(billing.WorkBatch{Items: []billing.WorkMessage{item}})
+		body, _ := message.Encode([]billing.WorkMessage{item})
 		fn := startLambda(t, jobs.Worker.Function, bootstraps[jobs.Worker.Function])
 		batch := events.SQSEvent{Records: []events.SQSMessage{
 			{MessageId: "m1", Body: string(body), EventSource: "aws:sqs"},

@@ -33,7 +33,13 @@ type Request struct {
 	Status   int
 	Response []byte
 	Injected bool
-	At       time.Time
+	// UpstreamStatus and UpstreamResponse are what the upstream answered
+	// when the call reached it (0 when it did not): after an After fault
+	// the caller got Status instead (SES took an e-mail whose answer was
+	// lost, and publishes its events all the same).
+	UpstreamStatus   int
+	UpstreamResponse []byte
+	At               time.Time
 }
 
 // Rule injects a fault into the calls it matches.
@@ -179,9 +185,12 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 		p.requests = append(p.requests, req)
 	}
 	p.mu.Unlock()
+	var upstream int
+	var upstreamBody []byte
 	setStatus := func(s int, injected bool, body ...[]byte) {
 		p.mu.Lock()
 		req.Status, req.Injected = s, injected
+		req.UpstreamStatus, req.UpstreamResponse = upstream, upstreamBody
 		if len(body) > 0 {
 			req.Response = body[0]
 		}
@@ -225,6 +234,7 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	}
 	if p.before != nil {
 		if status, h, b, ok := p.before(req); ok {
+			upstream, upstreamBody = status, b
 			if rule != nil && rule.After {
 				p.fail(w, rule)
 				setStatus(rule.Status, true)
@@ -244,6 +254,7 @@ func (p *Proxy) serve(w http.ResponseWriter, hr *http.Request) {
 	if p.after != nil {
 		code, respBody = p.after(req, rec.Code, rec.Header(), respBody)
 	}
+	upstream, upstreamBody = code, respBody
 	if rule != nil && rule.After {
 		p.fail(w, rule)
 		setStatus(rule.Status, true)
