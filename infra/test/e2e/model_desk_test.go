@@ -163,7 +163,7 @@ func (m *model) deskNews(t *rapid.T) {
 			t.Fatalf("in-person payment %v recorded; Stripe holds %+v", p, i)
 		}
 		mp := &mPayment{pi: pi, ch: i.Charge, link: &mLink{amount: amount, currency: currency}, amount: amount, currency: currency,
-			decided: true, counts: currency == m.currency, state: "succeeded", inPerson: true}
+			decided: true, counts: currency == m.currency, state: "succeeded", inPerson: true, piKnown: true}
 		m.payments = append(m.payments, mp)
 		if mp.counts {
 			m.balance = max(m.balance-amount, 0)
@@ -236,9 +236,13 @@ func (m *model) presentCard(t *rapid.T) {
 	if i == nil {
 		return
 	}
-	card := rapid.SampledFrom(deskCards).Draw(t, "card")
+	cards := deskCards
+	if !slices.Contains(i.Methods, "interac_present") {
+		cards = cards[:len(cards)-1] // Interac is for a cad invoice
+	}
+	card := rapid.SampledFrom(cards).Draw(t, "card")
 	pm := localstripe.Presented{Type: "card_present", Number: card}
-	if card == "interac" && slices.Contains(i.Methods, "interac_present") {
+	if card == "interac" {
 		pm = localstripe.Presented{Type: "interac_present", Number: "4506445006931933"}
 	}
 	if _, err := env.desk.PresentPaymentMethod(context.Background(), m.desk.reader, pm); err != nil {
