@@ -564,14 +564,15 @@ func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttem
 }
 
 // cancelAction stops the reader's action. Stripe refuses once the card
-// was presented: unless the PaymentIntent still waits for a card (the
-// action had just ended), the payment is completing and is honoured.
+// was presented (terminal_reader_busy, as the reader completes it):
+// unless the PaymentIntent still waits for a card (the action had just
+// ended), the payment is completing and is honoured.
 func (s *Service) cancelAction(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
 	_, err := s.terminal.CancelReaderAction(ctx, a.AccountID, a.ReaderID, readerKey(inv, a.Number, "cancel-action-"+strconv.Itoa(a.Tries)))
 	if err == nil {
 		return nil
 	}
-	if ErrorCode(err) != CodePaymentProviderError && !errors.Is(err, ErrUnknownReader) {
+	if c := ErrorCode(err); c != CodePaymentProviderError && c != CodeReaderBusy && !errors.Is(err, ErrUnknownReader) {
 		return err
 	}
 	pi, rerr := s.terminal.ReaderPaymentIntent(ctx, a.AccountID, a.PaymentIntentID)
