@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -95,7 +96,9 @@ func (in *inbox) take() [][]byte {
 // mDesk is the front desk of the model's clinic: its reader, the
 // PaymentIntents the attempts made, and what the checks saw.
 type mDesk struct {
-	reader  string
+	reader string
+	// second is another invoice of the clinic, paid on the same reader.
+	second  string
 	inbox   *inbox
 	intents []string
 	// captured: card authorizations Stripe captured, as checks saw them.
@@ -112,7 +115,7 @@ type mDesk struct {
 func (m *model) openDesk(t *rapid.T) {
 	settings(t, m.tn, map[string]any{"address": clinicAddress()})
 	r := call(t, "POST", "/readers", m.tn.Admin, map[string]any{"registrationCode": "simulated-wpe", "label": "Front desk"}).want(t, 201)
-	m.desk = &mDesk{reader: r.str("id"), inbox: &inbox{}, captured: map[string]bool{}}
+	m.desk = &mDesk{reader: r.str("id"), inbox: &inbox{}, captured: map[string]bool{}, second: newInvoice(t, m.tn)}
 	inboxes.Store(m.tn.Account, m.desk.inbox)
 }
 
@@ -291,9 +294,11 @@ func (m *model) staffCancels(t *rapid.T) {
 	m.drain(t)
 }
 
-// offlineReader: a start while the reader is offline is refused (the
+// offlineReader: the reader's availability. Busy with another invoice
+// (anotherInvoice), and a start while it is offline is refused (the
 // attempt fails, its PaymentIntent kept for the next one).
 func (m *model) offlineReader(t *rapid.T) {
+	m.anotherInvoice(t)
 	code := m.linkBlocker(t)
 	if _, err := env.desk.SetReaderStatus(m.desk.reader, localstripe.ReaderOffline); err != nil {
 		t.Fatal(err)
@@ -312,6 +317,33 @@ func (m *model) offlineReader(t *rapid.T) {
 	}
 	r.wantError(t, 409, code)
 	m.drain(t)
+}
+
+// anotherInvoice: staff send another invoice of the clinic to the
+// reader, and cancel it. The reader is busy exactly while the model's
+// invoice holds it: an attempt that ended (declined, canceled, paid)
+// freed it. (It draws nothing, so the corpus's cases keep their steps:
+// the other invoice's events are delivered at once.)
+func (m *model) anotherInvoice(t *rapid.T) {
+	path := "/invoices/" + m.desk.second + "/reader-payment"
+	holds := m.atDesk(t)
+	r := call(t, "POST", path, m.tn.Staff, map[string]any{"readerId": m.desk.reader}, "Idempotency-Key", "desk-"+randomHex(6))
+	if holds {
+		r.wantError(t, 409, "reader_busy")
+		return
+	}
+	pi := r.want(t, 201).str("paymentIntentId")
+	if c := call(t, "DELETE", path, m.tn.Staff, nil).want(t, 200); c.str("status") != billing.ReaderCanceled {
+		t.Fatalf("the other invoice's cancel: %s", c.Raw)
+	}
+	for _, payload := range m.desk.inbox.take() {
+		if !strings.Contains(string(payload), pi) {
+			t.Fatalf("an event of the model's invoice from the other's cancel: %s", payload)
+		}
+		if out := deliver(t, payload).want(t, 200).str("outcome"); out != "applied" && out != "ignored" {
+			t.Fatalf("the other invoice's event answered %s", out)
+		}
+	}
 }
 
 // schedulerSettles: the scheduler's run once the attempt had no news for
