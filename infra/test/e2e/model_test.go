@@ -811,7 +811,7 @@ func TestInvoiceModelExplore(t *testing.T) {
 	}
 	deadline := time.Now().Add(*exploreModelFor)
 	for i := 0; i < *exploreModel || (*exploreModelFor > 0 && time.Now().Before(deadline)); i++ {
-		seed := make([]byte, 4096)
+		seed := make([]byte, 12288) // a long case must not run out of input (rapid skips it)
 		_, _ = cryptorand.Read(seed)
 		check, target := checkInvoiceModel, "FuzzInvoiceModel"
 		if i%2 == 1 {
