@@ -33,13 +33,20 @@ import (
 //     the service's last attempt waits for it (at most one at a time),
 //     and while an attempt is in progress no link is payable and a PUT
 //     or a link is refused with reader_payment_in_progress;
+//   - each answer is the rules' (a start's 201 for exactly the balance,
+//     the PaymentIntent of a declined attempt sent again, or its 409; a
+//     staff cancel's 200 while Stripe has not taken the card, else 409
+//     reader_payment_completing; reader_busy for another invoice exactly
+//     while this one holds the reader; reader_offline);
 //   - every in-person payment recorded is one Stripe took, once, and it
 //     lowers the balance as a link's payment does.
 //
 // Once every event is delivered (and the scheduler has looked at what
-// is left), no authorization is left hanging and what Stripe took on
-// the reader is recorded. Its own seed corpus, as FuzzInvoiceModel's
-// cases keep the link's sequences.
+// is left), no authorization is left hanging, what Stripe took on the
+// reader is recorded, and the link's and the reader's money is what
+// Stripe's facts say (converged). It has its own seed corpus, so
+// FuzzInvoiceModel's cases keep playing the link's sequences they were
+// saved for.
 func FuzzInvoiceModelAtTheDesk(f *testing.F) {
 	f.Fuzz(rapid.MakeFuzz(checkDeskModel))
 }

@@ -35,8 +35,9 @@ func (m *model) inAnotherOrder(t *rapid.T) {
 		}
 	}
 	// The reader's events and those of its payments are left out: the
-	// replay's invoice has no attempts (the model checks the reader's
-	// order in TestReaderEventsAnyOrderSameMoney, in-process).
+	// replay's invoice has no attempts. (Their order is shown by the
+	// model's own run, whose held, duplicated, reordered events must end
+	// at Stripe's facts, and by TestReaderEventsAnyOrderSameMoney.)
 	events := slices.DeleteFunc(slices.Clone(m.sent), func(ev *event) bool { return ev.desk })
 	if len(events) == 0 {
 		return
