@@ -328,12 +328,14 @@ func (m *model) offlineReader(t *rapid.T) {
 
 // anotherInvoice: staff send another invoice of the clinic to the
 // reader, and cancel it. The reader is busy exactly while the model's
-// invoice holds it: an attempt that ended (declined, canceled, paid)
-// freed it. (It draws nothing, so the corpus's cases keep their steps:
-// the other invoice's events are delivered at once.)
+// invoice waits on it for a card: an attempt whose card was taken (the
+// service capturing it) or that ended (declined, canceled, paid) freed
+// it. (It draws nothing, so the corpus's cases keep their steps: the
+// other invoice's events are delivered at once.)
 func (m *model) anotherInvoice(t *rapid.T) {
 	path := "/invoices/" + m.desk.second + "/reader-payment"
-	holds := m.atDesk(t)
+	status := m.view(t).str("readerPayment", "status")
+	holds := status == billing.ReaderStarting || status == billing.ReaderWaiting
 	r := call(t, "POST", path, m.tn.Staff, map[string]any{"readerId": m.desk.reader}, "Idempotency-Key", "desk-"+randomHex(6))
 	if holds {
 		r.wantError(t, 409, "reader_busy")
