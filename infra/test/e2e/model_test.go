@@ -132,8 +132,9 @@ type event struct {
 	payload []byte
 	apply   func(t *rapid.T, r *response)
 	done    bool // delivered once: any later delivery is a duplicate
-	// moneyBack: a refund's news, which may give money back to the clinic.
-	moneyBack bool
+	// moneyBack: a refund's news of that payment, which may give money
+	// back to the clinic.
+	moneyBack *mPayment
 	// desk: about a payment on the reader (the replay leaves it out).
 	desk bool
 }
@@ -379,7 +380,7 @@ func (m *model) send(t *rapid.T, ev *event) {
 }
 
 func (m *model) deliver(t *rapid.T, ev *event) {
-	netBefore := m.view(t).num("netPaidOnline")
+	before := m.view(t)
 	r := deliver(t, ev.payload).want(t, http.StatusOK)
 	if ev.done {
 		wantOutcome(t, r, "duplicate", "")
@@ -391,13 +392,48 @@ func (m *model) deliver(t *rapid.T, ev *event) {
 	// Money that comes back to the clinic without a payment (a refund
 	// that failed) lowers the balance as a payment would; how much is the
 	// service's own figure, which converged checks against Stripe's facts.
-	if ev.moneyBack {
-		if up := m.view(t).num("netPaidOnline") - netBefore; up > 0 {
-			m.balance = max(m.balance-up, 0)
+	if p := ev.moneyBack; p != nil && p.counts {
+		if back := moneyBack(p, before, m.view(t)); back > 0 {
+			m.balance = max(m.balance-back, 0)
 			m.endActiveIfStale()
 		}
 	}
 	m.drain(t)
+}
+
+// moneyBack is what came back to the clinic between two views of the
+// invoice through p's refunds: those that failed or were canceled since
+// (the webhook reads all of the payment's refunds from Stripe, so one
+// delivery may bring a refund out and another back). Under Adaptive
+// Pricing it is the rise of what was paid online, the service's own
+// conversion.
+func moneyBack(p *mPayment, before, after *response) int64 {
+	if p.adaptive {
+		return after.num("netPaidOnline") - before.num("netPaidOnline")
+	}
+	ended := func(v *response) map[string]int64 {
+		out := map[string]int64{}
+		for _, pay := range v.list("payments") {
+			if pay["paymentIntentId"] != p.pi {
+				continue
+			}
+			for _, r := range pay["refunds"].([]any) {
+				r := r.(map[string]any)
+				if r["status"] == "failed" || r["status"] == "canceled" {
+					out[r["id"].(string)] = int64(r["amount"].(float64))
+				}
+			}
+		}
+		return out
+	}
+	was := ended(before)
+	var back int64
+	for id, amount := range ended(after) {
+		if _, ok := was[id]; !ok {
+			back += amount
+		}
+	}
+	return back
 }
 
 // deliverAll delivers every held event (and those they make).
@@ -599,7 +635,7 @@ func (m *model) refund(t *rapid.T) {
 		"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "reason": nil, "status": rf.status}
 	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick(t))
 	amount := rf.amount
-	m.send(t, &event{payload: payload, moneyBack: true, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
+	m.send(t, &event{payload: payload, moneyBack: p, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
 		switch {
 		case amount <= 0 || amount > 999_999_999_999: // beyond Stripe's twelve digits
 			wantOutcome(t, r, "rejected", "invalid_amount")
@@ -618,7 +654,7 @@ func (m *model) refund(t *rapid.T) {
 		stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
 		charge := chargeObject(p.ch, p.pi, p.amount, total)
 		charge["currency"] = p.currency
-		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick(t)), moneyBack: true, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
+		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick(t)), moneyBack: p, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
 			if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 				t.Fatalf("charge.refunded answered %s", r.Raw)
 			}
