@@ -307,10 +307,16 @@ func (inv *Invoice) refundSteps() ([]refundStep, int64) {
 		if !p.counts() {
 			continue
 		}
-		var given int64 // what the refunds so far asked, in the charged currency
+		// given: what the refunds so far hold back, in the charged
+		// currency. One that failed or was canceled gave its part back, so
+		// a later refund's worth is not capped by money returned (as
+		// netPaid counts them).
+		var given int64
 		for _, r := range p.Refunds {
 			x := p.inInvoiceCurrency(given+r.Amount) - p.inInvoiceCurrency(given)
-			given += r.Amount
+			if !r.Status.ended() {
+				given += r.Amount
+			}
 			ended, known := l.Refunds[r.ID]
 			steps = append(steps, refundStep{at: r.CreatedAt, id: r.ID, amount: x, known: known, back: r.Status.ended() && !ended})
 		}

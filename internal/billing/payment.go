@@ -483,9 +483,6 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 		p = &inv.Payments[len(inv.Payments)-1]
 	}
 	before := clonePayment(p)
-	if pending != nil {
-		p.mergePending(pending, now)
-	}
 	f := ev.Facts
 	if link != nil {
 		if reason := inv.linkPayment(p, inv.link(link.Generation), f, now); reason != "" {
@@ -496,6 +493,12 @@ func (inv *Invoice) recordPayment(ev *WebhookEvent, link *Link, pending *Payment
 		return nil, reason
 	}
 	p.merge(f, ev.Created, now)
+	// What was told before the invoice was known is checked against the
+	// payment as this event says it is (a refund beyond what it captured
+	// left out), as it would have been had it come after.
+	if pending != nil {
+		p.mergePending(pending, now)
+	}
 
 	entries := changes(&before, p)
 	inv.fromLedger()

@@ -46,6 +46,9 @@ var (
 	ErrWebhookUnreachable = errors.New("the webhook could not be reached")
 )
 
+// Diverted is the reason of a delivery Simulator.Divert took.
+const Diverted = "diverted"
+
 // Delivery is one event sent to the webhook and the webhook's answer.
 type Delivery struct {
 	EventID string `json:"eventId"`
@@ -70,6 +73,11 @@ type Simulator struct {
 	// reader payment's capture or cancel) for DeliverHeld, instead of
 	// sending them after the call's answer.
 	HoldCallEvents bool
+	// Divert, when set, is shown each event before it is sent (a reader's,
+	// a call's); true takes it from the webhook: a test that delivers
+	// Stripe's events itself (late, twice, out of order) keeps it. A
+	// call's events are shown before the call is answered.
+	Divert func(payload []byte) bool
 
 	calls  sync.WaitGroup // deliveries of calls' events under way
 	sentMu sync.Mutex
@@ -290,6 +298,9 @@ func (s *Simulator) recorded(p *Payment, ds []Delivery, err error) (*Payment, []
 func (s *Simulator) deliver(ctx context.Context, payload []byte) ([]Delivery, error) {
 	var ev struct{ ID, Type string }
 	_ = json.Unmarshal(payload, &ev)
+	if s.Divert != nil && s.Divert(payload) {
+		return []Delivery{{EventID: ev.ID, Type: ev.Type, Reason: Diverted}}, nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.WebhookURL, bytes.NewReader(payload))
 	if err != nil {
 		return nil, err

@@ -235,8 +235,9 @@ func (s *Simulator) paymentOf(i *Intent) *Payment {
 
 // later sends the events a call made after the call was answered, as
 // Stripe does (or holds them, with HoldCallEvents); Pending waits for
-// them.
+// them. Those Divert takes are taken now, before the answer.
 func (s *Simulator) later(events [][]byte) {
+	events = slices.DeleteFunc(events, func(e []byte) bool { return s.Divert != nil && s.Divert(e) })
 	if len(events) == 0 {
 		return
 	}

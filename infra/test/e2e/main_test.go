@@ -181,6 +181,7 @@ func run(m *testing.M) (int, error) {
 	env.api = httptest.NewServer(localapi.New(api, localapi.Config{Jobs: env.jobs}))
 	defer env.api.Close()
 	env.desk.WebhookURL = env.api.URL + "/webhooks/stripe"
+	env.desk.Divert = divertToInbox // the invoice model's clinics' events
 	env.handlers = map[string]httpapi.Handler{}
 	for _, r := range httpapi.Routes {
 		h := r.Handler(api)

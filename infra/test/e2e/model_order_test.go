@@ -34,7 +34,14 @@ func (m *model) inAnotherOrder(t *rapid.T) {
 			env.truth.PutPayment(c)
 		}
 	}
-	events := slices.Clone(m.sent)
+	// The reader's events and those of its payments are left out: the
+	// replay's invoice has no attempts. (Their order is shown by the
+	// model's own run, whose held, duplicated, reordered events must end
+	// at Stripe's facts, and by TestReaderEventsAnyOrderSameMoney.)
+	events := slices.DeleteFunc(slices.Clone(m.sent), func(ev *event) bool { return ev.desk })
+	if len(events) == 0 {
+		return
+	}
 	events = append(events, events[rapid.IntRange(0, len(events)-1).Draw(t, "a duplicate")])
 	for i := len(events) - 1; i > 0; i-- {
 		j := rapid.IntRange(0, i).Draw(t, "replay order")
@@ -102,19 +109,27 @@ func (r *replay) rewrite(t *rapid.T, payload []byte) []byte {
 	return out
 }
 
-// moneyOf is an invoice's money as the comparison sees it.
+// moneyOf is an invoice's money through its links as the comparison sees
+// it (what was paid on the reader left out).
 func moneyOf(t *rapid.T, m *model, invoiceID string) string {
 	v := call(t, "GET", "/invoices/"+invoiceID, m.tn.Staff, nil).want(t, 200)
-	var sum int64
+	var sum, inPerson int64
 	for _, e := range feedFor(t, m.tn, invoiceID) {
+		if e["channel"] == "in_person" {
+			inPerson += int64(e["netChange"].(float64))
+			continue
+		}
 		sum += int64(e["netChange"].(float64))
 	}
 	var payments []string
 	for _, p := range v.list("payments") {
+		if p["channel"] == "in_person" {
+			continue
+		}
 		payments = append(payments, strings.Join([]string{p["status"].(string), jsonNum(p["amount"]), jsonNum(p["refunded"])}, " "))
 	}
 	slices.Sort(payments)
-	b, _ := json.Marshal(map[string]any{"netPaidOnline": v.num("netPaidOnline"), "feed": sum, "payments": payments})
+	b, _ := json.Marshal(map[string]any{"netPaidOnline": v.num("netPaidOnline") - inPerson, "feed": sum, "payments": payments})
 	return string(b)
 }
 

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -40,6 +42,9 @@ import (
 // own facts say (payments that count, less refunds that did not fail and
 // lost disputes).
 //
+// FuzzInvoiceModelAtTheDesk (model_desk_test.go) adds the clinic's
+// reader to the same model.
+//
 // The seed corpus (testdata/fuzz/FuzzInvoiceModel) runs with every `go
 // test`; `make fuzz` explores further. Every failure it finds stays in the
 // corpus as a named case.
@@ -47,9 +52,14 @@ func FuzzInvoiceModel(f *testing.F) {
 	f.Fuzz(rapid.MakeFuzz(checkInvoiceModel))
 }
 
-func checkInvoiceModel(t *rapid.T) {
-	m := newModel(t)
-	t.Repeat(map[string]func(*rapid.T){
+func checkInvoiceModel(t *rapid.T) { runInvoiceModel(t, false) }
+
+// runInvoiceModel runs the model, with the front desk's reader
+// (FuzzInvoiceModelAtTheDesk) or without.
+func runInvoiceModel(t *rapid.T, desk bool) {
+	m := newModel(t, desk)
+	defer m.closeDesk()
+	actions := map[string]func(*rapid.T){
 		"":                 m.check,
 		"put":              m.put,
 		"create link":      m.createLink,
@@ -63,10 +73,13 @@ func checkInvoiceModel(t *rapid.T) {
 		"redeliver":        m.redeliver,
 		"deliver held":     m.deliverHeld,
 		"another's events": m.foreign,
-	})
-	for len(m.held) > 0 {
-		m.deliverNext(t, 0)
 	}
+	if desk {
+		maps.Copy(actions, m.deskActions())
+	}
+	t.Repeat(actions)
+	m.deliverAll(t)
+	m.settleDesk(t)
 	m.check(t)
 	m.converged(t)
 	m.inAnotherOrder(t)
@@ -101,6 +114,11 @@ type mPayment struct {
 	// Stripe's truth: refunds and the dispute.
 	refunds []*mRefund
 	dispute *mDispute
+	// inPerson: taken on the reader (link is then its amount only).
+	inPerson bool
+	// piKnown: an event naming its PaymentIntent was applied (a refund's
+	// events name the PaymentIntent only).
+	piKnown bool
 }
 
 type mDispute struct {
@@ -114,8 +132,11 @@ type event struct {
 	payload []byte
 	apply   func(t *rapid.T, r *response)
 	done    bool // delivered once: any later delivery is a duplicate
-	// moneyBack: a refund's news, which may give money back to the clinic.
-	moneyBack bool
+	// moneyBack: a refund's news of that payment, which may give money
+	// back to the clinic.
+	moneyBack *mPayment
+	// desk: about a payment on the reader (the replay leaves it out).
+	desk bool
 }
 
 type model struct {
@@ -139,11 +160,16 @@ type model struct {
 	// decided meanwhile can't be replayed on an invoice of one currency).
 	currencyChanged bool
 	sent            []*event
+	// desk is the clinic's reader, nil for the link's model alone.
+	desk *mDesk
 }
 
-func newModel(t *rapid.T) *model {
+func newModel(t *rapid.T, desk bool) *model {
 	m := &model{tn: newTenant(t, "fr"), other: newTenant(t, "en"), currency: "cad",
 		clock: time.Now().Add(-time.Hour).Truncate(time.Second), completed: map[string]bool{}}
+	if desk {
+		m.openDesk(t)
+	}
 	m.invoiceID = "inv-" + randomHex(5)
 	m.total = rapid.Int64Range(1000, 50000).Draw(t, "total")
 	m.balance = rapid.Int64Range(0, m.total).Draw(t, "balance")
@@ -190,6 +216,8 @@ func (m *model) paidOnline() bool {
 // (the service's view says whether Stripe's facts came to that).
 func (m *model) linkBlocker(t *rapid.T) string {
 	switch {
+	case m.atDesk(t):
+		return "reader_payment_in_progress"
 	case m.balance == 0 && m.view(t).str("status") == "dispute_lost":
 		return "nothing_due"
 	case m.paidOnline():
@@ -248,6 +276,8 @@ func (m *model) put(t *rapid.T) {
 	case pre == "stale" && hdr[1] != etag:
 		want, code = 412, "precondition_failed"
 	case !changed:
+	case m.desk != nil && inProgress(v):
+		want, code = 409, "reader_payment_in_progress"
 	case m.hasOnlinePayment() && pre == "none":
 		want, code = 428, "precondition_required"
 	case m.hasOnlinePayment() && (total != m.total || currency != m.currency):
@@ -350,7 +380,7 @@ func (m *model) send(t *rapid.T, ev *event) {
 }
 
 func (m *model) deliver(t *rapid.T, ev *event) {
-	netBefore := m.view(t).num("netPaidOnline")
+	before := m.view(t)
 	r := deliver(t, ev.payload).want(t, http.StatusOK)
 	if ev.done {
 		wantOutcome(t, r, "duplicate", "")
@@ -362,11 +392,54 @@ func (m *model) deliver(t *rapid.T, ev *event) {
 	// Money that comes back to the clinic without a payment (a refund
 	// that failed) lowers the balance as a payment would; how much is the
 	// service's own figure, which converged checks against Stripe's facts.
-	if ev.moneyBack {
-		if up := m.view(t).num("netPaidOnline") - netBefore; up > 0 {
-			m.balance = max(m.balance-up, 0)
+	if p := ev.moneyBack; p != nil && p.counts {
+		if back := moneyBack(p, before, m.view(t)); back > 0 {
+			m.balance = max(m.balance-back, 0)
 			m.endActiveIfStale()
 		}
+	}
+	m.drain(t)
+}
+
+// moneyBack is what came back to the clinic between two views of the
+// invoice through p's refunds: those that failed or were canceled since
+// (the webhook reads all of the payment's refunds from Stripe, so one
+// delivery may bring a refund out and another back). Under Adaptive
+// Pricing it is the rise of what was paid online, the service's own
+// conversion.
+func moneyBack(p *mPayment, before, after *response) int64 {
+	if p.adaptive {
+		return after.num("netPaidOnline") - before.num("netPaidOnline")
+	}
+	ended := func(v *response) map[string]int64 {
+		out := map[string]int64{}
+		for _, pay := range v.list("payments") {
+			if pay["paymentIntentId"] != p.pi {
+				continue
+			}
+			for _, r := range pay["refunds"].([]any) {
+				r := r.(map[string]any)
+				if r["status"] == "failed" || r["status"] == "canceled" {
+					out[r["id"].(string)] = int64(r["amount"].(float64))
+				}
+			}
+		}
+		return out
+	}
+	was := ended(before)
+	var back int64
+	for id, amount := range ended(after) {
+		if _, ok := was[id]; !ok {
+			back += amount
+		}
+	}
+	return back
+}
+
+// deliverAll delivers every held event (and those they make).
+func (m *model) deliverAll(t *rapid.T) {
+	for len(m.held) > 0 {
+		m.deliverNext(t, 0)
 	}
 }
 
@@ -391,6 +464,7 @@ func (m *model) redeliver(t *rapid.T) {
 	if out := deliver(t, ev.payload).want(t, 200).str("outcome"); out != "duplicate" {
 		t.Fatalf("a second delivery answered %q", out)
 	}
+	m.drain(t)
 }
 
 func wantOutcome(t *rapid.T, r *response, outcome, reason string) {
@@ -425,10 +499,12 @@ func (m *model) pay(t *rapid.T) {
 	withPI := rapid.IntRange(0, 3).Draw(t, "without its PaymentIntent") != 0
 	m.send(t, &event{payload: m.sessionEvent(t, p, "checkout.session.completed", status, withPI), apply: func(t *rapid.T, r *response) {
 		m.applySession(t, r, p, state)
+		p.piKnown = p.piKnown || (withPI && r.str("outcome") == "applied")
 	}})
 	if !withPI {
 		m.send(t, &event{payload: m.sessionEvent(t, p, "checkout.session.completed", status, true), apply: func(t *rapid.T, r *response) {
 			m.applySession(t, r, p, state)
+			p.piKnown = p.piKnown || r.str("outcome") == "applied"
 		}})
 	}
 }
@@ -450,7 +526,10 @@ func (m *model) settle(t *rapid.T) {
 	if ok {
 		typ, status, state = "checkout.session.async_payment_succeeded", "paid", "succeeded"
 	}
-	m.send(t, &event{payload: m.sessionEvent(t, p, typ, status, true), apply: func(t *rapid.T, r *response) { m.applySession(t, r, p, state) }})
+	m.send(t, &event{payload: m.sessionEvent(t, p, typ, status, true), apply: func(t *rapid.T, r *response) {
+		m.applySession(t, r, p, state)
+		p.piKnown = p.piKnown || r.str("outcome") == "applied"
+	}})
 }
 
 func (m *model) sessionEvent(t *rapid.T, p *mPayment, typ, status string, withPI bool) []byte {
@@ -556,10 +635,13 @@ func (m *model) refund(t *rapid.T) {
 		"currency": p.currency, "metadata": map[string]any{}, "payment_intent": p.pi, "reason": nil, "status": rf.status}
 	payload := localstripe.Event("evt_"+randomHex(10), "charge.refund.updated", m.tn.Account, obj, m.tick(t))
 	amount := rf.amount
-	m.send(t, &event{payload: payload, moneyBack: true, apply: func(t *rapid.T, r *response) {
+	m.send(t, &event{payload: payload, moneyBack: p, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
 		switch {
 		case amount <= 0 || amount > 999_999_999_999: // beyond Stripe's twelve digits
 			wantOutcome(t, r, "rejected", "invalid_amount")
+		case amount > p.amount && !p.piKnown && r.str("outcome") == "pending":
+			// Its PaymentIntent not yet told: kept, and checked against
+			// the payment once it is.
 		case amount > p.amount:
 			wantOutcome(t, r, "rejected", "exceeds_payment")
 		case r.str("outcome") != "applied" && r.str("outcome") != "pending":
@@ -572,7 +654,7 @@ func (m *model) refund(t *rapid.T) {
 		stripeHolds(m.tn, p.ch, p.pi, p.amount, p.currency)
 		charge := chargeObject(p.ch, p.pi, p.amount, total)
 		charge["currency"] = p.currency
-		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick(t)), moneyBack: true, apply: func(t *rapid.T, r *response) {
+		m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), "charge.refunded", m.tn.Account, charge, m.tick(t)), moneyBack: p, desk: p.inPerson, apply: func(t *rapid.T, r *response) {
 			if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 				t.Fatalf("charge.refunded answered %s", r.Raw)
 			}
@@ -611,7 +693,7 @@ func (m *model) dispute(t *rapid.T) {
 	typ := map[bool]string{true: "charge.dispute.closed", false: "charge.dispute.updated"}[slices.Contains([]string{"won", "lost", "warning_closed"}, p.dispute.status)]
 	obj := disputeObject(p.dispute.id, p.ch, p.pi, p.dispute.amount, p.dispute.status)
 	obj["currency"] = p.currency
-	m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick(t)), apply: func(t *rapid.T, r *response) {
+	m.send(t, &event{payload: localstripe.Event("evt_"+randomHex(10), typ, m.tn.Account, obj, m.tick(t)), desk: p.inPerson, apply: func(t *rapid.T, r *response) {
 		if r.str("outcome") != "applied" && r.str("outcome") != "pending" {
 			t.Fatalf("dispute answered %s", r.Raw)
 		}
@@ -664,6 +746,9 @@ func (m *model) check(t *rapid.T) {
 	if balance < 0 || balance > max(total-net, 0) || net < 0 || v.num("overpaid") < 0 {
 		t.Fatalf("the balance rule: balance %d, total %d, net paid online %d, overpaid %d", balance, total, net, v.num("overpaid"))
 	}
+	if net > total && v.num("overpaid") == 0 {
+		t.Fatalf("%d recorded of a total of %d, not recorded overpaid", net, total)
+	}
 	var active []map[string]any
 	for _, l := range v.list("links") {
 		if l["status"] == "active" {
@@ -715,6 +800,7 @@ func (m *model) check(t *rapid.T) {
 	if len(feed(t, m.other)) != 0 {
 		t.Fatal("the other clinic's feed has entries")
 	}
+	m.checkDesk(t, v)
 }
 
 // worth is what x taken back in the charged currency is worth toward the
@@ -752,29 +838,37 @@ func (m *model) converged(t *rapid.T) {
 
 // TestInvoiceModelExplore runs the property with rapid's own random inputs
 // when asked to: -model.explore=N cases, or as many as fit in -model.for
-// (make fuzz). go test -fuzz can't drive this target: it gives each input
-// 10 seconds, and one case of the model is a whole conversation with the
-// local stack.
+// (make fuzz), every other one at the front desk. go test -fuzz can't
+// drive these targets: it gives each input 10 seconds, and one case of
+// the model is a whole conversation with the local stack.
 func TestInvoiceModelExplore(t *testing.T) {
 	if *exploreModel == 0 && *exploreModelFor == 0 {
 		t.Skip("-model.explore=N runs N random cases, -model.for=D as many as fit in D")
 	}
 	deadline := time.Now().Add(*exploreModelFor)
 	for i := 0; i < *exploreModel || (*exploreModelFor > 0 && time.Now().Before(deadline)); i++ {
-		seed := make([]byte, 4096)
+		seed := make([]byte, 12288) // a long case must not run out of input (rapid skips it)
 		_, _ = cryptorand.Read(seed)
-		t.Run(fmt.Sprint(i), func(t *testing.T) { rapid.MakeFuzz(checkInvoiceModel)(t, seed) })
+		check, target := checkInvoiceModel, "FuzzInvoiceModel"
+		if i%2 == 1 {
+			check, target = checkDeskModel, "FuzzInvoiceModelAtTheDesk"
+		}
+		t.Run(fmt.Sprint(i), func(t *testing.T) { rapid.MakeFuzz(check)(t, seed) })
 		if t.Failed() {
-			keepFailingSeed(t, seed)
+			keepFailingSeed(t, target, seed)
 			return
 		}
 	}
 }
 
-// keepFailingSeed saves a failing input as a case of the seed corpus,
-// which every go test runs.
-func keepFailingSeed(t *testing.T, seed []byte) {
-	name := fmt.Sprintf("testdata/fuzz/FuzzInvoiceModel/found-%x", sha256.Sum256(seed))[:len("testdata/fuzz/FuzzInvoiceModel/found-")+16]
+// keepFailingSeed saves a failing input as a case of the target's seed
+// corpus, which every go test runs.
+func keepFailingSeed(t *testing.T, target string, seed []byte) {
+	dir := "testdata/fuzz/" + target + "/found-"
+	name := fmt.Sprintf("%s%x", dir, sha256.Sum256(seed))[:len(dir)+16]
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(name, []byte(fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", seed)), 0o644); err != nil {
 		t.Fatal(err)
 	}
