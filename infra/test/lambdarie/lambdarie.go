@@ -35,37 +35,58 @@ func Build(repoRoot, function, arch, dir string) (string, error) {
 
 // Function is a bootstrap running under aws-lambda-rie.
 type Function struct {
-	invokeURL string
-	cmd       *exec.Cmd
-	logs      *localservers.Buffer
+	rie, bootstrap string
+	env            []string
+	invokeURL      string
+	cmd            *exec.Cmd
+	exited         chan struct{} // closed once the emulator's process ended
+	logs           *localservers.Buffer
 }
 
 // Start runs bootstrap under the emulator with env, on free ports. The
 // bootstrap starts (its init runs) on the first invocation, as in Lambda.
 func Start(rie, bootstrap string, env []string) (*Function, error) {
+	f := &Function{rie: rie, bootstrap: bootstrap, env: env, logs: &localservers.Buffer{}}
+	return f, f.start()
+}
+
+// start runs the emulator on two ports free a moment ago.
+func (f *Function) start() error {
 	port, err := localservers.FreePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	apiPort, err := localservers.FreePort()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	f := &Function{
-		invokeURL: "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations",
-		logs:      &localservers.Buffer{},
-	}
-	f.cmd = exec.Command(rie,
+	f.invokeURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations"
+	f.cmd = exec.Command(f.rie,
 		"--runtime-interface-emulator-address", "127.0.0.1:"+strconv.Itoa(port),
 		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
-		bootstrap)
-	f.cmd.Env = env
+		f.bootstrap)
+	f.cmd.Env = f.env
 	f.cmd.Stdout, f.cmd.Stderr = f.logs, f.logs
 	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := f.cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	return f, nil
+	f.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(f.cmd, f.exited)
+	return nil
+}
+
+// lostItsPort reports an emulator that died because a port chosen free
+// was taken before it listened (FreePort's ports are the kernel's
+// ephemeral ones, which the tests' own connections use too). It binds the
+// runtime API's port only on the first invocation.
+func (f *Function) lostItsPort() bool {
+	select {
+	case <-f.exited:
+		return strings.Contains(f.logs.String(), "address already in use")
+	default:
+		return false
+	}
 }
 
 // Endpoint is the emulator's base URL, for an AWS SDK Lambda client
@@ -77,7 +98,7 @@ func (f *Function) Endpoint() string {
 // Stop ends the emulator and the bootstrap.
 func (f *Function) Stop() {
 	_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
-	_ = f.cmd.Wait()
+	<-f.exited
 }
 
 // Logs is what the emulator and the function printed.
@@ -111,8 +132,15 @@ func (f *Function) InvokeRaw(event any) ([]byte, error) {
 		}
 	}
 	deadline := time.Now().Add(2 * time.Minute) // a hang, not a slow machine
-	for {
+	for restarts := 0; ; {
 		resp, err := client.Post(f.invokeURL, "application/json", bytes.NewReader(body))
+		if err != nil && restarts < 3 && f.lostItsPort() {
+			restarts++
+			if err := f.start(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil {
 			if time.Now().After(deadline) {
 				return nil, fmt.Errorf("the emulator does not answer: %v\n%s", err, f.Logs())
