@@ -100,8 +100,20 @@ func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Acti
 	ctx, cancel := context.WithTimeout(ctx, stepGuard)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+		t.Fatalf("%s: %v; the page says: %s", what, err, pageSays(ctx))
 	}
+}
+
+// pageSays is the open dialog's text, or the page's, for a failed step's
+// message (the step's own context may have run out).
+func pageSays(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('dialog[open]') || document.body).innerText.slice(0, 600)`))
+	if err != nil {
+		return err.Error()
+	}
+	return v
 }
 
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
@@ -632,8 +644,12 @@ func consoleDeskRefund(t *testing.T, ctx context.Context, s *shooter, console, a
 	if got := eval[int](t, ctx, put); got != 201 && got != 200 {
 		t.Fatalf("storing the invoice: %d", got)
 	}
-	do(t, ctx, "pay it at the desk", chromedp.Navigate(console+"/#/invoices/F-2026-0046"), chromedp.WaitVisible(chromedp.CSS(`[data-action="pay-desk"]`)),
-		chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)),
+	// The window still shows the invoice paid before (its button disabled)
+	// until the new one is read: wait for this one's.
+	do(t, ctx, "open the invoice", chromedp.Navigate(console+"/#/invoices/F-2026-0046"))
+	until(t, ctx, "the invoice's own window", `document.body.innerText.includes('F-2026-0046') && document.querySelector('[data-action="pay-desk"]')?.disabled === false`)
+	do(t, ctx, "pay it at the desk", chromedp.Click(chromedp.CSS(`[data-action="pay-desk"]`)))
+	do(t, ctx, "pick the reader", chromedp.WaitVisible(chromedp.CSS(`dialog[open] select[name="readerId"]`)),
 		chromedp.Click(chromedp.CSS(`dialog[open] button[type="submit"]`)))
 	until(t, ctx, "the reader waiting", `document.querySelector('dialog[open] [data-testid="desk-status"]')?.dataset.status === 'waiting_for_card'`)
 	do(t, ctx, "present the Interac card", chromedp.Click(chromedp.CSS(`dialog[open] [data-action="card-interac"]`)))
