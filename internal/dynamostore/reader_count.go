@@ -110,11 +110,13 @@ func (s *Store) addReader(ctx context.Context, r *billing.Reader, item map[strin
 		case countItemRefused:
 			return fmt.Errorf("reader %s version %d: %w", r.ID, r.Version, billing.ErrVersionConflict)
 		case countRefused:
-			counted, err := s.countReaders(ctx, r.CompanyID)
+			// At the bound, or not counted when the transaction read it
+			// (by now this request or another may have counted).
+			n, err := s.countReaders(ctx, r.CompanyID)
 			if err != nil {
 				return err
 			}
-			if counted {
+			if n >= billing.MaxReaders {
 				return fmt.Errorf("company %s: %w", r.CompanyID, billing.ErrReaderLimit)
 			}
 		default:
@@ -124,33 +126,38 @@ func (s *Store) addReader(ctx context.Context, r *billing.Reader, item map[strin
 	return countBusy("save reader")
 }
 
-// countReaders reports whether the clinic's readers are counted; when
-// they are not, it counts them (one consistent Query) and writes the
-// count, unless another request did first.
-func (s *Store) countReaders(ctx context.Context, companyID string) (bool, error) {
+// countReaders is the clinic's count of readers; when there is none yet
+// (readers stored before it was kept, or none at all), it counts them
+// (one consistent Query) and writes the count, unless another request
+// did first.
+func (s *Store) countReaders(ctx context.Context, companyID string) (int, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: key(companyPK(companyID), readerCountSK), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return false, dbError("read reader count", err)
+		return 0, dbError("read reader count", err)
 	}
 	if out.Item != nil {
-		return true, nil
+		var rec readerCountRecord
+		if err := attributevalue.UnmarshalMap(out.Item, &rec); err != nil {
+			return 0, fmt.Errorf("decode reader count: %w", err)
+		}
+		return rec.Count, nil
 	}
 	readers, err := s.ListReaders(ctx, companyID)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	item, err := attributevalue.MarshalMap(readerCountRecord{PK: companyPK(companyID), SK: readerCountSK, Count: len(readers)})
 	if err != nil {
-		return false, fmt.Errorf("encode reader count: %w", err)
+		return 0, fmt.Errorf("encode reader count: %w", err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	var ccf *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &ccf) {
-		return false, dbError("count readers", err)
+		return 0, dbError("count readers", err)
 	}
-	return false, nil
+	return len(readers), nil
 }
 
 // countBusy: the clinic's count was fought over for every attempt.

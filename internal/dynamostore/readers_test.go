@@ -101,6 +101,10 @@ func TestReaderLimitRace(t *testing.T) {
 		{name: "five places, sixteen racers", have: billing.MaxReaders - 5, racers: 16, wins: 5},
 		{name: "full", have: billing.MaxReaders, racers: 4, wins: 0},
 		{name: "uncounted, one place", have: billing.MaxReaders - 1, uncounted: true, racers: 8, wins: 1},
+		// A new clinic's first readers, registered at once: whoever
+		// counts first, the others are counted after it, not refused.
+		{name: "a new clinic", have: 0, racers: 16, wins: 16},
+		{name: "uncounted, places to spare", have: 3, uncounted: true, racers: 16, wins: 16},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
