@@ -363,7 +363,7 @@ func (s *Service) terminalFollowUp(ctx context.Context, inv *Invoice, company *C
 		}
 	}
 	if a := inv.ReaderPayment(); a != nil && a.ended() {
-		if err := s.freeReader(ctx, inv, a); err != nil {
+		if err := s.freeReader(ctx, inv, a.ReaderID); err != nil {
 			return err
 		}
 	}

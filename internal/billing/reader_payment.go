@@ -329,7 +329,7 @@ func (w *attemptClaim) finish(next *Invoice) {
 // reader, then the attempt recorded waiting for the card.
 func (s *Service) driveAttempt(ctx context.Context, inv *Invoice, id string) (*ReaderAttempt, error) {
 	a := *inv.attempt(id)
-	if err := s.holdReader(ctx, inv, &a); err != nil {
+	if err := s.holdReader(ctx, inv, a.ReaderID); err != nil {
 		if ErrorCode(err) == CodeReaderBusy || ErrorCode(err) == CodeNotFound {
 			return nil, s.failAttempt(ctx, inv, &a, err)
 		}
@@ -385,27 +385,34 @@ func readerMethods(currency string) []string {
 // failAttempt records a step's failure. On an outage (a reader's timeout)
 // the attempt stays starting, its lease let run out, so a retry finishes
 // it with the same PaymentIntent; a refusal ends it and frees the reader.
+//
+// The write outlives the request's context: a reader's timeout may have
+// used it up, and an attempt left leased would answer "starting" until
+// the lease ran out.
 func (s *Service) failAttempt(ctx context.Context, inv *Invoice, a *ReaderAttempt, cause error) error {
-	if readerRetryable(cause) {
-		_, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
-			x.PaymentIntentID, x.Tries, x.Until = a.PaymentIntentID, a.Tries, time.Time{}
-			return nil
-		})
-		var e *Error
-		if errors.As(cause, &e) && e.RetryAfter == 0 && e.Code == CodePaymentProviderUnavailable {
-			e.RetryAfter = TypicalHold
-		}
-		return errors.Join(cause, err)
-	}
-	stored, err := s.updateAttempt(ctx, inv, a.ID, func(x *ReaderAttempt) error {
+	retryable := readerRetryable(cause)
+	stored, err := s.updateAttempt(context.WithoutCancel(ctx), inv, a.ID, func(x *ReaderAttempt) error {
 		x.PaymentIntentID, x.Tries, x.Until = a.PaymentIntentID, a.Tries, time.Time{}
-		x.Status, x.Reason = ReaderFailed, string(ErrorCode(cause))
+		if !retryable {
+			x.Status, x.Reason = ReaderFailed, string(ErrorCode(cause))
+		}
 		return nil
 	})
-	if err == nil {
-		err = s.freeReader(ctx, stored, a)
+	if retryable {
+		hintRetry(cause)
+	} else if err == nil {
+		err = s.freeReader(ctx, stored, a.ReaderID)
 	}
 	return errors.Join(cause, err)
+}
+
+// hintRetry gives a provider outage the usual Retry-After when Stripe
+// named none.
+func hintRetry(cause error) {
+	var e *Error
+	if errors.As(cause, &e) && e.RetryAfter == 0 && e.Code == CodePaymentProviderUnavailable {
+		e.RetryAfter = TypicalHold
+	}
 }
 
 // readerRetryable reports a failure after which the same step may
@@ -471,9 +478,10 @@ func (s *Service) readerTaken(ctx context.Context, r *Reader) (bool, error) {
 	return (a.InProgress() && a.ReaderID == r.ID) || inv.refundHolds(r.ID), nil
 }
 
-// holdReader marks the reader busy with the attempt's invoice.
-func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
-	err := s.changeReader(ctx, contention, inv.CompanyID, a.ReaderID, "hold reader", func(r *Reader) error {
+// holdReader marks the reader busy with the invoice (a payment or a
+// refund on it).
+func (s *Service) holdReader(ctx context.Context, inv *Invoice, readerID string) error {
+	err := s.changeReader(ctx, contention, inv.CompanyID, readerID, "hold reader", func(r *Reader) error {
 		if r.InvoiceID == inv.ID {
 			return errNoChange
 		}
@@ -491,11 +499,15 @@ func (s *Service) holdReader(ctx context.Context, inv *Invoice, a *ReaderAttempt
 	return err
 }
 
-// freeReader clears the reader's mark if it is still the invoice's.
-func (s *Service) freeReader(ctx context.Context, inv *Invoice, a *ReaderAttempt) error {
-	err := s.changeReader(ctx, commitPolicy, inv.CompanyID, a.ReaderID, "free reader", func(r *Reader) error {
-		if r.InvoiceID != inv.ID || inv.refundHolds(r.ID) {
-			return errNoChange // a refund on it holds it (reader_refund.go)
+// freeReader clears the reader's mark if it is still the invoice's,
+// unless the invoice still holds it (a payment or a refund on it).
+func (s *Service) freeReader(ctx context.Context, inv *Invoice, readerID string) error {
+	if inv.readerHeld(readerID) {
+		return nil
+	}
+	err := s.changeReader(ctx, commitPolicy, inv.CompanyID, readerID, "free reader", func(r *Reader) error {
+		if r.InvoiceID != inv.ID {
+			return errNoChange
 		}
 		r.InvoiceID = ""
 		return nil
@@ -531,7 +543,7 @@ func (s *Service) CancelReaderPayment(ctx context.Context, caller Caller, invoic
 	case a == nil:
 		return nil, Errorf(CodeNotFound, "this invoice has no reader payment")
 	case a.Status == ReaderCanceled && a.Owed == "":
-		return a, s.freeReader(ctx, inv, a)
+		return a, s.freeReader(ctx, inv, a.ReaderID)
 	case a.Status == ReaderSucceeded || a.Status == ReaderCapturing || a.Owed != "":
 		return nil, completing()
 	}
@@ -574,7 +586,7 @@ func (s *Service) cancelAttempt(ctx context.Context, inv *Invoice, a ReaderAttem
 		return nil, err
 	}
 	done := stored.attempt(a.ID)
-	return done, s.freeReader(ctx, stored, done)
+	return done, s.freeReader(ctx, stored, done.ReaderID)
 }
 
 // cancelAction stops the reader's action. Stripe refuses once the card

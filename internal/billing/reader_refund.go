@@ -279,7 +279,7 @@ func (s *Service) resumeRefund(ctx context.Context, inv *Invoice, r *ReaderRefun
 // waiting for the card.
 func (s *Service) driveRefund(ctx context.Context, inv *Invoice, id string) (*ReaderRefund, error) {
 	r := *inv.refundAttempt(id)
-	if err := s.holdReader(ctx, inv, &ReaderAttempt{ReaderID: r.ReaderID}); err != nil {
+	if err := s.holdReader(ctx, inv, r.ReaderID); err != nil {
 		if ErrorCode(err) == CodeReaderBusy || ErrorCode(err) == CodeNotFound {
 			return nil, s.failRefund(ctx, inv, &r, err)
 		}
@@ -335,12 +335,9 @@ func (s *Service) failRefund(ctx context.Context, inv *Invoice, r *ReaderRefund,
 		return nil
 	})
 	if retryable {
-		var e *Error
-		if errors.As(cause, &e) && e.RetryAfter == 0 && e.Code == CodePaymentProviderUnavailable {
-			e.RetryAfter = TypicalHold
-		}
+		hintRetry(cause)
 	} else if err == nil {
-		err = s.releaseReader(ctx, stored, r.ReaderID)
+		err = s.freeReader(ctx, stored, r.ReaderID)
 	}
 	return errors.Join(cause, err)
 }
@@ -353,15 +350,6 @@ func (s *Service) releaseRefund(ctx context.Context, inv *Invoice, id string) er
 		return nil
 	})
 	return err
-}
-
-// releaseReader frees the reader unless the invoice still holds it (a
-// payment or another refund on it).
-func (s *Service) releaseReader(ctx context.Context, inv *Invoice, readerID string) error {
-	if inv.readerHeld(readerID) {
-		return nil
-	}
-	return s.freeReader(ctx, inv, &ReaderAttempt{ReaderID: readerID})
 }
 
 // updateRefund changes a refund attempt by a conditional write

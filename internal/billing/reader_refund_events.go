@@ -110,7 +110,7 @@ func (s *Service) refundFollowUp(ctx context.Context, inv *Invoice, _ *Company) 
 			continue
 		}
 		freed[r.ReaderID] = true
-		if err := s.releaseReader(ctx, inv, r.ReaderID); err != nil {
+		if err := s.freeReader(ctx, inv, r.ReaderID); err != nil {
 			return err
 		}
 	}

@@ -271,12 +271,9 @@ func (s *Service) DeleteReader(ctx context.Context, caller Caller, readerID stri
 func (s *Service) deleteReaderOnce(ctx context.Context, caller Caller, readerID string) error {
 	// Looked up under the caller's clinic first: another clinic's
 	// reader is not found, and its id never reaches Stripe.
-	r, err := s.readers.GetReader(ctx, caller.Tenant, readerID)
-	if errors.Is(err, ErrNotFound) {
-		return notFound("reader")
-	}
+	r, err := s.reader(ctx, caller.Tenant, readerID)
 	if err != nil {
-		return storeError("read reader", err)
+		return err
 	}
 	if r.InvoiceID != "" {
 		return Errorf(CodeReaderBusy, "the reader is taking a payment: cancel it or wait for it to finish")
