@@ -182,3 +182,23 @@ func TestPayAtTheDesk(t *testing.T) {
 		call(t, "DELETE", "/invoices/"+m.invoiceID+"/reader-payment", tn.Staff, nil).wantError(t, 404, "not_found")
 	})
 }
+
+// TestReaderPaymentWhileStripeCannotEndTheLink: Stripe fails to end the
+// invoice's link as a reader payment starts. The claim on the invoice is
+// released at once (an UpdateItem the function's role must allow), so
+// the retry with the same key starts the payment without waiting for the
+// claim to run out, and the link ended once.
+func TestReaderPaymentWhileStripeCannotEndTheLink(t *testing.T) {
+	t.Parallel()
+	tn := newTenant(t, "fr")
+	reader := deskReader(t, tn)
+	l := linkedInvoice(t, tn, 12500)
+	rule := env.stripe.Inject(faultproxy.Rule{Match: stripeTarget("deactivate")(tn.Account, l.invoiceID), Status: 500, Body: stripeDown, Header: jsonHeader})
+	path, body, key := "/invoices/"+l.invoiceID+"/reader-payment", map[string]any{"readerId": reader}, "desk-"+randomHex(6)
+	call(t, "POST", path, tn.Staff, body, "Idempotency-Key", key).wantError(t, 503, "payment_provider_unavailable")
+	env.stripe.Remove(rule)
+	a := retryUntilSettled(t, "POST", path, tn.Staff, body, "Idempotency-Key", key).want(t, 201)
+	if a.str("status") != billing.ReaderWaiting || a.num("amount") != 12500 {
+		t.Fatalf("attempt %s", a.Raw)
+	}
+}
