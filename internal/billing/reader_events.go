@@ -50,6 +50,12 @@ func (s *Service) applyTerminalEvent(ctx context.Context, ev *WebhookEvent) (Eve
 	if act := refundAction(ev); act != nil {
 		return s.applyRefundAction(ctx, ev, act) // reader_refund_events.go
 	}
+	if ev.Terminal != nil && ev.Terminal.Intent != nil && ev.Terminal.Intent.Metadata[MetaAttempt] == "" {
+		// Every online payment's PaymentIntent sends these events too:
+		// nothing of ours, decided without a read or a write, as an
+		// event type not handled is.
+		return EventResult{Outcome: OutcomeIgnored, Reason: IgnoredNotReaderPayment}, nil
+	}
 	now := s.clock()
 	rec := EventRecord{ID: ev.ID, Type: ev.Type, AccountID: ev.AccountID, ReceivedAt: now}
 	st, err := s.store.LoadEventState(ctx, EventKeys{EventID: ev.ID})
