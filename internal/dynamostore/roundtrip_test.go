@@ -195,6 +195,22 @@ func TestEveryCompanyFieldIsStored(t *testing.T) {
 	})
 }
 
+func TestEveryReaderFieldIsStored(t *testing.T) {
+	roundTrips(t, func(t *testing.T, f *filler) {
+		s, ctx := newStore(), context.Background()
+		r := filled[billing.Reader](t, f)
+		r.Version = 1 // a new reader
+		if err := s.SaveReader(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetReader(ctx, r.CompanyID, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireSame(t, "Reader", r, got)
+	})
+}
+
 func TestEveryInvoiceFieldIsStored(t *testing.T) {
 	roundTrips(t, func(t *testing.T, f *filler) {
 		s, ctx := newStore(), context.Background()
