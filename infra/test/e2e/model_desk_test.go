@@ -48,7 +48,7 @@ import (
 // FuzzInvoiceModel's cases keep playing the link's sequences they were
 // saved for.
 func FuzzInvoiceModelAtTheDesk(f *testing.F) {
-	f.Fuzz(rapid.MakeFuzz(checkDeskModel))
+	f.Fuzz(corpusMustPlay(checkDeskModel))
 }
 
 func checkDeskModel(t *rapid.T) { runInvoiceModel(t, true) }
